@@ -1,0 +1,131 @@
+"""Data contracts shared by the state machine, the Lambdas, the jobs and the API.
+
+Only keys travel between states; these models describe what travels and what
+is stored (execution index, job progress, job error, result metadata).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Operation(StrEnum):
+    upscale = "upscale"
+    denoise = "denoise"
+    inpaint = "inpaint"
+
+
+class JobKind(StrEnum):
+    """The job CLI's subcommands (``python -m jobs <kind>``)."""
+
+    upscale = "upscale"
+    denoise = "denoise"
+    detect_text = "detect-text"
+    inpaint = "inpaint"
+
+
+# Which jobs run, in order, for each operation. The state machine's branches match this.
+JOBS_FOR_OPERATION: dict[Operation, tuple[JobKind, ...]] = {
+    Operation.upscale: (JobKind.upscale,),
+    Operation.denoise: (JobKind.denoise,),
+    Operation.inpaint: (JobKind.detect_text, JobKind.inpaint),
+}
+
+
+class ExecutionStatus(StrEnum):
+    """Step Functions' execution statuses, plus our own for an interrupted local service."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+    INTERRUPTED = "INTERRUPTED"  # local states service died while the execution ran
+
+    @property
+    def is_final(self) -> bool:
+        return self is not ExecutionStatus.RUNNING
+
+
+class AnalysisRequest(BaseModel):
+    """The state machine's input: what the user asked for, by key only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    execution_id: str = Field(min_length=1, max_length=80)
+    user: str = Field(min_length=1, max_length=128)
+    operation: str  # validated by ValidateInput, so an unknown one fails there with a clear error
+    input_key: str = Field(min_length=1, max_length=1024)
+    mask_key: str | None = Field(default=None, max_length=1024)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class JobSpec(BaseModel):
+    """One model job as ValidateInput prepares it for a Batch task."""
+
+    kind: JobKind
+    name: str  # Batch job name: letters, digits, - and _ only
+    output_prefix: str  # results/{user}/{execution}/{job}/
+    command: list[str]  # the container command: ["upscale", "--input", uri, ...]
+
+
+class ValidatedRequest(BaseModel):
+    """ValidateInput's output; carried on as ``$.validated``."""
+
+    operation: Operation
+    input_key: str
+    width: int
+    height: int
+    bytes: int
+    format: str
+    jobs: dict[str, JobSpec]  # by state name: Upscale, Denoise, DetectText, Inpaint
+    result_key: str | None = None
+
+
+class JobProgress(BaseModel):
+    stage: str
+    done: int = 0
+    total: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.done / self.total if self.total else 0.0
+
+
+class JobError(BaseModel):
+    """error.json: what went wrong, in plain words."""
+
+    type: str
+    message: str
+    job: str | None = None
+    at: datetime = Field(default_factory=utcnow)
+
+
+class ExecutionRecord(BaseModel):
+    """The execution index entry (executions/{user}/{execution}.json)."""
+
+    execution_id: str
+    user: str
+    operation: str
+    input_key: str
+    mask_key: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    status: ExecutionStatus = ExecutionStatus.RUNNING
+    execution_arn: str | None = None
+    idempotency_key: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    result_keys: list[str] = Field(default_factory=list)
+    metadata_keys: list[str] = Field(default_factory=list)
+    error_type: str | None = None
+    error_message: str | None = None
+    recorded_by: str | None = None  # RecordResult, RecordFailure or the status-change handler

@@ -1,0 +1,60 @@
+"""The storage key layout (DESIGN.md, "Contracts"). One place builds every key."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+_SAFE = re.compile(r"^[A-Za-z0-9._@+=-]{1,128}$")
+
+
+class KeyError_(ValueError):
+    """A key or a key part that the layout does not allow."""
+
+
+def safe_part(part: str, what: str = "key part") -> str:
+    if not _SAFE.match(part) or part in {".", ".."}:
+        raise KeyError_(f"{what} {part!r} may hold only letters, digits and . _ @ + = -")
+    return part
+
+
+def upload_key(user: str, upload: str, ext: str) -> str:
+    return f"uploads/{safe_part(user, 'user')}/{safe_part(upload, 'upload id')}/original.{safe_part(ext)}"
+
+
+def user_upload_prefix(user: str) -> str:
+    return f"uploads/{safe_part(user, 'user')}/"
+
+
+def result_prefix(user: str, execution_id: str, job: str) -> str:
+    return f"results/{safe_part(user, 'user')}/{safe_part(execution_id, 'execution id')}/{safe_part(job)}/"
+
+
+def execution_results_prefix(user: str, execution_id: str) -> str:
+    return f"results/{safe_part(user, 'user')}/{safe_part(execution_id, 'execution id')}/"
+
+
+def execution_key(user: str, execution_id: str) -> str:
+    return f"executions/{safe_part(user, 'user')}/{safe_part(execution_id, 'execution id')}.json"
+
+
+def executions_prefix(user: str | None = None) -> str:
+    return "executions/" if user is None else f"executions/{safe_part(user, 'user')}/"
+
+
+def idempotency_key(user: str, key: str) -> str:
+    return f"idempotency/{safe_part(user, 'user')}/{safe_part(key, 'idempotency key')}.json"
+
+
+def analytics_key(when: datetime, name: str) -> str:
+    return (
+        f"analytics/results/year={when:%Y}/month={when:%m}/day={when:%d}/{safe_part(name, 'file name')}.parquet"
+    )
+
+
+def is_under_user(key: str, user: str) -> bool:
+    """True when ``key`` is a plain key under one of the user's own prefixes."""
+    parts = key.split("/")
+    if any(p in {"", ".", ".."} for p in parts) or "\\" in key:
+        return False
+    return len(parts) >= 3 and parts[0] in {"uploads", "results"} and parts[1] == user

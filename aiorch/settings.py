@@ -1,0 +1,99 @@
+"""One pydantic settings model for the whole product.
+
+Every value can be set by an environment variable named ``AIORCH_<FIELD>``
+(for example ``AIORCH_JOB_SLOTS=4``). Nothing else in the code reads the
+environment for configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aiorch.contracts import Operation
+
+MB = 1024 * 1024
+
+
+def _default_data_dir() -> Path:
+    # XDG data home, as the issue asks; not configuration, just the fallback location.
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "aiorch"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AIORCH_", extra="ignore")
+
+    # --- where things live ------------------------------------------------------
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Root of local state.")
+    storage_url: str | None = Field(
+        default=None,
+        description="s3://bucket[/prefix] for S3; a directory path or file:// URI for local; "
+        "default: <data_dir>/storage.",
+    )
+    s3_endpoint_url: str | None = Field(default=None, description="Custom S3 endpoint (MinIO, moto).")
+    aws_region: str = "us-east-1"
+
+    # --- the states service -----------------------------------------------------
+    states_endpoint_url: str | None = Field(
+        default=None, description="Step Functions endpoint; default: the local states service."
+    )
+    states_host: str = "127.0.0.1"
+    states_port: int = 8123
+    state_machine_name: str = "image-ai-analysis"
+    state_machine_arn: str | None = Field(default=None, description="Set in AWS; local derives it.")
+    job_slots: int = Field(default=2, ge=1, description="Model jobs running at once locally.")
+    job_stop_check_s: float = Field(default=1.0, gt=0, description="How often the watchdog looks.")
+    job_python: str | None = Field(default=None, description="Interpreter for local jobs.")
+    job_module: str = Field(default="jobs", description="Module run as `python -m <module>` for local jobs.")
+
+    # --- limits -----------------------------------------------------------------
+    upload_max_bytes: int = 50 * MB
+    max_pixels_upscale: int = 4_000_000
+    max_pixels_denoise: int = 40_000_000
+    max_pixels_inpaint: int = 40_000_000
+
+    # --- state machine timeouts and retries -------------------------------------
+    lambda_timeout_s: int = 60
+    job_timeout_s: int = 3600
+    lambda_retry_max_attempts: int = 3
+    batch_throttle_retry_max_attempts: int = 5
+    retry_backoff_rate: float = 2.0
+
+    # --- users --------------------------------------------------------------------
+    local_user: str = "local"
+    max_running_executions_per_user: int = 4
+
+    # --- web ----------------------------------------------------------------------
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    def max_pixels(self, operation: Operation) -> int:
+        return {
+            Operation.upscale: self.max_pixels_upscale,
+            Operation.denoise: self.max_pixels_denoise,
+            Operation.inpaint: self.max_pixels_inpaint,
+        }[operation]
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or str(self.data_dir / "storage")
+
+    @property
+    def resolved_states_endpoint_url(self) -> str:
+        return self.states_endpoint_url or f"http://{self.states_host}:{self.states_port}"
+
+    @property
+    def resolved_state_machine_arn(self) -> str:
+        if self.state_machine_arn:
+            return self.state_machine_arn
+        return f"arn:aws:states:{self.aws_region}:123456789012:stateMachine:{self.state_machine_name}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The GPU job image: ``python -m jobs {upscale,denoise,detect-text,inpaint} ...``."""

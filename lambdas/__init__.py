@@ -1,0 +1,1 @@
+"""Lambda functions (no torch): validate_input, record_result, record_failure, status_change, api."""
