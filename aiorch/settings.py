@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
+    # --- analytics ------------------------------------------------------------------
+    # Prices are variables for the cost estimate, not claims about any provider's prices.
+    gpu_price_per_hour_usd: float = Field(default=1.0, ge=0, description="Assumed hourly price of a GPU job.")
+    cpu_price_per_hour_usd: float = Field(default=0.1, ge=0, description="Assumed hourly price of a CPU job.")
+    athena_workgroup: str = Field(default="aiorch", description="Athena workgroup the AWS analytics run in.")
+    athena_database: str = Field(default="aiorch", description="Glue database holding the results table.")
+
     def max_pixels(self, operation: Operation) -> int:
         return {
             Operation.upscale: self.max_pixels_upscale,
