@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         "default: <data_dir>/storage.",
     )
     s3_endpoint_url: str | None = Field(default=None, description="Custom S3 endpoint (MinIO, moto).")
+    weights_dir: Path | None = Field(
+        default=None, description="Folder of user-supplied model weights (.pth/.safetensors/.pt)."
+    )
+    weights_cache_dir: Path | None = Field(
+        default=None, description="Converted weights cache; default: <data_dir>/weights."
+    )
     aws_region: str = "us-east-1"
 
     # --- the states service -----------------------------------------------------
@@ -89,6 +95,10 @@ class Settings(BaseSettings):
     @property
     def resolved_storage_url(self) -> str:
         return self.storage_url or str(self.data_dir / "storage")
+
+    @property
+    def resolved_weights_cache_dir(self) -> Path:
+        return self.weights_cache_dir or self.data_dir / "weights"
 
     @property
     def resolved_states_endpoint_url(self) -> str:
