@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     job_stop_check_s: float = Field(default=1.0, gt=0, description="How often the watchdog looks.")
     job_python: str | None = Field(default=None, description="Interpreter for local jobs.")
     job_module: str = Field(default="jobs", description="Module run as `python -m <module>` for local jobs.")
+    states_dispatch_file: Path | None = Field(
+        default=None,
+        description="JSON adding Lambda names → handlers and Batch queue/definition names to the local "
+        "states service (workflows/README.md).",
+    )
 
     # --- limits -----------------------------------------------------------------
     upload_max_bytes: int = 50 * MB
