@@ -47,9 +47,7 @@ def idempotency_key(user: str, key: str) -> str:
 
 
 def analytics_key(when: datetime, name: str) -> str:
-    return (
-        f"analytics/results/year={when:%Y}/month={when:%m}/day={when:%d}/{safe_part(name, 'file name')}.parquet"
-    )
+    return f"analytics/results/year={when:%Y}/month={when:%m}/day={when:%d}/{safe_part(name, 'file name')}.parquet"
 
 
 def is_under_user(key: str, user: str) -> bool:

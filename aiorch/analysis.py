@@ -1,0 +1,428 @@
+"""The application service the CLI and the API share.
+
+It stores uploads, starts executions (index entry first, create-if-absent, so
+an Idempotency-Key maps to one execution), reports live status from Step
+Functions plus the job's progress.json, lists history and cancels. It talks to
+Step Functions through a plain boto3 client: the local states service locally,
+AWS in AWS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, Field
+from ulid import ULID
+
+from aiorch import keys
+from aiorch.contracts import (
+    JOBS_FOR_OPERATION,
+    AnalysisRequest,
+    ExecutionRecord,
+    ExecutionStatus,
+    JobKind,
+    JobProgress,
+    Operation,
+)
+from aiorch.executions import ExecutionIndex
+from aiorch.settings import Settings
+from aiorch.storage import NotFound, Storage, open_storage
+
+# Which job each state runs (the state machine's task names).
+JOB_FOR_STATE = {
+    "Upscale": JobKind.upscale,
+    "Denoise": JobKind.denoise,
+    "DetectText": JobKind.detect_text,
+    "Inpaint": JobKind.inpaint,
+}
+EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp"}
+CONTENT_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "tiff": "image/tiff",
+    "bmp": "image/bmp",
+    "json": "application/json",
+}
+
+
+class AnalysisError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(AnalysisError):
+    status_code = 400
+
+
+class NotFoundError(AnalysisError):
+    status_code = 404
+
+
+class IdempotencyConflict(AnalysisError):
+    status_code = 409
+
+
+class TooManyRunning(AnalysisError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_s: int = 10) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class StatesUnavailable(AnalysisError):
+    status_code = 503
+
+
+class UploadInfo(BaseModel):
+    key: str
+    width: int
+    height: int
+    format: str
+    bytes: int
+
+
+class ProgressView(BaseModel):
+    stage: str | None = None
+    done: int = 0
+    total: int = 0
+    percent: float = 0.0
+
+
+class ErrorView(BaseModel):
+    type: str
+    message: str
+
+
+class ResultLink(BaseModel):
+    job: str
+    key: str
+    content_type: str
+
+
+class ExecutionView(BaseModel):
+    execution_id: str
+    operation: str
+    status: ExecutionStatus
+    current_state: str | None = None
+    progress: ProgressView = Field(default_factory=ProgressView)
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_s: float | None = None
+    input_key: str
+    mask_key: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    error: ErrorView | None = None
+    results: list[ResultLink] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+def content_type_for(key: str) -> str:
+    return CONTENT_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
+
+
+def sniff_image(data: bytes) -> tuple[str, int, int]:
+    """(format, width, height) from the bytes, or BadRequest. Pixels are not decoded here."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.format or "unknown", image.size[0], image.size[1]
+    except (UnidentifiedImageError, Image.DecompressionBombError):
+        raise BadRequest("the file is not an image (accepted: PNG, JPEG, WebP, TIFF, BMP)") from None
+    except Exception as exc:
+        raise BadRequest(f"the file could not be read as an image: {exc}") from None
+
+
+class AnalysisService:
+    def __init__(self, settings: Settings, storage: Storage | None = None, states_client: Any = None) -> None:
+        self.settings = settings
+        self.storage = storage or open_storage(
+            settings.resolved_storage_url,
+            s3_endpoint_url=settings.s3_endpoint_url,
+            region=settings.aws_region,
+        )
+        self.index = ExecutionIndex(self.storage)
+        self._states = states_client
+
+    # --- plumbing -------------------------------------------------------------------
+    @property
+    def states(self) -> Any:
+        if self._states is None:
+            self._states = boto3.client(
+                "stepfunctions",
+                endpoint_url=self.settings.resolved_states_endpoint_url,
+                region_name=self.settings.aws_region,
+                **(
+                    {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+                    if not self.settings.states_endpoint_url and not self.settings.state_machine_arn
+                    else {}
+                ),
+            )
+        return self._states
+
+    def execution_arn(self, execution_id: str) -> str:
+        return (
+            self.settings.resolved_state_machine_arn.replace(":stateMachine:", ":execution:")
+            + f":{execution_id}"
+        )
+
+    def _record(self, user: str, execution_id: str) -> ExecutionRecord:
+        try:
+            keys.safe_part(execution_id, "execution id")
+        except ValueError:
+            raise NotFoundError(f"no execution {execution_id!r}") from None
+        record = self.index.get(user, execution_id)
+        if record is None:  # another user's id looks exactly like a missing one
+            raise NotFoundError(f"no execution {execution_id!r}")
+        return record
+
+    # --- uploads ----------------------------------------------------------------------
+    def store_upload(self, user: str, data: bytes, content_type: str | None = None) -> UploadInfo:
+        if not data:
+            raise BadRequest("the upload is empty")
+        if len(data) > self.settings.upload_max_bytes:
+            raise BadRequest(
+                f"the upload is {len(data) / 1e6:.1f} MB; the limit is {self.settings.upload_max_bytes / 1e6:.0f} MB"
+            )
+        fmt, width, height = sniff_image(data)
+        if fmt not in EXTENSIONS:
+            raise BadRequest(f"{fmt} images are not accepted: use PNG, JPEG, WebP, TIFF or BMP")
+        key = keys.upload_key(user, str(ULID()), EXTENSIONS[fmt])
+        self.storage.put_bytes(key, data, content_type_for(key))
+        return UploadInfo(key=key, width=width, height=height, format=fmt, bytes=len(data))
+
+    # --- executions ---------------------------------------------------------------------
+    def submit(
+        self,
+        user: str,
+        operation: str,
+        upload_key: str,
+        mask_key: str | None = None,
+        options: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> ExecutionRecord:
+        options = options or {}
+        try:
+            Operation(operation)
+        except ValueError:
+            raise BadRequest(f"unknown operation {operation!r}: choose upscale, denoise or inpaint") from None
+        for what, key in (("upload", upload_key), ("mask", mask_key)):
+            if key is not None and (not keys.is_under_user(key, user) or not self.storage.exists(key)):
+                raise NotFoundError(f"no {what} {key!r} among your uploads")
+
+        fingerprint = hashlib.sha256(
+            json.dumps([operation, upload_key, mask_key, options], sort_keys=True).encode()
+        ).hexdigest()
+        if idempotency_key is not None:
+            try:
+                idem_key = keys.idempotency_key(user, idempotency_key)
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from None
+            execution_id = str(ULID())
+            claim = json.dumps({"execution_id": execution_id, "fingerprint": fingerprint}).encode()
+            if not self.storage.put_if_absent(idem_key, claim, "application/json"):
+                existing = self.storage.get_json(idem_key)
+                if existing.get("fingerprint") != fingerprint:
+                    raise IdempotencyConflict("this Idempotency-Key was already used for a different request")
+                record = self.index.get(user, existing["execution_id"])
+                if record is None:  # the first request is still between claim and record
+                    raise TooManyRunning("the first request with this Idempotency-Key is still starting", 1)
+                return record
+        else:
+            execution_id = str(ULID())
+
+        running = sum(1 for r in self.index.list_user(user) if r.status is ExecutionStatus.RUNNING)
+        if running >= self.settings.max_running_executions_per_user:
+            if idempotency_key is not None:
+                self.storage.delete(keys.idempotency_key(user, idempotency_key))
+            raise TooManyRunning(
+                f"you already have {running} executions running (the limit is "
+                f"{self.settings.max_running_executions_per_user}); try again when one finishes",
+                retry_after_s=10,
+            )
+
+        record = ExecutionRecord(
+            execution_id=execution_id,
+            user=user,
+            operation=operation,
+            input_key=upload_key,
+            mask_key=mask_key,
+            options=options,
+            execution_arn=self.execution_arn(execution_id),
+            idempotency_key=idempotency_key,
+        )
+        self.index.create(record)
+        request = AnalysisRequest(
+            execution_id=execution_id,
+            user=user,
+            operation=operation,
+            input_key=upload_key,
+            mask_key=mask_key,
+            options=options,
+        )
+        try:
+            self.states.start_execution(
+                stateMachineArn=self.settings.resolved_state_machine_arn,
+                name=execution_id,
+                input=json.dumps({"request": request.model_dump(mode="json")}),
+            )
+        except Exception as exc:
+            self.index.finalise(
+                user,
+                execution_id,
+                ExecutionStatus.FAILED,
+                recorded_by="submit",
+                error_type="StartExecutionFailed",
+                error_message=f"the workflow could not be started: {exc}",
+            )
+            raise StatesUnavailable(f"the workflow service could not start the execution: {exc}") from exc
+        return record
+
+    def _describe(self, record: ExecutionRecord) -> dict[str, Any] | None:
+        try:
+            return dict(self.states.describe_execution(executionArn=record.execution_arn or ""))
+        except ClientError:
+            return None
+        except Exception:  # the local service may be down: the index still answers
+            return None
+
+    def _current_state(self, record: ExecutionRecord) -> str | None:
+        try:
+            events = self.states.get_execution_history(
+                executionArn=record.execution_arn or "", reverseOrder=True, maxResults=25
+            )["events"]
+        except Exception:
+            return None
+        for event in events:
+            if event["type"].endswith("StateEntered"):
+                return str(event["stateEnteredEventDetails"]["name"])
+        return None
+
+    def _progress(self, record: ExecutionRecord, state: str | None, final: bool) -> ProgressView:
+        jobs = [j.value for j in JOBS_FOR_OPERATION.get(Operation(record.operation), ())]
+        steps = ["ValidateInput", *jobs, "RecordResult"]
+        if final and record.status is ExecutionStatus.SUCCEEDED:
+            return ProgressView(stage="done", done=1, total=1, percent=100.0)
+        job = JOB_FOR_STATE.get(state or "")
+        progress = ProgressView(stage=state)
+        if job is not None:
+            try:
+                p = JobProgress.model_validate(
+                    self.storage.get_json(
+                        keys.result_prefix(record.user, record.execution_id, job.value) + "progress.json"
+                    )
+                )
+                progress = ProgressView(stage=p.stage, done=p.done, total=p.total)
+                fraction = p.done / p.total if p.total else 0.0
+            except (NotFound, ValueError):
+                fraction = 0.0
+            position = steps.index(job.value)
+        elif state == "RecordResult":
+            position, fraction = len(steps) - 1, 0.5
+        else:
+            position, fraction = 0, 0.0
+        progress.percent = round(100.0 * (position + fraction) / len(steps), 1)
+        return progress
+
+    def view(self, record: ExecutionRecord) -> ExecutionView:
+        status = record.status
+        finished_at = record.finished_at
+        state: str | None = None
+        if not status.is_final:
+            described = self._describe(record)
+            if described is not None and described.get("status") not in (None, "RUNNING"):
+                # Ended but not yet finalised by the recorder: report what Step Functions says.
+                status = ExecutionStatus(described["status"])
+                finished_at = described.get("stopDate")
+            state = self._current_state(record)
+        view = ExecutionView(
+            execution_id=record.execution_id,
+            operation=record.operation,
+            status=status,
+            current_state=state,
+            started_at=record.created_at,
+            finished_at=finished_at,
+            input_key=record.input_key,
+            mask_key=record.mask_key,
+            options=record.options,
+        )
+        view.progress = self._progress(record, state, status.is_final)
+        if finished_at:
+            view.duration_s = round((finished_at - record.created_at).total_seconds(), 3)
+        if record.error_type or record.error_message:
+            view.error = ErrorView(type=record.error_type or "Error", message=record.error_message or "")
+        view.results = [
+            ResultLink(job=k.split("/")[-2], key=k, content_type=content_type_for(k))
+            for k in record.result_keys
+        ]
+        for key in record.metadata_keys:
+            try:
+                view.metadata[key.split("/")[-2]] = self.storage.get_json(key)
+            except (NotFound, ValueError):
+                continue
+        return view
+
+    def get_status(self, user: str, execution_id: str) -> ExecutionView:
+        return self.view(self._record(user, execution_id))
+
+    def list_executions(
+        self, user: str, limit: int = 20, cursor: str | None = None
+    ) -> tuple[list[ExecutionView], str | None]:
+        limit = max(1, min(limit, 100))
+        records = self.index.list_user(user)
+        if cursor:
+            records = [r for r in records if r.execution_id < cursor]
+        page = records[:limit]
+        next_cursor = page[-1].execution_id if len(records) > limit else None
+        return [self.view(r) for r in page], next_cursor
+
+    def cancel(self, user: str, execution_id: str) -> ExecutionView:
+        record = self._record(user, execution_id)
+        if not record.status.is_final:
+            try:
+                self.states.stop_execution(
+                    executionArn=record.execution_arn or "", error="Cancelled", cause="cancelled by the user"
+                )
+            except ClientError as exc:
+                if "ExecutionDoesNotExist" not in str(exc):
+                    raise
+        return self.view(self._record(user, execution_id))
+
+    def history(self, user: str, execution_id: str) -> list[dict[str, Any]]:
+        """The state-by-state event history, for ops (Step Functions' own events)."""
+        record = self._record(user, execution_id)
+        events: list[dict[str, Any]] = []
+        token: str | None = None
+        try:
+            while True:
+                kwargs: dict[str, Any] = {"executionArn": record.execution_arn or "", "maxResults": 1000}
+                if token:
+                    kwargs["nextToken"] = token
+                page = self.states.get_execution_history(**kwargs)
+                events.extend(page["events"])
+                token = page.get("nextToken")
+                if not token:
+                    break
+        except ClientError:
+            return []
+        return events
+
+    def open_result(self, user: str, key: str) -> bytes:
+        if not key.startswith(f"results/{user}/") or not keys.is_under_user(key, user):
+            raise NotFoundError(f"no result {key!r}")
+        try:
+            return self.storage.get_bytes(key)
+        except NotFound:
+            raise NotFoundError(f"no result {key!r}") from None

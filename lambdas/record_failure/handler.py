@@ -1,0 +1,67 @@
+"""RecordFailure: finalise a failed execution with the reason in plain words.
+
+A failed Batch job reaches the Catch as ``States.TaskFailed`` whose cause is
+the DescribeJobs JSON, so the user-facing reason comes from the job's own
+``error.json`` in storage; other failures use the Catch's error and cause.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from aiorch.contracts import ExecutionStatus, utcnow
+from aiorch.executions import ExecutionIndex
+from aiorch.storage import Storage
+from lambdas.outcome import OutcomeEvent
+from lambdas.powertools import lambda_entry, logger, metrics
+from lambdas.records import (
+    app_storage,
+    ensure_record,
+    find_job_error,
+    plain_error,
+    read_job_metadata,
+    write_analytics,
+)
+
+
+def record_failure(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
+    request = event.input.request
+    index = ExecutionIndex(storage)
+    ensure_record(index, request, event.execution_arn)
+
+    error_type, message = plain_error(event.input.error)
+    job_error = find_job_error(storage, request) if event.input.validated else None
+    if job_error is not None:
+        error_type, message = job_error.type, f"{job_error.job}: {job_error.message}"
+
+    finished_at = utcnow()
+    index.finalise(
+        request.user,
+        request.execution_id,
+        ExecutionStatus.FAILED,
+        recorded_by="RecordFailure",
+        error_type=error_type,
+        error_message=message,
+    )
+    write_analytics(
+        storage,
+        request,
+        ExecutionStatus.FAILED,
+        started_at=event.started_at,
+        finished_at=finished_at,
+        metadata=read_job_metadata(storage, request),
+        error_type=error_type,
+    )
+    return {"status": ExecutionStatus.FAILED.value, "error_type": error_type, "message": message}
+
+
+@lambda_entry
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    outcome = OutcomeEvent.model_validate(event)
+    logger.append_keys(execution_id=outcome.input.request.execution_id)
+    result = record_failure(outcome, app_storage())
+    metrics.add_metric(name="ExecutionFailed", unit=MetricUnit.Count, value=1)
+    logger.info("failure recorded", extra=result)
+    return result

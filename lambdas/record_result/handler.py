@@ -1,0 +1,68 @@
+"""RecordResult: finalise a successful execution (index entry + analytics row)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from aiorch import keys
+from aiorch.contracts import ExecutionStatus, utcnow
+from aiorch.executions import ExecutionIndex
+from aiorch.storage import Storage
+from lambdas.outcome import OutcomeEvent
+from lambdas.powertools import lambda_entry, logger, metrics
+from lambdas.records import app_storage, ensure_record, job_kinds, read_job_metadata, write_analytics
+
+
+class ResultMissing(Exception):
+    """The last job exited 0 but left no result file: treated as a failure, never as success."""
+
+
+def record_result(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
+    request = event.input.request
+    index = ExecutionIndex(storage)
+    ensure_record(index, request, event.execution_arn)
+
+    kinds = job_kinds(request.operation)
+    final_prefix = keys.result_prefix(request.user, request.execution_id, kinds[-1])
+    results = [k for k in storage.list(final_prefix) if k.rsplit("/", 1)[-1].startswith("result.")]
+    if not results:
+        raise ResultMissing(f"the {kinds[-1]} job finished but wrote no result under {final_prefix}")
+    metadata = read_job_metadata(storage, request)
+    metadata_keys = [
+        keys.result_prefix(request.user, request.execution_id, k) + "metadata.json" for k in metadata
+    ]
+
+    finished_at = utcnow()
+    index.finalise(
+        request.user,
+        request.execution_id,
+        ExecutionStatus.SUCCEEDED,
+        recorded_by="RecordResult",
+        result_keys=results,
+        metadata_keys=metadata_keys,
+    )
+    analytics_key = write_analytics(
+        storage,
+        request,
+        ExecutionStatus.SUCCEEDED,
+        started_at=event.started_at,
+        finished_at=finished_at,
+        metadata=metadata,
+    )
+    return {
+        "status": ExecutionStatus.SUCCEEDED.value,
+        "result_key": results[0],
+        "analytics_key": analytics_key,
+    }
+
+
+@lambda_entry
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    outcome = OutcomeEvent.model_validate(event)
+    logger.append_keys(execution_id=outcome.input.request.execution_id)
+    result = record_result(outcome, app_storage())
+    metrics.add_metric(name="ExecutionSucceeded", unit=MetricUnit.Count, value=1)
+    logger.info("execution recorded", extra=result)
+    return result

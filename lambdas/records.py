@@ -1,0 +1,172 @@
+"""What RecordResult, RecordFailure and the status-change handler share:
+turning an execution's outcome into the execution index entry and one analytics row."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from aiorch import keys
+from aiorch.contracts import (
+    JOBS_FOR_OPERATION,
+    AnalysisRequest,
+    ExecutionRecord,
+    ExecutionStatus,
+    JobError,
+    Operation,
+    utcnow,
+)
+from aiorch.executions import ExecutionIndex
+from aiorch.settings import Settings, get_settings
+from aiorch.storage import NotFound, Storage, open_storage
+
+
+def app_storage(settings: Settings | None = None) -> Storage:
+    settings = settings or get_settings()
+    return open_storage(
+        settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region
+    )
+
+
+def parse_time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float):  # EventBridge/boto give epoch millis or seconds
+        from datetime import UTC
+
+        return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+    text = str(value).replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def job_kinds(operation: str) -> list[str]:
+    try:
+        return [k.value for k in JOBS_FOR_OPERATION[Operation(operation)]]
+    except ValueError:
+        return []
+
+
+def read_job_metadata(storage: Storage, request: AnalysisRequest) -> dict[str, dict[str, Any]]:
+    """metadata.json of each job that wrote one, by job kind."""
+    found: dict[str, dict[str, Any]] = {}
+    for kind in job_kinds(request.operation):
+        key = keys.result_prefix(request.user, request.execution_id, kind) + "metadata.json"
+        try:
+            found[kind] = storage.get_json(key)
+        except (NotFound, ValueError):
+            continue
+    return found
+
+
+def find_job_error(storage: Storage, request: AnalysisRequest) -> JobError | None:
+    """The error.json of the job that failed (the last one that wrote one)."""
+    for kind in reversed(job_kinds(request.operation)):
+        key = keys.result_prefix(request.user, request.execution_id, kind) + "error.json"
+        try:
+            error = JobError.model_validate(storage.get_json(key))
+        except (NotFound, ValueError):
+            continue
+        error.job = error.job or kind
+        return error
+    return None
+
+
+def plain_error(error: dict[str, Any] | None) -> tuple[str, str]:
+    """(type, message) from a Step Functions {Error, Cause}; Lambda causes are JSON with errorMessage."""
+    if not error:
+        return "Unknown", "the execution failed without an error message"
+    err_type = str(error.get("Error") or "Unknown")
+    cause = error.get("Cause")
+    message = str(cause or err_type)
+    if isinstance(cause, str) and cause.startswith("{"):
+        try:
+            parsed = json.loads(cause)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            if parsed.get("errorMessage"):
+                message = str(parsed["errorMessage"])
+            elif parsed.get("StatusReason") or parsed.get("statusReason"):
+                message = str(parsed.get("StatusReason") or parsed.get("statusReason"))
+    return err_type, message[:1000]
+
+
+def ensure_record(index: ExecutionIndex, request: AnalysisRequest, execution_arn: str | None) -> None:
+    """Executions started outside the API/CLI (e.g. straight from the console) still get an index entry."""
+    if index.get(request.user, request.execution_id) is None:
+        index.create(
+            ExecutionRecord(
+                execution_id=request.execution_id,
+                user=request.user,
+                operation=request.operation,
+                input_key=request.input_key,
+                mask_key=request.mask_key,
+                options=request.options,
+                execution_arn=execution_arn,
+            )
+        )
+
+
+def write_analytics(
+    storage: Storage,
+    request: AnalysisRequest,
+    status: ExecutionStatus,
+    *,
+    started_at: datetime | None,
+    finished_at: datetime | None = None,
+    metadata: dict[str, dict[str, Any]] | None = None,
+    error_type: str | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """One analytics row per execution, whatever its end (overwritten, never duplicated)."""
+    from aiorch.analytics.records import AnalyticsRow, estimate_cost_usd, write_row
+
+    settings = settings or get_settings()
+    metadata = metadata or {}
+    finished_at = finished_at or utcnow()
+    kinds = job_kinds(request.operation)
+    first = metadata.get(kinds[0], {}) if kinds else {}
+    last = metadata.get(kinds[-1], {}) if kinds else {}
+    model_meta = last or first
+
+    stage_ms: dict[str, int] = {}
+    job_ms = 0
+    for kind, meta in metadata.items():
+        timings = meta.get("timings_s") or {}
+        total_s = sum(float(v) for v in timings.values() if isinstance(v, int | float))
+        stage_ms[kind] = round(total_s * 1000)
+        job_ms += stage_ms[kind]
+    total_ms = round((finished_at - started_at).total_seconds() * 1000) if started_at else None
+    inp = first.get("input") or {}
+    out = last.get("output") or {}
+    device = model_meta.get("device")
+    row = AnalyticsRow(
+        execution_id=request.execution_id,
+        user_hash=hashlib.sha256(request.user.encode()).hexdigest(),
+        operation=request.operation,
+        model=model_meta.get("model"),
+        weights_id=model_meta.get("weights"),
+        device=device,
+        precision=model_meta.get("precision"),
+        input_width=inp.get("width"),
+        input_height=inp.get("height"),
+        input_bytes=inp.get("bytes"),
+        output_width=out.get("width"),
+        output_height=out.get("height"),
+        output_bytes=out.get("bytes"),
+        tiles=model_meta.get("tiles"),
+        job_ms=job_ms if metadata else None,
+        stage_ms_json=json.dumps(stage_ms) if stage_ms else None,
+        total_ms=total_ms,
+        status=status.value,
+        error_type=error_type,
+        estimated_cost_usd=estimate_cost_usd(device, job_ms / 1000, settings) if metadata else None,
+        started_at=started_at,
+        finished_at=finished_at,
+    )
+    return write_row(storage, row)

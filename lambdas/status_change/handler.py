@@ -1,0 +1,111 @@
+"""The execution-status-change handler (EventBridge in AWS, the watchdog locally).
+
+Executions that end outside the state machine's own path (stopped, timed out,
+failed where RecordFailure could not run, or interrupted by a dead local
+service) still get their index entry finalised and their analytics row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ValidationError
+
+from aiorch.contracts import AnalysisRequest, ExecutionStatus
+from aiorch.executions import ExecutionIndex
+from aiorch.storage import Storage
+from lambdas.powertools import lambda_entry, logger, metrics
+from lambdas.records import (
+    app_storage,
+    ensure_record,
+    find_job_error,
+    parse_time,
+    plain_error,
+    read_job_metadata,
+    write_analytics,
+)
+
+HANDLED = {
+    ExecutionStatus.FAILED,
+    ExecutionStatus.TIMED_OUT,
+    ExecutionStatus.ABORTED,
+    ExecutionStatus.INTERRUPTED,
+}
+
+DEFAULT_MESSAGES = {
+    ExecutionStatus.ABORTED: "the execution was stopped",
+    ExecutionStatus.TIMED_OUT: "the execution took longer than its time limit",
+    ExecutionStatus.INTERRUPTED: "the local states service stopped while the execution was running",
+}
+
+
+class StatusChangeDetail(BaseModel):
+    executionArn: str
+    status: str
+    input: str | dict[str, Any] | None = None
+    error: str | None = None
+    cause: str | None = None
+    startDate: Any = None
+    stopDate: Any = None
+
+
+def record_status_change(detail: StatusChangeDetail, storage: Storage) -> dict[str, Any]:
+    try:
+        status = ExecutionStatus(detail.status)
+    except ValueError:
+        return {"recorded": False, "reason": f"status {detail.status} is not recorded here"}
+    if status not in HANDLED:
+        return {"recorded": False, "reason": f"status {status} is recorded by the state machine"}
+    raw_input = json.loads(detail.input) if isinstance(detail.input, str) else detail.input
+    try:
+        request = AnalysisRequest.model_validate((raw_input or {}).get("request"))
+    except ValidationError:
+        return {"recorded": False, "reason": "the execution's input is not an analysis request"}
+
+    index = ExecutionIndex(storage)
+    ensure_record(index, request, detail.executionArn)
+    error_type, message = (
+        plain_error({"Error": detail.error, "Cause": detail.cause})
+        if detail.error or detail.cause
+        else (status.value, DEFAULT_MESSAGES.get(status, "the execution failed"))
+    )
+    job_error = find_job_error(storage, request)
+    if job_error is not None and status is ExecutionStatus.FAILED:
+        error_type, message = job_error.type, f"{job_error.job}: {job_error.message}"
+    if status in DEFAULT_MESSAGES and not detail.cause:
+        message = DEFAULT_MESSAGES[status]
+
+    record, changed = index.finalise(
+        request.user,
+        request.execution_id,
+        status,
+        recorded_by="StatusChange",
+        error_type=error_type,
+        error_message=message,
+    )
+    if not changed:
+        return {"recorded": False, "reason": "already recorded", "status": record.status if record else None}
+    write_analytics(
+        storage,
+        request,
+        status,
+        started_at=parse_time(detail.startDate),
+        finished_at=parse_time(detail.stopDate) or None,
+        metadata=read_job_metadata(storage, request),
+        error_type=error_type,
+    )
+    return {"recorded": True, "status": status.value, "error_type": error_type, "message": message}
+
+
+@lambda_entry
+def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    detail = StatusChangeDetail.model_validate(event.get("detail") or {})
+    result = record_status_change(detail, app_storage())
+    if result.get("recorded"):
+        metrics.add_metric(
+            name=f"Execution{result['status'].title().replace('_', '')}", unit=MetricUnit.Count, value=1
+        )
+    logger.info("status change", extra=result)
+    return result

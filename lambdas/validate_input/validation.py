@@ -1,0 +1,171 @@
+"""ValidateInput's logic: is this request safe and sensible to hand to a GPU job?
+
+Every refusal is an ``InvalidRequest`` with a plain-words message; the state
+machine never retries it, so no job starts for a bad request.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from aiorch import keys
+from aiorch.contracts import (
+    JOBS_FOR_OPERATION,
+    AnalysisRequest,
+    JobKind,
+    JobSpec,
+    Operation,
+    ValidatedRequest,
+)
+from aiorch.settings import Settings
+from aiorch.storage import NotFound, Storage
+
+ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF", "BMP"}
+
+# Options a user may pass, per operation. Weights paths are deliberately absent:
+# which weights run is the deployment's choice (settings), not a request's.
+COMMON_OPTIONS = {"format", "quality", "device", "precision"}
+ALLOWED_OPTIONS: dict[Operation, set[str]] = {
+    Operation.upscale: COMMON_OPTIONS | {"model", "outscale", "tile", "tile_overlap", "batch"},
+    Operation.denoise: COMMON_OPTIONS | {"method", "sigma"},
+    Operation.inpaint: COMMON_OPTIONS | {"dilate_px", "method", "use_ocr"},
+}
+MAX_OPTIONS_BYTES = 4096
+
+STATE_FOR_JOB = {
+    JobKind.upscale: "Upscale",
+    JobKind.denoise: "Denoise",
+    JobKind.detect_text: "DetectText",
+    JobKind.inpaint: "Inpaint",
+}
+
+
+class InvalidRequest(Exception):
+    """The request cannot run; the message says why in plain words. Never retried."""
+
+
+def _operation(value: str) -> Operation:
+    try:
+        return Operation(value)
+    except ValueError:
+        choices = ", ".join(o.value for o in Operation)
+        raise InvalidRequest(f"unknown operation {value!r}: choose one of {choices}") from None
+
+
+def _check_options(operation: Operation, options: dict[str, Any]) -> None:
+    unknown = sorted(set(options) - ALLOWED_OPTIONS[operation])
+    if unknown:
+        allowed = ", ".join(sorted(ALLOWED_OPTIONS[operation]))
+        raise InvalidRequest(f"unknown option(s) {', '.join(unknown)} for {operation}: allowed are {allowed}")
+    if len(json.dumps(options)) > MAX_OPTIONS_BYTES:
+        raise InvalidRequest(f"options are larger than {MAX_OPTIONS_BYTES} bytes")
+    for name, value in options.items():
+        if not isinstance(value, str | int | float | bool) and value is not None:
+            raise InvalidRequest(f"option {name!r} must be a plain value (text, number or true/false)")
+
+
+def inspect_image(storage: Storage, key: str, user: str, max_bytes: int, max_pixels: int, what: str) -> dict:
+    """Check an uploaded object: the user's, present, an image by its bytes, complete, within limits."""
+    if not keys.is_under_user(key, user) or not key.startswith("uploads/"):
+        raise InvalidRequest(f"the {what} {key!r} is not one of your uploads")
+    size = storage.size(key)
+    if size is None:
+        raise InvalidRequest(f"the {what} {key!r} does not exist (was the upload finished?)")
+    if size == 0:
+        raise InvalidRequest(f"the {what} is an empty file")
+    if size > max_bytes:
+        raise InvalidRequest(f"the {what} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+    try:
+        data = storage.get_bytes(key)
+    except NotFound:
+        raise InvalidRequest(f"the {what} {key!r} does not exist") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            fmt = image.format or "unknown"
+            width, height = image.size
+    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise InvalidRequest(
+            f"the {what} is not an image Pillow can read (PNG, JPEG, WebP, TIFF, BMP)"
+        ) from None
+    except Exception as exc:  # corrupt headers raise many kinds of errors
+        raise InvalidRequest(f"the {what} could not be read as an image: {exc}") from None
+    if fmt not in ALLOWED_FORMATS:
+        raise InvalidRequest(f"the {what} is {fmt}; accepted formats are PNG, JPEG, WebP, TIFF and BMP")
+    if width * height > max_pixels:
+        raise InvalidRequest(
+            f"the {what} is {width}×{height} = {width * height / 1e6:.1f} megapixels; "
+            f"the limit for this operation is {max_pixels / 1e6:.0f} megapixels"
+        )
+    try:
+        # Decode fully: this is what catches truncated files before a GPU job starts.
+        image.load()
+    except Exception as exc:
+        raise InvalidRequest(f"the {what} is damaged or truncated ({exc})") from None
+    return {"width": width, "height": height, "bytes": size, "format": fmt}
+
+
+def validate_request(request: AnalysisRequest, storage: Storage, settings: Settings) -> ValidatedRequest:
+    operation = _operation(request.operation)
+    _check_options(operation, request.options)
+    if request.mask_key and operation is not Operation.inpaint:
+        raise InvalidRequest("a mask is only used by the inpaint operation")
+
+    image = inspect_image(
+        storage,
+        request.input_key,
+        request.user,
+        settings.upload_max_bytes,
+        settings.max_pixels(operation),
+        "input image",
+    )
+    if request.mask_key:
+        inspect_image(
+            storage,
+            request.mask_key,
+            request.user,
+            settings.upload_max_bytes,
+            settings.max_pixels(operation),
+            "mask",
+        )
+
+    options_json = json.dumps(request.options, sort_keys=True)
+    input_uri = storage.uri(request.input_key)
+    jobs: dict[str, JobSpec] = {}
+    for kind in JOBS_FOR_OPERATION[operation]:
+        prefix = keys.result_prefix(request.user, request.execution_id, kind.value)
+        command = [
+            kind.value,
+            "--input",
+            input_uri,
+            "--output",
+            storage.uri(prefix),
+            "--options",
+            options_json,
+        ]
+        if kind is JobKind.detect_text and request.mask_key:
+            command += ["--mask", storage.uri(request.mask_key)]
+        if kind is JobKind.inpaint:
+            text_prefix = keys.result_prefix(request.user, request.execution_id, JobKind.detect_text.value)
+            command += ["--mask", storage.uri(text_prefix + "mask.png")]
+        jobs[STATE_FOR_JOB[kind]] = JobSpec(
+            kind=kind,
+            name=f"{request.execution_id}-{kind.value}",
+            output_prefix=prefix,
+            command=command,
+        )
+    return ValidatedRequest(
+        operation=operation,
+        input_key=request.input_key,
+        width=image["width"],
+        height=image["height"],
+        bytes=image["bytes"],
+        format=image["format"],
+        jobs=jobs,
+    )
