@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     weights_cache_dir: Path | None = Field(
         default=None, description="Converted weights cache; default: <data_dir>/weights."
     )
+    drunet_weights: Path | None = Field(
+        default=None, description="DRUNet weights for denoise; without them denoise uses BM3D (named a fallback)."
+    )
+    lama_weights: Path | None = Field(
+        default=None, description="LaMa weights for inpaint; without them inpaint uses OpenCV (named a fallback)."
+    )
     aws_region: str = "us-east-1"
 
     # --- the states service -----------------------------------------------------
