@@ -1,0 +1,379 @@
+"""The job entry point: ``python -m jobs {upscale,denoise,detect-text,inpaint} --input URI --output URI``.
+
+The flow of one job (DESIGN.md, "Contracts"):
+read the input (and mask) → decode → run the operation module → encode →
+write ``result.<ext>``, any extra files, ``metadata.json``; ``progress.json``
+is updated throughout. A failure writes ``error.json`` ({type, message} in
+plain words) and exits non-zero; the traceback goes to stderr only.
+
+Operation modules are imported only when their job runs, so ``--help`` stays
+light (no torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aiorch.contracts import JobError, JobKind, Operation
+from aiorch.settings import Settings, get_settings
+from aiorch.storage import NotFound, Storage, open_uri
+from jobs import imageio
+from jobs.contract import JobFailure, OperationOutput
+from jobs.progress import ProgressWriter
+
+log = logging.getLogger("jobs")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+# Options the CLI itself handles (the result's encoding); the rest go to the operation.
+OUTPUT_OPTIONS = frozenset({"format", "quality"})
+
+
+@dataclass(frozen=True)
+class JobType:
+    module: str  # has run(image, options, progress[, mask=...]) -> OperationOutput and OPTIONS
+    operation: Operation  # whose pixel limit applies
+    mask: str  # "none", "optional" or "required"
+    default_options: frozenset[str] = frozenset()  # used only when the module declares no OPTIONS
+
+
+JOB_TYPES: dict[str, JobType] = {
+    JobKind.upscale.value: JobType(
+        "jobs.upscale",
+        Operation.upscale,
+        "none",
+        frozenset({"model", "outscale", "tile", "precision", "device"}),
+    ),
+    JobKind.denoise.value: JobType("jobs.denoise", Operation.denoise, "none"),
+    JobKind.detect_text.value: JobType("jobs.text_detection", Operation.inpaint, "optional"),
+    JobKind.inpaint.value: JobType("jobs.inpaint", Operation.inpaint, "required"),
+}
+
+
+class UsageError(Exception):
+    """The command line itself is wrong."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m jobs",
+        description="Run one image model job. Writes result.<ext>, metadata.json and progress.json under "
+        "--output (a prefix ending in '/'), or error.json and a non-zero exit on failure.",
+    )
+    parser.add_argument("job", choices=sorted(JOB_TYPES), help="which job to run")
+    parser.add_argument("--input", required=True, help="the image: file:///abs/path or s3://bucket/key")
+    parser.add_argument("--output", required=True, help="result prefix ending in '/': file:///dir/ or s3://b/p/")
+    parser.add_argument("--mask", help="a mask image (detect-text: added to the text mask; inpaint: required)")
+    parser.add_argument("--options", default="{}", help='options as a JSON object, e.g. \'{"format": "webp"}\'')
+    return parser
+
+
+@dataclass
+class JobOutput:
+    """Where one job writes: a storage and the prefix inside it."""
+
+    storage: Storage
+    prefix: str
+
+    def key(self, name: str) -> str:
+        return self.prefix + name
+
+    def write_error(self, failure: JobFailure, job: str | None) -> None:
+        error = JobError(type=failure.type, message=failure.message, job=job)
+        self.storage.put_json(self.key("error.json"), error.model_dump(mode="json"))
+
+
+def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
+    """Run one job; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        message = f"Bad job command line: {exc}."
+        output = _output_from_argv(argv, settings)
+        if output is not None:
+            _write_error_quietly(output, JobFailure(message, "BadRequest"), None)
+        print(f"{parser.format_usage()}error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    settings = settings or get_settings()
+    try:
+        output = open_output(args.output, settings)
+    except JobFailure as failure:
+        print(f"error: {failure.message}", file=sys.stderr)
+        return EXIT_USAGE
+    _current_output.append((output, args.job))
+    try:
+        output.storage.delete(output.key("error.json"))  # a retry must not leave a stale failure behind
+        run_job(args.job, args.input, output, args.mask, parse_options(args.options), settings)
+        return EXIT_OK
+    except JobFailure as failure:
+        log.error("job %s failed: %s: %s", args.job, failure.type, failure.message)
+        _write_error_quietly(output, failure, args.job)
+        return EXIT_FAILED
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        _write_error_quietly(output, describe_unexpected(exc, args.job), args.job)
+        return EXIT_FAILED
+
+
+def run_job(
+    job: str,
+    input_uri: str,
+    output: JobOutput,
+    mask_uri: str | None,
+    options: dict[str, Any],
+    settings: Settings,
+) -> dict[str, Any]:
+    """Run one job end to end; returns the metadata it wrote."""
+    job_type = JOB_TYPES[job]
+    progress = ProgressWriter(output.storage, output.key("progress.json"))
+    progress("reading input", 0, 1)
+    if mask_uri and job_type.mask == "none":
+        raise JobFailure(f"The {job} job takes no mask; --mask is only for detect-text and inpaint.", "BadRequest")
+    if not mask_uri and job_type.mask == "required":
+        raise JobFailure(f"The {job} job needs a mask (--mask).", "BadRequest")
+    module = importlib.import_module(job_type.module)
+    operation_options, output_options = split_options(job, options, _allowed_options(module, job_type))
+    max_pixels = settings.max_pixels(job_type.operation)
+
+    started = time.perf_counter()
+    input_bytes = read_uri(input_uri, "input", settings)
+    decoded = imageio.decode_image(input_bytes, max_pixels)
+    mask = imageio.decode_mask(read_uri(mask_uri, "mask", settings), max_pixels) if mask_uri else None
+    decode_s = time.perf_counter() - started
+    progress("reading input", 1, 1)
+
+    started = time.perf_counter()
+    extra = {"mask": mask} if job_type.mask != "none" else {}
+    result: OperationOutput = module.run(decoded.rgb, operation_options, progress, **extra)
+    model_s = time.perf_counter() - started
+
+    progress("writing result", 0, 1)
+    started = time.perf_counter()
+    data, ext, content_type, notes = encode_result(job, result, decoded, output_options)
+    output.storage.put_bytes(output.key(f"result.{ext}"), data, content_type)
+    for name, blob in result.extra_files.items():
+        output.storage.put_bytes(output.key(name), blob)
+    encode_s = time.perf_counter() - started
+
+    metadata = build_metadata(job, result, decoded, data, ext, options, notes)
+    metadata["timings_s"] = {
+        "decode": round(decode_s, 4),
+        "model": round(model_s, 4),
+        **{k: round(float(v), 4) for k, v in result.metadata.get("timings_s", {}).items()},
+        "encode": round(encode_s, 4),
+    }
+    output.storage.put_json(output.key("metadata.json"), metadata)
+    progress("done", 1, 1)
+    return metadata
+
+
+def _allowed_options(module: Any, job_type: JobType) -> frozenset[str]:
+    return frozenset(getattr(module, "OPTIONS", job_type.default_options))
+
+
+def open_output(uri: str, settings: Settings) -> JobOutput:
+    if not uri.endswith("/"):
+        raise JobFailure(f"--output must be a prefix ending in '/', not {uri!r}.", "BadRequest")
+    try:
+        storage, prefix = open_uri(uri, s3_endpoint_url=settings.s3_endpoint_url)
+    except ValueError as exc:
+        raise JobFailure(str(exc), "BadRequest") from exc
+    return JobOutput(storage, prefix)
+
+
+def read_uri(uri: str, what: str, settings: Settings) -> bytes:
+    try:
+        storage, key = open_uri(uri, s3_endpoint_url=settings.s3_endpoint_url)
+        return storage.get_bytes(key)
+    except NotFound:
+        raise JobFailure(f"The {what} file was not found: {uri}", "NotFound") from None
+    except ValueError as exc:
+        raise JobFailure(f"The {what} location is not usable: {exc}", "BadRequest") from exc
+
+
+def parse_options(text: str) -> dict[str, Any]:
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise JobFailure(f"--options is not valid JSON ({exc.msg}).", "BadRequest") from None
+    if not isinstance(options, dict):
+        raise JobFailure('--options must be a JSON object, like {"format": "png"}.', "BadRequest")
+    return options
+
+
+def split_options(
+    job: str, options: dict[str, Any], operation_options: frozenset[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(options for the operation, options for the encoder); unknown names are a clear error."""
+    unknown = sorted(set(options) - operation_options - OUTPUT_OPTIONS)
+    if unknown:
+        allowed = ", ".join(sorted(operation_options | OUTPUT_OPTIONS))
+        raise JobFailure(f"Unknown option(s) for {job}: {', '.join(unknown)}. Allowed: {allowed}.", "BadRequest")
+    return (
+        {k: v for k, v in options.items() if k not in OUTPUT_OPTIONS},
+        {k: v for k, v in options.items() if k in OUTPUT_OPTIONS},
+    )
+
+
+def encode_result(
+    job: str, result: OperationOutput, decoded: imageio.DecodedImage, output_options: dict[str, Any]
+) -> tuple[bytes, str, str, list[str]]:
+    """(bytes, extension, content type, notes). Masks are always PNG; images keep alpha and ICC."""
+    notes: list[str] = []
+    if result.image.ndim == 2:
+        return imageio.encode_mask(result.image), "png", "image/png", notes
+    fmt = str(output_options.get("format", "png"))
+    _, ext, content_type = imageio.output_format(fmt)
+    alpha = decoded.alpha
+    if alpha is not None and alpha.shape != result.image.shape[:2]:
+        alpha = resize_plane(alpha, result.image.shape[1], result.image.shape[0])
+        notes.append("alpha channel resized to the result with bicubic interpolation")
+    if alpha is not None and ext == "jpg":
+        notes.append("JPEG has no alpha channel: the transparent image was flattened onto white")
+    data = imageio.encode_image(
+        result.image,
+        alpha=alpha,
+        format=fmt,
+        quality=output_options.get("quality"),
+        icc_profile=decoded.icc_profile,
+    )
+    return data, ext, content_type, notes
+
+
+def resize_plane(plane: np.ndarray, width: int, height: int) -> np.ndarray:
+    import cv2
+
+    resized = cv2.resize(plane.astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
+    return np.clip(resized, 0.0, 1.0)
+
+
+def build_metadata(
+    job: str,
+    result: OperationOutput,
+    decoded: imageio.DecodedImage,
+    data: bytes,
+    ext: str,
+    options: dict[str, Any],
+    notes: list[str],
+) -> dict[str, Any]:
+    """metadata.json with the same keys for every job; the operation fills what it knows."""
+    metadata: dict[str, Any] = {
+        "operation": job,
+        "model": None,
+        "weights": None,
+        "weights_sha256": None,
+        "fallback": False,
+        "device": None,
+        "precision": None,
+        "tile": None,
+        "tiles": None,
+    }
+    metadata.update({k: v for k, v in result.metadata.items() if k != "timings_s"})
+    metadata["operation"] = job
+    metadata["options"] = options
+    metadata["input"] = {
+        "width": decoded.width,
+        "height": decoded.height,
+        "bytes": decoded.bytes,
+        "format": decoded.format,
+        "mode": decoded.source_mode,
+        "alpha": decoded.alpha is not None,
+        "icc_profile": decoded.icc_profile is not None,
+    }
+    metadata["output"] = {
+        "width": int(result.image.shape[1]),
+        "height": int(result.image.shape[0]),
+        "bytes": len(data),
+        "format": {"jpg": "jpeg"}.get(ext, ext),
+    }
+    metadata["notes"] = [*decoded.notes, *metadata.get("notes", []), *notes]
+    return metadata
+
+
+def describe_unexpected(exc: BaseException, job: str) -> JobFailure:
+    """A plain-words failure for an exception nobody anticipated (the traceback is in the log)."""
+    if isinstance(exc, MemoryError):
+        return JobFailure(f"The {job} job ran out of memory. Try a smaller image.", "OutOfMemory")
+    if type(exc).__name__ == "OutOfMemoryError":  # torch.cuda.OutOfMemoryError, without importing torch
+        return JobFailure(f"The {job} job ran out of GPU memory. Try a smaller image or tile.", "OutOfMemory")
+    return JobFailure(
+        f"The {job} job failed unexpectedly ({type(exc).__name__}). The details are in the job's log.",
+        "InternalError",
+    )
+
+
+# --- process-level concerns: signals, logging ----------------------------------------------------------
+
+# (output, job) of the job running in this process, for the stop handler.
+_current_output: list[tuple[JobOutput, str]] = []
+
+
+def _output_from_argv(argv: Sequence[str], settings: Settings | None) -> JobOutput | None:
+    """Find --output in a command line that failed to parse, to still write error.json there."""
+    lenient = argparse.ArgumentParser(add_help=False)
+    lenient.add_argument("--output")
+    try:
+        known, _ = lenient.parse_known_args(argv)
+        return open_output(known.output, settings or get_settings()) if known.output else None
+    except (JobFailure, SystemExit):
+        return None
+
+
+def _write_error_quietly(output: JobOutput, failure: JobFailure, job: str | None) -> None:
+    try:
+        output.write_error(failure, job)
+    except Exception:  # the exit code still tells the caller; do not hide the first failure
+        traceback.print_exc(file=sys.stderr)
+
+
+def install_stop_handler() -> None:
+    """SIGTERM/SIGINT → error.json {"type": "Stopped"} and a prompt non-zero exit.
+
+    The signals are blocked in every thread and received by one waiting
+    thread, so the stop is handled even while the main thread is deep in a
+    long native call (torch, onnxruntime release the GIL).
+    """
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+
+    def wait_for_stop() -> None:
+        signum = signal.sigwait(stop_signals)
+        try:
+            for output, job in _current_output:
+                message = f"The {job} job was stopped (signal {signal.Signals(signum).name}) before it finished."
+                _write_error_quietly(output, JobFailure(message, "Stopped"), job)
+        finally:
+            os._exit(128 + signum)
+
+    threading.Thread(target=wait_for_stop, name="stop-signal", daemon=True).start()
+
+
+def run_process() -> None:
+    """The console entry point (``python -m jobs``)."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    install_stop_handler()
+    sys.exit(main())
