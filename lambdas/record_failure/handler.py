@@ -63,5 +63,5 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     logger.append_keys(execution_id=outcome.input.request.execution_id)
     result = record_failure(outcome, app_storage())
     metrics.add_metric(name="ExecutionFailed", unit=MetricUnit.Count, value=1)
-    logger.info("failure recorded", extra=result)
+    logger.info("failure recorded", extra={"outcome": result})
     return result

@@ -30,9 +30,7 @@ def record_result(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
     if not results:
         raise ResultMissing(f"the {kinds[-1]} job finished but wrote no result under {final_prefix}")
     metadata = read_job_metadata(storage, request)
-    metadata_keys = [
-        keys.result_prefix(request.user, request.execution_id, k) + "metadata.json" for k in metadata
-    ]
+    metadata_keys = [keys.result_prefix(request.user, request.execution_id, k) + "metadata.json" for k in metadata]
 
     finished_at = utcnow()
     index.finalise(
@@ -64,5 +62,5 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     logger.append_keys(execution_id=outcome.input.request.execution_id)
     result = record_result(outcome, app_storage())
     metrics.add_metric(name="ExecutionSucceeded", unit=MetricUnit.Count, value=1)
-    logger.info("execution recorded", extra=result)
+    logger.info("execution recorded", extra={"outcome": result})
     return result

@@ -104,8 +104,6 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     detail = StatusChangeDetail.model_validate(event.get("detail") or {})
     result = record_status_change(detail, app_storage())
     if result.get("recorded"):
-        metrics.add_metric(
-            name=f"Execution{result['status'].title().replace('_', '')}", unit=MetricUnit.Count, value=1
-        )
-    logger.info("status change", extra=result)
+        metrics.add_metric(name=f"Execution{result['status'].title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    logger.info("status change", extra={"outcome": result})
     return result

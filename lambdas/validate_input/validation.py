@@ -90,10 +90,13 @@ def inspect_image(storage: Storage, key: str, user: str, max_bytes: int, max_pix
             image = Image.open(io.BytesIO(data))
             fmt = image.format or "unknown"
             width, height = image.size
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise InvalidRequest(
-            f"the {what} is not an image Pillow can read (PNG, JPEG, WebP, TIFF, BMP)"
+            f"the {what} claims more pixels than Pillow will open safely; "
+            f"the limit for this operation is {max_pixels / 1e6:.0f} megapixels"
         ) from None
+    except UnidentifiedImageError:
+        raise InvalidRequest(f"the {what} is not an image Pillow can read (PNG, JPEG, WebP, TIFF, BMP)") from None
     except Exception as exc:  # corrupt headers raise many kinds of errors
         raise InvalidRequest(f"the {what} could not be read as an image: {exc}") from None
     if fmt not in ALLOWED_FORMATS:

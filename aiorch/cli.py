@@ -1,0 +1,230 @@
+"""The ``aiorch`` command: process images, inspect executions, serve the local stack.
+
+Every command reaches Step Functions through the same boto3 client the API
+uses (the local states service by default), so what works here works in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aiorch.contracts import ExecutionStatus
+from aiorch.settings import Settings, get_settings
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _parse_option(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"{text!r}: expected KEY=VALUE")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key.strip(), value
+
+
+def _service(settings: Settings) -> Any:
+    from aiorch.analysis import AnalysisService
+
+    if not settings.states_endpoint_url:
+        from workflows.local.client import ensure_service
+
+        ensure_service(settings)
+    return AnalysisService(settings)
+
+
+@click.group()
+@click.version_option(package_name="aiorch")
+def cli() -> None:
+    """Image-AI workflows (upscale, denoise, inpaint) on Step Functions, or on this machine."""
+
+
+@cli.command()
+@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--operation", "-o", type=click.Choice(["upscale", "denoise", "inpaint"]), required=True)
+@click.option("--mask", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Mask for inpaint.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Copy the result here.")
+@click.option("--option", "options", multiple=True, help="KEY=VALUE (values parsed as JSON when they can be).")
+@click.option("--timeout", type=float, default=3600.0, show_default=True, help="Seconds to wait.")
+def process(
+    image: Path, operation: str, mask: Path | None, out: Path | None, options: tuple[str, ...], timeout: float
+) -> None:
+    """Run one execution through the state machine and wait for its result."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from aiorch.analysis import AnalysisError
+
+    settings = get_settings()
+    parsed = dict(_parse_option(o) for o in options)
+    try:
+        service = _service(settings)
+        user = settings.local_user
+        upload = service.store_upload(user, image.read_bytes())
+        mask_key = service.store_upload(user, mask.read_bytes()).key if mask else None
+        record = service.submit(user, operation, upload.key, mask_key, parsed)
+    except AnalysisError as exc:
+        _fail(exc.message)
+        return
+    click.echo(f"execution {record.execution_id}")
+
+    deadline = time.monotonic() + timeout
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+        console=None,
+    ) as bar:
+        task = bar.add_task(operation, total=100)
+        while True:
+            view = service.get_status(user, record.execution_id)
+            label = view.progress.stage or view.current_state or "starting"
+            bar.update(task, completed=view.progress.percent, description=f"{operation}: {label}")
+            if view.status.is_final:
+                break
+            if time.monotonic() > deadline:
+                _fail(f"gave up waiting after {timeout:.0f} s; the execution is still running")
+            time.sleep(0.3)
+
+    click.echo(f"status {view.status.value}")
+    if view.status is not ExecutionStatus.SUCCEEDED:
+        reason = view.error.message if view.error else "no reason was recorded"
+        _fail(f"{view.status.value.lower()}: {reason}")
+    result_key = view.results[0].key
+    path = _local_path(service, result_key)
+    click.echo(f"result {path or result_key}")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if path is not None:
+            shutil.copyfile(path, out)
+        else:
+            out.write_bytes(service.storage.get_bytes(result_key))
+        click.echo(f"copied to {out}")
+
+
+def _local_path(service: Any, key: str) -> Path | None:
+    from aiorch.storage import LocalStorage
+
+    return service.storage.path(key) if isinstance(service.storage, LocalStorage) else None
+
+
+@cli.group()
+def executions() -> None:
+    """Inspect executions (the execution index plus Step Functions' history)."""
+
+
+@executions.command("list")
+@click.option("--user", default=None, help="Default: the local user.")
+@click.option("--limit", default=20, show_default=True)
+def executions_list(user: str | None, limit: int) -> None:
+    """Newest first: id, operation, status, start time."""
+    from aiorch.analysis import AnalysisService
+
+    settings = get_settings()
+    service = AnalysisService(settings)
+    records = service.index.list_user(user or settings.local_user)[:limit]
+    if not records:
+        click.echo("no executions yet")
+    for r in records:
+        click.echo(f"{r.execution_id}  {r.operation:<8} {r.status.value:<11} {r.created_at:%Y-%m-%d %H:%M:%S}Z")
+
+
+@executions.command("show")
+@click.argument("execution_id")
+@click.option("--user", default=None, help="Default: the local user.")
+def executions_show(execution_id: str, user: str | None) -> None:
+    """For ops: each state entered and left with times, job progress and exit, error and cause."""
+    from aiorch.analysis import AnalysisError, AnalysisService
+    from workflows.history import describe_events
+
+    settings = get_settings()
+    service = AnalysisService(settings)
+    user = user or settings.local_user
+    try:
+        view = service.get_status(user, execution_id)
+        events = service.history(user, execution_id)
+    except AnalysisError as exc:
+        _fail(exc.message)
+        return
+    click.echo(f"execution {view.execution_id}  {view.operation}  {view.status.value}")
+    click.echo(f"started  {view.started_at:%Y-%m-%d %H:%M:%S.%f}"[:-3] + "Z")
+    if view.finished_at:
+        click.echo(f"finished {view.finished_at:%Y-%m-%d %H:%M:%S.%f}"[:-3] + f"Z  ({view.duration_s} s)")
+    if not events:
+        click.echo("(no state history: the states service no longer holds this execution)")
+    for step in describe_events(events)["states"]:
+        left = f"{step['exited_at']:%H:%M:%S.%f}"[:-3] if step.get("exited_at") else "…"
+        line = f"  {step['name']:<15} {step['entered_at']:%H:%M:%S.%f}"[:-3] + f" → {left}  {step['outcome']}"
+        if step.get("duration_s") is not None:
+            line += f"  ({step['duration_s']:.2f} s)"
+        click.echo(line)
+        if step.get("error"):
+            click.echo(f"      error: {step['error']}: {(step.get('cause') or '')[:300]}")
+    for job, meta in view.metadata.items():
+        click.echo(f"  job {job}: model={meta.get('model')} weights={meta.get('weights')} device={meta.get('device')}")
+    if view.progress.stage and not view.status.is_final:
+        click.echo(f"  progress: {view.progress.stage} {view.progress.done}/{view.progress.total}")
+    if view.error:
+        click.echo(f"error {view.error.type}: {view.error.message}")
+    for link in view.results:
+        path = _local_path(service, link.key)
+        click.echo(f"result {path or link.key}")
+
+
+@cli.command()
+@click.option("--host", default=None, help="Default: 127.0.0.1 (settings.api_host).")
+@click.option("--port", type=int, default=None, help="Default: 8000 (settings.api_port).")
+def serve(host: str | None, port: int | None) -> None:
+    """Start the local stack (states service, API and front end) and serve until stopped."""
+    settings = get_settings()
+    from lambdas.api.local_server import serve as serve_api
+
+    serve_api(settings, host or settings.api_host, port or settings.api_port)
+
+
+@cli.command()
+@click.option("--user", default=None, help="Default: the local user.")
+def token(user: str | None) -> None:
+    """Print a signed token for a local user (scripts and tests); the token is the last line."""
+    from lambdas.api.auth import issue_local_token
+
+    settings = get_settings()
+    click.echo(issue_local_token(settings, user or settings.local_user))
+
+
+def _register_optional_groups() -> None:
+    try:
+        from aiorch.analytics.cli import analytics
+    except ImportError:  # the analytics extra (duckdb, sqlglot) is not installed
+        return
+    cli.add_command(analytics)
+
+
+_register_optional_groups()
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as exc:  # one line, no traceback, for anything unforeseen
+        _fail(f"{type(exc).__name__}: {exc}")
+
+
+if __name__ == "__main__":
+    main()

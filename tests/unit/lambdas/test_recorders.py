@@ -1,0 +1,158 @@
+"""RecordResult, RecordFailure and the status-change handler finalise the index and write one analytics row."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from aiorch.contracts import AnalysisRequest, ExecutionRecord, ExecutionStatus
+from aiorch.executions import ExecutionIndex
+from aiorch.storage import LocalStorage
+from lambdas.record_failure.handler import handler as record_failure
+from lambdas.record_result.handler import ResultMissing
+from lambdas.record_result.handler import handler as record_result
+from lambdas.status_change.handler import handler as status_change
+from lambdas.validate_input.validation import validate_request
+
+USER = "alice"
+EXEC = "01JEXECUTION0000000000000A"
+
+
+@pytest.fixture
+def state(storage: LocalStorage, settings, photo_png):
+    storage.put_bytes(f"uploads/{USER}/u1/original.png", photo_png)
+    request = AnalysisRequest(
+        execution_id=EXEC, user=USER, operation="inpaint", input_key=f"uploads/{USER}/u1/original.png"
+    )
+    ExecutionIndex(storage).create(
+        ExecutionRecord(execution_id=EXEC, user=USER, operation="inpaint", input_key=request.input_key)
+    )
+    validated = validate_request(request, storage, settings)
+    return {"request": request.model_dump(mode="json"), "validated": validated.model_dump(mode="json")}
+
+
+def outcome(state: dict, **extra) -> dict:
+    return {
+        "input": {**state, **extra},
+        "execution_arn": f"arn:aws:states:us-east-1:1:execution:m:{EXEC}",
+        "started_at": "2026-11-26T10:00:00.000Z",
+    }
+
+
+def job_metadata(kind: str, seconds: float) -> dict:
+    return {
+        "operation": kind,
+        "model": f"{kind}-model",
+        "weights": "w",
+        "device": "cpu",
+        "precision": "fp32",
+        "input": {"width": 64, "height": 64, "bytes": 100},
+        "output": {"width": 64, "height": 64, "bytes": 90},
+        "timings_s": {"model": seconds},
+    }
+
+
+def analytics_rows(storage: LocalStorage) -> list[dict]:
+    files = list(storage.list("analytics/results/"))
+    return [row for f in files for row in pq.read_table(storage.path(f)).to_pylist()]
+
+
+def test_record_result_finalises_and_writes_one_row(storage, state) -> None:
+    for kind, secs in (("detect-text", 0.5), ("inpaint", 1.5)):
+        storage.put_json(f"results/{USER}/{EXEC}/{kind}/metadata.json", job_metadata(kind, secs))
+    storage.put_bytes(f"results/{USER}/{EXEC}/inpaint/result.png", b"png")
+    out = record_result(outcome(state), None)
+    assert out["result_key"] == f"results/{USER}/{EXEC}/inpaint/result.png"
+    record = ExecutionIndex(storage).get(USER, EXEC)
+    assert record.status is ExecutionStatus.SUCCEEDED and record.recorded_by == "RecordResult"
+    assert record.result_keys == [out["result_key"]]
+    (row,) = analytics_rows(storage)
+    assert row["status"] == "SUCCEEDED" and row["job_ms"] == 2000 and row["model"] == "inpaint-model"
+    assert json.loads(row["stage_ms_json"]) == {"detect-text": 500, "inpaint": 1500}
+    assert row["user_hash"] != USER and len(row["user_hash"]) == 64
+    # Recording again replaces the row, never duplicates it.
+    record_result(outcome(state), None)
+    assert len(analytics_rows(storage)) == 1
+
+
+def test_record_result_without_a_result_file_is_a_failure(storage, state) -> None:
+    with pytest.raises(ResultMissing, match="wrote no result"):
+        record_result(outcome(state), None)
+    assert ExecutionIndex(storage).get(USER, EXEC).status is ExecutionStatus.RUNNING
+
+
+def test_record_failure_prefers_the_jobs_own_words(storage, state) -> None:
+    storage.put_json(
+        f"results/{USER}/{EXEC}/detect-text/error.json",
+        {"type": "ImageDecodeError", "message": "the image is truncated"},
+    )
+    batch_cause = json.dumps({"JobName": f"{EXEC}-detect-text", "Status": "FAILED", "StatusReason": "exit 1"})
+    out = record_failure(outcome(state, error={"Error": "States.TaskFailed", "Cause": batch_cause}), None)
+    assert out == {
+        "status": "FAILED",
+        "error_type": "ImageDecodeError",
+        "message": "detect-text: the image is truncated",
+    }
+    record = ExecutionIndex(storage).get(USER, EXEC)
+    assert record.status is ExecutionStatus.FAILED and record.error_message == out["message"]
+    (row,) = analytics_rows(storage)
+    assert row["status"] == "FAILED" and row["error_type"] == "ImageDecodeError"
+
+
+def test_record_failure_of_validation_uses_the_lambda_error(storage, state) -> None:
+    cause = json.dumps({"errorMessage": "unknown operation 'x'", "errorType": "InvalidRequest"})
+    out = record_failure(
+        outcome({"request": state["request"]}, error={"Error": "InvalidRequest", "Cause": cause}), None
+    )
+    assert out["error_type"] == "InvalidRequest" and out["message"] == "unknown operation 'x'"
+
+
+def status_event(status: str, **detail) -> dict:
+    return {
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "detail": {
+            "executionArn": f"arn:aws:states:us-east-1:1:execution:m:{EXEC}",
+            "status": status,
+            "startDate": 1764150000000,
+            "stopDate": 1764150005000,
+            **detail,
+        },
+    }
+
+
+def test_status_change_records_a_stopped_execution_once(storage, state) -> None:
+    event = status_event("ABORTED", input=json.dumps({"request": state["request"]}))
+    out = status_change(event, None)
+    assert out["recorded"] is True and out["status"] == "ABORTED"
+    record = ExecutionIndex(storage).get(USER, EXEC)
+    assert record.status is ExecutionStatus.ABORTED and record.error_message == "the execution was stopped"
+    assert analytics_rows(storage)[0]["status"] == "ABORTED"
+    assert status_change(event, None)["recorded"] is False  # already final: first writer wins
+
+
+def test_status_change_leaves_recorded_failures_alone(storage, state) -> None:
+    record_failure(outcome(state, error={"Error": "States.Timeout", "Cause": "too slow"}), None)
+    out = status_change(status_event("FAILED", input=json.dumps({"request": state["request"]})), None)
+    assert out["recorded"] is False
+    assert ExecutionIndex(storage).get(USER, EXEC).recorded_by == "RecordFailure"
+
+
+@pytest.mark.parametrize("status", ["SUCCEEDED", "RUNNING", "NONSENSE"])
+def test_status_change_ignores_what_the_state_machine_records(storage, state, status) -> None:
+    assert (
+        status_change(status_event(status, input=json.dumps({"request": state["request"]})), None)["recorded"] is False
+    )
+
+
+def test_status_change_for_an_unknown_input_is_ignored(storage) -> None:
+    assert status_change(status_event("FAILED", input=json.dumps({"other": 1})), None)["recorded"] is False
+
+
+def test_interrupted_executions_get_a_record_and_a_row(storage, state) -> None:
+    out = status_change(status_event("INTERRUPTED", input={"request": state["request"]}), None)
+    assert out["recorded"] is True
+    assert ExecutionIndex(storage).get(USER, EXEC).status is ExecutionStatus.INTERRUPTED
+    assert analytics_rows(storage)[0]["status"] == "INTERRUPTED"

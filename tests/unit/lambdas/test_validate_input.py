@@ -1,0 +1,124 @@
+"""ValidateInput refuses bad requests with a plain-words InvalidRequest, and prepares the jobs."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import pytest
+
+from aiorch.contracts import AnalysisRequest
+from aiorch.storage import LocalStorage
+from lambdas.validate_input.handler import handler
+from lambdas.validate_input.validation import InvalidRequest, validate_request
+from tests.conftest import encode, photo
+
+USER = "alice"
+
+
+def request(**overrides: object) -> AnalysisRequest:
+    fields: dict = {
+        "execution_id": "01JEXEC",
+        "user": USER,
+        "operation": "upscale",
+        "input_key": f"uploads/{USER}/u1/original.png",
+    }
+    fields.update(overrides)
+    return AnalysisRequest(**fields)
+
+
+def huge_png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims a huge size (a decompression bomb) with almost no data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture
+def uploaded(storage: LocalStorage, photo_png: bytes) -> LocalStorage:
+    storage.put_bytes(f"uploads/{USER}/u1/original.png", photo_png)
+    return storage
+
+
+def test_upscale_request_becomes_one_job_with_uris(uploaded, settings) -> None:
+    validated = validate_request(request(options={"outscale": 2}), uploaded, settings)
+    assert validated.operation == "upscale"
+    assert (validated.width, validated.height, validated.format) == (64, 64, "PNG")
+    assert list(validated.jobs) == ["Upscale"]
+    job = validated.jobs["Upscale"]
+    assert job.command[0] == "upscale"
+    assert job.command[job.command.index("--input") + 1] == uploaded.uri(f"uploads/{USER}/u1/original.png")
+    assert job.command[job.command.index("--output") + 1].endswith(f"results/{USER}/01JEXEC/upscale/")
+    assert job.command[job.command.index("--options") + 1] == '{"outscale": 2}'
+
+
+def test_inpaint_chains_detect_text_mask_into_inpaint(uploaded, settings, photo_png) -> None:
+    uploaded.put_bytes(f"uploads/{USER}/m1/original.png", photo_png)
+    validated = validate_request(
+        request(operation="inpaint", mask_key=f"uploads/{USER}/m1/original.png"), uploaded, settings
+    )
+    assert list(validated.jobs) == ["DetectText", "Inpaint"]
+    detect, inpaint = validated.jobs["DetectText"].command, validated.jobs["Inpaint"].command
+    assert detect[detect.index("--mask") + 1] == uploaded.uri(f"uploads/{USER}/m1/original.png")
+    assert inpaint[inpaint.index("--mask") + 1] == uploaded.uri(f"results/{USER}/01JEXEC/detect-text/mask.png")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "content", "message"),
+    [
+        ({"operation": "sharpen"}, None, "unknown operation 'sharpen'"),
+        ({}, b"this is not an image at all", "not an image"),
+        ({}, b"", "empty file"),
+        ({"input_key": "uploads/bob/u1/original.png"}, None, "not one of your uploads"),
+        ({"input_key": f"uploads/{USER}/../bob/x.png"}, None, "not one of your uploads"),
+        ({"input_key": f"uploads/{USER}/missing/original.png"}, None, "does not exist"),
+        ({"options": {"bogus": 1}}, None, "unknown option"),
+        ({"options": {"tile": [1, 2]}}, None, "plain value"),
+        ({"mask_key": f"uploads/{USER}/u1/original.png"}, None, "only used by the inpaint"),
+    ],
+)
+def test_refusals_are_clear(uploaded, settings, overrides, content, message) -> None:
+    if content is not None:
+        uploaded.put_bytes(f"uploads/{USER}/u1/original.png", content)
+    with pytest.raises(InvalidRequest, match=message):
+        validate_request(request(**overrides), uploaded, settings)
+
+
+def test_truncated_image_is_refused_before_any_job(uploaded, settings) -> None:
+    whole = encode(photo(256), "JPEG", quality=90)
+    uploaded.put_bytes(f"uploads/{USER}/u1/original.png", whole[: len(whole) // 2])
+    with pytest.raises(InvalidRequest, match="damaged or truncated"):
+        validate_request(request(), uploaded, settings)
+
+
+def test_too_many_pixels_is_refused_without_decoding(uploaded, settings) -> None:
+    uploaded.put_bytes(f"uploads/{USER}/u1/original.png", huge_png_header(5000, 5000))
+    with pytest.raises(InvalidRequest, match="25.0 megapixels; the limit for this operation is 4 megapixels"):
+        validate_request(request(), uploaded, settings)
+    uploaded.put_bytes(f"uploads/{USER}/u1/original.png", huge_png_header(100_000, 100_000))
+    with pytest.raises(InvalidRequest, match="more pixels than Pillow will open safely"):
+        validate_request(request(operation="denoise"), uploaded, settings)
+
+
+def test_byte_limit(uploaded, settings, monkeypatch) -> None:
+    monkeypatch.setattr(settings, "upload_max_bytes", 100)
+    with pytest.raises(InvalidRequest, match="the limit is 0 MB"):
+        validate_request(request(), uploaded, settings)
+
+
+def test_unsupported_format_is_refused(uploaded, settings) -> None:
+    uploaded.put_bytes(f"uploads/{USER}/u1/original.png", encode(photo(32), "GIF"))
+    with pytest.raises(InvalidRequest, match="GIF"):
+        validate_request(request(), uploaded, settings)
+
+
+def test_handler_returns_plain_json_and_raises_invalid_request(uploaded) -> None:
+    out = handler({"request": request().model_dump(mode="json")}, None)
+    assert out["jobs"]["Upscale"]["name"] == "01JEXEC-upscale"
+    with pytest.raises(InvalidRequest, match="malformed"):
+        handler({"request": {"operation": "upscale"}}, None)
+    with pytest.raises(InvalidRequest, match="malformed"):
+        handler({}, None)
