@@ -1,0 +1,61 @@
+"""The Cognito Hosted UI token endpoint: authorization code (with PKCE) and refresh grants.
+
+The SPA is a public client: it sends its PKCE ``code_verifier`` instead of a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from aiorch.settings import Settings
+from lambdas.api.auth import AuthError
+
+# (url, form fields) -> (HTTP status, JSON body); replaced in tests.
+TokenPost = Callable[[str, dict[str, str]], tuple[int, dict[str, Any]]]
+
+
+def _post_form(url: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    data = urllib.parse.urlencode(form).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, dict(json.loads(resp.read()))
+    except urllib.error.HTTPError as exc:
+        try:
+            return exc.code, dict(json.loads(exc.read()))
+        except ValueError:
+            return exc.code, {}
+
+
+class CognitoTokens:
+    def __init__(self, settings: Settings, post: TokenPost | None = None) -> None:
+        if not settings.auth_domain:
+            raise ValueError("auth_domain (the Cognito Hosted UI base URL) is not configured")
+        self.settings = settings
+        self.token_url = settings.auth_domain.rstrip("/") + "/oauth2/token"
+        self.post = post or _post_form
+
+    def _grant(self, form: dict[str, str]) -> dict[str, Any]:
+        status, body = self.post(self.token_url, {**form, "client_id": self.settings.auth_client_id})
+        if status != 200 or "access_token" not in body:
+            reason = body.get("error", f"HTTP {status}")
+            raise AuthError(f"sign-in was refused by the identity provider ({reason}); sign in again")
+        return body
+
+    def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> dict[str, Any]:
+        return self._grant(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": code_verifier,
+                "redirect_uri": redirect_uri,
+            }
+        )
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        return self._grant({"grant_type": "refresh_token", "refresh_token": refresh_token})

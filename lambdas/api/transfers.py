@@ -1,0 +1,118 @@
+"""Upload targets and download links: presigned S3 in AWS, signed local URLs on one machine.
+
+Both kinds carry their own signature and expiry, so the routes behind the
+local ones need no JWT (like S3's presigned URLs).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from ulid import ULID
+
+from aiorch import keys
+from aiorch.settings import Settings
+from aiorch.storage import S3Storage, Storage
+from lambdas.api.auth import write_private_file
+
+# What the browser may upload, and the extension its key gets.
+UPLOAD_CONTENT_TYPES = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/tiff": "tiff",
+    "image/bmp": "bmp",
+}
+
+
+class LinkError(Exception):
+    """A signed link that is expired, tampered with or meant for something else."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    url: str
+    fields: dict[str, str]  # form fields to send before the file (S3 POST policy; the content type)
+    max_bytes: int
+    content_type: str
+    expires_at: int  # Unix seconds
+    upload: str | None  # the key the upload will have, when known in advance (S3)
+
+
+class LinkSigner:
+    """Short-lived HS256 tokens for the local upload and download routes; the secret lives under data_dir."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.secret_path = settings.data_dir / "auth" / "link-secret"
+        self._secret: bytes | None = None
+
+    @property
+    def secret(self) -> bytes:
+        if self._secret is None:
+            if not self.secret_path.exists():
+                write_private_file(self.secret_path, secrets.token_hex(32).encode())
+            self._secret = self.secret_path.read_bytes().strip()
+        return self._secret
+
+    def sign(self, purpose: str, claims: dict[str, Any], ttl_s: int) -> str:
+        body = {**claims, "purpose": purpose, "exp": int(time.time()) + ttl_s}
+        return jwt.encode(body, self.secret, algorithm="HS256")
+
+    def read(self, purpose: str, token: str) -> dict[str, Any]:
+        try:
+            claims = dict(jwt.decode(token, self.secret, algorithms=["HS256"], options={"require": ["exp"]}))
+        except jwt.ExpiredSignatureError as exc:
+            raise LinkError("this link has expired: ask for a new one") from exc
+        except jwt.PyJWTError as exc:
+            raise LinkError("this link is not valid") from exc
+        if claims.get("purpose") != purpose:
+            raise LinkError("this link is not valid here")
+        return claims
+
+
+class Transfers:
+    """Makes upload targets and download links for the configured storage."""
+
+    def __init__(self, settings: Settings, storage: Storage, signer: LinkSigner) -> None:
+        self.settings = settings
+        self.storage = storage
+        self.signer = signer
+
+    @property
+    def presigned(self) -> bool:
+        return isinstance(self.storage, S3Storage)
+
+    def upload_target(self, user: str, content_type: str, base_url: str) -> UploadTarget:
+        ttl = self.settings.signed_url_ttl_s
+        max_bytes = self.settings.upload_max_bytes
+        expires_at = int(time.time()) + ttl
+        if isinstance(self.storage, S3Storage):
+            key = keys.upload_key(user, str(ULID()), UPLOAD_CONTENT_TYPES[content_type])
+            post = self.storage.client.generate_presigned_post(
+                Bucket=self.storage.bucket,
+                Key=self.storage.prefix + key,
+                Fields={"Content-Type": content_type},
+                Conditions=[["content-length-range", 1, max_bytes], {"Content-Type": content_type}],
+                ExpiresIn=ttl,
+            )
+            return UploadTarget(post["url"], dict(post["fields"]), max_bytes, content_type, expires_at, key)
+        token = self.signer.sign("upload", {"user": user, "ct": content_type, "max": max_bytes}, ttl)
+        url = f"{base_url.rstrip('/')}/local-uploads/{token}"
+        return UploadTarget(url, {"Content-Type": content_type}, max_bytes, content_type, expires_at, None)
+
+    def download_url(self, user: str, key: str, base_url: str) -> str:
+        if not keys.is_under_user(key, user):
+            raise LinkError("that file is not yours")
+        ttl = self.settings.signed_url_ttl_s
+        if isinstance(self.storage, S3Storage):
+            return self.storage.presigned_get(key, expires_s=ttl)
+        token = self.signer.sign("download", {"user": user, "key": key}, ttl)
+        return f"{base_url.rstrip('/')}/downloads/{token}"
