@@ -1,0 +1,1 @@
+"""The state machine definitions (``*.asl.json``) and the local states service (``workflows.local``)."""

@@ -1,0 +1,81 @@
+"""Load and render the image-AI analysis state machine definition.
+
+The ``.asl.json`` file is the single source: Terraform's ``templatefile`` and the
+local states service fill the same ``${...}`` placeholders. Placeholders sit
+only inside ``Parameters`` (never in ``Resource``), so the file stays valid ASL
+as it is and statelint can check it unrendered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from aiorch.settings import Settings
+
+DEFINITION_PATH = Path(__file__).with_name("image_ai_analysis.asl.json")
+
+# Every deployment-specific value; Terraform passes exactly these names to templatefile().
+PLACEHOLDERS: list[str] = [
+    "validate_input_function",
+    "record_result_function",
+    "record_failure_function",
+    "job_queue",
+    "job_definition",
+]
+
+LAMBDA_TASKS = ("ValidateInput", "RecordResult", "RecordFailure")
+JOB_TASKS = ("Upscale", "Denoise", "DetectText", "Inpaint")
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class DefinitionError(ValueError):
+    """The definition cannot be rendered with the values given."""
+
+
+def load_definition_text() -> str:
+    return DEFINITION_PATH.read_text(encoding="utf-8")
+
+
+def placeholders_in(text: str) -> set[str]:
+    return set(_PLACEHOLDER.findall(text))
+
+
+def render_definition(values: dict[str, str], settings: Settings | None = None) -> str:
+    """Fill every placeholder; with ``settings``, also apply its timeouts and retry policy."""
+    missing = [name for name in PLACEHOLDERS if name not in values]
+    unknown = sorted(set(values) - set(PLACEHOLDERS))
+    if missing or unknown:
+        raise DefinitionError(f"placeholder values: missing {missing}, unknown {unknown}")
+    for name, value in values.items():
+        # Values land inside JSON strings; refuse what would need escaping rather than escape silently.
+        if not value or any(c in value for c in '"\\${}') or not value.isprintable():
+            raise DefinitionError(f"placeholder {name!r} has an unusable value {value!r}")
+
+    text = _PLACEHOLDER.sub(lambda m: values[m.group(1)], load_definition_text())
+    leftover = placeholders_in(text)
+    if leftover:
+        raise DefinitionError(f"the definition uses placeholders not in PLACEHOLDERS: {sorted(leftover)}")
+    if settings is None:
+        return text
+    definition = json.loads(text)
+    apply_settings(definition, settings)
+    return json.dumps(definition, indent=2)
+
+
+def apply_settings(definition: dict[str, Any], settings: Settings) -> None:
+    """Set task timeouts and retry counts/backoff from Settings (in place)."""
+    states = definition["States"]
+    for name in LAMBDA_TASKS:
+        states[name]["TimeoutSeconds"] = settings.lambda_timeout_s
+        for retrier in states[name].get("Retry", []):
+            retrier["MaxAttempts"] = settings.lambda_retry_max_attempts
+            retrier["BackoffRate"] = settings.retry_backoff_rate
+    for name in JOB_TASKS:
+        states[name]["TimeoutSeconds"] = settings.job_timeout_s
+        for retrier in states[name].get("Retry", []):
+            retrier["MaxAttempts"] = settings.batch_throttle_retry_max_attempts
+            retrier["BackoffRate"] = settings.retry_backoff_rate

@@ -1,0 +1,293 @@
+"""Local stand-in for AWS Batch: job processes with a slot limit and a FIFO queue beyond it.
+
+A Batch task runs ``[job_python, -m, job_module, *Command]`` with the container
+overrides' environment; stdout and stderr go to a log file under the data
+directory. Exit 0 → SUCCEEDED, anything else → FAILED with a status reason.
+
+Every process is started from one long-lived dispatcher thread, in its own
+process group, through a tiny launcher that sets ``PR_SET_PDEATHSIG``: the
+kernel sends SIGKILL to the job when that thread (so the service) dies, even
+by SIGKILL. ``shutdown()`` ends the groups on a clean exit.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from aiorch.settings import Settings
+
+# Sets PR_SET_PDEATHSIG (Linux), then becomes the job. Runs as `python -c` so no preexec_fn
+# (unsafe in a threaded process) is needed.
+_LAUNCHER = """\
+import ctypes, os, signal, sys
+prctl = getattr(ctypes.CDLL(None), "prctl", None)
+if prctl is not None:
+    prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(137)  # the service died before prctl took hold
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+STOP_GRACE_S = 5.0  # SIGTERM first; SIGKILL if the job is still there after this
+KEEP_FINISHED = 200  # finished jobs kept for DescribeJobs and the status file
+
+
+class JobStatus(StrEnum):
+    RUNNABLE = "RUNNABLE"  # waiting for a slot
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class LocalJob:
+    job_id: str
+    job_name: str
+    job_queue: str
+    job_definition: str
+    command: list[str]
+    environment: dict[str, str]
+    log_path: Path
+    status: JobStatus = JobStatus.RUNNABLE
+    status_reason: str | None = None
+    created_at: int = field(default_factory=_now_ms)
+    started_at: int | None = None
+    stopped_at: int | None = None
+    exit_code: int | None = None
+    pid: int | None = None
+    last_polled: float = field(default_factory=time.monotonic)
+    stop_reason: str | None = None
+    term_sent_at: float | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def execution_arn(self) -> str | None:
+        return self.environment.get("AIORCH_EXECUTION_ARN")
+
+    def describe(self) -> dict[str, Any]:
+        """One entry of Batch's DescribeJobs answer (boto3 casing)."""
+        out: dict[str, Any] = {
+            "jobArn": f"arn:aws:batch:us-east-1:123456789012:job/{self.job_id}",
+            "jobName": self.job_name,
+            "jobId": self.job_id,
+            "jobQueue": self.job_queue,
+            "jobDefinition": self.job_definition,
+            "status": self.status.value,
+            "createdAt": self.created_at,
+            "container": {
+                "command": self.command,
+                "environment": [{"name": k, "value": v} for k, v in self.environment.items()],
+                "logStreamName": str(self.log_path),
+            },
+        }
+        if self.status_reason:
+            out["statusReason"] = self.status_reason
+        if self.started_at is not None:
+            out["startedAt"] = self.started_at
+        if self.stopped_at is not None:
+            out["stoppedAt"] = self.stopped_at
+        if self.exit_code is not None:
+            out["container"]["exitCode"] = self.exit_code
+        return out
+
+
+class JobRunner:
+    def __init__(self, settings: Settings, *, stop_grace_s: float = STOP_GRACE_S) -> None:
+        self.slots = settings.job_slots
+        self.python = settings.job_python or sys.executable
+        self.module = settings.job_module
+        self.state_dir = settings.data_dir / "states"
+        self.log_dir = self.state_dir / "jobs"
+        self.stop_grace_s = stop_grace_s
+        self._jobs: dict[str, LocalJob] = {}
+        self._queue: collections.deque[str] = collections.deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._dirty = True  # the status file needs rewriting
+        self._thread = threading.Thread(target=self._loop, name="job-dispatcher", daemon=True)
+
+    # --- the Batch-facing API (called from the hooks) ------------------------------
+    def submit(
+        self, *, name: str, queue: str, definition: str, command: list[str], environment: dict[str, str]
+    ) -> LocalJob:
+        if not command or not all(isinstance(part, str) for part in command):
+            raise ValueError("containerOverrides.command must be a non-empty list of strings")
+        job_id = str(uuid.uuid4())
+        job = LocalJob(
+            job_id=job_id,
+            job_name=name,
+            job_queue=queue,
+            job_definition=definition,
+            command=list(command),
+            environment=dict(environment),
+            log_path=self.log_dir / f"{job_id}.log",
+        )
+        with self._lock:
+            self._jobs[job_id] = job
+            self._queue.append(job_id)
+        self._changed()
+        return job
+
+    def describe(self, job_ids: list[str]) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        with self._lock:
+            found = [self._jobs[j] for j in job_ids if j in self._jobs]
+            for job in found:
+                job.last_polled = now
+            return [job.describe() for job in found]
+
+    def request_stop(self, job_id: str, reason: str) -> None:
+        """End a job: a queued one never starts, a running one gets SIGTERM then SIGKILL."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.status.is_final or job.stop_reason:
+                return
+            job.stop_reason = reason
+            if job.status is JobStatus.RUNNABLE:
+                self._queue.remove(job_id)
+                self._finish(job, None, reason)
+        self._changed()
+
+    def active_jobs(self) -> list[LocalJob]:
+        with self._lock:
+            return [j for j in self._jobs.values() if not j.status.is_final]
+
+    # --- lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._thread.start()
+
+    def shutdown(self) -> None:
+        """End every job process group (SIGTERM, then SIGKILL after the grace period)."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+        with self._lock:
+            running = [j for j in self._jobs.values() if j.process is not None and j.process.poll() is None]
+        for job in running:
+            _signal_group(job, signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_grace_s
+        for job in running:
+            assert job.process is not None
+            try:
+                job.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(job, signal.SIGKILL)
+                job.process.wait()
+
+    # --- the dispatcher thread --------------------------------------------------------
+    def _changed(self) -> None:
+        self._dirty = True
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            with self._lock:
+                if self._tick():
+                    self._dirty = True
+            if self._dirty:
+                self._dirty = False
+                self._write_status_file()
+            self._wake.wait(0.2)
+            self._wake.clear()
+
+    def _tick(self) -> bool:
+        changed = False
+        for job in list(self._jobs.values()):
+            if job.status is not JobStatus.RUNNING or job.process is None:
+                continue
+            code = job.process.poll()
+            if code is not None:
+                reason = job.stop_reason or (None if code == 0 else f"Essential container exited with code {code}")
+                self._finish(job, code, reason)
+                changed = True
+            elif job.stop_reason and job.term_sent_at is None:
+                _signal_group(job, signal.SIGTERM)
+                job.term_sent_at = time.monotonic()
+            elif job.term_sent_at is not None and time.monotonic() - job.term_sent_at > self.stop_grace_s:
+                _signal_group(job, signal.SIGKILL)
+        running = sum(1 for j in self._jobs.values() if j.status is JobStatus.RUNNING)
+        while running < self.slots and self._queue:
+            self._start(self._jobs[self._queue.popleft()])
+            running += 1
+            changed = True
+        return changed or self._prune()
+
+    def _start(self, job: LocalJob) -> None:
+        argv = [sys.executable, "-c", _LAUNCHER, str(os.getpid()), self.python, "-m", self.module, *job.command]
+        job.status = JobStatus.RUNNING
+        job.started_at = _now_ms()
+        try:
+            with open(job.log_path, "ab") as log:
+                job.process = subprocess.Popen(
+                    argv,
+                    env={**os.environ, **job.environment},
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # own process group, so the whole job can be signalled
+                )
+            job.pid = job.process.pid
+        except OSError as exc:
+            self._finish(job, None, f"CannotStartContainerError: {exc}")
+
+    def _finish(self, job: LocalJob, exit_code: int | None, reason: str | None) -> None:
+        job.exit_code = exit_code
+        job.status = JobStatus.SUCCEEDED if exit_code == 0 and not job.stop_reason else JobStatus.FAILED
+        job.status_reason = reason
+        job.stopped_at = _now_ms()
+
+    def _prune(self) -> bool:
+        finished = [j for j in self._jobs.values() if j.status.is_final]
+        for job in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+            del self._jobs[job.job_id]
+        return False
+
+    def _write_status_file(self) -> None:
+        with self._lock:
+            snapshot = [job.describe() | {"pid": job.pid} for job in self._jobs.values()]
+        path = self.state_dir / "jobs.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"slots": self.slots, "jobs": snapshot}, indent=1), encoding="utf-8")
+        tmp.replace(path)
+
+
+def _signal_group(job: LocalJob, sig: signal.Signals) -> None:
+    if job.pid is None:
+        return
+    try:
+        os.killpg(job.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def read_jobs(settings: Settings) -> dict[str, Any]:
+    """The local job list as the service last wrote it (for status pages): {"slots", "jobs": [...]}."""
+    path = settings.data_dir / "states" / "jobs.json"
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+    except (OSError, ValueError):
+        return {"slots": settings.job_slots, "jobs": []}

@@ -1,0 +1,203 @@
+"""The watchdog: ends jobs of executions that are over, and reports executions that ended badly.
+
+moto calls no TerminateJob when an execution is stopped (DESIGN.md), so every
+``job_stop_check_s`` the watchdog compares each live job's execution (passed to
+the job as ``AIORCH_EXECUTION_ARN``) with Step Functions' answer; a job nobody
+has polled for ``LEASE_S`` is ended too. Executions that end FAILED, TIMED_OUT
+or ABORTED are sent to the status-change handler, as EventBridge does in AWS.
+At start, executions the index still holds as RUNNING died with the previous
+service (moto keeps its state in memory only): they are reported INTERRUPTED.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiorch.contracts import ExecutionRecord, ExecutionStatus
+from aiorch.executions import ExecutionIndex
+from aiorch.settings import Settings
+from workflows.local.dispatch import LocalLambdaContext
+from workflows.local.jobs import JobRunner
+
+log = logging.getLogger(__name__)
+
+LEASE_S = 120.0  # moto's .sync loop polls every 0.5 s; a job unpolled this long has no execution waiting
+NOTIFIED_STATUSES = {"FAILED", "TIMED_OUT", "ABORTED"}
+MAX_HANDLER_ATTEMPTS = 3
+
+StatusChangeHandler = Callable[[dict[str, Any], Any], Any]
+
+
+def _ms(value: datetime | None) -> int | None:
+    return int(value.timestamp() * 1000) if value else None
+
+
+def status_change_event(
+    *,
+    execution_arn: str,
+    state_machine_arn: str,
+    name: str,
+    status: str,
+    start: datetime | None,
+    stop: datetime | None,
+    region: str,
+    input_json: str | None = None,
+    error: str | None = None,
+    cause: str | None = None,
+) -> dict[str, Any]:
+    """An EventBridge "Step Functions Execution Status Change" event, as AWS sends it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": execution_arn.split(":")[4] if execution_arn.count(":") >= 4 else "123456789012",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [execution_arn],
+        "detail": {
+            "executionArn": execution_arn,
+            "stateMachineArn": state_machine_arn,
+            "name": name,
+            "status": status,
+            "startDate": _ms(start),
+            "stopDate": _ms(stop),
+            "input": input_json,
+            "output": None,
+            "error": error,
+            "cause": cause,
+        },
+    }
+
+
+def interrupted_event(record: ExecutionRecord, settings: Settings) -> dict[str, Any]:
+    state_machine_arn = settings.resolved_state_machine_arn
+    execution_arn = record.execution_arn or state_machine_arn.replace(":stateMachine:", ":execution:") + (
+        f":{record.execution_id}"
+    )
+    return status_change_event(
+        execution_arn=execution_arn,
+        state_machine_arn=state_machine_arn,
+        name=record.execution_id,
+        status=ExecutionStatus.INTERRUPTED.value,
+        start=record.created_at,
+        stop=datetime.now(UTC),
+        region=settings.aws_region,
+        error="Local.ServiceInterrupted",
+        cause="The local states service stopped while this execution ran; its state was in memory only.",
+    )
+
+
+class Watchdog:
+    def __init__(
+        self,
+        settings: Settings,
+        runner: JobRunner,
+        states: Any,  # a boto3 stepfunctions client for this service
+        status_change: StatusChangeHandler | None,
+        *,
+        lease_s: float = LEASE_S,
+    ) -> None:
+        self.settings = settings
+        self.runner = runner
+        self.states = states
+        self.status_change = status_change
+        self.lease_s = lease_s
+        self._attempts: dict[str, int] = {}  # execution ARN → handler calls so far
+        self._done: set[str] = set()  # executions reported (or given up on)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        self.report_interrupted()
+        while not self._stop.wait(self.settings.job_stop_check_s):
+            try:
+                self.check_once()
+            except Exception:  # one bad round must not end the watchdog
+                log.exception("watchdog round failed")
+
+    # --- the checks -------------------------------------------------------------------
+    def report_interrupted(self) -> int:
+        """Send INTERRUPTED for every index record still RUNNING from before this service started."""
+        from aiorch.storage import open_storage
+
+        storage = open_storage(
+            self.settings.resolved_storage_url,
+            s3_endpoint_url=self.settings.s3_endpoint_url,
+            region=self.settings.aws_region,
+        )
+        sent = 0
+        for record in ExecutionIndex(storage).all_records():
+            if record.status is ExecutionStatus.RUNNING:
+                event = interrupted_event(record, self.settings)
+                if self._send(event["detail"]["executionArn"], event):
+                    sent += 1
+        return sent
+
+    def check_once(self) -> None:
+        executions = self._executions()
+        now = time.monotonic()
+        for job in self.runner.active_jobs():
+            status = executions.get(job.execution_arn or "", {}).get("status")
+            if status and status != "RUNNING":
+                self.runner.request_stop(job.job_id, f"Execution {status}: job ended by the local watchdog")
+            elif now - job.last_polled > self.lease_s:
+                self.runner.request_stop(job.job_id, f"No execution polled this job for {self.lease_s:.0f} s")
+        for arn, item in executions.items():
+            if item["status"] in NOTIFIED_STATUSES and arn not in self._done:
+                described = self.states.describe_execution(executionArn=arn)
+                event = status_change_event(
+                    execution_arn=arn,
+                    state_machine_arn=described["stateMachineArn"],
+                    name=described["name"],
+                    status=described["status"],
+                    start=described.get("startDate"),
+                    stop=described.get("stopDate"),
+                    region=self.settings.aws_region,
+                    input_json=described.get("input"),
+                    error=described.get("error"),
+                    cause=described.get("cause"),
+                )
+                self._send(arn, event)
+
+    def _executions(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for machine in self.states.list_state_machines().get("stateMachines", []):
+            kwargs: dict[str, Any] = {"stateMachineArn": machine["stateMachineArn"], "maxResults": 1000}
+            while True:
+                page = self.states.list_executions(**kwargs)
+                for item in page.get("executions", []):
+                    out[item["executionArn"]] = item
+                if not page.get("nextToken"):
+                    break
+                kwargs["nextToken"] = page["nextToken"]
+        return out
+
+    def _send(self, arn: str, event: dict[str, Any]) -> bool:
+        if self.status_change is None:
+            self._done.add(arn)
+            return False
+        self._attempts[arn] = self._attempts.get(arn, 0) + 1
+        try:
+            self.status_change(event, LocalLambdaContext("aiorch-status-change", region=self.settings.aws_region))
+        except Exception:
+            log.exception("status-change handler failed for %s (attempt %d)", arn, self._attempts[arn])
+            if self._attempts[arn] >= MAX_HANDLER_ATTEMPTS:
+                self._done.add(arn)
+            return False
+        self._done.add(arn)
+        return True
