@@ -13,6 +13,7 @@ by SIGKILL. ``shutdown()`` ends the groups on a clean exit.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import signal
@@ -277,10 +278,8 @@ class JobRunner:
 def _signal_group(job: LocalJob, sig: signal.Signals) -> None:
     if job.pid is None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(job.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def read_jobs(settings: Settings) -> dict[str, Any]:
