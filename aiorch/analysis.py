@@ -18,7 +18,6 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
-from ulid import ULID
 
 from aiorch import keys
 from aiorch.contracts import (
@@ -31,6 +30,7 @@ from aiorch.contracts import (
     Operation,
 )
 from aiorch.executions import ExecutionIndex
+from aiorch.ids import new_id
 from aiorch.settings import Settings
 from aiorch.storage import NotFound, Storage, open_storage
 
@@ -173,10 +173,7 @@ class AnalysisService:
         return self._states
 
     def execution_arn(self, execution_id: str) -> str:
-        return (
-            self.settings.resolved_state_machine_arn.replace(":stateMachine:", ":execution:")
-            + f":{execution_id}"
-        )
+        return self.settings.resolved_state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_id}"
 
     def _record(self, user: str, execution_id: str) -> ExecutionRecord:
         try:
@@ -199,7 +196,7 @@ class AnalysisService:
         fmt, width, height = sniff_image(data)
         if fmt not in EXTENSIONS:
             raise BadRequest(f"{fmt} images are not accepted: use PNG, JPEG, WebP, TIFF or BMP")
-        key = keys.upload_key(user, str(ULID()), EXTENSIONS[fmt])
+        key = keys.upload_key(user, new_id(), EXTENSIONS[fmt])
         self.storage.put_bytes(key, data, content_type_for(key))
         return UploadInfo(key=key, width=width, height=height, format=fmt, bytes=len(data))
 
@@ -230,7 +227,7 @@ class AnalysisService:
                 idem_key = keys.idempotency_key(user, idempotency_key)
             except ValueError as exc:
                 raise BadRequest(str(exc)) from None
-            execution_id = str(ULID())
+            execution_id = new_id()
             claim = json.dumps({"execution_id": execution_id, "fingerprint": fingerprint}).encode()
             if not self.storage.put_if_absent(idem_key, claim, "application/json"):
                 existing = self.storage.get_json(idem_key)
@@ -241,7 +238,7 @@ class AnalysisService:
                     raise TooManyRunning("the first request with this Idempotency-Key is still starting", 1)
                 return record
         else:
-            execution_id = str(ULID())
+            execution_id = new_id()
 
         running = sum(1 for r in self.index.list_user(user) if r.status is ExecutionStatus.RUNNING)
         if running >= self.settings.max_running_executions_per_user:
@@ -364,8 +361,7 @@ class AnalysisService:
         if record.error_type or record.error_message:
             view.error = ErrorView(type=record.error_type or "Error", message=record.error_message or "")
         view.results = [
-            ResultLink(job=k.split("/")[-2], key=k, content_type=content_type_for(k))
-            for k in record.result_keys
+            ResultLink(job=k.split("/")[-2], key=k, content_type=content_type_for(k)) for k in record.result_keys
         ]
         for key in record.metadata_keys:
             try:

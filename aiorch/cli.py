@@ -148,8 +148,9 @@ def executions_list(user: str | None, limit: int) -> None:
 @click.option("--user", default=None, help="Default: the local user.")
 def executions_show(execution_id: str, user: str | None) -> None:
     """For ops: each state entered and left with times, job progress and exit, error and cause."""
-    from aiorch.analysis import AnalysisError, AnalysisService
     from workflows.history import describe_events
+
+    from aiorch.analysis import AnalysisError, AnalysisService
 
     settings = get_settings()
     service = AnalysisService(settings)
