@@ -1,0 +1,390 @@
+"""Athena (Trino) SQL → DuckDB SQL that keeps Athena's meaning, or a clear refusal.
+
+sqlglot transpiles the syntax; this module adds what transpiling alone gets wrong.
+The query is typed against the results table's schema first, because several
+differences depend on the operands' types:
+
+- ``int / int`` truncates in Athena and not in DuckDB: rewritten to DuckDB's ``//``
+  (which truncates toward zero and raises on a zero divisor, as Athena does).
+- ``decimal / x`` keeps the decimal scale in Athena; DuckDB answers in double: refused.
+  (In Athena ``1.5`` is a DECIMAL literal; ``1.5e0`` and ``CAST(... AS double)`` are doubles.)
+- ``approx_percentile(x, p)``: answered exactly (``quantile_disc``), which lies within
+  any approximation error. With a weight (or accuracy) argument: refused, because sqlglot
+  would drop the weight silently.
+- ``approx_distinct``: answered exactly with ``count(DISTINCT x)``.
+- ``format_datetime`` (Joda patterns) and ``to_iso8601``: rewritten to ``strftime``.
+- ``date_diff``: Athena counts whole units between the values, DuckDB's ``date_diff``
+  counts unit boundaries crossed: rewritten to DuckDB's ``date_sub``.
+- ``map_agg``: rewritten to ``map_from_entries(list(...))`` (DuckDB has none).
+- ``x AT TIME ZONE z`` yields a timestamp *with* time zone in Athena; DuckDB has no such
+  value. Supported only where a function reads its wall-clock fields (``date()``, ``hour()``,
+  ``format_datetime``...), refused elsewhere.
+- ``sequence(a, b)`` counts down when ``a > b`` in Athena; DuckDB's ``generate_series``
+  returns nothing. Dates are stepped in days and stay dates.
+- ``CAST(double AS varchar)`` prints ``1.5E0`` in Athena: refused. ``CAST(timestamp AS varchar)``
+  always shows milliseconds in Athena: rewritten.
+- Functions sqlglot does not know are refused rather than passed through on trust.
+
+Timestamps in the results table have millisecond precision in Athena (Glue ``timestamp``);
+the local table view rounds them the same way (see ``local.py``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, ParseError
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+
+from aiorch.analytics.schema import TableSchema
+
+
+class AnalyticsQueryError(ValueError):
+    """A query that cannot be answered: the message says why in plain words."""
+
+
+class InvalidQuery(AnalyticsQueryError):
+    """The SQL does not parse, or names a table or column the results table does not have."""
+
+
+class UnsupportedQuery(AnalyticsQueryError):
+    """Valid Athena SQL whose meaning DuckDB would change; refused instead of answered wrongly."""
+
+
+INTEGER_TYPES = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
+                 exp.DataType.Type.BIGINT}  # fmt: skip
+FLOAT_TYPES = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
+DATE_TYPE = exp.DataType.Type.DATE
+TIMESTAMP_TYPES = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.DATETIME}
+
+# Functions that read only the wall-clock fields of a timestamp: safe consumers of AT TIME ZONE.
+WALL_CLOCK_READERS = (exp.Date, exp.Year, exp.Month, exp.Day, exp.Hour, exp.Minute, exp.Second,
+                      exp.Quarter, exp.WeekOfYear, exp.DayOfWeek, exp.DayOfWeekIso, exp.DayOfYear,
+                      exp.Extract, exp.TimeToStr)  # fmt: skip
+
+# Our own rewrites of Athena functions sqlglot passes through unchanged (lower-case names).
+REWRITTEN_FUNCTIONS = {"format_datetime", "to_iso8601", "map_agg"}
+
+# Athena's timestamp text: always milliseconds (timestamp(3)).
+ATHENA_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%g"
+
+# Joda-Time DateTimeFormat letters (as format_datetime uses them) → strftime, by run length.
+# A letter or run length not listed here is refused rather than guessed.
+JODA_TO_STRFTIME: dict[tuple[str, int], str] = {
+    ("y", 4): "%Y", ("y", 2): "%y", ("Y", 4): "%Y", ("Y", 2): "%y",
+    ("M", 1): "%-m", ("M", 2): "%m", ("M", 3): "%b", ("M", 4): "%B",
+    ("d", 1): "%-d", ("d", 2): "%d",
+    ("H", 1): "%-H", ("H", 2): "%H", ("h", 1): "%-I", ("h", 2): "%I",
+    ("m", 1): "%-M", ("m", 2): "%M", ("s", 1): "%-S", ("s", 2): "%S",
+    ("S", 3): "%g", ("S", 6): "%f",
+    ("a", 1): "%p", ("E", 3): "%a", ("E", 4): "%A",
+    ("D", 3): "%j",
+}  # fmt: skip
+
+
+def joda_to_strftime(pattern: str) -> str:
+    """Translate a Joda-Time pattern (``yyyy-MM-dd HH:mm``) to strftime, or refuse it."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "'":  # quoted literal text; '' is a single quote
+            end = pattern.find("'", i + 1)
+            if end == -1:
+                raise UnsupportedQuery(f"format_datetime pattern {pattern!r} has an unclosed quote")
+            literal = pattern[i + 1 : end] or "'"
+            out.append(literal.replace("%", "%%"))
+            i = end + 1
+        elif ch.isalpha():
+            run = len(pattern) - i - len(pattern[i:].lstrip(ch))
+            code = JODA_TO_STRFTIME.get((ch, run)) or JODA_TO_STRFTIME.get((ch, 4) if run > 4 else ("", 0))
+            if code is None:
+                raise UnsupportedQuery(
+                    f"format_datetime pattern letter {ch * run!r} is not supported locally "
+                    f"(supported: {', '.join(sorted({c * n for c, n in JODA_TO_STRFTIME}))})"
+                )
+            out.append(code)
+            i += run
+        else:
+            out.append("%%" if ch == "%" else ch)
+            i += 1
+    return "".join(out)
+
+
+def _type(node: exp.Expression) -> exp.DataType.Type | None:
+    dtype = node.type
+    return dtype.this if dtype is not None else None
+
+
+def _is_decimal_literal(node: exp.Expression) -> bool:
+    # Athena reads 1.5 as DECIMAL(2,1); 1.5e0 is a DOUBLE.
+    return isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d*\.\d*", node.this) is not None
+
+
+_DECIMAL_LITERAL = "aiorch_decimal_literal"
+
+
+def _mark_decimal_literals(tree: exp.Expression) -> exp.Expression:
+    """Give Athena's decimal literals their DECIMAL type, so typing sees what Athena sees."""
+
+    def mark(node: exp.Expression) -> exp.Expression:
+        if _is_decimal_literal(node):
+            digits = node.this.replace(".", "").lstrip("0") or "0"
+            scale = len(node.this.split(".")[1])
+            precision = max(len(digits), scale, 1)
+            marked = exp.cast(node.copy(), exp.DataType.build(f"DECIMAL({precision}, {scale})"))
+            marked.meta[_DECIMAL_LITERAL] = True
+            return marked
+        return node
+
+    return tree.transform(mark)
+
+
+def _refuse(message: str) -> UnsupportedQuery:
+    return UnsupportedQuery(message)
+
+
+def _parse(sql: str) -> exp.Expression:
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="athena") if s is not None]
+    except ParseError as exc:
+        raise InvalidQuery(f"the query does not parse as Athena SQL: {exc}") from exc
+    if len(statements) != 1:
+        raise InvalidQuery(f"expected one query, got {len(statements)} statements")
+    tree = statements[0]
+    if not isinstance(tree, exp.Query):
+        raise UnsupportedQuery("only queries (SELECT, WITH ... SELECT) are answered; the results are read-only")
+    return tree
+
+
+def _bind_table(tree: exp.Expression, schema: TableSchema) -> None:
+    """Point every reference to the results table at the local view; refuse other tables."""
+    cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        name = table.name.lower()
+        if not name:  # a table function such as UNNEST
+            continue
+        if name == schema.table:
+            table.set("db", None)
+            table.set("catalog", None)
+        elif name not in cte_names:
+            raise InvalidQuery(
+                f"unknown table {table.sql('athena')!r}: the analytics data is the table {schema.table!r}"
+            )
+
+
+def _check_division(node: exp.Div) -> exp.Expression:
+    left, right = _type(node.left), _type(node.right)
+    if exp.DataType.Type.DECIMAL in (left, right):
+        raise _refuse(
+            f"'{_athena_sql(node)}' divides a DECIMAL: Athena keeps the decimal scale (1.0 / 3 = 0.3) and "
+            "DuckDB answers in double. Write the number as a double (1e0, CAST(x AS double)) to say which you mean."
+        )
+    if left in INTEGER_TYPES and right in INTEGER_TYPES:
+        # Athena: integer division truncates toward zero and fails on zero; DuckDB's // does both.
+        return exp.IntDiv(this=node.left.copy(), expression=node.right.copy())
+    known = INTEGER_TYPES | FLOAT_TYPES | {exp.DataType.Type.NULL}
+    if left not in known or right not in known:
+        raise _refuse(
+            f"cannot tell whether '{_athena_sql(node)}' is integer division (Athena truncates it); "
+            "CAST the operands to bigint or double"
+        )
+    return node
+
+
+def _approx_percentile(node: exp.ApproxQuantile) -> exp.Expression:
+    if node.args.get("weight") is not None or node.args.get("accuracy") is not None:
+        raise _refuse(
+            "approx_percentile with a weight (or accuracy) argument is not answered locally: DuckDB has no "
+            "weighted percentile, and dropping the weight would change the answer"
+        )
+    # Exact: the value at rank ceil(p * n), within any error bound Athena documents.
+    return exp.Anonymous(this="quantile_disc", expressions=[node.this.copy(), node.args["quantile"].copy()])
+
+
+def _format_datetime(node: exp.Anonymous) -> exp.Expression:
+    value, pattern = (node.expressions + [None, None])[:2]
+    if len(node.expressions) != 2 or not isinstance(pattern, exp.Literal) or not pattern.is_string:
+        raise _refuse(
+            "format_datetime is answered locally only with a literal pattern: format_datetime(ts, 'yyyy-MM-dd')"
+        )
+    return exp.Anonymous(
+        this="strftime", expressions=[value.copy(), exp.Literal.string(joda_to_strftime(pattern.this))]
+    )
+
+
+def _to_iso8601(node: exp.Anonymous) -> exp.Expression:
+    if len(node.expressions) != 1:
+        raise InvalidQuery("to_iso8601 takes one argument")
+    value = node.expressions[0]
+    kind = _type(value)
+    if kind == DATE_TYPE:
+        fmt = "%Y-%m-%d"
+    elif kind == exp.DataType.Type.TIMESTAMP:
+        fmt = "%Y-%m-%dT%H:%M:%S.%g"
+    else:
+        raise _refuse(
+            f"to_iso8601 of a {value.type.sql() if value.type else 'value of unknown type'} is not answered "
+            "locally; it is supported for date and timestamp (without time zone)"
+        )
+    return exp.Anonymous(this="strftime", expressions=[value.copy(), exp.Literal.string(fmt)])
+
+
+def _map_agg(node: exp.Anonymous) -> exp.Expression:
+    if len(node.expressions) != 2:
+        raise InvalidQuery("map_agg takes two arguments: map_agg(key, value)")
+    key, value = (e.sql("duckdb") for e in node.expressions)
+    # Rows with a NULL key are left out (a map cannot hold one); a repeated key fails with
+    # DuckDB's "Map keys must be unique" instead of keeping an arbitrary value.
+    return sqlglot.parse_one(
+        f"map_from_entries(list(struct_pack(k := {key}, v := {value})) FILTER (WHERE ({key}) IS NOT NULL))",
+        read="duckdb",
+    )
+
+
+def _date_diff(node: exp.DateDiff) -> exp.Expression:
+    unit = node.args.get("unit")
+    unit_name = unit.name.lower() if unit is not None else "day"
+    # Athena: whole units from expression to this; DuckDB's date_sub counts the same.
+    return exp.Anonymous(
+        this="date_sub", expressions=[exp.Literal.string(unit_name), node.expression.copy(), node.this.copy()]
+    )
+
+
+def _sequence(node: exp.GenerateSeries) -> exp.Expression:
+    start, end, step = node.args["start"], node.args["end"], node.args.get("step")
+    start_sql, end_sql = start.sql("duckdb"), end.sql("duckdb")
+    kinds = {_type(start), _type(end)}
+    if kinds <= INTEGER_TYPES:
+        step_sql = step.sql("duckdb") if step is not None else f"CASE WHEN {start_sql} <= {end_sql} THEN 1 ELSE -1 END"
+        return sqlglot.parse_one(f"generate_series({start_sql}, {end_sql}, {step_sql})", read="duckdb")
+    if kinds == {DATE_TYPE}:
+        step_sql = (
+            step.sql("duckdb")
+            if step is not None
+            else f"CASE WHEN {start_sql} <= {end_sql} THEN INTERVAL 1 DAY ELSE INTERVAL -1 DAY END"
+        )
+        return sqlglot.parse_one(
+            f"list_transform(generate_series(CAST({start_sql} AS TIMESTAMP), CAST({end_sql} AS TIMESTAMP), "
+            f"{step_sql}), d -> CAST(d AS DATE))",
+            read="duckdb",
+        )
+    if kinds <= TIMESTAMP_TYPES and step is not None:
+        return node
+    raise _refuse(f"sequence over {', '.join(sorted(str(k) for k in kinds))} is not answered locally")
+
+
+def _at_time_zone(node: exp.AtTimeZone) -> exp.Expression:
+    consumer = node.parent
+    while isinstance(consumer, exp.Paren):
+        consumer = consumer.parent
+    is_reader = isinstance(consumer, WALL_CLOCK_READERS) or (
+        isinstance(consumer, exp.Anonymous) and consumer.name.lower() == "format_datetime"
+    )
+    if isinstance(consumer, exp.Cast) and consumer.to.this == DATE_TYPE:
+        is_reader = True
+    if not is_reader or _type(node.this) not in TIMESTAMP_TYPES:
+        raise _refuse(
+            f"'{_athena_sql(node.this)} AT TIME ZONE {_athena_sql(node.args['zone'])}' is a timestamp with time zone in Athena, which DuckDB cannot hold; "
+            "locally it is answered only inside a function that reads its wall clock: "
+            "date(), year(), month(), day(), hour(), minute(), second(), day_of_week(), "
+            "format_datetime(), date_format(), extract()"
+        )
+    # Athena's session zone is UTC: read the timestamp as UTC, show the wall clock in the zone.
+    instant = exp.cast(node.this.copy(), exp.DataType.build("TIMESTAMPTZ"))
+    return exp.Anonymous(this="timezone", expressions=[node.args["zone"].copy(), instant])
+
+
+def _cast(node: exp.Cast) -> exp.Expression:
+    target = node.to.this
+    if target not in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR):
+        return node
+    source = _type(node.this)
+    if source in FLOAT_TYPES:
+        raise _refuse(
+            f"'{_athena_sql(node)}' prints a double in scientific notation in Athena (1.5E0); "
+            "use format('%.2f', x) or round() and keep it a number"
+        )
+    if source == exp.DataType.Type.TIMESTAMP:
+        return exp.Anonymous(
+            this="strftime", expressions=[node.this.copy(), exp.Literal.string(ATHENA_TIMESTAMP_FORMAT)]
+        )
+    return node
+
+
+def _rewrite(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.Div):
+        return _check_division(node)
+    if isinstance(node, exp.ApproxQuantile):
+        return _approx_percentile(node)
+    if isinstance(node, exp.ApproxDistinct):
+        return exp.Count(this=exp.Distinct(expressions=[node.this.copy()]))
+    if isinstance(node, exp.DateDiff):
+        return _date_diff(node)
+    if isinstance(node, exp.GenerateSeries):
+        return _sequence(node)
+    if isinstance(node, exp.Cast):
+        return _cast(node)
+    if isinstance(node, exp.Anonymous):
+        name = node.name.lower()
+        if name == "format_datetime":
+            return _format_datetime(node)
+        if name == "to_iso8601":
+            return _to_iso8601(node)
+        if name == "map_agg":
+            return _map_agg(node)
+        raise _refuse(f"function {node.name}() is not known to the local translator, so its meaning cannot be checked")
+    return node
+
+
+def athena_column_name(name: str) -> str:
+    """Athena names unnamed output columns _col0, _col1...; sqlglot names them _col_0, _col_1..."""
+    return re.sub(r"^_col_(\d+)$", r"_col\1", name)
+
+
+def _athena_sql(node: exp.Expression) -> str:
+    """The expression as the user wrote it (without our DECIMAL marks), for messages."""
+
+    def unmark(n: exp.Expression) -> exp.Expression:
+        return n.this.copy() if isinstance(n, exp.Cast) and n.meta.get(_DECIMAL_LITERAL) else n
+
+    return node.copy().transform(unmark).sql("athena")
+
+
+def translate(sql: str, schema: TableSchema) -> str:
+    """DuckDB SQL with the meaning ``sql`` has in Athena, or ``AnalyticsQueryError`` saying why not."""
+    tree = _parse(sql)
+    _bind_table(tree, schema)
+    tree = _mark_decimal_literals(tree)
+    mapping = {schema.table: schema.sql_types()}
+    try:
+        tree = qualify(tree, schema=mapping, dialect="athena", validate_qualify_columns=True, quote_identifiers=True)
+    except OptimizeError as exc:
+        raise InvalidQuery(f"{exc} (the table {schema.table!r} has: {', '.join(mapping[schema.table])})") from exc
+    tree = annotate_types(tree, schema=mapping, dialect="athena")
+    # AT TIME ZONE is judged by its consumer, so before the consumers are rewritten.
+    for node in list(tree.find_all(exp.AtTimeZone)):
+        _replace(node, _at_time_zone(node))
+    # Children before parents (reversed pre-order), so a parent sees its rewritten children
+    # and the Athena types they had.
+    for node in reversed(list(tree.dfs())):
+        if not node.meta.get(_OURS):
+            new = _rewrite(node)
+            if new is not node:
+                _replace(node, new)
+    return tree.sql(dialect="duckdb")
+
+
+_OURS = "aiorch_rewritten"
+
+
+def _replace(old: exp.Expression, new: exp.Expression) -> None:
+    """Swap in a rewrite, keeping the Athena type of the expression it replaces."""
+    if new.type is None or new.type.this == exp.DataType.Type.UNKNOWN:
+        new.type = old.type
+    for node in new.walk():
+        node.meta[_OURS] = True
+    old.replace(new)

@@ -1,0 +1,75 @@
+"""Answer Athena SQL locally: DuckDB over the Parquet records in the storage directory.
+
+The records are loaded into an in-memory table ``results`` shaped as Athena sees the Glue
+table: the schema's columns with their types, the Hive partition keys as strings, and
+timestamps at millisecond precision (Athena's ``timestamp``), read as UTC. Then DuckDB's
+access to files is switched off, so a query can only read that table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from aiorch.analytics.athena_to_duckdb import athena_column_name, translate
+from aiorch.analytics.result import QueryResult, json_value
+from aiorch.analytics.schema import TableSchema, load_schema
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _column_sql(name: str, hive_type: str, present: set[str], sql_type: str) -> str:
+    if name not in present:
+        return f"CAST(NULL AS {sql_type}) AS {name}"
+    if hive_type == "timestamp":
+        # Athena reads Glue timestamps with millisecond precision, rounding the microseconds.
+        return f"make_timestamp(CAST(round(epoch_us({name}) / 1000.0) AS BIGINT) * 1000) AS {name}"
+    return f"CAST({name} AS {sql_type}) AS {name}"
+
+
+class LocalRunner:
+    """One DuckDB connection over a snapshot of the records under ``storage_root``."""
+
+    def __init__(self, storage_root: str | Path, schema: TableSchema | None = None) -> None:
+        self.schema = schema or load_schema()
+        self.root = Path(storage_root)
+        self.connection = duckdb.connect(":memory:")
+        self.connection.execute("SET TimeZone = 'UTC'")  # Athena's session time zone
+        self._load()
+        self.connection.execute("SET enable_external_access = false")
+        self.connection.execute("SET lock_configuration = true")
+
+    def _load(self) -> None:
+        schema = self.schema
+        types = schema.sql_types()
+        directory = self.root / schema.location_prefix
+        files = sorted(directory.glob("**/*.parquet")) if directory.is_dir() else []
+        if not files:
+            columns = ", ".join(f"CAST(NULL AS {types[c]}) AS {c}" for c in types)
+            self.connection.execute(f"CREATE TABLE {schema.table} AS SELECT {columns} WHERE false")
+            return
+        hive_types = "{" + ", ".join(f"{_quote(p.name)}: 'VARCHAR'" for p in schema.partition_keys) + "}"
+        source = (
+            f"read_parquet({_quote(str(directory))} || '/**/*.parquet', hive_partitioning = true, "
+            f"hive_types = {hive_types}, union_by_name = true)"
+        )
+        present = {row[0] for row in self.connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        columns = [_column_sql(c.name, c.type, present, types[c.name]) for c in schema.columns]
+        columns += [_column_sql(p.name, p.type, present, types[p.name]) for p in schema.partition_keys]
+        self.connection.execute(f"CREATE TABLE {schema.table} AS SELECT {', '.join(columns)} FROM {source}")
+
+    def translate(self, sql: str) -> str:
+        return translate(sql, self.schema)
+
+    def run(self, sql: str) -> QueryResult:
+        """Answer Athena SQL; ``AnalyticsQueryError`` when it cannot be answered faithfully."""
+        cursor = self.connection.execute(self.translate(sql))
+        columns = [athena_column_name(d[0]) for d in cursor.description or []]
+        rows = [dict(zip(columns, (json_value(v) for v in row), strict=True)) for row in cursor.fetchall()]
+        return QueryResult(columns, rows)
+
+    def close(self) -> None:
+        self.connection.close()
