@@ -206,14 +206,17 @@ def _approx_percentile(node: exp.ApproxQuantile) -> exp.Expression:
 
 
 def _format_datetime(node: exp.Anonymous) -> exp.Expression:
-    value, pattern = (node.expressions + [None, None])[:2]
-    if len(node.expressions) != 2 or not isinstance(pattern, exp.Literal) or not pattern.is_string:
+    if (
+        len(node.expressions) != 2
+        or not isinstance(node.expressions[1], exp.Literal)
+        or not node.expressions[1].is_string
+    ):
         raise _refuse(
             "format_datetime is answered locally only with a literal pattern: format_datetime(ts, 'yyyy-MM-dd')"
         )
-    return exp.Anonymous(
-        this="strftime", expressions=[value.copy(), exp.Literal.string(joda_to_strftime(pattern.this))]
-    )
+    value, pattern = node.expressions
+    fmt = exp.Literal.string(joda_to_strftime(pattern.this))
+    return exp.Anonymous(this="strftime", expressions=[value.copy(), fmt])
 
 
 def _to_iso8601(node: exp.Anonymous) -> exp.Expression:
@@ -288,7 +291,8 @@ def _at_time_zone(node: exp.AtTimeZone) -> exp.Expression:
         is_reader = True
     if not is_reader or _type(node.this) not in TIMESTAMP_TYPES:
         raise _refuse(
-            f"'{_athena_sql(node.this)} AT TIME ZONE {_athena_sql(node.args['zone'])}' is a timestamp with time zone in Athena, which DuckDB cannot hold; "
+            f"'{_athena_sql(node.this)} AT TIME ZONE {_athena_sql(node.args['zone'])}' is a timestamp with time "
+            "zone in Athena, which DuckDB cannot hold; "
             "locally it is answered only inside a function that reads its wall clock: "
             "date(), year(), month(), day(), hour(), minute(), second(), day_of_week(), "
             "format_datetime(), date_format(), extract()"
