@@ -20,6 +20,7 @@ import numpy as np
 from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress
 from jobs.devices import describe_device, pick_device
+from jobs.options import float_option
 from jobs.weights.loaders import load_model
 
 OPTIONS = frozenset({"method", "sigma", "weights", "device"})
@@ -46,7 +47,7 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
         )
 
     sigma_estimated = options.get("sigma") is None
-    sigma = estimate_sigma(image) if sigma_estimated else _checked_sigma(options["sigma"])
+    sigma = estimate_sigma(image) if sigma_estimated else float_option(options, "sigma", None, 0.0, 255.0)
 
     import torch
 
@@ -121,13 +122,3 @@ def _drunet(noisy: Any, sigma: float, weights: str, device: Any) -> tuple[Any, d
     noise_map = torch.full_like(padded[:, :1], sigma)
     denoised = model(torch.cat([padded, noise_map], dim=1))
     return denoised[:, :, :height, :width], {"weights": loaded.weights, "weights_sha256": loaded.sha256}
-
-
-def _checked_sigma(value: Any) -> float:
-    try:
-        sigma = float(value)
-    except (TypeError, ValueError):
-        raise JobFailure(f"Option 'sigma' must be a number (0-255 units), not {value!r}.", "BadRequest") from None
-    if not 0 <= sigma <= 255:
-        raise JobFailure(f"Option 'sigma' must be between 0 and 255, not {sigma}.", "BadRequest")
-    return sigma

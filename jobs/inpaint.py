@@ -1,0 +1,219 @@
+"""inpaint: fill the masked pixels, with LaMa when its weights are configured, else OpenCV Telea.
+
+Weights: option ``weights``, else Settings ``lama_weights``, else the
+registry's ``big-lama`` file when it is in ``Settings.weights_dir`` (the job
+image puts it there). Without any, OpenCV's Telea inpainter runs and the
+metadata says "fallback: opencv-telea".
+
+The work is done per region: each connected part of the mask is cropped with
+``context_px`` of surroundings (overlapping crops are merged), filled, and only
+its masked pixels are pasted back. Pixels outside the mask are never changed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aiorch.settings import get_settings
+from jobs.contract import JobFailure, OperationOutput, Progress
+from jobs.options import int_option
+from jobs.text_detection import fit_user_mask
+
+OPTIONS = frozenset({"weights", "device", "context_px", "radius", "max_side"})
+DEFAULT_CONTEXT_PX = 128
+DEFAULT_TELEA_RADIUS = 5
+# LaMa sees each crop at most this large (longest side); bigger crops are filled at this size
+# and the fill is scaled back up. big-lama was trained on 256-512 px crops.
+DEFAULT_MAX_SIDE = 1024
+LAMA_SIZE_MULTIPLE = 8
+
+
+@dataclass(frozen=True)
+class Region:
+    """A crop of the image: rows top:bottom, columns left:right."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+    def overlaps(self, other: Region) -> bool:
+        return (
+            self.top < other.bottom and other.top < self.bottom and self.left < other.right and other.left < self.right
+        )
+
+    def union(self, other: Region) -> Region:
+        return Region(
+            min(self.top, other.top),
+            max(self.bottom, other.bottom),
+            min(self.left, other.left),
+            max(self.right, other.right),
+        )
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.top, self.bottom), slice(self.left, self.right)
+
+
+def run(
+    image: np.ndarray, options: dict[str, Any], progress: Progress, mask: np.ndarray | None = None
+) -> OperationOutput:
+    if mask is None:
+        raise JobFailure("Inpainting needs a mask.", "BadRequest")
+    height, width = image.shape[:2]
+    mask = fit_user_mask(mask, height, width)
+    context_px = int_option(options, "context_px", DEFAULT_CONTEXT_PX, 8, 4096)
+    max_side = int_option(options, "max_side", DEFAULT_MAX_SIDE, 64, 8192)
+    radius = int_option(options, "radius", DEFAULT_TELEA_RADIUS, 1, 64)
+
+    filler, metadata = _choose_filler(options, radius, max_side)
+    regions = mask_regions(mask, context_px)
+    result = image.copy()
+    progress("inpainting", 0, len(regions))
+    started = time.perf_counter()
+    for done, region in enumerate(regions, start=1):
+        rows, cols = region.slices
+        crop_mask = mask[rows, cols]
+        filled = filler(image[rows, cols], crop_mask)
+        result[rows, cols][crop_mask] = filled[crop_mask]
+        progress("inpainting", done, len(regions))
+    metadata["timings_s"] = {"inpaint": time.perf_counter() - started}
+    metadata.update(
+        tiles=len(regions),
+        masked_pixels=int(mask.sum()),
+        regions=[[r.left, r.top, r.right, r.bottom] for r in regions],
+        context_px=context_px,
+    )
+    if not regions:
+        metadata["notes"] = ["the mask is empty: nothing was filled"]
+    return OperationOutput(image=result, metadata=metadata)
+
+
+def mask_regions(mask: np.ndarray, context_px: int) -> list[Region]:
+    """Crops that hold every masked pixel with at least ``context_px`` around it, merged where they overlap."""
+    import cv2
+
+    if not mask.any():
+        return []
+    height, width = mask.shape
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    regions = []
+    for left, top, w, h, _area in stats[1:count]:
+        regions.append(
+            Region(
+                max(0, int(top) - context_px),
+                min(height, int(top + h) + context_px),
+                max(0, int(left) - context_px),
+                min(width, int(left + w) + context_px),
+            )
+        )
+    return merge_overlapping(regions)
+
+
+def merge_overlapping(regions: list[Region]) -> list[Region]:
+    merged = list(regions)
+    changed = True
+    while changed:
+        changed = False
+        result: list[Region] = []
+        for region in merged:
+            for i, other in enumerate(result):
+                if region.overlaps(other):
+                    result[i] = other.union(region)
+                    changed = True
+                    break
+            else:
+                result.append(region)
+        merged = result
+    return sorted(merged, key=lambda r: (r.top, r.left))
+
+
+def telea_fill(radius: int) -> Any:
+    """OpenCV's Telea inpainting (fast marching), on 8-bit pixels."""
+    import cv2
+
+    def fill(crop: np.ndarray, crop_mask: np.ndarray) -> np.ndarray:
+        pixels = np.clip(crop * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        filled = cv2.inpaint(pixels, crop_mask.astype(np.uint8), radius, cv2.INPAINT_TELEA)
+        return filled.astype(np.float32) / 255.0
+
+    return fill
+
+
+def lama_fill(model: Any, device: Any, max_side: int) -> Any:
+    """LaMa on one crop: scaled down to ``max_side`` if needed, padded to a multiple of 8."""
+    import cv2
+    import torch
+    import torch.nn.functional as F
+
+    def fill(crop: np.ndarray, crop_mask: np.ndarray) -> np.ndarray:
+        height, width = crop_mask.shape
+        scale = min(1.0, max_side / max(height, width))
+        pixels, holes = crop, crop_mask.astype(np.float32)
+        if scale < 1.0:
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            pixels = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+            holes = (cv2.resize(holes, size, interpolation=cv2.INTER_AREA) > 0).astype(np.float32)
+        image_t = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))[None].to(device)
+        mask_t = torch.from_numpy(np.ascontiguousarray(holes))[None, None].to(device)
+        h, w = mask_t.shape[-2:]
+        pad_h, pad_w = (-h) % LAMA_SIZE_MULTIPLE, (-w) % LAMA_SIZE_MULTIPLE
+        # LaMa needs 16 px at least; reflect padding needs the pad smaller than the side.
+        pad_h, pad_w = max(pad_h, 16 - h), max(pad_w, 16 - w)
+        mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+        image_t = F.pad(image_t, (0, pad_w, 0, pad_h), mode=mode)
+        mask_t = F.pad(mask_t, (0, pad_w, 0, pad_h), mode="constant", value=0.0)
+        with torch.inference_mode():
+            out = model(image_t, mask_t)[:, :, :h, :w].clamp(0, 1)
+        filled = out[0].permute(1, 2, 0).float().cpu().numpy()
+        if scale < 1.0:
+            filled = cv2.resize(filled, (width, height), interpolation=cv2.INTER_CUBIC)
+        return np.clip(filled, 0, 1).astype(np.float32)
+
+    return fill
+
+
+def _choose_filler(options: dict[str, Any], radius: int, max_side: int) -> tuple[Any, dict[str, Any]]:
+    """(fill function, metadata naming what fills): LaMa with weights, else the Telea fallback."""
+    settings = get_settings()
+    weights = options.get("weights") or settings.lama_weights
+    name = None
+    if not weights and settings.weights_dir is not None:
+        from jobs.weights.registry import lookup
+
+        if (settings.weights_dir / lookup("big-lama").file).is_file():
+            name = "big-lama"
+    if not weights and not name:
+        metadata = {
+            "model": "opencv-telea",
+            "weights": "fallback: opencv-telea",
+            "weights_sha256": None,
+            "fallback": True,
+            "device": "cpu",
+            "precision": "uint8",
+            "radius": radius,
+        }
+        return telea_fill(radius), metadata
+
+    from jobs.devices import describe_device, pick_device
+    from jobs.weights.loaders import load_model
+
+    loaded = load_model(name=name, weights=str(weights) if weights else None)
+    if loaded.architecture != "LaMa":
+        raise JobFailure(f"The inpaint weights hold a {loaded.architecture} model, not LaMa.", "BadWeights")
+    device = pick_device(options.get("device"))
+    model = loaded.module.to(device)
+    metadata = {
+        "model": "LaMa",
+        "weights": loaded.weights,
+        "weights_sha256": loaded.sha256,
+        "fallback": False,
+        "device": describe_device(device),
+        "precision": "fp32",
+        "max_side": max_side,
+    }
+    return lama_fill(model, device, max_side), metadata

@@ -1,0 +1,174 @@
+"""detect-text: find text with PP-OCR (through rapidocr) and build the inpainting mask.
+
+Writes, beside the result (which is the mask itself):
+- ``text.json``: every detected line with its polygon, box, recognised text and score;
+- ``mask.png``: the text polygons dilated by ``dilate_px``, unioned with the user's mask when given.
+
+The OCR models are the ONNX files shipped inside the rapidocr wheel; they are
+named explicitly so rapidocr never looks for (or downloads) anything else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import math
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jobs.contract import JobFailure, OperationOutput, Progress
+from jobs.imageio import encode_mask
+from jobs.options import float_option, int_option
+
+OPTIONS = frozenset({"dilate_px", "min_score"})
+DEFAULT_DILATE_PX = 8
+DEFAULT_MIN_SCORE = 0.5
+# A user mask is stretched to the image when their shapes differ, but only this far.
+MAX_MASK_ASPECT_DIFFERENCE = 0.05
+
+# The models the rapidocr wheel ships, by rapidocr's config section.
+PACKAGED_MODELS = {
+    "Det": "PP-OCRv6_det_small.onnx",
+    "Rec": "PP-OCRv6_rec_small.onnx",
+    "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+}
+
+
+def run(
+    image: np.ndarray, options: dict[str, Any], progress: Progress, mask: np.ndarray | None = None
+) -> OperationOutput:
+    dilate_px = int_option(options, "dilate_px", DEFAULT_DILATE_PX, 0, 256)
+    min_score = float_option(options, "min_score", DEFAULT_MIN_SCORE, 0.0, 1.0)
+    height, width = image.shape[:2]
+
+    progress("detecting text", 0, 1)
+    started = time.perf_counter()
+    lines = [line for line in detect_text(image) if line["score"] >= min_score]
+    ocr_s = time.perf_counter() - started
+    progress("detecting text", 1, 1)
+
+    text_mask = polygons_mask([line["polygon"] for line in lines], height, width, dilate_px)
+    combined = (text_mask | fit_user_mask(mask, height, width)) if mask is not None else text_mask
+
+    text_json = {
+        "width": width,
+        "height": height,
+        "engine": engine_description(),
+        "dilate_px": dilate_px,
+        "min_score": min_score,
+        "user_mask": mask is not None,
+        "lines": lines,
+    }
+    models = packaged_model_paths()
+    metadata = {
+        "model": "PP-OCRv6 det+rec small, PP-OCR mobile v2.0 cls (rapidocr, onnxruntime)",
+        "weights": f"{engine_description()} wheel: " + ", ".join(path.name for path in models.values()),
+        "weights_sha256": {path.name: _sha256(path) for path in models.values()},
+        "fallback": False,
+        "device": "cpu (onnxruntime)",
+        "precision": "fp32",
+        "text_lines": len(lines),
+        "masked_fraction": round(float(combined.mean()), 6),
+        "timings_s": {"ocr": ocr_s},
+    }
+    return OperationOutput(
+        image=combined,
+        metadata=metadata,
+        extra_files={
+            "text.json": json.dumps(text_json, indent=1).encode(),
+            "mask.png": encode_mask(combined),
+        },
+    )
+
+
+def detect_text(image: np.ndarray) -> list[dict[str, Any]]:
+    """OCR lines of a float RGB image: [{"text", "score", "polygon": [[x, y] x4], "box": [x0, y0, x1, y1]}]."""
+    bgr = np.ascontiguousarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)[..., ::-1])
+    found = _engine()(bgr)
+    if found.boxes is None or found.txts is None or found.scores is None:
+        return []
+    lines = []
+    for polygon, text, score in zip(found.boxes, found.txts, found.scores, strict=True):
+        points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+        lines.append(
+            {
+                "text": str(text),
+                "score": round(float(score), 4),
+                "polygon": [[round(float(x), 1), round(float(y), 1)] for x, y in points],
+                "box": [
+                    math.floor(points[:, 0].min()),
+                    math.floor(points[:, 1].min()),
+                    math.ceil(points[:, 0].max()),
+                    math.ceil(points[:, 1].max()),
+                ],
+            }
+        )
+    return lines
+
+
+def polygons_mask(polygons: list[list[list[float]]], height: int, width: int, dilate_px: int) -> np.ndarray:
+    """bool HxW: the filled polygons, grown by ``dilate_px`` in every direction (a disc, not a square)."""
+    import cv2
+
+    mask = np.zeros((height, width), np.uint8)
+    if polygons:
+        cv2.fillPoly(mask, [np.round(np.asarray(p)).astype(np.int32) for p in polygons], 1)
+    if dilate_px > 0 and mask.any():
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate_px + 1, 2 * dilate_px + 1))
+        mask = cv2.dilate(mask, disc)
+    return mask.astype(bool)
+
+
+def fit_user_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The user's mask at the image's size; a mask of a clearly different shape is refused."""
+    import cv2
+
+    if mask.shape == (height, width):
+        return mask.astype(bool)
+    mask_aspect = mask.shape[1] / mask.shape[0]
+    image_aspect = width / height
+    if abs(mask_aspect / image_aspect - 1.0) > MAX_MASK_ASPECT_DIFFERENCE:
+        raise JobFailure(
+            f"The mask is {mask.shape[1]}x{mask.shape[0]} but the image is {width}x{height}: their shapes "
+            "differ too much to line them up. Draw the mask on the same image.",
+            "BadMask",
+        )
+    resized = cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
+    return resized.astype(bool)
+
+
+def packaged_model_paths() -> dict[str, Path]:
+    import rapidocr
+
+    models_dir = Path(rapidocr.__file__).parent / "models"
+    paths = {section: models_dir / name for section, name in PACKAGED_MODELS.items()}
+    missing = [path.name for path in paths.values() if not path.is_file()]
+    if missing:
+        raise JobFailure(
+            f"The installed rapidocr lacks its packaged OCR models ({', '.join(missing)}).", "WeightsMissing"
+        )
+    return paths
+
+
+def engine_description() -> str:
+    return f"rapidocr {importlib.metadata.version('rapidocr')}"
+
+
+@cache
+def _engine() -> Any:
+    from rapidocr import RapidOCR
+
+    params: dict[str, Any] = {"Global.log_level": "warning"}
+    for section, path in packaged_model_paths().items():
+        params[f"{section}.model_path"] = str(path)
+    return RapidOCR(params=params)
+
+
+@cache
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
