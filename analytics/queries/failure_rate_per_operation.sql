@@ -1,0 +1,13 @@
+-- name: failure_rate_per_operation
+-- description: Share of executions per operation that did not succeed (failed, timed out, stopped or interrupted), and how they ended.
+SELECT
+    operation,
+    count(*) AS executions,
+    count_if(status <> 'SUCCEEDED') AS not_succeeded,
+    count_if(status = 'FAILED') AS failed,
+    count_if(status = 'TIMED_OUT') AS timed_out,
+    count_if(status IN ('ABORTED', 'INTERRUPTED')) AS stopped_or_interrupted,
+    round(CAST(count_if(status <> 'SUCCEEDED') AS double) / count(*), 4) AS failure_rate
+FROM results
+GROUP BY operation
+ORDER BY operation

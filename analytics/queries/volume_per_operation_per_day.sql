@@ -1,0 +1,11 @@
+-- name: volume_per_operation_per_day
+-- description: Executions per operation per UTC day (the day partition), with how many succeeded and how many users asked.
+SELECT
+    CAST(year || '-' || month || '-' || day AS date) AS utc_date,
+    operation,
+    count(*) AS executions,
+    count_if(status = 'SUCCEEDED') AS succeeded,
+    approx_distinct(user_hash) AS users
+FROM results
+GROUP BY 1, 2
+ORDER BY utc_date, operation
