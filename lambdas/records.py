@@ -138,7 +138,12 @@ def write_analytics(
     job_ms = 0
     for kind, meta in metadata.items():
         timings = meta.get("timings_s") or {}
-        total_s = sum(float(v) for v in timings.values() if isinstance(v, int | float))
+        # A job's own "total" when it gives one; else its top-level stages (sub-stages
+        # such as "denoise" inside "model" would count twice).
+        if isinstance(timings.get("total"), int | float):
+            total_s = float(timings["total"])
+        else:
+            total_s = sum(float(timings[k]) for k in ("decode", "model", "encode") if isinstance(timings.get(k), int | float))
         stage_ms[kind] = round(total_s * 1000)
         job_ms += stage_ms[kind]
     total_ms = round((finished_at - started_at).total_seconds() * 1000) if started_at else None
