@@ -1,0 +1,169 @@
+"""Cognito-shaped tokens: a user pool in moto's cognito-idp (USER_PASSWORD_AUTH), its JWKS fetched from
+moto, verified by the same code the local issuer's tokens go through."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from fastapi.testclient import TestClient
+from moto import mock_aws
+
+from aiorch.settings import Settings
+from lambdas.api.app import REFRESH_COOKIE, create_app
+from lambdas.api.auth import RemoteJwks, TokenVerifier, verifier_for
+from lambdas.api.cognito import CognitoTokens
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def pool() -> Iterator[dict[str, Any]]:
+    with mock_aws():
+        idp = boto3.client("cognito-idp", region_name=REGION)
+        pool_id = idp.create_user_pool(PoolName="aiorch")["UserPool"]["Id"]
+        client_id = idp.create_user_pool_client(
+            UserPoolId=pool_id, ClientName="spa", ExplicitAuthFlows=["USER_PASSWORD_AUTH"]
+        )["UserPoolClient"]["ClientId"]
+        other_client = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="other")["UserPoolClient"]
+        idp.admin_create_user(UserPoolId=pool_id, Username="dana", TemporaryPassword="Temp-pass-1!")
+        idp.admin_set_user_password(UserPoolId=pool_id, Username="dana", Password="Real-pass-1!", Permanent=True)
+        yield {
+            "idp": idp,
+            "pool_id": pool_id,
+            "client_id": client_id,
+            "other_client_id": other_client["ClientId"],
+            "issuer": f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
+        }
+
+
+def sign_in(pool: dict[str, Any], client_id: str | None = None) -> dict[str, str]:
+    result = pool["idp"].initiate_auth(
+        ClientId=client_id or pool["client_id"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "dana", "PASSWORD": "Real-pass-1!"},
+    )
+    return dict(result["AuthenticationResult"])
+
+
+def fetch_from_moto(url: str) -> dict[str, Any]:
+    # Inside mock_aws, moto answers the pool's JWKS URL (requests is patched; urllib is not).
+    return dict(requests.get(url, timeout=5).json())
+
+
+@pytest.fixture
+def cognito_settings(settings: Settings, pool: dict[str, Any]) -> Settings:
+    return settings.model_copy(
+        update={
+            "auth_issuer": pool["issuer"],
+            "auth_client_id": pool["client_id"],
+            "auth_domain": "https://aiorch.auth.us-east-1.amazoncognito.com",
+            "auth_redirect_uri": "https://app.example/callback",
+        }
+    )
+
+
+@pytest.fixture
+def verifier(cognito_settings: Settings) -> TokenVerifier:
+    default = verifier_for(cognito_settings)
+    assert isinstance(default.jwks, RemoteJwks)
+    assert default.jwks.url == cognito_settings.auth_issuer + "/.well-known/jwks.json"
+    return TokenVerifier(default.issuer, default.client_id, RemoteJwks(default.jwks.url, fetch=fetch_from_moto))
+
+
+def test_cognito_access_and_id_tokens_verify(pool, verifier) -> None:
+    tokens = sign_in(pool)
+    user_sub = pool["idp"].admin_get_user(UserPoolId=pool["pool_id"], Username="dana")["UserAttributes"]
+    sub = next(a["Value"] for a in user_sub if a["Name"] == "sub")
+    access = verifier.verify(tokens["AccessToken"])
+    assert access.user == sub and access.claims["token_use"] == "access"
+    assert verifier.verify(tokens["IdToken"]).user == sub
+
+
+def test_a_token_for_another_app_client_is_refused(pool, verifier) -> None:
+    from lambdas.api.auth import AuthError
+
+    pool["idp"].update_user_pool_client(
+        UserPoolId=pool["pool_id"], ClientId=pool["other_client_id"], ExplicitAuthFlows=["USER_PASSWORD_AUTH"]
+    )
+    tokens = sign_in(pool, pool["other_client_id"])
+    with pytest.raises(AuthError, match="another application"):
+        verifier.verify(tokens["AccessToken"])
+
+
+def test_a_token_from_another_pool_is_refused(pool, cognito_settings) -> None:
+    from lambdas.api.auth import AuthError
+
+    other = TokenVerifier(
+        cognito_settings.auth_issuer + "x",
+        cognito_settings.auth_client_id,
+        lambda refresh: fetch_from_moto(cognito_settings.auth_issuer + "/.well-known/jwks.json"),
+    )
+    with pytest.raises(AuthError, match="another identity provider"):
+        other.verify(sign_in(pool)["AccessToken"])
+
+
+def test_the_api_accepts_a_cognito_user_and_isolates_them(pool, cognito_settings, verifier, photo_png) -> None:
+    from aiorch.analysis import AnalysisService
+    from tests.unit.api.conftest import FakeStates
+
+    service = AnalysisService(cognito_settings, states_client=FakeStates())
+    client = TestClient(create_app(cognito_settings, service, verifier=verifier))
+    headers = {"Authorization": f"Bearer {sign_in(pool)['AccessToken']}"}
+    assert client.get("/image-ai-analysis", headers=headers).status_code == 200
+    target = client.post("/uploads", json={"content_type": "image/png"}, headers=headers)
+    assert target.status_code == 201
+    sub = verifier.verify(sign_in(pool)["AccessToken"]).user
+    # Local storage with Cognito auth still gives signed local links, keyed under the Cognito sub.
+    sent = client.post(
+        target.json()["url"], data=target.json()["fields"], files={"file": ("p", photo_png, "image/png")}
+    )
+    assert sent.json()["upload"].startswith(f"uploads/{sub}/")
+    jwks = client.get("/.well-known/jwks.json", follow_redirects=False)
+    assert jwks.status_code == 307 and jwks.headers["location"].startswith(pool["issuer"])
+
+
+def test_authorize_exchanges_a_code_and_keeps_the_refresh_token_in_an_httponly_cookie(
+    pool, cognito_settings, verifier
+) -> None:
+    issued = sign_in(pool)
+    posts: list[tuple[str, dict[str, str]]] = []
+
+    def token_endpoint(url: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        posts.append((url, form))
+        if form["grant_type"] == "authorization_code" and form["code"] == "good-code":
+            body = {"access_token": issued["AccessToken"], "id_token": issued["IdToken"], "expires_in": 3600}
+            return 200, {**body, "refresh_token": issued["RefreshToken"]}
+        if form["grant_type"] == "refresh_token" and form["refresh_token"] == issued["RefreshToken"]:
+            return 200, {"access_token": issued["AccessToken"], "id_token": issued["IdToken"], "expires_in": 3600}
+        return 400, {"error": "invalid_grant"}
+
+    cognito = CognitoTokens(cognito_settings, post=token_endpoint)
+    client = TestClient(create_app(cognito_settings, verifier=verifier, cognito=cognito), base_url="https://testserver")
+
+    asked = client.get("/authorize")
+    assert asked.status_code == 401
+    assert asked.json()["sign_in"]["authorize_endpoint"].endswith("/oauth2/authorize")
+
+    verifier_code = "v" * 43
+    response = client.get("/authorize", params={"code": "good-code", "code_verifier": verifier_code})
+    assert response.status_code == 200
+    assert "refresh_token" not in response.json()
+    assert response.json()["access_token"] == issued["AccessToken"]
+    cookie = response.headers["set-cookie"]
+    assert f"{REFRESH_COOKIE}=" in cookie and "HttpOnly" in cookie and "Secure" in cookie
+    assert "samesite=strict" in cookie.lower() and "Path=/authorize" in cookie
+    url, form = posts[-1]
+    assert url == "https://aiorch.auth.us-east-1.amazoncognito.com/oauth2/token"
+    assert form["code_verifier"] == verifier_code and form["client_id"] == cognito_settings.auth_client_id
+    assert form["redirect_uri"] == "https://app.example/callback"
+
+    refreshed = client.get("/authorize")  # the cookie is sent back: the refresh grant
+    assert refreshed.status_code == 200 and posts[-1][1]["grant_type"] == "refresh_token"
+
+    bad = TestClient(create_app(cognito_settings, verifier=verifier, cognito=cognito))
+    refused = bad.get("/authorize", params={"code": "bad-code", "code_verifier": verifier_code})
+    assert refused.status_code == 401 and "invalid_grant" in refused.json()["detail"]
