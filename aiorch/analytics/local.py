@@ -12,9 +12,13 @@ from pathlib import Path
 
 import duckdb
 
-from aiorch.analytics.athena_to_duckdb import athena_column_name, translate
+from aiorch.analytics.athena_to_duckdb import AnalyticsQueryError, athena_column_name, translate
 from aiorch.analytics.result import QueryResult, json_value
 from aiorch.analytics.schema import TableSchema, load_schema
+
+
+class LocalQueryFailed(AnalyticsQueryError):
+    """DuckDB ran the translated query and it failed (division by zero, a bad cast...)."""
 
 
 def _quote(text: str) -> str:
@@ -66,7 +70,11 @@ class LocalRunner:
 
     def run(self, sql: str) -> QueryResult:
         """Answer Athena SQL; ``AnalyticsQueryError`` when it cannot be answered faithfully."""
-        cursor = self.connection.execute(self.translate(sql))
+        duckdb_sql = self.translate(sql)
+        try:
+            cursor = self.connection.execute(duckdb_sql)
+        except duckdb.Error as exc:
+            raise LocalQueryFailed(f"the query failed: {exc}") from exc
         columns = [athena_column_name(d[0]) for d in cursor.description or []]
         rows = [dict(zip(columns, (json_value(v) for v in row), strict=True)) for row in cursor.fetchall()]
         return QueryResult(columns, rows)

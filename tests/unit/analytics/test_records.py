@@ -121,9 +121,7 @@ def test_timestamps_are_stored_in_utc_and_naive_ones_are_refused():
     assert row.started_at == datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
     assert row.started_at.tzinfo is UTC
     with pytest.raises(ValueError, match="time zone"):
-        AnalyticsRow(
-            execution_id="E", operation="denoise", status="SUCCEEDED", started_at=datetime(2026, 1, 1)
-        )
+        AnalyticsRow(execution_id="E", operation="denoise", status="SUCCEEDED", started_at=datetime(2026, 1, 1))
 
 
 def test_a_row_without_any_time_has_no_partition(tmp_path):
