@@ -148,33 +148,45 @@ def executions_list(user: str | None, limit: int) -> None:
 @click.option("--user", default=None, help="Default: the local user.")
 def executions_show(execution_id: str, user: str | None) -> None:
     """For ops: each state entered and left with times, job progress and exit, error and cause."""
-    from workflows.history import describe_events
-
     from aiorch.analysis import AnalysisError, AnalysisService
+    from workflows.local.history import describe
 
     settings = get_settings()
     service = AnalysisService(settings)
     user = user or settings.local_user
     try:
         view = service.get_status(user, execution_id)
-        events = service.history(user, execution_id)
+        record = service.index.get(user, execution_id)
+        report = describe(service.states, record.execution_arn) if record and record.execution_arn else None
     except AnalysisError as exc:
         _fail(exc.message)
         return
+    except Exception:  # the states service no longer holds it (restarted) or is down
+        report = None
+
+    def clock(when: Any) -> str:
+        return f"{when:%H:%M:%S.%f}"[:-3] if when else "…"
+
     click.echo(f"execution {view.execution_id}  {view.operation}  {view.status.value}")
-    click.echo(f"started  {view.started_at:%Y-%m-%d %H:%M:%S.%f}"[:-3] + "Z")
+    click.echo(f"started  {view.started_at:%Y-%m-%d} {clock(view.started_at)}Z")
     if view.finished_at:
-        click.echo(f"finished {view.finished_at:%Y-%m-%d %H:%M:%S.%f}"[:-3] + f"Z  ({view.duration_s} s)")
-    if not events:
+        click.echo(f"finished {view.finished_at:%Y-%m-%d} {clock(view.finished_at)}Z  ({view.duration_s} s)")
+    if report is None:
         click.echo("(no state history: the states service no longer holds this execution)")
-    for step in describe_events(events)["states"]:
-        left = f"{step['exited_at']:%H:%M:%S.%f}"[:-3] if step.get("exited_at") else "…"
-        line = f"  {step['name']:<15} {step['entered_at']:%H:%M:%S.%f}"[:-3] + f" → {left}  {step['outcome']}"
-        if step.get("duration_s") is not None:
-            line += f"  ({step['duration_s']:.2f} s)"
-        click.echo(line)
-        if step.get("error"):
-            click.echo(f"      error: {step['error']}: {(step.get('cause') or '')[:300]}")
+    else:
+        for run in report.states:
+            line = f"  {run.name:<15} {clock(run.entered_at)} → {clock(run.exited_at)}  {run.outcome}"
+            if run.exited_at:
+                line += f"  ({(run.exited_at - run.entered_at).total_seconds():.2f} s)"
+            if run.attempts > 1:
+                line += f"  [{run.attempts} attempts]"
+            if run.job_id:
+                line += f"  job {run.job_id}"
+            click.echo(line)
+            for failure in run.failures:
+                click.echo(f"      error: {failure.error}: {(failure.cause or '')[:300]}")
+        if report.error or report.cause:
+            click.echo(f"execution error: {report.error}: {(report.cause or '')[:300]}")
     for job, meta in view.metadata.items():
         click.echo(f"  job {job}: model={meta.get('model')} weights={meta.get('weights')} device={meta.get('device')}")
     if view.progress.stage and not view.status.is_final:
@@ -184,6 +196,40 @@ def executions_show(execution_id: str, user: str | None) -> None:
     for link in view.results:
         path = _local_path(service, link.key)
         click.echo(f"result {path or link.key}")
+
+
+@cli.group()
+def states() -> None:
+    """The local states service (Step Functions on this machine)."""
+
+
+@states.command("start")
+def states_start() -> None:
+    """Start it in the background unless it is already running."""
+    from workflows.local.client import ensure_service
+
+    settings = get_settings()
+    ensure_service(settings)
+    click.echo(f"states service at {settings.resolved_states_endpoint_url}")
+
+
+@states.command("stop")
+def states_stop() -> None:
+    """Stop it (its running jobs are ended and recorded as interrupted on the next start)."""
+    from workflows.local.client import stop_service
+
+    click.echo("stopped" if stop_service(get_settings()) else "not running")
+
+
+@states.command("status")
+def states_status() -> None:
+    from workflows.local.client import service_is_up
+
+    settings = get_settings()
+    up = service_is_up(settings)
+    click.echo(f"{'running' if up else 'not running'} at {settings.resolved_states_endpoint_url}")
+    if not up:
+        sys.exit(1)
 
 
 @cli.command()

@@ -1,0 +1,97 @@
+"""Issue 2's acceptance through the real CLI: `aiorch process` on a real photo, for every operation,
+then `aiorch executions show` lists ValidateInput, the job state(s) and RecordResult with their times."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import photo
+
+pytestmark = [pytest.mark.functional, pytest.mark.slow]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    data_dir = tmp_path_factory.mktemp("cli-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIORCH_")}
+    env |= {"AIORCH_DATA_DIR": str(data_dir), "AIORCH_STATES_PORT": str(free_port()), "AIORCH_JOB_SLOTS": "2"}
+    yield env
+    subprocess.run([sys.executable, "-m", "aiorch.cli", "states", "stop"], env=env, timeout=60, check=False)
+
+
+def aiorch(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aiorch.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def photo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("in") / "coffee.png"
+    photo(48, "coffee").save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("operation", "job_states", "scale"),
+    [("upscale", ["Upscale"], 4), ("denoise", ["Denoise"], 1), ("inpaint", ["DetectText", "Inpaint"], 1)],
+)
+def test_process_each_operation_end_to_end(cli_env, photo_file, tmp_path, operation, job_states, scale) -> None:
+    out = tmp_path / f"{operation}.png"
+    done = aiorch(cli_env, "process", str(photo_file), "--operation", operation, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+    assert lines["status"] == "SUCCEEDED"
+    execution_id = lines["execution"]
+    with Image.open(out) as result, Image.open(photo_file) as original:
+        assert result.size == (original.width * scale, original.height * scale)
+    result_path = Path(lines["result"])
+    metadata = json.loads((result_path.parent / "metadata.json").read_text())
+    assert metadata["operation"] == operation
+    assert metadata["weights"]  # names real weights with a sha256, or "fallback: <algorithm>"
+    assert metadata["weights_sha256"] or str(metadata["weights"]).startswith("fallback: ")
+
+    shown = aiorch(cli_env, "executions", "show", execution_id)
+    assert shown.returncode == 0, shown.stderr
+    names = [line.split()[0] for line in shown.stdout.splitlines() if line.startswith("  ") and "→" in line]
+    assert names == ["ValidateInput", "ChooseOperation", *job_states, "RecordResult", "Succeeded"], shown.stdout
+    assert all("succeeded" in line for line in shown.stdout.splitlines() if "→" in line)
+
+    listed = aiorch(cli_env, "executions", "list")
+    assert execution_id in listed.stdout and "SUCCEEDED" in listed.stdout
+
+
+def test_bad_input_fails_at_validation_with_one_line(cli_env, tmp_path) -> None:
+    bogus = tmp_path / "notes.png"
+    bogus.write_text("not an image")
+    done = aiorch(cli_env, "process", str(bogus), "--operation", "denoise")
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "not an image" in done.stderr
+
+
+def test_truncated_input_fails_with_a_clear_reason(cli_env, tmp_path, photo_file) -> None:
+    truncated = tmp_path / "truncated.jpg"
+    buffer = tmp_path / "whole.jpg"
+    photo(128).save(buffer, "JPEG")
+    truncated.write_bytes(buffer.read_bytes()[:1500])
+    done = aiorch(cli_env, "process", str(truncated), "--operation", "upscale")
+    assert done.returncode == 1
+    assert "status FAILED" in done.stdout
+    assert "truncated" in done.stderr and "Traceback" not in done.stderr
