@@ -179,6 +179,10 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
             "ImageTooLarge",
         ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
+        if _looks_like_an_image(data):
+            raise JobFailure(
+                "The image file is damaged or incomplete: its header could not be read.", "BadImage"
+            ) from exc
         raise JobFailure(
             "The input is not an image this service can read (PNG, JPEG, WebP, TIFF, BMP, GIF...).",
             "BadImage",
@@ -193,6 +197,14 @@ def _open_checked(data: bytes, max_pixels: int) -> Image.Image:
     if width == 0 or height == 0:
         raise JobFailure("The image has no pixels.", "BadImage")
     return image
+
+
+_IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def _looks_like_an_image(data: bytes) -> bool:
+    """True when the bytes start like a known image format (so a decode failure means damage)."""
+    return data.startswith(_IMAGE_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
 def _exif_orientation(image: Image.Image) -> int | None:

@@ -1,0 +1,196 @@
+"""The job entry point, run in-process: what it writes on success, and error.json on every kind of failure."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from aiorch.settings import Settings
+from jobs import cli
+from tests.unit.jobs.job_images import astronaut, encoded
+
+METADATA_KEYS = {
+    "operation",
+    "model",
+    "weights",
+    "weights_sha256",
+    "fallback",
+    "device",
+    "precision",
+    "tile",
+    "tiles",
+    "input",
+    "output",
+    "timings_s",
+}
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "in").mkdir()
+    return tmp_path
+
+
+def put(workdir: Path, name: str, data: bytes) -> str:
+    path = workdir / "in" / name
+    path.write_bytes(data)
+    return path.as_uri()
+
+
+def run(workdir: Path, settings: Settings, *args: str) -> tuple[int, Path]:
+    out = workdir / "out"
+    code = cli.main([*args, "--output", out.as_uri() + "/"], settings=settings)
+    return code, out
+
+
+def error_of(out: Path) -> dict:
+    return json.loads((out / "error.json").read_text())
+
+
+def test_denoise_writes_result_metadata_and_finished_progress(workdir: Path, settings: Settings) -> None:
+    source = put(workdir, "photo.png", encoded(astronaut(48)))
+    code, out = run(workdir, settings, "denoise", "--input", source, "--options", '{"method": "wavelet"}')
+
+    assert code == 0
+    assert not (out / "error.json").exists()
+    result = Image.open(out / "result.png")
+    assert result.size == (48, 48) and result.mode == "RGB"
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert set(metadata) >= METADATA_KEYS
+    assert metadata["operation"] == "denoise"
+    assert metadata["weights"] == "fallback: wavelet" and metadata["fallback"] is True
+    assert metadata["device"] == "cpu"
+    assert metadata["input"]["width"] == 48 and metadata["output"]["format"] == "png"
+    assert metadata["output"]["bytes"] == (out / "result.png").stat().st_size
+    assert {"decode", "model", "encode"} <= set(metadata["timings_s"])
+    progress = json.loads((out / "progress.json").read_text())
+    assert progress["done"] == progress["total"] and progress["stage"] == "done"
+
+
+def test_output_format_and_quality_options(workdir: Path, settings: Settings) -> None:
+    source = put(workdir, "photo.png", encoded(astronaut(32)))
+    options = json.dumps({"method": "wavelet", "format": "webp", "quality": 80})
+    code, out = run(workdir, settings, "denoise", "--input", source, "--options", options)
+    assert code == 0
+    assert Image.open(out / "result.webp").format == "WEBP"
+    assert json.loads((out / "metadata.json").read_text())["output"]["format"] == "webp"
+
+
+def test_alpha_comes_back_untouched_on_a_same_size_result(workdir: Path, settings: Settings) -> None:
+    rgba = astronaut(32).convert("RGBA")
+    alpha = np.zeros((32, 32), np.uint8)
+    alpha[8:24, 4:28] = 255
+    rgba.putalpha(Image.fromarray(alpha))
+    source = put(workdir, "cutout.png", encoded(rgba))
+    code, out = run(workdir, settings, "denoise", "--input", source, "--options", '{"method": "wavelet"}')
+    assert code == 0
+    result = Image.open(out / "result.png")
+    assert result.mode == "RGBA"
+    np.testing.assert_array_equal(np.asarray(result)[..., 3], alpha)
+
+
+def test_a_successful_retry_removes_the_previous_error(workdir: Path, settings: Settings) -> None:
+    source = put(workdir, "photo.png", encoded(astronaut(16)))
+    (workdir / "out").mkdir()
+    (workdir / "out" / "error.json").write_text('{"type": "JobFailed", "message": "first attempt"}')
+    code, out = run(workdir, settings, "denoise", "--input", source, "--options", '{"method": "wavelet"}')
+    assert code == 0 and not (out / "error.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "error_type", "words"),
+    [
+        (["denoise", "--options", '{"strength": 3}'], "BadRequest", "Unknown option(s) for denoise: strength"),
+        (["denoise", "--options", "{not json"], "BadRequest", "not valid JSON"),
+        (["denoise", "--options", "[1, 2]"], "BadRequest", "must be a JSON object"),
+        (["denoise", "--options", '{"method": "magic"}'], "BadRequest", "Unknown denoise method 'magic'"),
+        (["denoise", "--options", '{"sigma": "loud"}'], "BadRequest", "'sigma' must be a number"),
+        (["denoise", "--options", '{"format": "gif"}'], "BadRequest", "Unknown output format 'gif'"),
+        (["inpaint"], "BadRequest", "needs a mask"),
+    ],
+)
+def test_bad_requests_write_a_plain_error(
+    workdir: Path, settings: Settings, args: list[str], error_type: str, words: str
+) -> None:
+    source = put(workdir, "photo.png", encoded(astronaut(16)))
+    code, out = run(workdir, settings, *args, "--input", source)
+    assert code == cli.EXIT_FAILED
+    error = error_of(out)
+    assert error["type"] == error_type and words in error["message"]
+    assert not (out / "result.png").exists()
+
+
+def test_a_mask_for_a_job_that_takes_none_is_refused(workdir: Path, settings: Settings) -> None:
+    source = put(workdir, "photo.png", encoded(astronaut(16)))
+    code, out = run(workdir, settings, "denoise", "--input", source, "--mask", source)
+    assert code == cli.EXIT_FAILED and "takes no mask" in error_of(out)["message"]
+
+
+def test_missing_input_is_not_found(workdir: Path, settings: Settings) -> None:
+    code, out = run(workdir, settings, "denoise", "--input", (workdir / "in" / "nope.png").as_uri())
+    assert code == cli.EXIT_FAILED
+    assert error_of(out)["type"] == "NotFound" and "nope.png" in error_of(out)["message"]
+
+
+def test_not_an_image_fails_with_bad_image(workdir: Path, settings: Settings) -> None:
+    source = put(workdir, "notes.png", b"just some words")
+    code, out = run(workdir, settings, "denoise", "--input", source)
+    assert code == cli.EXIT_FAILED and error_of(out)["type"] == "BadImage"
+
+
+def test_the_pixel_limit_comes_from_settings_per_operation(workdir: Path, settings: Settings) -> None:
+    source = put(workdir, "photo.png", encoded(astronaut(64)))
+    tight = settings.model_copy(update={"max_pixels_denoise": 4000})
+    code, out = run(workdir, tight, "denoise", "--input", source)
+    assert code == cli.EXIT_FAILED
+    assert error_of(out)["type"] == "ImageTooLarge" and "4,000" in error_of(out)["message"]
+
+
+def test_an_unknown_job_is_a_usage_error_still_reported_in_error_json(workdir: Path, settings: Settings) -> None:
+    code, out = run(workdir, settings, "sharpen", "--input", "file:///x.png")
+    assert code == cli.EXIT_USAGE
+    assert error_of(out)["type"] == "BadRequest" and "sharpen" in error_of(out)["message"]
+
+
+def test_output_must_be_a_prefix(workdir: Path, settings: Settings) -> None:
+    source = put(workdir, "photo.png", encoded(astronaut(16)))
+    code = cli.main(["denoise", "--input", source, "--output", (workdir / "out").as_uri()], settings=settings)
+    assert code == cli.EXIT_USAGE
+
+
+def test_an_unexpected_crash_is_reported_without_a_traceback(
+    workdir: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jobs.denoise
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("Traceback (most recent call last): deep internals")
+
+    monkeypatch.setattr(jobs.denoise, "run", explode)
+    source = put(workdir, "photo.png", encoded(astronaut(16)))
+    code, out = run(workdir, settings, "denoise", "--input", source)
+    assert code == cli.EXIT_FAILED
+    error = error_of(out)
+    assert error["type"] == "InternalError" and error["job"] == "denoise"
+    assert "Traceback" not in error["message"] and "RuntimeError" in error["message"]
+
+
+def test_upscale_puts_a_resized_alpha_on_the_bigger_result(workdir: Path, settings: Settings) -> None:
+    pytest.importorskip("jobs.upscale")
+    rgba = astronaut(16).convert("RGBA")
+    alpha = np.zeros((16, 16), np.uint8)
+    alpha[:, 8:] = 255
+    rgba.putalpha(Image.fromarray(alpha))
+    source = put(workdir, "cutout.png", encoded(rgba))
+    code, out = run(workdir, settings, "upscale", "--input", source)
+    assert code == 0, (out / "error.json").read_text() if (out / "error.json").exists() else ""
+    result = Image.open(io.BytesIO((out / "result.png").read_bytes()))
+    assert result.mode == "RGBA" and result.size[0] > 16
+    result_alpha = np.asarray(result)[..., 3]
+    assert result_alpha[:, : result.size[0] // 2 - 4].max() < 16  # left half stays transparent
+    assert result_alpha[:, result.size[0] // 2 + 4 :].min() > 240  # right half stays opaque
