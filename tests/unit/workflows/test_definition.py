@@ -1,0 +1,168 @@
+"""The state machine definition: its contract with the Lambdas, Batch, Terraform and Settings."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from aiorch.settings import Settings
+from workflows.definition import (
+    DEFINITION_PATH,
+    JOB_TASKS,
+    LAMBDA_TASKS,
+    PLACEHOLDERS,
+    DefinitionError,
+    load_definition_text,
+    placeholders_in,
+    render_definition,
+)
+from workflows.local import LOCAL_VALUES
+
+REPO = Path(__file__).resolve().parents[3]
+LAMBDA_SERVICE_ERRORS = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+@pytest.fixture
+def states() -> dict:
+    return json.loads(load_definition_text())["States"]
+
+
+def test_the_file_uses_exactly_the_placeholders_terraform_fills() -> None:
+    assert placeholders_in(load_definition_text()) == set(PLACEHOLDERS)
+
+
+def test_placeholders_appear_only_inside_parameters(states: dict) -> None:
+    for name, state in states.items():
+        outside = {k: v for k, v in state.items() if k != "Parameters"}
+        assert not placeholders_in(json.dumps(outside)), name
+
+
+def test_state_names_and_flow(states: dict) -> None:
+    assert set(states) == {*LAMBDA_TASKS, *JOB_TASKS, "ChooseOperation", "Succeeded", "Failed"}
+    choices = {c["StringEquals"]: c["Next"] for c in states["ChooseOperation"]["Choices"]}
+    assert choices == {"upscale": "Upscale", "denoise": "Denoise", "inpaint": "DetectText"}
+    assert states["ValidateInput"]["Next"] == "ChooseOperation"
+    assert states["DetectText"]["Next"] == "Inpaint"
+    assert [states[s]["Next"] for s in ("Upscale", "Denoise", "Inpaint")] == ["RecordResult"] * 3
+    assert states["RecordResult"]["Next"] == "Succeeded"
+    assert states["RecordFailure"]["Next"] == "Failed"
+
+
+def test_every_task_has_a_timeout_and_every_task_but_record_failure_catches_to_it(states: dict) -> None:
+    for name in (*LAMBDA_TASKS, *JOB_TASKS):
+        assert states[name]["TimeoutSeconds"] > 0, name
+        catchers = states[name]["Catch"]
+        assert catchers[0]["ErrorEquals"] == ["States.ALL"]
+        if name == "RecordFailure":
+            assert catchers[0]["Next"] == "Failed"
+            assert catchers[0]["ResultPath"] != "$.error"  # keeps the original error for Failed
+        else:
+            assert catchers[0] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}
+
+
+def test_retries_cover_service_errors_with_full_jitter_but_never_invalid_requests(states: dict) -> None:
+    for name in LAMBDA_TASKS:
+        (retrier,) = states[name]["Retry"]
+        assert set(retrier["ErrorEquals"]) == LAMBDA_SERVICE_ERRORS
+        assert retrier["JitterStrategy"] == "FULL"
+    for name in JOB_TASKS:
+        (retrier,) = states[name]["Retry"]
+        assert "Batch.TooManyRequestsException" in retrier["ErrorEquals"]
+        assert "States.TaskFailed" not in retrier["ErrorEquals"]  # Spot retries belong to the job definition
+        assert retrier["JitterStrategy"] == "FULL"
+    every_retried_error = {e for s in states.values() for r in s.get("Retry", []) for e in r["ErrorEquals"]}
+    assert "InvalidRequest" not in every_retried_error
+    assert not {"States.ALL", "States.TaskFailed"} & every_retried_error
+
+
+def test_literal_timeouts_and_retries_equal_the_settings_defaults(states: dict) -> None:
+    defaults = Settings()
+    for name in LAMBDA_TASKS:
+        assert states[name]["TimeoutSeconds"] == defaults.lambda_timeout_s
+        assert states[name]["Retry"][0]["MaxAttempts"] == defaults.lambda_retry_max_attempts
+        assert states[name]["Retry"][0]["BackoffRate"] == defaults.retry_backoff_rate
+    for name in JOB_TASKS:
+        assert states[name]["TimeoutSeconds"] == defaults.job_timeout_s
+        assert states[name]["Retry"][0]["MaxAttempts"] == defaults.batch_throttle_retry_max_attempts
+        assert states[name]["Retry"][0]["BackoffRate"] == defaults.retry_backoff_rate
+
+
+def test_job_tasks_submit_the_validated_job_and_keep_only_its_id(states: dict) -> None:
+    for name in JOB_TASKS:
+        state = states[name]
+        assert state["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+        parameters = state["Parameters"]
+        assert parameters["JobName.$"] == f"$.validated.jobs.{name}.name"
+        assert parameters["ContainerOverrides"]["Command.$"] == f"$.validated.jobs.{name}.command"
+        assert parameters["ContainerOverrides"]["Environment"] == [
+            {"Name": "AIORCH_EXECUTION_ARN", "Value.$": "$$.Execution.Id"}
+        ]
+        assert state["ResultSelector"] == {"job_id.$": "$.JobId"}
+        assert state["ResultPath"] == f"$.jobs.{name}"
+
+
+def test_render_fills_values_and_applies_settings() -> None:
+    settings = Settings(
+        lambda_timeout_s=7,
+        job_timeout_s=99,
+        lambda_retry_max_attempts=1,
+        batch_throttle_retry_max_attempts=2,
+        retry_backoff_rate=1.5,
+    )
+    states = json.loads(render_definition(LOCAL_VALUES, settings))["States"]
+    assert states["ValidateInput"]["Parameters"]["FunctionName"] == LOCAL_VALUES["validate_input_function"]
+    assert states["Upscale"]["Parameters"]["JobQueue"] == LOCAL_VALUES["job_queue"]
+    assert states["RecordFailure"]["TimeoutSeconds"] == 7
+    assert states["Inpaint"]["TimeoutSeconds"] == 99
+    assert states["RecordResult"]["Retry"][0]["MaxAttempts"] == 1
+    assert states["Denoise"]["Retry"][0]["MaxAttempts"] == 2
+    assert states["DetectText"]["Retry"][0]["BackoffRate"] == 1.5
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {k: v for k, v in LOCAL_VALUES.items() if k != "job_queue"},
+        {**LOCAL_VALUES, "surprise": "x"},
+        {**LOCAL_VALUES, "job_queue": 'bad"quote'},
+        {**LOCAL_VALUES, "job_queue": ""},
+    ],
+)
+def test_render_refuses_missing_unknown_or_unsafe_values(values: dict) -> None:
+    with pytest.raises(DefinitionError):
+        render_definition(values)
+
+
+def _statelint() -> str:
+    local = REPO / "node_modules" / ".bin" / "statelint"
+    if local.exists():
+        return str(local)
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed: statelint (npm @wmfs/statelint) cannot run")
+    pytest.fail("node is installed but statelint is not: run `npm install` at the repository root")
+
+
+@pytest.mark.parametrize("path", sorted(DEFINITION_PATH.parent.glob("*.asl.json")), ids=lambda p: p.name)
+def test_statelint_passes(path: Path) -> None:
+    result = subprocess.run([_statelint(), str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def test_statelint_catches_a_broken_definition(tmp_path: Path) -> None:
+    broken = json.loads(load_definition_text())
+    broken["States"]["Upscale"]["Next"] = "NoSuchState"
+    del broken["States"]["Succeeded"]["Type"]
+    path = tmp_path / "broken.asl.json"
+    path.write_text(json.dumps(broken))
+    result = subprocess.run([_statelint(), str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "NoSuchState" in result.stdout

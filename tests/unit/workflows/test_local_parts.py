@@ -1,0 +1,249 @@
+"""The local states service's parts on their own: casing, dispatch, history, the job runner."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import botocore.session
+import pytest
+
+from aiorch.settings import Settings
+from workflows.local.casing import to_boto_casing, to_sfn_casing
+from workflows.local.dispatch import (
+    DEFAULT_FUNCTIONS,
+    DispatchError,
+    batch_name,
+    function_name,
+    load_dispatch,
+)
+from workflows.local.history import summarise
+from workflows.local.jobs import JobRunner, JobStatus
+
+
+@pytest.fixture(scope="module")
+def batch_model():
+    return botocore.session.get_session().get_service_model("batch")
+
+
+# --- casing ---------------------------------------------------------------------------------
+def test_step_functions_parameters_become_boto_parameters(batch_model) -> None:
+    shape = batch_model.operation_model("SubmitJob").input_shape
+    sfn = {
+        "JobName": "j",
+        "JobQueue": "q",
+        "ContainerOverrides": {
+            "Command": ["upscale", "--input", "x"],
+            "Environment": [{"Name": "AIORCH_EXECUTION_ARN", "Value": "arn"}, {"name": "A", "value": "b"}],
+        },
+        "Tags": {"KeepMyCase": "Value"},
+    }
+    assert to_boto_casing(sfn, shape) == {
+        "jobName": "j",
+        "jobQueue": "q",
+        "containerOverrides": {
+            "command": ["upscale", "--input", "x"],
+            "environment": [{"name": "AIORCH_EXECUTION_ARN", "value": "arn"}, {"name": "A", "value": "b"}],
+        },
+        "tags": {"KeepMyCase": "Value"},  # map keys are data, not member names
+    }
+
+
+def test_boto_job_description_becomes_step_functions_casing(batch_model) -> None:
+    shape = batch_model.operation_model("DescribeJobs").output_shape.members["jobs"].member
+    job = {"jobId": "1", "status": "FAILED", "container": {"exitCode": 3, "environment": [{"name": "A", "value": "b"}]}}
+    assert to_sfn_casing(job, shape) == {
+        "JobId": "1",
+        "Status": "FAILED",
+        "Container": {"ExitCode": 3, "Environment": [{"Name": "A", "Value": "b"}]},
+    }
+
+
+# --- dispatch -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("aiorch-validate-input", "aiorch-validate-input"),
+        ("arn:aws:lambda:eu-west-1:111122223333:function:my-fn", "my-fn"),
+        ("arn:aws:lambda:eu-west-1:111122223333:function:my-fn:live", "my-fn"),
+        ("111122223333:function:my-fn", "my-fn"),
+    ],
+)
+def test_function_names_from_names_and_arns(given: str, expected: str) -> None:
+    assert function_name(given) == expected
+
+
+def test_batch_names_from_names_and_arns() -> None:
+    assert batch_name("arn:aws:batch:us-east-1:1:job-definition/aiorch-job:7", "job-definition") == "aiorch-job"
+    assert batch_name("aiorch-job:7", "job-definition") == "aiorch-job"
+    assert batch_name("arn:aws:batch:us-east-1:1:job-queue/gpu", "job-queue") == "gpu"
+
+
+def test_dispatch_file_adds_names_to_the_local_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "dispatch.json"
+    path.write_text(
+        json.dumps(
+            {
+                "functions": {"tf-validate": "lambdas.validate_input.handler:handler"},
+                "job_queues": ["tf-queue"],
+                "job_definitions": ["tf-job"],
+            }
+        )
+    )
+    dispatch = load_dispatch(Settings(states_dispatch_file=path))
+    assert dispatch.functions == DEFAULT_FUNCTIONS | {"tf-validate": "lambdas.validate_input.handler:handler"}
+    assert dispatch.knows_queue("arn:aws:batch:us-east-1:123456789012:job-queue/tf-queue")
+    assert dispatch.knows_queue("aiorch-local-queue")
+    assert dispatch.knows_definition("tf-job:1")
+    assert not dispatch.knows_definition("other")
+    assert dispatch.handler_for("nobody") is None
+
+
+@pytest.mark.parametrize(
+    "content", ["not json", json.dumps({"functions": {"x": "no-colon"}}), json.dumps({"unknown": 1})]
+)
+def test_bad_dispatch_files_are_refused_clearly(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "dispatch.json"
+    path.write_text(content)
+    with pytest.raises(DispatchError, match=r"dispatch|handler"):
+        load_dispatch(Settings(states_dispatch_file=path))
+
+
+# --- history --------------------------------------------------------------------------------
+def _events(*specs: tuple) -> list[dict]:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    events = []
+    for i, (kind, details) in enumerate(specs):
+        event = {"id": i + 1, "type": kind, "timestamp": start + timedelta(seconds=i)}
+        event.update(details)
+        events.append(event)
+    return events
+
+
+def _entered(name: str, kind: str = "Task") -> tuple:
+    return (f"{kind}StateEntered", {"stateEnteredEventDetails": {"name": name}})
+
+
+def _exited(name: str, kind: str = "Task") -> tuple:
+    return (f"{kind}StateExited", {"stateExitedEventDetails": {"name": name}})
+
+
+DESCRIBED = {"executionArn": "arn:x", "name": "01J", "startDate": None, "stopDate": None}
+
+
+def test_history_drops_motos_spurious_success_before_an_abort() -> None:
+    # The sequence moto 5.2.5 records when StopExecution hits a running .sync job.
+    events = _events(
+        ("ExecutionStarted", {}),
+        _entered("Denoise"),
+        ("TaskScheduled", {}),
+        ("TaskSubmitted", {"taskSubmittedEventDetails": {"output": json.dumps({"JobId": "job-1"})}}),
+        ("TaskSucceeded", {"taskSucceededEventDetails": {"output": "null"}}),
+        ("ExecutionAborted", {"executionAbortedEventDetails": {"error": "", "cause": ""}}),
+    )
+    report = summarise(events, DESCRIBED | {"status": "ABORTED", "error": "", "cause": ""})
+    (denoise,) = report.states
+    assert (denoise.name, denoise.outcome, denoise.job_id, denoise.exited_at) == ("Denoise", "aborted", "job-1", None)
+    assert report.error is None and report.cause is None
+
+
+def test_history_lists_states_with_retries_and_caught_failures() -> None:
+    events = _events(
+        ("ExecutionStarted", {}),
+        _entered("ValidateInput"),
+        ("TaskScheduled", {}),
+        ("TaskFailed", {"taskFailedEventDetails": {"error": "Lambda.ServiceException", "cause": "busy"}}),
+        ("TaskScheduled", {}),
+        ("TaskSucceeded", {"taskSucceededEventDetails": {"output": "{}"}}),
+        _exited("ValidateInput"),
+        _entered("Upscale"),
+        ("TaskScheduled", {}),
+        ("TaskFailed", {"taskFailedEventDetails": {"error": "States.TaskFailed", "cause": "{}"}}),
+        _exited("Upscale"),
+        _entered("RecordFailure"),
+        ("TaskScheduled", {}),
+        ("TaskSucceeded", {"taskSucceededEventDetails": {"output": "{}"}}),
+        _exited("RecordFailure"),
+        _entered("Failed", "Fail"),
+        ("ExecutionFailed", {"executionFailedEventDetails": {"error": "Failed.States.TaskFailed"}}),
+    )
+    report = summarise(events, DESCRIBED | {"status": "FAILED", "error": "Failed.States.TaskFailed", "cause": "{}"})
+    outcomes = [(s.name, s.outcome, s.attempts, [f.error for f in s.failures]) for s in report.states]
+    assert outcomes == [
+        ("ValidateInput", "succeeded", 2, ["Lambda.ServiceException"]),
+        ("Upscale", "failed", 1, ["States.TaskFailed"]),
+        ("RecordFailure", "succeeded", 1, []),
+        ("Failed", "failed", 0, []),
+    ]
+    assert report.states[0].exited_at - report.states[0].entered_at == timedelta(seconds=5)
+
+
+# --- the job runner -------------------------------------------------------------------------
+def _runner(tmp_path: Path, slots: int = 1) -> JobRunner:
+    settings = Settings(data_dir=tmp_path, job_slots=slots, job_module="workflows.local.fakes.jobs")
+    runner = JobRunner(settings, stop_grace_s=2)
+    runner.start()
+    return runner
+
+
+def _submit(runner: JobRunner, tmp_path: Path, name: str, **options: object):
+    command = ["denoise", "--input", "file:///in.png", "--output", f"file://{tmp_path}/out/{name}/"]
+    return runner.submit(
+        name=name,
+        queue="q",
+        definition="d",
+        command=[*command, "--options", json.dumps(options)],
+        environment={"AIORCH_DATA_DIR": str(tmp_path)},
+    )
+
+
+def _wait_final(runner: JobRunner, job_id: str, timeout_s: float = 20) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        (job,) = runner.describe([job_id])
+        if JobStatus(job["status"]).is_final:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} not finished")
+
+
+def test_runner_queues_beyond_its_slots_and_reports_exit_codes(tmp_path: Path) -> None:
+    runner = _runner(tmp_path, slots=1)
+    try:
+        first = _submit(runner, tmp_path, "first", sleep_s=1)
+        second = _submit(runner, tmp_path, "second", fail=True)
+        time.sleep(0.5)
+        statuses = [j["status"] for j in runner.describe([first.job_id, second.job_id])]
+        assert statuses == ["RUNNING", "RUNNABLE"]
+        ok, failed = _wait_final(runner, first.job_id), _wait_final(runner, second.job_id)
+        assert ok["status"] == "SUCCEEDED" and ok["container"]["exitCode"] == 0
+        assert failed["status"] == "FAILED" and failed["container"]["exitCode"] == 3
+        assert "exited with code 3" in failed["statusReason"]
+        assert failed["startedAt"] >= ok["stoppedAt"]  # one slot: the second waited for the first
+        assert "fake denoise job failed" in Path(failed["container"]["logStreamName"]).read_text()
+    finally:
+        runner.shutdown()
+
+
+def test_runner_stops_a_running_job_and_a_queued_one(tmp_path: Path) -> None:
+    runner = _runner(tmp_path, slots=1)
+    try:
+        running = _submit(runner, tmp_path, "running", sleep_s=30)
+        queued = _submit(runner, tmp_path, "queued", sleep_s=30)
+        time.sleep(0.8)
+        runner.request_stop(running.job_id, "Execution ABORTED")
+        runner.request_stop(queued.job_id, "Execution ABORTED")
+        stopped = _wait_final(runner, running.job_id, timeout_s=5)
+        assert stopped["status"] == "FAILED" and stopped["statusReason"] == "Execution ABORTED"
+        never_started = runner.describe([queued.job_id])[0]
+        assert never_started["status"] == "FAILED" and "startedAt" not in never_started
+    finally:
+        runner.shutdown()
+
+
+def test_runner_refuses_an_empty_command(tmp_path: Path) -> None:
+    runner = JobRunner(Settings(data_dir=tmp_path))
+    with pytest.raises(ValueError, match="command"):
+        runner.submit(name="x", queue="q", definition="d", command=[], environment={})
