@@ -15,7 +15,6 @@ import json
 from datetime import datetime
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
@@ -160,16 +159,9 @@ class AnalysisService:
     @property
     def states(self) -> Any:
         if self._states is None:
-            self._states = boto3.client(
-                "stepfunctions",
-                endpoint_url=self.settings.resolved_states_endpoint_url,
-                region_name=self.settings.aws_region,
-                **(
-                    {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-                    if not self.settings.states_endpoint_url and not self.settings.state_machine_arn
-                    else {}
-                ),
-            )
+            from workflows.local.client import states_client  # a plain boto3 client; AWS when configured
+
+            self._states = states_client(self.settings)
         return self._states
 
     def execution_arn(self, execution_id: str) -> str:

@@ -50,11 +50,11 @@ class S3Storage(Storage):
             raise
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
-        extra = {"ContentType": content_type} if content_type else {}
+        extra: dict[str, Any] = {"ContentType": content_type} if content_type else {}
         self.client.put_object(Bucket=self.bucket, Key=self._k(key), Body=data, **extra)
 
     def put_if_absent(self, key: str, data: bytes, content_type: str | None = None) -> bool:
-        extra = {"ContentType": content_type} if content_type else {}
+        extra: dict[str, Any] = {"ContentType": content_type} if content_type else {}
         try:
             # S3 conditional write: fails with 412 when the key already exists.
             self.client.put_object(Bucket=self.bucket, Key=self._k(key), Body=data, IfNoneMatch="*", **extra)
