@@ -1,0 +1,325 @@
+"""Run an image-to-image model over overlapping tiles and blend them without seams.
+
+Why our own tiler: upstream Real-ESRGAN moves the whole image and a full-size
+output to the GPU, runs one tile at a time with no blending (visible seams), and
+after an out-of-memory error in a later tile silently reuses the previous one.
+
+How this one works:
+
+- The input is cut into a grid of equal tiles that overlap by at least ``overlap``
+  input pixels. Each tile's output is multiplied by a separable feather weight
+  (zero on the outer quarter of each overlap, a linear ramp across its middle
+  half, one inside), normalised so that the weights of all tiles sum to exactly
+  one at every output pixel; the output is then a plain sum of weighted tiles.
+- The full output lives in host memory (pinned on CUDA). Only tiles travel: a
+  batch of input tiles goes up, the weighted outputs come back on a separate
+  copy stream while the GPU already computes the next batch, and the host adds
+  the finished batch into the output.
+- fp16 on CUDA: each batch's output is checked for NaN/inf; a bad batch is run
+  again in fp32.
+- A CUDA out-of-memory error halves the tile size: that batch and every later
+  tile are computed by a nested tiled run with the smaller tile, then weighted
+  exactly as planned, so no tile is ever reused or skipped.
+- Progress is reported per tile of the top-level grid.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from jobs.contract import JobFailure, Progress, no_progress
+
+if TYPE_CHECKING:
+    import torch
+
+MIN_TILE = 16
+
+
+@dataclass
+class TilerOptions:
+    tile: int  # nominal input pixels per tile side (tiles grow by up to ``overlap``); >= the image: one tile
+    overlap: int = 32  # input pixels shared by neighbouring tiles
+    batch: int = 1  # tiles per forward pass
+    precision: str = "fp32"  # "fp16" or "fp32"
+    channels_last: bool = True
+    compile: bool = False  # torch.compile the model (static tile shape)
+
+
+@dataclass
+class TilerReport:
+    tile: int  # the tile size finally used
+    grid: tuple[int, int]  # rows x columns of the top-level grid
+    tiles: int = 0  # forward passes' worth of tiles, nested runs included
+    batches: int = 0
+    oom_retries: int = 0  # times the tile size was halved
+    fp32_retries: int = 0  # batches re-run in fp32 after NaN/inf in fp16
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def axis_tiles(length: int, tile: int, overlap: int) -> tuple[list[int], int]:
+    """Start offsets and the common size of tiles covering ``length``.
+
+    ``tile`` is the nominal size, as in upstream Real-ESRGAN (tile 256, pad 10):
+    ceil(length / tile) tiles, each grown so that neighbours share at least
+    ``overlap`` pixels; a tile is never larger than ``tile + overlap``.
+    """
+    if length <= tile:
+        return [0], length
+    count = math.ceil(length / tile)
+    overlap = min(overlap, tile)
+    size = min(length, math.ceil((length + (count - 1) * overlap) / count))
+    starts = [round(i * (length - size) / (count - 1)) for i in range(count)]
+    return starts, size
+
+
+def axis_weights(starts: list[int], size: int, length: int, scale: int) -> list[np.ndarray]:
+    """Per-tile 1-D feather weights in output pixels; summed over tiles they are one everywhere."""
+    out_size, out_length = size * scale, length * scale
+    centres = np.arange(out_size, dtype=np.float64) + 0.5
+    weights = []
+    for index, start in enumerate(starts):
+        weight = np.ones(out_size, dtype=np.float64)
+        if index > 0:  # ramp up across the overlap with the previous tile
+            shared = max((starts[index - 1] + size - start) * scale, 1)
+            weight *= np.clip((centres - shared / 4) / (shared / 2), 0.0, 1.0)
+        if index < len(starts) - 1:  # ramp down across the overlap with the next tile
+            shared = max((start + size - starts[index + 1]) * scale, 1)
+            weight *= np.clip((out_size - centres - shared / 4) / (shared / 2), 0.0, 1.0)
+        weights.append(weight)
+    total = np.zeros(out_length, dtype=np.float64)
+    for start, weight in zip(starts, weights, strict=True):
+        total[start * scale : start * scale + out_size] += weight
+    if np.any(total <= 0):
+        raise AssertionError("tile weights leave pixels uncovered")  # a planning bug, not bad input
+    return [
+        (weight / total[start * scale : start * scale + out_size]).astype(np.float32)
+        for start, weight in zip(starts, weights, strict=True)
+    ]
+
+
+class Tiler:
+    """Holds the model copies for one device; ``run`` upscales one image."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        scale: int,
+        device: torch.device,
+        options: TilerOptions,
+        size_multiple: int = 1,
+    ) -> None:
+        import torch
+
+        self.scale = scale
+        self.device = device
+        self.options = options
+        self.size_multiple = size_multiple
+        memory_format = torch.channels_last if options.channels_last else torch.contiguous_format
+        self._models: dict[str, Any] = {}
+        self._base = model.eval().to(device=device, memory_format=memory_format)
+        self._memory_format = memory_format
+        self._copy_stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+
+    def model(self, precision: str) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The fp32 or fp16 copy of the model (made on first use)."""
+        import copy
+
+        import torch
+
+        if precision not in self._models:
+            module = self._base if precision == "fp32" else copy.deepcopy(self._base).half()
+            self._models[precision] = torch.compile(module, dynamic=False) if self.options.compile else module
+        return self._models[precision]
+
+    # --- the public entry point ----------------------------------------------------------------------
+
+    def run(
+        self, image: np.ndarray, progress: Progress = no_progress, stage: str = "upscale"
+    ) -> tuple[np.ndarray, TilerReport]:
+        """Upscale a float32 HxWxC image; returns the (H*scale)x(W*scale)xC float32 output and a report."""
+        import torch
+
+        if image.ndim != 3 or image.dtype != np.float32:
+            raise ValueError("the tiler takes a float32 HxWxC array")
+        height, width = image.shape[:2]
+        tile = max(self.options.tile, MIN_TILE)
+        rows, _ = axis_tiles(height, tile, self.options.overlap)
+        cols, _ = axis_tiles(width, tile, self.options.overlap)
+        report = TilerReport(tile=tile, grid=(len(rows), len(cols)))
+        started = time.perf_counter()
+        with torch.inference_mode():
+            source = torch.from_numpy(np.ascontiguousarray(image))
+            output = _Run(self, report, top_level=True).execute(source, tile, self.options.precision, progress, stage)
+        report.timings_s["tiled_run"] = time.perf_counter() - started
+        return output.numpy(), report
+
+
+class _Run:
+    """One tiled pass over one image (nested runs handle out-of-memory and fp32 retries)."""
+
+    def __init__(self, tiler: Tiler, report: TilerReport, top_level: bool) -> None:
+        self.tiler = tiler
+        self.report = report
+        self.top_level = top_level
+        self.cuda = tiler.device.type == "cuda"
+
+    def execute(self, source: torch.Tensor, tile: int, precision: str, progress: Progress, stage: str) -> torch.Tensor:
+        import torch
+
+        tiler, scale = self.tiler, self.tiler.scale
+        height, width, channels = source.shape
+        rows, tile_h = axis_tiles(height, tile, tiler.options.overlap)
+        cols, tile_w = axis_tiles(width, tile, tiler.options.overlap)
+        weights_y = axis_weights(rows, tile_h, height, scale)
+        weights_x = axis_weights(cols, tile_w, width, scale)
+        pin = self.cuda and self.top_level
+        output = torch.zeros((height * scale, width * scale, channels), dtype=torch.float32, pin_memory=pin)
+        if pin:
+            source = source.pin_memory()
+        self._source = source
+        positions = [(r, c) for r in range(len(rows)) for c in range(len(cols))]
+        total, done = len(positions), 0
+        batch_size = max(1, tiler.options.batch)
+        device_wy = [torch.from_numpy(w).to(tiler.device) for w in weights_y]
+        device_wx = [torch.from_numpy(w).to(tiler.device) for w in weights_x]
+        staging_in = staging_out = flags = None
+        if self.cuda:
+            staging_in = [torch.empty((batch_size, tile_h, tile_w, channels), pin_memory=True) for _ in range(2)]
+            staging_out = [
+                torch.empty((batch_size, tile_h * scale, tile_w * scale, channels), pin_memory=True) for _ in range(2)
+            ]
+            flags = [torch.ones(1, dtype=torch.bool, pin_memory=True) for _ in range(2)]
+        pending: list[dict[str, Any]] = []
+        current_tile = tile
+
+        def region(rc: tuple[int, int]) -> tuple[slice, slice]:
+            r, c = rc
+            return slice(rows[r], rows[r] + tile_h), slice(cols[c], cols[c] + tile_w)
+
+        def accumulate(batch: list[tuple[int, int]], tiles_out: torch.Tensor) -> None:
+            nonlocal done
+            for index, rc in enumerate(batch):
+                ys, xs = region(rc)
+                output[ys.start * scale : ys.stop * scale, xs.start * scale : xs.stop * scale] += tiles_out[index]
+                done += 1
+                if self.top_level:
+                    progress(stage, done, total)
+
+        def via_nested_run(batch: list[tuple[int, int]], nested_tile: int, nested_precision: str) -> None:
+            """Compute each tile of ``batch`` with a nested tiled run, then weight it as planned."""
+            results = []
+            for rc in batch:
+                ys, xs = region(rc)
+                nested = _Run(tiler, self.report, top_level=False).execute(
+                    source[ys, xs], nested_tile, nested_precision, no_progress, stage
+                )
+                r, c = rc
+                weight = torch.from_numpy(weights_y[r])[:, None, None] * torch.from_numpy(weights_x[c])[None, :, None]
+                results.append(nested * weight)
+            accumulate(batch, torch.stack(results))
+
+        def finish(item: dict[str, Any]) -> None:
+            """Wait for a launched batch, retry it in fp32 if it is not finite, add it to the output."""
+            batch = item["batch"]
+            if self.cuda:
+                item["copied"].synchronize()
+                finite = bool(flags[item["slot"]].item())  # type: ignore[index]
+                tiles_out = staging_out[item["slot"]]  # type: ignore[index]
+            else:
+                finite = bool(item["finite"].item())
+                tiles_out = item["weighted"]
+            if finite:
+                accumulate(batch, tiles_out)
+            elif item["precision"] == "fp32":
+                raise JobFailure("The model produced NaN or infinite values even in fp32.", "ModelFailed")
+            else:
+                self.report.fp32_retries += 1
+                via_nested_run(batch, max(tile_h, tile_w), "fp32")
+
+        for batch_start in range(0, total, batch_size):
+            batch = positions[batch_start : batch_start + batch_size]
+            if current_tile < tile:  # an earlier batch ran out of memory: smaller tiles from now on
+                via_nested_run(batch, current_tile, precision)
+                continue
+            slot = (batch_start // batch_size) % 2
+            try:
+                item = self._launch(
+                    batch, region, slot, precision, staging_in, staging_out, flags, device_wy, device_wx
+                )
+            except torch.cuda.OutOfMemoryError:
+                item = None
+            if item is None:
+                while pending:
+                    finish(pending.pop(0))
+                if self.cuda:
+                    torch.cuda.empty_cache()
+                current_tile = tile // 2
+                if current_tile < MIN_TILE:
+                    raise JobFailure(
+                        f"Out of GPU memory even with {current_tile * 2}-pixel tiles.", "OutOfMemory"
+                    ) from None
+                self.report.oom_retries += 1
+                self.report.tile = min(self.report.tile, current_tile)
+                via_nested_run(batch, current_tile, precision)
+                continue
+            pending.append(item)
+            # Keep one batch in flight: finish the previous one while the GPU computes this one.
+            while len(pending) > 1:
+                finish(pending.pop(0))
+        while pending:
+            finish(pending.pop(0))
+        return output
+
+    def _launch(self, batch, region, slot, precision, staging_in, staging_out, flags, device_wy, device_wx):
+        """Queue one batch: upload, forward, weight, and (on CUDA) the copy back. Returns its record."""
+        import torch
+        import torch.nn.functional as F
+
+        tiler, scale = self.tiler, self.tiler.scale
+        count = len(batch)
+        tiles = [self._source[region(rc)] for rc in batch]
+        if self.cuda:
+            host = staging_in[slot][:count]
+            for index, tile in enumerate(tiles):
+                host[index].copy_(tile)
+            if tiler.options.compile and count < tiler.options.batch:  # keep one static shape for compile
+                host = staging_in[slot]
+            x = host.to(tiler.device, non_blocking=True)
+        else:
+            x = torch.stack(tiles)
+        dtype = torch.float16 if precision == "fp16" else torch.float32
+        # NHWC memory viewed as NCHW is exactly channels_last.
+        x = x.permute(0, 3, 1, 2).to(dtype)
+        height, width = x.shape[-2:]
+        multiple = tiler.size_multiple
+        pad_h, pad_w = (-height) % multiple, (-width) % multiple
+        if pad_h or pad_w:
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+        y = tiler.model(precision)(x.contiguous(memory_format=tiler._memory_format))
+        y = y[:count, :, : height * scale, : width * scale].permute(0, 2, 3, 1)
+        finite = torch.isfinite(y).all()
+        wy = torch.stack([device_wy[r] for r, _ in batch])[:, :, None, None]
+        wx = torch.stack([device_wx[c] for _, c in batch])[:, None, :, None]
+        weighted = (y.float() * wy).mul_(wx)
+        self.report.tiles += count
+        self.report.batches += 1
+        item = {"batch": batch, "precision": precision, "slot": slot}
+        if not self.cuda:
+            item.update(finite=finite, weighted=weighted)
+            return item
+        stream = tiler._copy_stream
+        stream.wait_stream(torch.cuda.current_stream(tiler.device))
+        with torch.cuda.stream(stream):
+            staging_out[slot][:count].copy_(weighted, non_blocking=True)
+            flags[slot].copy_(finite.reshape(1), non_blocking=True)
+            copied = torch.cuda.Event()
+            copied.record(stream)
+        # Keep the device tensors alive until the copy has finished (the caching allocator could reuse them).
+        item.update(copied=copied, keep=(weighted, finite))
+        return item
