@@ -32,6 +32,7 @@ the local table view rounds them the same way (see ``local.py``).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
@@ -319,6 +320,41 @@ def _cast(node: exp.Cast) -> exp.Expression:
     return node
 
 
+# A Java format specifier (Athena's format()) that C's printf (DuckDB) reads the same way;
+# anything else (%,d grouping, %1$s positions, %tY dates, %b) is refused.
+_SPECIFIER = re.compile(r"%(?:%|[^a-zA-Z%]*[a-zA-Z])")
+_PRINTF_SAFE = re.compile(r"%[-+ 0#]*\d*(?:\.\d+)?[sdfeEgGxXo]")
+# Values whose Java toString() and DuckDB's CAST(... AS VARCHAR) agree, for %s.
+_SAME_TEXT = INTEGER_TYPES | {exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.BOOLEAN, DATE_TYPE}
+
+
+def _format(node: exp.Format) -> exp.Expression:
+    pattern = node.this
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        raise _refuse("format() is answered locally only with a literal format string")
+    specifiers = [m for m in _SPECIFIER.findall(pattern.this) if m != "%%"]
+    args = [e.copy() for e in node.expressions]
+    for spec in specifiers:
+        if not _PRINTF_SAFE.fullmatch(spec):
+            raise _refuse(
+                f"format() specifier {spec!r} follows Java's rules in Athena and has no sure DuckDB "
+                "equivalent; use %s, %d, %f, %e, %g, %x, %o with flags, width and precision"
+            )
+    if len(specifiers) != len(args):
+        raise InvalidQuery(
+            f"format({pattern.sql('athena')}, ...) has {len(specifiers)} specifiers for {len(args)} values"
+        )
+    for i, (spec, arg) in enumerate(zip(specifiers, node.expressions, strict=True)):
+        if spec.endswith("s"):
+            if _type(arg) not in _SAME_TEXT:
+                raise _refuse(
+                    f"format() prints {_athena_sql(arg)} with %s by Java's rules (doubles as 1.0E7, timestamps "
+                    "as 2020-01-01T00:00); format numbers with %d / %.2f and timestamps with format_datetime"
+                )
+            args[i] = exp.cast(args[i], exp.DataType.build("VARCHAR"))
+    return exp.Anonymous(this="printf", expressions=[pattern.copy(), *args])
+
+
 def _rewrite(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.Div):
         return _check_division(node)
@@ -332,6 +368,8 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return _sequence(node)
     if isinstance(node, exp.Cast):
         return _cast(node)
+    if isinstance(node, exp.Format):
+        return _format(node)
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
         if name == "format_datetime":
@@ -344,9 +382,24 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def athena_column_name(name: str) -> str:
-    """Athena names unnamed output columns _col0, _col1...; sqlglot names them _col_0, _col_1..."""
-    return re.sub(r"^_col_(\d+)$", r"_col\1", name)
+def _output_names(tree: exp.Expression) -> list[str] | None:
+    """The column names Athena gives the answer: an alias, a plain column's name, else _col<i>.
+
+    None when a * hides the list (the expanded names are then the table's column names).
+    """
+    while isinstance(tree, exp.SetOperation):  # UNION etc. take the first query's names
+        tree = tree.this
+    if not isinstance(tree, exp.Select) or any(isinstance(e, exp.Star) or e.is_star for e in tree.expressions):
+        return None
+    names = []
+    for i, projection in enumerate(tree.expressions):
+        if isinstance(projection, exp.Alias):
+            names.append(projection.alias)
+        elif isinstance(projection, exp.Column):
+            names.append(projection.name)
+        else:
+            names.append(f"_col{i}")
+    return names
 
 
 def _athena_sql(node: exp.Expression) -> str:
@@ -358,9 +411,21 @@ def _athena_sql(node: exp.Expression) -> str:
     return node.copy().transform(unmark).sql("athena")
 
 
+@dataclass(frozen=True)
+class Translation:
+    duckdb_sql: str
+    column_names: list[str] | None  # Athena's names for the answer's columns; None: DuckDB's are right
+
+
 def translate(sql: str, schema: TableSchema) -> str:
     """DuckDB SQL with the meaning ``sql`` has in Athena, or ``AnalyticsQueryError`` saying why not."""
+    return translate_query(sql, schema).duckdb_sql
+
+
+def translate_query(sql: str, schema: TableSchema) -> Translation:
+    """``translate``, plus the output column names Athena would give."""
     tree = _parse(sql)
+    names = _output_names(tree)
     _bind_table(tree, schema)
     tree = _mark_decimal_literals(tree)
     mapping = {schema.table: schema.sql_types()}
@@ -379,7 +444,7 @@ def translate(sql: str, schema: TableSchema) -> str:
             new = _rewrite(node)
             if new is not node:
                 _replace(node, new)
-    return tree.sql(dialect="duckdb")
+    return Translation(tree.sql(dialect="duckdb"), names)
 
 
 _OURS = "aiorch_rewritten"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from aiorch.analytics.athena_to_duckdb import AnalyticsQueryError, athena_column_name, translate
+from aiorch.analytics.athena_to_duckdb import AnalyticsQueryError, translate, translate_query
 from aiorch.analytics.result import QueryResult, json_value
 from aiorch.analytics.schema import TableSchema, load_schema
 
@@ -70,12 +70,14 @@ class LocalRunner:
 
     def run(self, sql: str) -> QueryResult:
         """Answer Athena SQL; ``AnalyticsQueryError`` when it cannot be answered faithfully."""
-        duckdb_sql = self.translate(sql)
+        translation = translate_query(sql, self.schema)
         try:
-            cursor = self.connection.execute(duckdb_sql)
+            cursor = self.connection.execute(translation.duckdb_sql)
         except duckdb.Error as exc:
             raise LocalQueryFailed(f"the query failed: {exc}") from exc
-        columns = [athena_column_name(d[0]) for d in cursor.description or []]
+        columns = [d[0] for d in cursor.description or []]
+        if translation.column_names is not None and len(translation.column_names) == len(columns):
+            columns = translation.column_names
         rows = [dict(zip(columns, (json_value(v) for v in row), strict=True)) for row in cursor.fetchall()]
         return QueryResult(columns, rows)
 

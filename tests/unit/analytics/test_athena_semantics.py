@@ -7,6 +7,7 @@ with a plain-words message instead of answered wrongly.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import duckdb
@@ -287,3 +288,33 @@ def test_only_read_only_queries_are_answered(runner):
         runner.run("DELETE FROM results")
     with pytest.raises(duckdb.Error, match=r"(?i)(permission|disabled)"):
         runner.connection.execute("SELECT * FROM read_csv('/etc/hostname')")
+
+
+# --- strings and names -----------------------------------------------------------------------------
+CONVERSION = "https://trino.io/docs/current/functions/conversion.html"
+
+
+def test_format_follows_the_documented_examples(runner):
+    # CONVERSION: "format(format, args...) -> varchar: Returns a formatted string using the specified
+    #   format string and arguments:  SELECT format('%s%%', 123); -- '123%'
+    #   SELECT format('%.5f', pi()); -- '3.14159'   SELECT format('%03d', 8); -- '008'
+    #   SELECT format('%-7s,%7s', 'hello', 'world'); -- 'hello  ,  world'"
+    # (DuckDB's own format() takes {} placeholders and would print '%s%%' unchanged.)
+    assert value(runner, "SELECT format('%s%%', 123)") == "123%"
+    assert value(runner, "SELECT format('%.5f', pi())") == "3.14159"
+    assert value(runner, "SELECT format('%03d', 8)") == "008"
+    assert value(runner, "SELECT format('%-7s,%7s', 'hello', 'world')") == "hello  ,  world"
+
+
+def test_format_refuses_java_only_specifiers(runner):
+    # CONVERSION: "SELECT format('%,.2f', 1234567.89); -- '1,234,567.89'" -- C's printf has no ',' flag.
+    with pytest.raises(UnsupportedQuery, match=re.escape("'%,.2f'")):
+        runner.run("SELECT format('%,.2f', 1234567.89)")
+    with pytest.raises(UnsupportedQuery, match=re.escape("'%2$s'")):
+        runner.run("SELECT format('%2$s %3$s %1$s', 'a', 'b', 'c')")
+
+
+def test_unnamed_columns_are_named_as_athena_names_them(runner):
+    # Athena names an unnamed output column _col<position>, counting from 0, and keeps plain column names.
+    result = runner.run("SELECT operation, count(*), max(total_ms) AS slowest FROM results GROUP BY operation")
+    assert result.columns == ["operation", "_col1", "slowest"]
