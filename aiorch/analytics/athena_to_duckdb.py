@@ -55,11 +55,11 @@ class UnsupportedQuery(AnalyticsQueryError):
     """Valid Athena SQL whose meaning DuckDB would change; refused instead of answered wrongly."""
 
 
-INTEGER_TYPES = {exp.DataType.Type.TINYINT, exp.DataType.Type.SMALLINT, exp.DataType.Type.INT,
-                 exp.DataType.Type.BIGINT}  # fmt: skip
-FLOAT_TYPES = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
-DATE_TYPE = exp.DataType.Type.DATE
-TIMESTAMP_TYPES = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.DATETIME}
+INTEGER_TYPES = {exp.DType.TINYINT, exp.DType.SMALLINT, exp.DType.INT,
+                 exp.DType.BIGINT}  # fmt: skip
+FLOAT_TYPES = {exp.DType.DOUBLE, exp.DType.FLOAT}
+DATE_TYPE = exp.DType.DATE
+TIMESTAMP_TYPES = {exp.DType.TIMESTAMP, exp.DType.TIMESTAMPTZ, exp.DType.DATETIME}
 
 # Functions that read only the wall-clock fields of a timestamp: safe consumers of AT TIME ZONE.
 WALL_CLOCK_READERS = (exp.Date, exp.Year, exp.Month, exp.Day, exp.Hour, exp.Minute, exp.Second,
@@ -115,12 +115,12 @@ def joda_to_strftime(pattern: str) -> str:
     return "".join(out)
 
 
-def _type(node: exp.Expression) -> exp.DataType.Type | None:
+def _type(node: exp.Expr) -> exp.DType | None:
     dtype = node.type
     return dtype.this if dtype is not None else None
 
 
-def _is_decimal_literal(node: exp.Expression) -> bool:
+def _is_decimal_literal(node: exp.Expr) -> bool:
     # Athena reads 1.5 as DECIMAL(2,1); 1.5e0 is a DOUBLE.
     return isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d*\.\d*", node.this) is not None
 
@@ -128,10 +128,10 @@ def _is_decimal_literal(node: exp.Expression) -> bool:
 _DECIMAL_LITERAL = "aiorch_decimal_literal"
 
 
-def _mark_decimal_literals(tree: exp.Expression) -> exp.Expression:
+def _mark_decimal_literals(tree: exp.Expr) -> exp.Expr:
     """Give Athena's decimal literals their DECIMAL type, so typing sees what Athena sees."""
 
-    def mark(node: exp.Expression) -> exp.Expression:
+    def mark(node: exp.Expr) -> exp.Expr:
         if _is_decimal_literal(node):
             digits = node.this.replace(".", "").lstrip("0") or "0"
             scale = len(node.this.split(".")[1])
@@ -148,7 +148,7 @@ def _refuse(message: str) -> UnsupportedQuery:
     return UnsupportedQuery(message)
 
 
-def _parse(sql: str) -> exp.Expression:
+def _parse(sql: str) -> exp.Expr:
     try:
         statements = [s for s in sqlglot.parse(sql, read="athena") if s is not None]
     except ParseError as exc:
@@ -161,7 +161,7 @@ def _parse(sql: str) -> exp.Expression:
     return tree
 
 
-def _bind_table(tree: exp.Expression, schema: TableSchema) -> None:
+def _bind_table(tree: exp.Expr, schema: TableSchema) -> None:
     """Point every reference to the results table at the local view; refuse other tables."""
     cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
@@ -177,9 +177,9 @@ def _bind_table(tree: exp.Expression, schema: TableSchema) -> None:
             )
 
 
-def _check_division(node: exp.Div) -> exp.Expression:
+def _check_division(node: exp.Div) -> exp.Expr:
     left, right = _type(node.left), _type(node.right)
-    if exp.DataType.Type.DECIMAL in (left, right):
+    if exp.DType.DECIMAL in (left, right):
         raise _refuse(
             f"'{_athena_sql(node)}' divides a DECIMAL: Athena keeps the decimal scale (1.0 / 3 = 0.3) and "
             "DuckDB answers in double. Write the number as a double (1e0, CAST(x AS double)) to say which you mean."
@@ -187,7 +187,7 @@ def _check_division(node: exp.Div) -> exp.Expression:
     if left in INTEGER_TYPES and right in INTEGER_TYPES:
         # Athena: integer division truncates toward zero and fails on zero; DuckDB's // does both.
         return exp.IntDiv(this=node.left.copy(), expression=node.right.copy())
-    known = INTEGER_TYPES | FLOAT_TYPES | {exp.DataType.Type.NULL}
+    known = INTEGER_TYPES | FLOAT_TYPES | {exp.DType.NULL}
     if left not in known or right not in known:
         raise _refuse(
             f"cannot tell whether '{_athena_sql(node)}' is integer division (Athena truncates it); "
@@ -196,7 +196,7 @@ def _check_division(node: exp.Div) -> exp.Expression:
     return node
 
 
-def _approx_percentile(node: exp.ApproxQuantile) -> exp.Expression:
+def _approx_percentile(node: exp.ApproxQuantile) -> exp.Expr:
     if node.args.get("weight") is not None or node.args.get("accuracy") is not None:
         raise _refuse(
             "approx_percentile with a weight (or accuracy) argument is not answered locally: DuckDB has no "
@@ -206,7 +206,7 @@ def _approx_percentile(node: exp.ApproxQuantile) -> exp.Expression:
     return exp.Anonymous(this="quantile_disc", expressions=[node.this.copy(), node.args["quantile"].copy()])
 
 
-def _format_datetime(node: exp.Anonymous) -> exp.Expression:
+def _format_datetime(node: exp.Anonymous) -> exp.Expr:
     if (
         len(node.expressions) != 2
         or not isinstance(node.expressions[1], exp.Literal)
@@ -220,14 +220,14 @@ def _format_datetime(node: exp.Anonymous) -> exp.Expression:
     return exp.Anonymous(this="strftime", expressions=[value.copy(), fmt])
 
 
-def _to_iso8601(node: exp.Anonymous) -> exp.Expression:
+def _to_iso8601(node: exp.Anonymous) -> exp.Expr:
     if len(node.expressions) != 1:
         raise InvalidQuery("to_iso8601 takes one argument")
     value = node.expressions[0]
     kind = _type(value)
     if kind == DATE_TYPE:
         fmt = "%Y-%m-%d"
-    elif kind == exp.DataType.Type.TIMESTAMP:
+    elif kind == exp.DType.TIMESTAMP:
         fmt = "%Y-%m-%dT%H:%M:%S.%g"
     else:
         raise _refuse(
@@ -237,7 +237,7 @@ def _to_iso8601(node: exp.Anonymous) -> exp.Expression:
     return exp.Anonymous(this="strftime", expressions=[value.copy(), exp.Literal.string(fmt)])
 
 
-def _map_agg(node: exp.Anonymous) -> exp.Expression:
+def _map_agg(node: exp.Anonymous) -> exp.Expr:
     if len(node.expressions) != 2:
         raise InvalidQuery("map_agg takes two arguments: map_agg(key, value)")
     key, value = (e.sql("duckdb") for e in node.expressions)
@@ -249,7 +249,7 @@ def _map_agg(node: exp.Anonymous) -> exp.Expression:
     )
 
 
-def _date_diff(node: exp.DateDiff) -> exp.Expression:
+def _date_diff(node: exp.DateDiff) -> exp.Expr:
     unit = node.args.get("unit")
     unit_name = unit.name.lower() if unit is not None else "day"
     # Athena: whole units from expression to this; DuckDB's date_sub counts the same.
@@ -258,7 +258,7 @@ def _date_diff(node: exp.DateDiff) -> exp.Expression:
     )
 
 
-def _sequence(node: exp.GenerateSeries) -> exp.Expression:
+def _sequence(node: exp.GenerateSeries) -> exp.Expr:
     start, end, step = node.args["start"], node.args["end"], node.args.get("step")
     start_sql, end_sql = start.sql("duckdb"), end.sql("duckdb")
     kinds = {_type(start), _type(end)}
@@ -281,7 +281,7 @@ def _sequence(node: exp.GenerateSeries) -> exp.Expression:
     raise _refuse(f"sequence over {', '.join(sorted(str(k) for k in kinds))} is not answered locally")
 
 
-def _at_time_zone(node: exp.AtTimeZone) -> exp.Expression:
+def _at_time_zone(node: exp.AtTimeZone) -> exp.Expr:
     consumer = node.parent
     while isinstance(consumer, exp.Paren):
         consumer = consumer.parent
@@ -303,9 +303,9 @@ def _at_time_zone(node: exp.AtTimeZone) -> exp.Expression:
     return exp.Anonymous(this="timezone", expressions=[node.args["zone"].copy(), instant])
 
 
-def _cast(node: exp.Cast) -> exp.Expression:
+def _cast(node: exp.Cast) -> exp.Expr:
     target = node.to.this
-    if target not in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR):
+    if target not in (exp.DType.VARCHAR, exp.DType.TEXT, exp.DType.CHAR):
         return node
     source = _type(node.this)
     if source in FLOAT_TYPES:
@@ -313,7 +313,7 @@ def _cast(node: exp.Cast) -> exp.Expression:
             f"'{_athena_sql(node)}' prints a double in scientific notation in Athena (1.5E0); "
             "use format('%.2f', x) or round() and keep it a number"
         )
-    if source == exp.DataType.Type.TIMESTAMP:
+    if source == exp.DType.TIMESTAMP:
         return exp.Anonymous(
             this="strftime", expressions=[node.this.copy(), exp.Literal.string(ATHENA_TIMESTAMP_FORMAT)]
         )
@@ -325,10 +325,10 @@ def _cast(node: exp.Cast) -> exp.Expression:
 _SPECIFIER = re.compile(r"%(?:%|[^a-zA-Z%]*[a-zA-Z])")
 _PRINTF_SAFE = re.compile(r"%[-+ 0#]*\d*(?:\.\d+)?[sdfeEgGxXo]")
 # Values whose Java toString() and DuckDB's CAST(... AS VARCHAR) agree, for %s.
-_SAME_TEXT = INTEGER_TYPES | {exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.BOOLEAN, DATE_TYPE}
+_SAME_TEXT = INTEGER_TYPES | {exp.DType.VARCHAR, exp.DType.TEXT, exp.DType.BOOLEAN, DATE_TYPE}
 
 
-def _format(node: exp.Format) -> exp.Expression:
+def _format(node: exp.Format) -> exp.Expr:
     pattern = node.this
     if not (isinstance(pattern, exp.Literal) and pattern.is_string):
         raise _refuse("format() is answered locally only with a literal format string")
@@ -355,7 +355,7 @@ def _format(node: exp.Format) -> exp.Expression:
     return exp.Anonymous(this="printf", expressions=[pattern.copy(), *args])
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
+def _rewrite(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Div):
         return _check_division(node)
     if isinstance(node, exp.ApproxQuantile):
@@ -382,7 +382,7 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _output_names(tree: exp.Expression) -> list[str] | None:
+def _output_names(tree: exp.Expr) -> list[str] | None:
     """The column names Athena gives the answer: an alias, a plain column's name, else _col<i>.
 
     None when a * hides the list (the expanded names are then the table's column names).
@@ -402,10 +402,10 @@ def _output_names(tree: exp.Expression) -> list[str] | None:
     return names
 
 
-def _athena_sql(node: exp.Expression) -> str:
+def _athena_sql(node: exp.Expr) -> str:
     """The expression as the user wrote it (without our DECIMAL marks), for messages."""
 
-    def unmark(n: exp.Expression) -> exp.Expression:
+    def unmark(n: exp.Expr) -> exp.Expr:
         return n.this.copy() if isinstance(n, exp.Cast) and n.meta.get(_DECIMAL_LITERAL) else n
 
     return node.copy().transform(unmark).sql("athena")
@@ -428,15 +428,15 @@ def translate_query(sql: str, schema: TableSchema) -> Translation:
     names = _output_names(tree)
     _bind_table(tree, schema)
     tree = _mark_decimal_literals(tree)
-    mapping = {schema.table: schema.sql_types()}
+    mapping: dict[str, object] = {schema.table: schema.sql_types()}
     try:
         tree = qualify(tree, schema=mapping, dialect="athena", validate_qualify_columns=True, quote_identifiers=True)
     except OptimizeError as exc:
-        raise InvalidQuery(f"{exc} (the table {schema.table!r} has: {', '.join(mapping[schema.table])})") from exc
+        raise InvalidQuery(f"{exc} (the table {schema.table!r} has: {', '.join(schema.sql_types())})") from exc
     tree = annotate_types(tree, schema=mapping, dialect="athena")
     # AT TIME ZONE is judged by its consumer, so before the consumers are rewritten.
-    for node in list(tree.find_all(exp.AtTimeZone)):
-        _replace(node, _at_time_zone(node))
+    for at_zone in list(tree.find_all(exp.AtTimeZone)):
+        _replace(at_zone, _at_time_zone(at_zone))
     # Children before parents (reversed pre-order), so a parent sees its rewritten children
     # and the Athena types they had.
     for node in reversed(list(tree.dfs())):
@@ -450,9 +450,9 @@ def translate_query(sql: str, schema: TableSchema) -> Translation:
 _OURS = "aiorch_rewritten"
 
 
-def _replace(old: exp.Expression, new: exp.Expression) -> None:
+def _replace(old: exp.Expr, new: exp.Expr) -> None:
     """Swap in a rewrite, keeping the Athena type of the expression it replaces."""
-    if new.type is None or new.type.this == exp.DataType.Type.UNKNOWN:
+    if new.type is None or new.type.this == exp.DType.UNKNOWN:
         new.type = old.type
     for node in new.walk():
         node.meta[_OURS] = True

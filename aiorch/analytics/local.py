@@ -52,8 +52,8 @@ class LocalRunner:
         directory = self.root / schema.location_prefix
         files = sorted(directory.glob("**/*.parquet")) if directory.is_dir() else []
         if not files:
-            columns = ", ".join(f"CAST(NULL AS {types[c]}) AS {c}" for c in types)
-            self.connection.execute(f"CREATE TABLE {schema.table} AS SELECT {columns} WHERE false")
+            nulls = ", ".join(f"CAST(NULL AS {types[c]}) AS {c}" for c in types)
+            self.connection.execute(f"CREATE TABLE {schema.table} AS SELECT {nulls} WHERE false")
             return
         hive_types = "{" + ", ".join(f"{_quote(p.name)}: 'VARCHAR'" for p in schema.partition_keys) + "}"
         source = (
