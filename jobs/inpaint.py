@@ -67,7 +67,7 @@ def run(
     height, width = image.shape[:2]
     mask = fit_user_mask(mask, height, width)
     context_px = int_option(options, "context_px", DEFAULT_CONTEXT_PX, 8, 4096)
-    max_side = int_option(options, "max_side", DEFAULT_MAX_SIDE, 64, 8192)
+    max_side = int_option(options, "max_side", DEFAULT_MAX_SIDE, 32, 8192)
     radius = int_option(options, "radius", DEFAULT_TELEA_RADIUS, 1, 64)
 
     filler, metadata = _choose_filler(options, radius, max_side)

@@ -1,0 +1,123 @@
+"""inpaint: only masked pixels change; regions are cropped with context; LaMa runs when weights are
+given (tested with random weights: the code path, padding and cropping, not quality), else OpenCV
+Telea, named as a fallback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jobs import inpaint
+from jobs.contract import JobFailure, no_progress
+from tests.unit.jobs.job_images import astronaut_crop
+
+
+def test_distant_mask_parts_get_separate_regions_with_context() -> None:
+    mask = np.zeros((200, 300), bool)
+    mask[10:20, 10:30] = True
+    mask[150:160, 250:290] = True
+    regions = inpaint.mask_regions(mask, context_px=16)
+    assert regions == [inpaint.Region(0, 36, 0, 46), inpaint.Region(134, 176, 234, 300)]
+
+
+def test_nearby_mask_parts_share_one_region() -> None:
+    mask = np.zeros((100, 100), bool)
+    mask[40:45, 10:20] = True
+    mask[40:45, 40:50] = True
+    assert inpaint.mask_regions(mask, context_px=16) == [inpaint.Region(24, 61, 0, 66)]
+
+
+def test_merging_repeats_until_no_regions_overlap() -> None:
+    a, b, c = inpaint.Region(0, 10, 0, 10), inpaint.Region(0, 10, 20, 30), inpaint.Region(5, 8, 5, 25)
+    assert inpaint.merge_overlapping([a, b, c]) == [inpaint.Region(0, 10, 0, 30)]
+
+
+def test_an_empty_mask_changes_nothing() -> None:
+    image = astronaut_crop(32)
+    output = inpaint.run(image, {}, no_progress, mask=np.zeros((32, 32), bool))
+    np.testing.assert_array_equal(output.image, image)
+    assert output.metadata["tiles"] == 0 and "empty" in output.metadata["notes"][0]
+
+
+def test_telea_fills_the_hole_from_its_surroundings_and_touches_nothing_else() -> None:
+    image = np.full((64, 64, 3), 0.5, np.float32)
+    image[20:30, 20:40] = 1.0  # a white stroke to remove
+    image[0:5] = 0.2  # structure far from the hole
+    mask = np.zeros((64, 64), bool)
+    mask[18:32, 18:42] = True
+
+    output = inpaint.run(image, {}, no_progress, mask=mask)
+
+    np.testing.assert_array_equal(output.image[~mask], image[~mask])
+    assert np.abs(output.image[20:30, 20:40] - 0.5).max() < 0.05
+    assert output.metadata["weights"] == "fallback: opencv-telea" and output.metadata["fallback"] is True
+    assert output.metadata["model"] == "opencv-telea" and output.metadata["masked_pixels"] == int(mask.sum())
+
+
+def test_a_mask_of_another_shape_is_refused() -> None:
+    with pytest.raises(JobFailure, match="differ too much"):
+        inpaint.run(astronaut_crop(32), {}, no_progress, mask=np.zeros((10, 40), bool))
+
+
+def test_bad_option_values_are_refused() -> None:
+    with pytest.raises(JobFailure, match="context_px"):
+        inpaint.run(astronaut_crop(16), {"context_px": 0}, no_progress, mask=np.ones((16, 16), bool))
+
+
+@pytest.fixture(scope="module")
+def random_lama_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised LaMa (big-lama's architecture) saved as fp16 safetensors (~100 MB)."""
+    import torch
+    from safetensors.torch import save_file
+    from spandrel.architectures.LaMa import LaMa
+
+    torch.manual_seed(0)
+    state = LaMa(in_nc=4, out_nc=3).state_dict()
+    path = tmp_path_factory.mktemp("lama") / "lama-random.safetensors"
+    save_file({key: value.half().contiguous() for key, value in state.items()}, str(path))
+    return path
+
+
+@pytest.mark.slow
+def test_lama_path_pads_crops_and_pastes_back_only_the_mask(random_lama_weights: Path) -> None:
+    image = astronaut_crop(256)[:117, :203]  # odd sizes: padding to a multiple of 8 is needed
+    mask = np.zeros(image.shape[:2], bool)
+    mask[5:17, 3:40] = True  # two parts far apart: two crops
+    mask[90:110, 150:201] = True
+    options = {"weights": str(random_lama_weights), "context_px": 16, "max_side": 48}  # forces a downscale
+    progress_seen: list[tuple[str, int, int]] = []
+
+    output = inpaint.run(image, options, lambda *update: progress_seen.append(update), mask=mask)
+
+    assert output.image.shape == image.shape and np.isfinite(output.image).all()
+    np.testing.assert_array_equal(output.image[~mask], image[~mask])
+    assert np.abs(output.image[mask] - image[mask]).mean() > 0  # the model did write the holes
+    assert output.metadata["model"] == "LaMa" and output.metadata["fallback"] is False
+    assert output.metadata["weights"] == str(random_lama_weights)
+    assert len(output.metadata["weights_sha256"]) == 64
+    assert output.metadata["tiles"] == 2
+    assert progress_seen[-1] == ("inpainting", 2, 2)
+
+
+@pytest.mark.slow
+def test_lama_setting_selects_lama(random_lama_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiorch.settings import get_settings
+
+    monkeypatch.setenv("AIORCH_LAMA_WEIGHTS", str(random_lama_weights))
+    get_settings.cache_clear()
+    mask = np.zeros((24, 24), bool)
+    mask[8:12, 8:12] = True
+    output = inpaint.run(astronaut_crop(24), {}, no_progress, mask=mask)  # smaller than LaMa's 16 px minimum
+    assert output.metadata["model"] == "LaMa"
+
+
+def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
+    import torch
+    from spandrel.architectures.DnCNN import DnCNN
+
+    path = tmp_path / "dncnn.pth"
+    torch.save(DnCNN().state_dict(), path)
+    with pytest.raises(JobFailure, match="not LaMa"):
+        inpaint.run(astronaut_crop(16), {"weights": str(path)}, no_progress, mask=np.ones((16, 16), bool))

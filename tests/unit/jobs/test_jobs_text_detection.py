@@ -1,0 +1,96 @@
+"""detect-text: PP-OCR from the rapidocr wheel reads rendered text offline; the mask is the dilated
+text polygons, unioned with a user mask."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import numpy as np
+import pytest
+
+from jobs import text_detection
+from jobs.contract import JobFailure, OperationOutput, no_progress
+from tests.unit.jobs.job_images import WORDS, photo_with_text
+
+
+@pytest.fixture(scope="module")
+def detected() -> tuple[np.ndarray, OperationOutput]:
+    """One OCR run, shared: OCR on two CPU cores takes seconds. The network is cut while it runs."""
+    image = np.asarray(photo_with_text(384), np.float32) / 255.0
+    user_mask = np.zeros(image.shape[:2], bool)
+    user_mask[180:200, 300:340] = True
+    original_connect = socket.socket.connect
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("detect-text tried to reach the network")
+
+    socket.socket.connect = no_network  # type: ignore[method-assign]
+    text_detection._engine.cache_clear()
+    try:
+        output = text_detection.run(image, {"dilate_px": 6}, no_progress, mask=user_mask)
+    finally:
+        socket.socket.connect = original_connect  # type: ignore[method-assign]
+    return image, output
+
+
+def test_reads_every_rendered_word_offline(detected: tuple[np.ndarray, OperationOutput]) -> None:
+    _, output = detected
+    lines = json.loads(output.extra_files["text.json"])["lines"]
+    read = " ".join(line["text"].upper() for line in lines)
+    for word in WORDS:
+        assert word in read
+    assert all(line["score"] >= 0.5 and len(line["polygon"]) == 4 for line in lines)
+
+
+def test_mask_covers_every_box_and_the_user_mask(detected: tuple[np.ndarray, OperationOutput]) -> None:
+    image, output = detected
+    mask = output.image
+    assert mask.dtype == bool and mask.shape == image.shape[:2]
+    for line in json.loads(output.extra_files["text.json"])["lines"]:
+        x0, y0, x1, y1 = line["box"]
+        assert mask[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2].all()
+        assert mask[max(0, y0 - 5), (x0 + x1) // 2]  # dilated beyond the box
+    assert mask[180:200, 300:340].all()
+    assert mask.mean() < 0.25  # the text, not the whole photo
+
+
+def test_metadata_names_the_packaged_models(detected: tuple[np.ndarray, OperationOutput]) -> None:
+    _, output = detected
+    metadata = output.metadata
+    assert metadata["fallback"] is False and "PP-OCRv6" in metadata["model"]
+    assert set(metadata["weights_sha256"]) == set(text_detection.PACKAGED_MODELS.values())
+    assert metadata["text_lines"] >= 2
+    assert "mask.png" in output.extra_files
+
+
+def test_a_photo_without_text_gives_an_empty_mask() -> None:
+    blank = np.full((64, 96, 3), 0.4, np.float32)
+    output = text_detection.run(blank, {}, no_progress)
+    assert not output.image.any()
+    assert json.loads(output.extra_files["text.json"])["lines"] == []
+
+
+def test_polygons_are_dilated_by_a_disc() -> None:
+    mask = text_detection.polygons_mask([[[10, 10], [19, 10], [19, 19], [10, 19]]], 40, 40, dilate_px=4)
+    assert mask[10:20, 10:20].all()
+    assert mask[6, 15] and mask[15, 23] and not mask[5, 15]
+    assert not mask[6, 6]  # the corner is rounded, as a disc would make it
+
+
+def test_a_user_mask_of_another_size_is_scaled_when_shapes_match() -> None:
+    small = np.zeros((10, 20), bool)
+    small[0:5, 0:10] = True
+    fitted = text_detection.fit_user_mask(small, 40, 80)
+    assert fitted.shape == (40, 80) and fitted[:20, :40].all() and not fitted[20:, 40:].any()
+
+
+def test_a_user_mask_of_another_shape_is_refused() -> None:
+    with pytest.raises(JobFailure, match="differ too much"):
+        text_detection.fit_user_mask(np.zeros((10, 10), bool), 40, 80)
+
+
+@pytest.mark.parametrize("options", [{"dilate_px": -1}, {"dilate_px": 2.5}, {"min_score": "high"}])
+def test_bad_option_values_are_refused(options: dict) -> None:
+    with pytest.raises(JobFailure, match="Option"):
+        text_detection.run(np.zeros((8, 8, 3), np.float32), options, no_progress)
