@@ -1,0 +1,115 @@
+"""Helpers for tests over the local states service: a free port, a temporary data dir, the fakes.
+
+The fakes (workflows.local.fakes) stand in for the Lambdas and the job CLI and
+log every call, so each test can check what really ran.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ulid import ULID
+
+from aiorch.contracts import ExecutionRecord
+from aiorch.executions import ExecutionIndex
+from aiorch.settings import Settings
+from aiorch.storage import open_storage
+from workflows.local.fakes import read_calls
+
+USER = "local"
+FAKE_DISPATCH = {
+    "functions": {
+        "aiorch-validate-input": "workflows.local.fakes.handlers:validate_input",
+        "aiorch-record-result": "workflows.local.fakes.handlers:record_result",
+        "aiorch-record-failure": "workflows.local.fakes.handlers:record_failure",
+    },
+    "status_change_handler": "workflows.local.fakes.handlers:status_change",
+    "extra_hooks": ["workflows.local.fakes.faults"],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+@dataclass
+class LocalStates:
+    settings: Settings
+    client: Any
+
+    @property
+    def index(self) -> ExecutionIndex:
+        return ExecutionIndex(open_storage(self.settings.resolved_storage_url))
+
+    def start(self, operation: str, **options: Any) -> tuple[str, str]:
+        """Create the index record (as the CLI/API do), then StartExecution. Returns (id, ARN)."""
+        execution_id = str(ULID())
+        request = {
+            "execution_id": execution_id,
+            "user": USER,
+            "operation": operation,
+            "input_key": f"uploads/{USER}/up1/original.png",
+            "options": options,
+        }
+        record = ExecutionRecord(
+            execution_id=execution_id, user=USER, operation=operation, input_key=request["input_key"]
+        )
+        assert self.index.create(record)
+        answer = self.client.start_execution(
+            stateMachineArn=self.settings.resolved_state_machine_arn,
+            name=execution_id,
+            input=json.dumps({"request": request}),
+        )
+        return execution_id, answer["executionArn"]
+
+    def wait(self, arn: str, timeout_s: float = 30) -> dict[str, Any]:
+        def finished() -> dict[str, Any] | None:
+            described = self.client.describe_execution(executionArn=arn)
+            return None if described["status"] == "RUNNING" else described
+
+        return wait_for(finished, timeout_s, f"execution {arn} to end")
+
+    def calls(self, kind: str, execution_id: str | None = None) -> list[dict[str, Any]]:
+        calls = read_calls(self.settings, kind)
+        if execution_id is None:
+            return calls
+        return [c for c in calls if execution_id in json.dumps(c)]
+
+    def job_dir(self, execution_id: str, job: str) -> Path:
+        return Path(self.settings.resolved_storage_url) / "results" / USER / execution_id / job
+
+    def set_faults(self, faults: dict[str, Any]) -> None:
+        (self.settings.data_dir / "faults.json").write_text(json.dumps(faults))
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    dispatch = data_dir / "dispatch.json"
+    dispatch.write_text(json.dumps(FAKE_DISPATCH))
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "storage_url": str(data_dir / "storage"),
+        "states_port": free_port(),
+        "states_dispatch_file": dispatch,
+        "job_module": "workflows.local.fakes.jobs",
+        "job_slots": 2,
+        "job_stop_check_s": 0.5,
+    }
+    return Settings(**(values | overrides))
