@@ -1,0 +1,71 @@
+import { flushPromises, mount } from '@vue/test-utils'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import App from '../src/App.vue'
+import { ApiClient } from '../src/lib/api'
+import { execution, json, scriptedFetch } from './fakes'
+
+describe('App', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+    URL.createObjectURL = vi.fn(() => 'blob:preview')
+    URL.revokeObjectURL = vi.fn()
+  })
+  afterEach(() => vi.useRealTimers())
+
+  it('signs in, uploads, runs, follows progress to 100% and offers the comparison', async () => {
+    const statuses = [
+      execution({ execution_id: 'E', progress: { stage: 'tiles', done: 2, total: 4, percent: 50 } }),
+      execution({
+        execution_id: 'E',
+        status: 'SUCCEEDED',
+        progress: { stage: 'done', done: 1, total: 1, percent: 100 },
+        duration_s: 1.5,
+        results: [{ job: 'upscale', key: 'results/local/E/upscale/result.png', content_type: 'image/png', url: '/downloads/r' }],
+        metadata: { upscale: { model: 'RRDBNet x4plus' } },
+      }),
+    ]
+    const { fetcher, calls } = scriptedFetch([
+      (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
+      (url) => (url === '/uploads' ? json({ url: '/local-uploads/t', fields: { 'Content-Type': 'image/png' }, file_field: 'file', max_bytes: 1e6, upload: null }, 201) : undefined),
+      (url) => (url === '/local-uploads/t' ? json({ upload: 'uploads/local/U/original.png' }, 201) : undefined),
+      (url, init) => (url === '/image-ai-analysis' && init.method === 'POST' ? json({ execution_id: 'E', status: 'RUNNING' }, 202) : undefined),
+      (url) => (url === '/image-ai-analysis/E' ? json(statuses.length > 1 ? statuses.shift() : statuses[0]) : undefined),
+    ])
+    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    await flushPromises()
+    expect(app.get('[data-testid="user"]').text()).toBe('Signed in as local')
+
+    const input = app.get('[data-testid="file-input"]')
+    const png = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], 'photo.png', { type: 'image/png' })
+    Object.defineProperty(input.element, 'files', { value: [png] })
+    await input.trigger('change')
+    await flushPromises()
+    await app.get('[data-testid="run"]').trigger('click')
+    await flushPromises()
+    expect(app.get('[data-testid="percent"]').text()).toBe('50%')
+
+    await vi.advanceTimersByTimeAsync(1000)
+    await flushPromises()
+    expect(app.get('[data-testid="percent"]').text()).toBe('100%')
+    expect(app.get('[data-testid="after"]').attributes('src')).toBe('/downloads/r')
+    expect(app.get('[data-testid="before"]').attributes('src')).toBe('/downloads/input-token')
+    expect(app.get('[data-testid="download"]').attributes('download')).toBe('upscale-E.png')
+
+    const submitted = calls.find((c) => c.url === '/image-ai-analysis' && c.init.method === 'POST')!
+    expect(JSON.parse(String(submitted.init.body))).toEqual({
+      operation: 'upscale',
+      upload: 'uploads/local/U/original.png',
+      options: { model: 'realesrgan-x4plus', outscale: 4, format: 'png' },
+    })
+  })
+
+  it('shows why sign-in failed, in plain words', async () => {
+    const { fetcher } = scriptedFetch([
+      () => json({ status: 403, detail: 'automatic sign-in works only while the server listens on loopback' }, 403),
+    ])
+    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    await flushPromises()
+    expect(app.get('[data-testid="error"]').text()).toContain('only while the server listens on loopback')
+    expect(app.get('[data-testid="run"]').attributes('disabled')).toBeDefined()
+  })
+})

@@ -1,0 +1,194 @@
+import { flushPromises, mount } from '@vue/test-utils'
+import { describe, expect, it, vi } from 'vitest'
+import CompareSlider from '../src/components/CompareSlider.vue'
+import HistoryList from '../src/components/HistoryList.vue'
+import ImagePicker from '../src/components/ImagePicker.vue'
+import MaskBrush from '../src/components/MaskBrush.vue'
+import OperationPicker from '../src/components/OperationPicker.vue'
+import OpsPage from '../src/components/OpsPage.vue'
+import ProgressPanel from '../src/components/ProgressPanel.vue'
+import { defaultOptions, operation, type OptionValue } from '../src/lib/operations'
+import { execution } from './fakes'
+
+describe('OperationPicker', () => {
+  function picker(name = 'upscale') {
+    return mount(OperationPicker, {
+      props: {
+        modelValue: name,
+        'onUpdate:modelValue': (v: string) => picker$.setProps({ modelValue: v }),
+        options: defaultOptions(operation(name)),
+        'onUpdate:options': (v: Record<string, OptionValue | null>) => picker$.setProps({ options: v }),
+      },
+    })
+  }
+  let picker$: ReturnType<typeof picker>
+
+  it("shows the chosen operation's options", () => {
+    picker$ = picker()
+    expect(picker$.find('select[name="model"]').exists()).toBe(true)
+    expect(picker$.find('input[name="outscale"]').element.getAttribute('max')).toBe('4')
+  })
+
+  it('switching operation resets the options to the new one\'s defaults', async () => {
+    picker$ = picker()
+    await picker$.find('[data-testid="operation-denoise"]').setValue(true)
+    expect(picker$.props('modelValue')).toBe('denoise')
+    expect(picker$.props('options')).toEqual({ method: 'auto', sigma: null, format: 'png' })
+    expect(picker$.find('select[name="method"]').exists()).toBe(true)
+    expect(picker$.find('select[name="model"]').exists()).toBe(false)
+  })
+
+  it('an emptied number means "let the job decide" and a typed one is a number', async () => {
+    picker$ = picker('denoise')
+    await picker$.find('input[name="sigma"]').setValue('25')
+    expect(picker$.props('options').sigma).toBe(25)
+    await picker$.find('input[name="sigma"]').setValue('')
+    expect(picker$.props('options').sigma).toBeNull()
+  })
+
+  it('inpaint has the OCR switch', async () => {
+    picker$ = picker('inpaint')
+    const box = picker$.find('input[name="use_ocr"]')
+    expect((box.element as HTMLInputElement).checked).toBe(true)
+    await box.setValue(false)
+    expect(picker$.props('options').use_ocr).toBe(false)
+  })
+})
+
+describe('ProgressPanel', () => {
+  it('shows the stage with done/total and the percent', () => {
+    const panel = mount(ProgressPanel, { props: { execution: execution() } })
+    expect(panel.get('[data-testid="stage"]').text()).toBe('tiles (1 of 4)')
+    expect(panel.get('[data-testid="percent"]').text()).toBe('42%')
+    expect(panel.get('progress').attributes('value')).toBe('42')
+    expect(panel.find('[data-testid="cancel"]').exists()).toBe(true)
+  })
+
+  it('shows a failure in plain words and no cancel button', () => {
+    const failed = execution({ status: 'FAILED', duration_s: 3.25, error: { type: 'JobFailed', message: 'The image is too large.' } })
+    const panel = mount(ProgressPanel, { props: { execution: failed } })
+    expect(panel.get('[data-testid="status"]').text()).toBe('Failed')
+    expect(panel.get('[data-testid="execution-error"]').text()).toBe('The image is too large.')
+    expect(panel.text()).toContain('Took 3.3 s')
+    expect(panel.find('[data-testid="cancel"]').exists()).toBe(false)
+  })
+
+  it('asks to cancel', async () => {
+    const panel = mount(ProgressPanel, { props: { execution: execution() } })
+    await panel.get('[data-testid="cancel"]').trigger('click')
+    expect(panel.emitted('cancel')).toHaveLength(1)
+  })
+})
+
+describe('CompareSlider', () => {
+  const props = { before: '/d/before', after: '/d/after', downloadName: 'upscale-E.png' }
+
+  it('clips the result at the divider and moves it with the slider', async () => {
+    const slider = mount(CompareSlider, { props })
+    expect(slider.get('[data-testid="after"]').attributes('style')).toContain('inset(0 0 0 50%)')
+    await slider.get('[data-testid="split"]').setValue('20')
+    expect(slider.get('[data-testid="after"]').attributes('style')).toContain('inset(0 0 0 20%)')
+  })
+
+  it('zooms with the slider and the mouse wheel, between 1× and 8×', async () => {
+    const slider = mount(CompareSlider, { props })
+    await slider.get('[data-testid="zoom"]').setValue('3')
+    expect(slider.get('.layers').attributes('style')).toContain('scale(3)')
+    for (let i = 0; i < 30; i++) await slider.get('.viewport').trigger('wheel', { deltaY: -1 })
+    expect(slider.get('.layers').attributes('style')).toContain('scale(8)')
+    for (let i = 0; i < 30; i++) await slider.get('.viewport').trigger('wheel', { deltaY: 1 })
+    expect(slider.get('.layers').attributes('style')).toContain('scale(1)')
+  })
+
+  it('offers the result for download under a readable name', () => {
+    const link = mount(CompareSlider, { props }).get('[data-testid="download"]')
+    expect(link.attributes('href')).toBe('/d/after')
+    expect(link.attributes('download')).toBe('upscale-E.png')
+  })
+})
+
+describe('HistoryList', () => {
+  it('lists executions with their status and re-opens one', async () => {
+    const items = [
+      execution({ execution_id: 'B', status: 'SUCCEEDED', duration_s: 2 }),
+      execution({ execution_id: 'A', status: 'FAILED', error: { type: 'X', message: 'not an image' } }),
+    ]
+    const list = mount(HistoryList, { props: { items, hasMore: true } })
+    const rows = list.findAll('tbody tr')
+    expect(rows.map((r) => r.attributes('data-status'))).toEqual(['SUCCEEDED', 'FAILED'])
+    expect(rows[1].text()).toContain('not an image')
+    await rows[1].get('button').trigger('click')
+    expect(list.emitted('open')).toEqual([['A']])
+  })
+
+  it('says so when there is nothing yet', () => {
+    expect(mount(HistoryList, { props: { items: [], hasMore: false } }).text()).toContain('Nothing yet')
+  })
+})
+
+describe('OpsPage', () => {
+  it("lists executions and shows the selected one's state-by-state events", async () => {
+    const api = {
+      history: vi.fn(async () => ({ items: [execution({ execution_id: 'E1' })], next_cursor: null })),
+      events: vi.fn(async () => [
+        { id: 1, type: 'ExecutionStarted', timestamp: '2026-01-01T10:00:00.000Z' },
+        { id: 2, type: 'TaskStateEntered', timestamp: '2026-01-01T10:00:00.250Z', stateEnteredEventDetails: { name: 'ValidateInput' } },
+        { id: 3, type: 'TaskStateExited', timestamp: '2026-01-01T10:00:01.500Z', stateExitedEventDetails: { name: 'ValidateInput' } },
+      ]),
+    }
+    const page = mount(OpsPage, { props: { api } })
+    await flushPromises()
+    await page.get('[data-testid="ops-executions"] tbody tr').trigger('click')
+    await flushPromises()
+    expect(api.events).toHaveBeenCalledWith('E1')
+    const rows = page.findAll('[data-testid="ops-events"] tbody tr').map((r) => r.findAll('td').map((c) => c.text()))
+    expect(rows).toEqual([
+      ['1', 'ExecutionStarted', '', '+0.00 s'],
+      ['2', 'TaskStateEntered', 'ValidateInput', '+0.25 s'],
+      ['3', 'TaskStateExited', 'ValidateInput', '+1.50 s'],
+    ])
+  })
+
+  it('shows a failure to load in plain words', async () => {
+    const api = { history: vi.fn(async () => Promise.reject(new Error('The server cannot be reached.'))), events: vi.fn() }
+    const page = mount(OpsPage, { props: { api } })
+    await flushPromises()
+    expect(page.get('[role="alert"]').text()).toBe('The server cannot be reached.')
+  })
+})
+
+describe('ImagePicker', () => {
+  async function pick(file: File) {
+    const picker = mount(ImagePicker)
+    const input = picker.get('[data-testid="file-input"]')
+    Object.defineProperty(input.element, 'files', { value: [file] })
+    await input.trigger('change')
+    await flushPromises()
+    return picker
+  }
+
+  it('refuses a file that is not an image we process', async () => {
+    const picker = await pick(new File(['hello'], 'notes.txt', { type: 'text/plain' }))
+    expect(picker.emitted('error')?.[0][0]).toMatch(/notes.txt is not an image/)
+    expect(picker.emitted('picked')).toBeUndefined()
+  })
+
+  it('passes an upright image through unchanged, with a preview', async () => {
+    URL.createObjectURL = vi.fn(() => 'blob:preview')
+    URL.revokeObjectURL = vi.fn()
+    const png = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0])], 'p.png', { type: 'image/png' })
+    const picker = await pick(png)
+    const picked = picker.emitted('picked')![0][0] as { image: Blob; rotated: boolean; url: string }
+    expect(picked.image).toBe(png)
+    expect(picked.rotated).toBe(false)
+    expect(picker.get('[data-testid="preview"]').attributes('src')).toBe('blob:preview')
+  })
+})
+
+describe('MaskBrush', () => {
+  it('gives no mask until something is painted', async () => {
+    const brush = mount(MaskBrush, { props: { src: 'blob:x' } })
+    expect(await (brush.vm as unknown as { maskBlob: () => Promise<Blob | null> }).maskBlob()).toBeNull()
+    expect(brush.text()).toContain('Optional')
+  })
+})

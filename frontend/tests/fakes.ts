@@ -1,0 +1,46 @@
+// A scripted fetch: each call is matched against the routes in order; unmatched calls fail the test.
+import type { Execution } from '../src/lib/api'
+
+export type Route = (url: string, init: RequestInit) => Response | undefined
+
+export function json(body: unknown, status = 200, type = 'application/json'): Response {
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type } })
+}
+
+export function problem(status: number, detail: string, extra: Record<string, unknown> = {}): Response {
+  return json({ type: 'about:blank', title: 'x', status, detail, ...extra }, status, 'application/problem+json')
+}
+
+export function scriptedFetch(routes: Route[]) {
+  const calls: { url: string; init: RequestInit }[] = []
+  const fetcher = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
+    const url = String(input)
+    calls.push({ url, init })
+    for (const route of routes) {
+      const response = route(url, init)
+      if (response) return response
+    }
+    throw new Error(`unexpected request ${init.method ?? 'GET'} ${url}`)
+  }
+  return { fetcher: fetcher as typeof fetch, calls }
+}
+
+export function execution(overrides: Partial<Execution> = {}): Execution {
+  return {
+    execution_id: '01J000000000000000000000AA',
+    operation: 'upscale',
+    status: 'RUNNING',
+    current_state: 'Upscale',
+    progress: { stage: 'tiles', done: 1, total: 4, percent: 42 },
+    started_at: '2026-01-01T10:00:00Z',
+    finished_at: null,
+    duration_s: null,
+    input_key: 'uploads/local/U1/original.png',
+    input_url: '/downloads/input-token',
+    options: {},
+    error: null,
+    results: [],
+    metadata: {},
+    ...overrides,
+  }
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest'
+import { OPERATIONS, defaultOptions, operation, requestOptions } from '../src/lib/operations'
+import { mainResult } from '../src/lib/poll'
+import { execution } from './fakes'
+
+describe('operations', () => {
+  it('offers the three operations, and only inpaint takes a mask', () => {
+    expect(OPERATIONS.map((o) => o.name)).toEqual(['upscale', 'denoise', 'inpaint'])
+    expect(OPERATIONS.filter((o) => o.acceptsMask).map((o) => o.name)).toEqual(['inpaint'])
+  })
+
+  it('starts each operation with its defaults', () => {
+    expect(defaultOptions(operation('denoise'))).toEqual({ method: 'auto', sigma: null, format: 'png' })
+  })
+
+  it('leaves empty values out of the request so the job chooses', () => {
+    expect(requestOptions({ method: 'tv', sigma: null, format: 'png', quality: '' })).toEqual({ method: 'tv', format: 'png' })
+    expect(requestOptions({ sigma: Number.NaN, use_ocr: false })).toEqual({ use_ocr: false })
+  })
+
+  it('refuses an unknown operation', () => {
+    expect(() => operation('sharpen')).toThrow('unknown operation sharpen')
+  })
+})
+
+describe('mainResult', () => {
+  it("shows inpaint's filled image, not the OCR job's mask", () => {
+    const e = execution({
+      operation: 'inpaint',
+      results: [
+        { job: 'detect-text', key: 'results/u/E/detect-text/result.png', content_type: 'image/png', url: '/d/1' },
+        { job: 'inpaint', key: 'results/u/E/inpaint/result.png', content_type: 'image/png', url: '/d/2' },
+      ],
+    })
+    expect(mainResult(e)?.url).toBe('/d/2')
+  })
+
+  it('has nothing to show before a result exists', () => {
+    expect(mainResult(execution())).toBeNull()
+  })
+})
