@@ -9,8 +9,8 @@ differences depend on the operands' types:
 - ``decimal / x`` keeps the decimal scale in Athena; DuckDB answers in double: refused.
   (In Athena ``1.5`` is a DECIMAL literal; ``1.5e0`` and ``CAST(... AS double)`` are doubles.)
 - ``approx_percentile(x, p)``: answered exactly (``quantile_disc``), which lies within
-  any approximation error. With a weight (or accuracy) argument: refused, because sqlglot
-  would drop the weight silently.
+  any approximation error. With a weight, exactly too, by a macro that treats the weight as
+  a replication count (sqlglot's plain transpilation drops the weight silently).
 - ``approx_distinct``: answered exactly with ``count(DISTINCT x)``.
 - ``format_datetime`` (Joda patterns) and ``to_iso8601``: rewritten to ``strftime``.
 - ``date_diff``: Athena counts whole units between the values, DuckDB's ``date_diff``
@@ -196,14 +196,43 @@ def _check_division(node: exp.Div) -> exp.Expr:
     return node
 
 
+# DuckDB macros the translated SQL may call; the local runner defines them on its connection.
+# Weighted percentile as Athena documents it: "Integer-value weights can be thought of as a
+# replication count for the value x": the first value whose running weight reaches p * total,
+# i.e. the value at rank ceil(p * total) of the replicated data (as quantile_disc without weights).
+DUCKDB_MACROS = (
+    """
+    CREATE MACRO athena_weighted_percentile(pairs, p) AS (
+      SELECT CASE WHEN min(w) < 1 THEN error('approx_percentile: weights must be at least 1')
+                  ELSE arg_min(v, running) FILTER (WHERE running >= p * total) END
+      FROM (
+        SELECT s.v AS v, s.w AS w,
+               sum(s.w) OVER (ORDER BY s.v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running,
+               sum(s.w) OVER () AS total
+        FROM (SELECT unnest(pairs) AS s)
+      )
+    )
+    """,
+)
+
+
 def _approx_percentile(node: exp.ApproxQuantile) -> exp.Expr:
-    if node.args.get("weight") is not None or node.args.get("accuracy") is not None:
+    value, quantile, weight = node.this, node.args["quantile"], node.args.get("weight")
+    # The accuracy argument only bounds the error; the local answer is exact, so it is met.
+    if weight is None:
+        # Exact: the value at rank ceil(p * n), within any error bound Athena documents.
+        return exp.Anonymous(this="quantile_disc", expressions=[value.copy(), quantile.copy()])
+    if isinstance(node.parent, (exp.Window, exp.Filter)) or isinstance(quantile, exp.Array):
         raise _refuse(
-            "approx_percentile with a weight (or accuracy) argument is not answered locally: DuckDB has no "
-            "weighted percentile, and dropping the weight would change the answer"
+            "approx_percentile with a weight is answered locally only as a plain aggregate with one "
+            "percentage: approx_percentile(x, w, 0.5)"
         )
-    # Exact: the value at rank ceil(p * n), within any error bound Athena documents.
-    return exp.Anonymous(this="quantile_disc", expressions=[node.this.copy(), node.args["quantile"].copy()])
+    v, w, p = (e.sql("duckdb") for e in (value, weight, quantile))
+    return sqlglot.parse_one(
+        f"athena_weighted_percentile(list(struct_pack(v := {v}, w := {w})) "
+        f"FILTER (WHERE ({v}) IS NOT NULL AND ({w}) IS NOT NULL), {p})",
+        read="duckdb",
+    )
 
 
 def _format_datetime(node: exp.Anonymous) -> exp.Expr:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from aiorch.analytics.athena_to_duckdb import AnalyticsQueryError, translate, translate_query
+from aiorch.analytics.athena_to_duckdb import DUCKDB_MACROS, AnalyticsQueryError, translate, translate_query
 from aiorch.analytics.result import QueryResult, json_value
 from aiorch.analytics.schema import TableSchema, load_schema
 
@@ -42,6 +42,8 @@ class LocalRunner:
         self.root = Path(storage_root)
         self.connection = duckdb.connect(":memory:")
         self.connection.execute("SET TimeZone = 'UTC'")  # Athena's session time zone
+        for macro in DUCKDB_MACROS:
+            self.connection.execute(macro)
         self._load()
         self.connection.execute("SET enable_external_access = false")
         self.connection.execute("SET lock_configuration = true")

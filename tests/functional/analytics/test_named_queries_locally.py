@@ -179,3 +179,17 @@ def test_cost_per_image(dataset, runner):
             assert g["cost_per_image_usd"] is None
         else:
             assert g["cost_per_image_usd"] == pytest.approx(total / images, rel=1e-12)
+
+
+def test_weighted_percentile_over_the_dataset_keeps_the_weights(dataset, runner):
+    # The weight is a replication count (Trino's approx_percentile(x, w, percentage) documentation).
+    _, rows = dataset
+    sql = (
+        "SELECT operation, approx_percentile(total_ms, tiles, 0.9) AS p90 FROM results "
+        "WHERE total_ms IS NOT NULL AND tiles IS NOT NULL GROUP BY operation ORDER BY operation"
+    )
+    got = runner.run(sql).rows
+    assert [g["operation"] for g in got] == sorted({r.operation for r in rows})
+    for g in got:
+        replicated = [r.total_ms for r in rows if r.operation == g["operation"] for _ in range(r.tiles)]
+        assert rank_error(replicated, g["p90"], 0.9) <= APPROX_PERCENTILE_RANK_ERROR

@@ -248,12 +248,31 @@ def test_approx_percentile_is_within_rank_error(runner):
     assert len(both) == 2 and abs(both[1] / 100 - 0.9) <= 0.0133
 
 
-def test_weighted_approx_percentile_is_refused_not_answered_without_its_weight(runner):
+def test_weighted_approx_percentile_treats_the_weight_as_a_replication_count(runner):
     # AGGREGATE: "approx_percentile(x, w, percentage) -> [same as x]: Returns the approximate weighed
-    #   percentile for all input values of x using the per-item weight w at the percentage percentage."
-    # sqlglot's plain transpilation drops w; here the query is refused instead.
-    with pytest.raises(UnsupportedQuery, match="weight"):
-        runner.run("SELECT approx_percentile(total_ms, tiles, 0.5) FROM results")
+    #   percentile for all input values of x using the per-item weight w at the percentage percentage.
+    #   Weights must be greater or equal to 1. Integer-value weights can be thought of as a replication
+    #   count for the value x in the percentile set."
+    # sqlglot's plain transpilation drops w (10 would be the median); the weight is kept here.
+    sql = "SELECT approx_percentile(x, w, {p}) FROM (VALUES (10, 1), (20, 1), (30, 5)) AS t(x, w)"
+    replicated = [10, 20, 30, 30, 30, 30, 30]
+    for p in (0.1, 0.5, 0.9):
+        got = value(runner, sql.format(p=p))
+        below = sum(v < got for v in replicated) / len(replicated)
+        at_or_below = sum(v <= got for v in replicated) / len(replicated)
+        assert below - 0.0133 <= p <= at_or_below + 0.0133, (p, got)
+    assert value(runner, sql.format(p=0.5)) == 30
+
+
+def test_weighted_approx_percentile_rejects_weights_below_one(runner):
+    # AGGREGATE: "Weights must be greater or equal to 1."
+    with pytest.raises(LocalQueryFailed, match="weights must be at least 1"):
+        runner.run("SELECT approx_percentile(x, w, 0.5) FROM (VALUES (10, 0)) AS t(x, w)")
+
+
+def test_weighted_approx_percentile_over_an_array_of_percentages_is_refused(runner):
+    with pytest.raises(UnsupportedQuery, match="one percentage"):
+        runner.run("SELECT approx_percentile(total_ms, tiles, ARRAY[0.5, 0.9]) FROM results")
 
 
 def test_map_agg(runner):
