@@ -21,6 +21,8 @@ differences depend on the operands' types:
   ``format_datetime``...), refused elsewhere.
 - ``sequence(a, b)`` counts down when ``a > b`` in Athena; DuckDB's ``generate_series``
   returns nothing. Dates are stepped in days and stay dates.
+- ``CAST(double AS integer)`` rounds half away from zero in Athena, half to even in DuckDB:
+  rounded first.
 - ``CAST(double AS varchar)`` prints ``1.5E0`` in Athena: refused. ``CAST(timestamp AS varchar)``
   always shows milliseconds in Athena: rewritten.
 - Functions sqlglot does not know are refused rather than passed through on trust.
@@ -334,6 +336,10 @@ def _at_time_zone(node: exp.AtTimeZone) -> exp.Expr:
 
 def _cast(node: exp.Cast) -> exp.Expr:
     target = node.to.this
+    if target in INTEGER_TYPES and _type(node.this) in FLOAT_TYPES:
+        # Athena rounds half away from zero (2.5 -> 3, -2.5 -> -3); DuckDB's cast rounds half to even.
+        rounded = exp.Anonymous(this="round", expressions=[node.this.copy()])
+        return node.__class__(this=rounded, to=node.to.copy())
     if target not in (exp.DType.VARCHAR, exp.DType.TEXT, exp.DType.CHAR):
         return node
     source = _type(node.this)

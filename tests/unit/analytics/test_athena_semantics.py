@@ -81,6 +81,17 @@ def test_integer_division_by_zero_fails_rather_than_answering(runner):
         runner.run("SELECT input_width / (tiles - 2) FROM results")
 
 
+def test_cast_of_a_double_to_integer_rounds_half_away_from_zero(runner):
+    # MATH: "round(x) -> [same as input]: Returns x rounded to the nearest integer."  The docs do not
+    # say how ties go; Trino's source does (DoubleOperators.castToInteger calls MathFunctions.round,
+    # which for a negative number returns -(Math.round(-num)), so ties go away from zero):
+    # https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/operator/scalar/MathFunctions.java
+    # (DuckDB's own cast rounds ties to even: 2.5 -> 2.)
+    assert value(runner, "SELECT CAST(2.5e0 AS integer)") == 3
+    assert value(runner, "SELECT CAST(-2.5e0 AS bigint)") == -3
+    assert value(runner, "SELECT round(2.5e0)") == 3.0
+
+
 # --- NULL handling ---------------------------------------------------------------------------------
 # AGGREGATE: "Except for count(), count_if(), max_by(), min_by() and approx_distinct(), all of these
 #   aggregate functions ignore null values and return null for no input rows or when all values are
