@@ -1,6 +1,13 @@
 """``python -m jobs ...``: see jobs/cli.py."""
 
-from jobs.cli import run_process
+import signal
+
+# Block the stop signals before numpy, torch or onnxruntime start any thread: threads inherit
+# this mask, so a SIGTERM can only be taken by the stop thread of jobs.cli.install_stop_handler,
+# which writes error.json {"type": "Stopped"} before exiting.
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+
+from jobs.cli import run_process  # noqa: E402
 
 if __name__ == "__main__":
     run_process()

@@ -355,7 +355,9 @@ def install_stop_handler() -> None:
 
     The signals are blocked in every thread and received by one waiting
     thread, so the stop is handled even while the main thread is deep in a
-    long native call (torch, onnxruntime release the GIL).
+    long native call (torch, onnxruntime release the GIL). Threads started
+    before the block would still die of the signal: jobs/__main__.py blocks
+    the signals before anything else is imported.
     """
     stop_signals = {signal.SIGTERM, signal.SIGINT}
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
