@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -36,15 +37,25 @@ def service_log(settings: Settings) -> Path:
     return settings.data_dir / "states" / "service.log"
 
 
+def states_endpoint(settings: Settings) -> str | None:
+    """Where Step Functions answers: an explicit endpoint, AWS (``state_machine_arn`` set), or the local service."""
+    if settings.states_endpoint_url:
+        return settings.states_endpoint_url
+    if settings.state_machine_arn:
+        return None  # AWS: boto3 picks the regional endpoint
+    return settings.resolved_states_endpoint_url
+
+
 def states_client(settings: Settings) -> Any:
-    """A plain boto3 ``stepfunctions`` client for ``settings.resolved_states_endpoint_url``."""
+    """A plain boto3 ``stepfunctions`` client: the local service by default, AWS when configured."""
+    endpoint = states_endpoint(settings)
     kwargs: dict[str, Any] = {
         "region_name": settings.aws_region,
-        "endpoint_url": settings.resolved_states_endpoint_url,
+        "endpoint_url": endpoint,
         "config": Config(connect_timeout=3, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"}),
     }
-    if settings.states_endpoint_url is None:  # the local service accepts any credentials
-        kwargs |= {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    if endpoint and urlsplit(endpoint).hostname in {"127.0.0.1", "localhost", "::1"}:
+        kwargs |= {"aws_access_key_id": "local", "aws_secret_access_key": "local"}  # any credentials do
     return boto3.client("stepfunctions", **kwargs)
 
 

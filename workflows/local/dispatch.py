@@ -52,10 +52,6 @@ class Dispatch:
     status_change_handler: str = DEFAULT_STATUS_CHANGE_HANDLER
     extra_hooks: list[str] = field(default_factory=list)
 
-    def handler_for(self, function_name_or_arn: str) -> Handler | None:
-        target = self.functions.get(function_name(function_name_or_arn))
-        return import_handler(target) if target else None
-
     def knows_queue(self, queue: str) -> bool:
         return batch_name(queue, "job-queue") in self.job_queues
 

@@ -96,7 +96,7 @@ def summarise(events: list[dict[str, Any]], described: dict[str, Any]) -> Execut
         elif kind == "TaskSubmitted":
             current.job_id = _job_id(event["taskSubmittedEventDetails"].get("output"))
         elif kind in _TASK_FAILURES:
-            details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+            details: dict[str, Any] = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
             current.failures.append(TaskFailure(details.get("error"), details.get("cause"), at))
             last_task_failed = True
         elif kind == "TaskSucceeded":

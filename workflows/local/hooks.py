@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
@@ -27,7 +28,7 @@ from botocore.exceptions import ClientError
 from botocore.hooks import BaseEventHooks
 
 from workflows.local.casing import to_boto_casing, to_sfn_casing
-from workflows.local.dispatch import Dispatch, LocalLambdaContext, batch_name, function_name
+from workflows.local.dispatch import Dispatch, LocalLambdaContext, batch_name, function_name, import_handler
 from workflows.local.jobs import JobRunner
 
 log = logging.getLogger(__name__)
@@ -40,13 +41,11 @@ def _ok() -> AWSResponse:
 
 
 def client_error(code: str, message: str, status: int, operation: str) -> ClientError:
-    return ClientError(
-        {
-            "Error": {"Code": code, "Message": message},
-            "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "local"},
-        },
-        operation,
-    )
+    response: dict[str, Any] = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": "local"},
+    }
+    return ClientError(response, operation)  # type: ignore[arg-type]
 
 
 def lambda_error_payload(exc: BaseException) -> dict[str, Any]:
@@ -68,9 +67,14 @@ class LocalDispatchHooks:
     def install(self, events: BaseEventHooks) -> None:
         for operation in ("batch.SubmitJob", "batch.DescribeJobs", "lambda.Invoke"):
             events.register(f"before-parameter-build.{operation}", self.keep_boto_params)
-        events.register("before-call.lambda.Invoke", self.invoke_lambda)
-        events.register("before-call.batch.SubmitJob", self.submit_job)
-        events.register("before-call.batch.DescribeJobs", self.describe_jobs)
+        # A before-call handler that returns (http response, parsed answer) short-circuits the request.
+        answering: dict[str, Callable[..., Any]] = {
+            "lambda.Invoke": self.invoke_lambda,
+            "batch.SubmitJob": self.submit_job,
+            "batch.DescribeJobs": self.describe_jobs,
+        }
+        for operation, handler in answering.items():
+            events.register(f"before-call.{operation}", handler)
 
     def keep_boto_params(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         normalised = to_boto_casing(params, model.input_shape)
@@ -81,8 +85,8 @@ class LocalDispatchHooks:
     def invoke_lambda(self, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         params = context[_PARAMS]
         name = function_name(params["FunctionName"])
-        handler = self.dispatch.handler_for(name)
-        if handler is None:
+        target = self.dispatch.functions.get(name)
+        if target is None:
             raise client_error(
                 "ResourceNotFoundException", f"Function not found: {name} (no local handler)", 404, "Invoke"
             )
@@ -91,11 +95,18 @@ class LocalDispatchHooks:
         lambda_context = LocalLambdaContext(function_name=name, timeout_s=self.lambda_timeout_s, region=self.region)
         response: dict[str, Any] = {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
         try:
-            body = json.dumps(handler(event, lambda_context))
-        except Exception as exc:  # a handler error is the function's error, as in AWS
-            log.info("local Lambda %s raised %s: %s", name, type(exc).__name__, exc)
-            body = json.dumps(lambda_error_payload(exc))
+            handler = import_handler(target)
+        except Exception as exc:  # AWS reports a handler that cannot load as Runtime.ImportModuleError
+            log.exception("local Lambda %s: cannot load %s", name, target)
+            body = json.dumps({"errorMessage": f"{target}: {exc}", "errorType": "Runtime.ImportModuleError"})
             response["FunctionError"] = "Unhandled"
+        else:
+            try:
+                body = json.dumps(handler(event, lambda_context))
+            except Exception as exc:  # a handler error is the function's error, as in AWS
+                log.info("local Lambda %s raised %s: %s", name, type(exc).__name__, exc)
+                body = json.dumps(lambda_error_payload(exc))
+                response["FunctionError"] = "Unhandled"
         response["Payload"] = io.BytesIO(body.encode("utf-8"))
         return _ok(), response
 

@@ -53,9 +53,10 @@ class MockRun:
     def states_entered(self) -> list[str]:
         return [e["stateEnteredEventDetails"]["name"] for e in self.events if "stateEnteredEventDetails" in e]
 
-    def task_failures(self, state: str | None = None) -> list[tuple[str, str | None]]:
+    def task_failures(self, state: str | None = None) -> list[tuple[str | None, str | None]]:
         """(state, error) for every failed task attempt, in order."""
-        out, current = [], None
+        out: list[tuple[str | None, str | None]] = []
+        current: str | None = None
         for event in self.events:
             if "stateEnteredEventDetails" in event:
                 current = event["stateEnteredEventDetails"]["name"]

@@ -20,7 +20,7 @@ from aiorch.settings import Settings
 from workflows.definition import render_definition
 from workflows.local import LOCAL_VALUES
 from workflows.local.client import service_file, states_client
-from workflows.local.dispatch import import_handler, load_dispatch
+from workflows.local.dispatch import DispatchError, import_handler, load_dispatch
 from workflows.local.hooks import LocalDispatchHooks
 from workflows.local.jobs import JobRunner
 from workflows.local.watchdog import Watchdog
@@ -73,8 +73,11 @@ def run_service(settings: Settings, stop: threading.Event | None = None) -> None
     # The interpreter sends its Lambda/Batch calls to localhost:MOTO_PORT; our hooks answer them first.
     os.environ["MOTO_PORT"] = str(settings.states_port)
 
-    dispatch = load_dispatch(settings)
-    status_change = import_handler(dispatch.status_change_handler)
+    try:
+        dispatch = load_dispatch(settings)
+        status_change = import_handler(dispatch.status_change_handler)
+    except (ImportError, DispatchError) as exc:
+        raise ServiceStartError(f"dispatch configuration: {exc}") from exc
     boto3.setup_default_session()
     assert boto3.DEFAULT_SESSION is not None
     events = boto3.DEFAULT_SESSION.events

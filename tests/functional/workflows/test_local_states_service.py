@@ -118,6 +118,7 @@ def test_invalid_request_fails_at_validate_input_without_retry_or_job(local_stat
     assert len(local_states.calls("record_failure", execution_id)) == 1
 
 
+@pytest.mark.slow
 def test_ten_executions_with_two_job_slots_all_finish_and_never_exceed_the_slots(
     local_states: LocalStates,
 ) -> None:
@@ -163,6 +164,7 @@ def test_stop_execution_ends_the_job_within_seconds_and_reports_aborted(local_st
     assert not (local_states.job_dir(execution_id, "denoise") / "result.txt").exists()
 
 
+@pytest.mark.slow
 def test_service_killed_mid_execution_reports_interrupted_and_leaves_no_job(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     ensure_service(settings, timeout_s=60)
@@ -185,5 +187,10 @@ def test_service_killed_mid_execution_reports_interrupted_and_leaves_no_job(tmp_
         t0 = time.monotonic()
         ensure_service(settings)  # already up: returns at once
         assert time.monotonic() - t0 < 2
+
+        second_id, _ = states.start("upscale", sleep_s=60)
+        second_job = _job_pid(states, second_id, "upscale")
+        assert stop_service(settings)  # SIGTERM: the service ends its jobs on the way out
+        assert not pid_alive(second_job)
     finally:
         stop_service(settings)

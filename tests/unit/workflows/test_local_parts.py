@@ -98,7 +98,7 @@ def test_dispatch_file_adds_names_to_the_local_defaults(tmp_path: Path) -> None:
     assert dispatch.knows_queue("aiorch-local-queue")
     assert dispatch.knows_definition("tf-job:1")
     assert not dispatch.knows_definition("other")
-    assert dispatch.handler_for("nobody") is None
+    assert function_name("arn:aws:lambda:us-east-1:1:function:nobody") not in dispatch.functions
 
 
 @pytest.mark.parametrize(
