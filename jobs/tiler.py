@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 MIN_TILE = 16
 
 
-@dataclass
+@dataclass(frozen=True)
 class TilerOptions:
     tile: int  # nominal input pixels per tile side (tiles grow by up to ``overlap``); >= the image: one tile
     overlap: int = 32  # input pixels shared by neighbouring tiles

@@ -1,0 +1,194 @@
+"""The upscale operation: a spandrel super-resolution model run through our tiler.
+
+Options (all optional):
+
+- ``model``: a registered name (``jobs.weights.names_for("upscale")``), default ``realesrgan-x4plus``;
+- ``weights``: a .pth/.safetensors/.pt path or file:// / s3:// URI instead of a registered model;
+- ``outscale``: the final scale relative to the input (default: the model's); the model's
+  output is resampled with Lanczos (up) or area (down) to reach it;
+- ``tile``: nominal tile size in input pixels, 0 = auto (512 on CUDA, 128 on the CPU);
+- ``tile_overlap``: input pixels shared by neighbouring tiles (default 32);
+- ``precision``: auto | fp16 | fp32 (auto: fp16 on CUDA, fp32 on the CPU);
+- ``device``: auto | cpu | cuda | cuda:N;
+- ``batch``: tiles per forward pass, 0 = auto;
+- ``compile``: torch.compile the model (default off).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from jobs.contract import JobFailure, OperationOutput, Progress, no_progress
+from jobs.devices import describe_device, pick_device
+from jobs.tiler import Tiler, TilerOptions
+from jobs.weights import LoadedModel, load_model, names_for
+
+if TYPE_CHECKING:
+    import torch
+
+DEFAULT_MODEL = "realesrgan-x4plus"
+AUTO_TILE = {"cuda": 512, "cpu": 128}
+AUTO_BATCH_PIXELS = 512 * 512  # on CUDA, batch small tiles up to about this many input pixels per pass
+MAX_OUTSCALE = 16.0
+
+
+@dataclass(frozen=True)
+class UpscaleOptions:
+    model: str = DEFAULT_MODEL
+    weights: str | None = None
+    outscale: float | None = None
+    tile: int = 0
+    tile_overlap: int = 32
+    precision: str = "auto"
+    device: str = "auto"
+    batch: int = 0
+    compile: bool = False
+
+
+OPTIONS = frozenset(UpscaleOptions.__dataclass_fields__)  # the names the job CLI passes through
+
+
+def parse_options(options: dict[str, Any] | None) -> UpscaleOptions:
+    """Validate the job's options; anything unknown or out of range is a clear JobFailure."""
+    options = dict(options or {})
+    known = set(UpscaleOptions.__dataclass_fields__)
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise JobFailure(f"Unknown upscale option(s) {unknown}; known: {sorted(known)}.", "BadOptions")
+
+    def integer(name: str, low: int, high: int) -> int | None:
+        if name not in options or options[name] in (None, "auto"):
+            return None
+        value = options[name]
+        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+            raise JobFailure(f"Option {name} must be a whole number, got {value!r}.", "BadOptions")
+        if not low <= value <= high:
+            raise JobFailure(f"Option {name} must be between {low} and {high}, got {value}.", "BadOptions")
+        return int(value)
+
+    model = options.get("model") or DEFAULT_MODEL
+    weights = options.get("weights") or None
+    if not weights and model not in names_for("upscale"):
+        raise JobFailure(f"Unknown upscale model {model!r}. Known: {', '.join(names_for('upscale'))}.", "UnknownModel")
+    outscale = options.get("outscale")
+    if outscale is not None:
+        if isinstance(outscale, bool) or not isinstance(outscale, int | float) or not 0 < outscale <= MAX_OUTSCALE:
+            raise JobFailure(f"Option outscale must be a number in (0, {MAX_OUTSCALE}], got {outscale!r}.")
+        outscale = float(outscale)
+    precision = str(options.get("precision", "auto")).lower()
+    if precision not in ("auto", "fp16", "fp32"):
+        raise JobFailure(f"Option precision must be auto, fp16 or fp32, got {precision!r}.", "BadOptions")
+    compile_ = options.get("compile", False)
+    if not isinstance(compile_, bool):
+        raise JobFailure(f"Option compile must be true or false, got {compile_!r}.", "BadOptions")
+    return UpscaleOptions(
+        model=model,
+        weights=weights,
+        outscale=outscale,
+        tile=integer("tile", 0, 8192) or 0,
+        tile_overlap=_default(integer("tile_overlap", 0, 256), 32),
+        precision=precision,
+        device=str(options.get("device") or "auto"),
+        batch=integer("batch", 0, 256) or 0,
+        compile=compile_,
+    )
+
+
+def _default(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+_MODELS: dict[tuple[str, str | None], LoadedModel] = {}
+_TILERS: dict[tuple[Any, ...], Tiler] = {}
+
+
+def _model(opts: UpscaleOptions) -> LoadedModel:
+    key = (opts.model, opts.weights)
+    if key not in _MODELS:  # one process may upscale many images (the benchmark does)
+        _MODELS[key] = load_model(name=opts.model, weights=opts.weights)
+    return _MODELS[key]
+
+
+def _tiler(loaded: LoadedModel, device: torch.device, tiler_options: TilerOptions) -> Tiler:
+    key = (loaded.name, loaded.sha256, str(device), tiler_options)
+    if key not in _TILERS:
+        _TILERS.clear()  # one model per device at a time is enough, and keeps memory bounded
+        _TILERS[key] = Tiler(loaded.module, loaded.scale, device, tiler_options, loaded.size_multiple)
+    return _TILERS[key]
+
+
+def run(image: np.ndarray, options: dict[str, Any] | None, progress: Progress = no_progress) -> OperationOutput:
+    started = time.perf_counter()
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.float32:
+        raise JobFailure("Upscale takes a float32 RGB image (H x W x 3).", "BadInput")
+    opts = parse_options(options)
+    device = pick_device(opts.device)
+    precision = "fp16" if opts.precision == "auto" and device.type == "cuda" else opts.precision
+    precision = "fp32" if precision == "auto" else precision
+    if precision == "fp16" and device.type != "cuda":
+        raise JobFailure("fp16 needs a CUDA GPU; use precision fp32 (or auto) on the CPU.", "BadOptions")
+
+    progress("load-model", 0, 1)
+    loaded = _model(opts)
+    loaded_at = time.perf_counter()
+    tile = opts.tile or AUTO_TILE["cuda" if device.type == "cuda" else "cpu"]
+    batch = opts.batch or (max(1, AUTO_BATCH_PIXELS // (tile * tile)) if device.type == "cuda" else 1)
+    tiler_options = TilerOptions(
+        tile=tile, overlap=opts.tile_overlap, batch=batch, precision=precision, compile=opts.compile
+    )
+    tiler = _tiler(loaded, device, tiler_options)
+    output, report = tiler.run(image, progress, stage="upscale")
+    np.clip(output, 0.0, 1.0, out=output)
+
+    resized_at = time.perf_counter()
+    height, width = image.shape[:2]
+    outscale = opts.outscale or loaded.total_scale
+    target = (max(1, round(width * outscale)), max(1, round(height * outscale)))
+    if loaded.output_resize != 1.0:  # the packaged animevideov3 x2/x3 graphs end with a bicubic resize
+        output = _resize(output, (round(width * loaded.total_scale), round(height * loaded.total_scale)), "bicubic")
+    if (output.shape[1], output.shape[0]) != target:
+        output = _resize(output, target, "lanczos" if target[0] > output.shape[1] else "area")
+    finished = time.perf_counter()
+
+    metadata = {
+        "operation": "upscale",
+        "model": loaded.name,
+        "architecture": loaded.architecture,
+        "weights": loaded.weights,
+        "weights_source": loaded.source,
+        "weights_sha256": loaded.sha256,
+        "converted_sha256": loaded.converted_sha256,
+        "license": loaded.license,
+        "fallback": False,
+        "device": describe_device(device),
+        "precision": precision,
+        "tile": report.tile,
+        "tile_overlap": opts.tile_overlap,
+        "tiles": report.grid[0] * report.grid[1],
+        "batch": batch,
+        "oom_retries": report.oom_retries,
+        "fp32_retries": report.fp32_retries,
+        "scale": loaded.total_scale,
+        "outscale": outscale,
+        "input_size": [width, height],
+        "output_size": [output.shape[1], output.shape[0]],
+        "timings_s": {
+            "load_model": round(loaded_at - started, 4),
+            "model": round(resized_at - loaded_at, 4),
+            "resize": round(finished - resized_at, 4),
+            "total": round(finished - started, 4),
+        },
+    }
+    return OperationOutput(image=np.ascontiguousarray(output, dtype=np.float32), metadata=metadata)
+
+
+def _resize(image: np.ndarray, size: tuple[int, int], method: str) -> np.ndarray:
+    import cv2
+
+    interpolation = {"bicubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4, "area": cv2.INTER_AREA}[method]
+    resized = cv2.resize(image, size, interpolation=interpolation)
+    return np.clip(resized, 0.0, 1.0, out=resized)
