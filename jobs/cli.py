@@ -47,19 +47,15 @@ OUTPUT_OPTIONS = frozenset({"format", "quality"})
 
 @dataclass(frozen=True)
 class JobType:
-    module: str  # has run(image, options, progress[, mask=...]) -> OperationOutput and OPTIONS
+    # The module has run(image, options, progress[, mask=...]) -> OperationOutput. When it declares
+    # OPTIONS (the option names it takes), the CLI refuses other names; otherwise the module does.
+    module: str
     operation: Operation  # whose pixel limit applies
     mask: str  # "none", "optional" or "required"
-    default_options: frozenset[str] = frozenset()  # used only when the module declares no OPTIONS
 
 
 JOB_TYPES: dict[str, JobType] = {
-    JobKind.upscale.value: JobType(
-        "jobs.upscale",
-        Operation.upscale,
-        "none",
-        frozenset({"model", "outscale", "tile", "precision", "device"}),
-    ),
+    JobKind.upscale.value: JobType("jobs.upscale", Operation.upscale, "none"),
     JobKind.denoise.value: JobType("jobs.denoise", Operation.denoise, "none"),
     JobKind.detect_text.value: JobType("jobs.text_detection", Operation.inpaint, "optional"),
     JobKind.inpaint.value: JobType("jobs.inpaint", Operation.inpaint, "required"),
@@ -156,7 +152,8 @@ def run_job(
     if not mask_uri and job_type.mask == "required":
         raise JobFailure(f"The {job} job needs a mask (--mask).", "BadRequest")
     module = importlib.import_module(job_type.module)
-    operation_options, output_options = split_options(job, options, _allowed_options(module, job_type))
+    operation_options, output_options = split_options(job, options, getattr(module, "OPTIONS", None))
+    imageio.check_output_options(output_options.get("format", "png"), output_options.get("quality"))
     max_pixels = settings.max_pixels(job_type.operation)
 
     started = time.perf_counter()
@@ -191,10 +188,6 @@ def run_job(
     return metadata
 
 
-def _allowed_options(module: Any, job_type: JobType) -> frozenset[str]:
-    return frozenset(getattr(module, "OPTIONS", job_type.default_options))
-
-
 def open_output(uri: str, settings: Settings) -> JobOutput:
     if not uri.endswith("/"):
         raise JobFailure(f"--output must be a prefix ending in '/', not {uri!r}.", "BadRequest")
@@ -226,11 +219,14 @@ def parse_options(text: str) -> dict[str, Any]:
 
 
 def split_options(
-    job: str, options: dict[str, Any], operation_options: frozenset[str]
+    job: str, options: dict[str, Any], operation_options: frozenset[str] | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(options for the operation, options for the encoder); unknown names are a clear error."""
-    unknown = sorted(set(options) - operation_options - OUTPUT_OPTIONS)
-    if unknown:
+    """(options for the operation, options for the encoder); unknown names are a clear error.
+
+    ``operation_options`` None: the operation checks the names itself.
+    """
+    unknown = sorted(set(options) - operation_options - OUTPUT_OPTIONS) if operation_options is not None else []
+    if unknown and operation_options is not None:
         allowed = ", ".join(sorted(operation_options | OUTPUT_OPTIONS))
         raise JobFailure(f"Unknown option(s) for {job}: {', '.join(unknown)}. Allowed: {allowed}.", "BadRequest")
     return (

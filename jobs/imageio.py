@@ -104,8 +104,7 @@ def encode_image(
     JPEG has no alpha channel, so a transparent image is flattened onto white.
     """
     pil_format = output_format(format)[0]
-    if quality is not None and not 1 <= int(quality) <= 100:
-        raise JobFailure(f"Option 'quality' must be between 1 and 100, not {quality}.", "BadRequest")
+    check_output_options(format, quality)
     if alpha is not None and pil_format == "JPEG":
         rgb = rgb * alpha[..., None] + (1.0 - alpha[..., None])
         alpha = None
@@ -128,6 +127,15 @@ def encode_mask(mask: np.ndarray) -> bytes:
     out = io.BytesIO()
     Image.fromarray(np.where(mask > 0, 255, 0).astype(np.uint8), "L").save(out, "PNG")
     return out.getvalue()
+
+
+def check_output_options(format: str, quality: object) -> None:
+    """Refuse an unknown format or a quality outside 1-100 (before any work is done)."""
+    output_format(format)
+    if quality is None:
+        return
+    if isinstance(quality, bool) or not isinstance(quality, int | float) or not 1 <= quality <= 100:
+        raise JobFailure(f"Option 'quality' must be a number from 1 to 100, not {quality!r}.", "BadRequest")
 
 
 def output_format(name: str) -> tuple[str, str, str]:

@@ -111,6 +111,7 @@ def test_a_successful_retry_removes_the_previous_error(workdir: Path, settings: 
         (["denoise", "--options", '{"method": "magic"}'], "BadRequest", "Unknown denoise method 'magic'"),
         (["denoise", "--options", '{"sigma": "loud"}'], "BadRequest", "'sigma' must be a number"),
         (["denoise", "--options", '{"format": "gif"}'], "BadRequest", "Unknown output format 'gif'"),
+        (["denoise", "--options", '{"quality": "best"}'], "BadRequest", "'quality' must be a number"),
         (["inpaint"], "BadRequest", "needs a mask"),
     ],
 )

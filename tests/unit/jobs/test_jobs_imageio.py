@@ -190,7 +190,7 @@ def test_jpeg_flattens_transparency_onto_white() -> None:
 def test_unknown_format_and_bad_quality_are_clear_errors() -> None:
     with pytest.raises(JobFailure, match="Unknown output format 'gif'"):
         output_format("gif")
-    with pytest.raises(JobFailure, match="between 1 and 100"):
+    with pytest.raises(JobFailure, match="from 1 to 100"):
         encode_image(np.zeros((4, 4, 3), np.float32), format="jpeg", quality=0)
 
 
