@@ -22,7 +22,8 @@ differences depend on the operands' types:
 - ``sequence(a, b)`` counts down when ``a > b`` in Athena; DuckDB's ``generate_series``
   returns nothing. Dates are stepped in days and stay dates.
 - ``CAST(double AS integer)`` rounds half away from zero in Athena, half to even in DuckDB:
-  rounded first.
+  rounded first. ``CAST(varchar AS integer)`` accepts only an optional sign and digits in Athena.
+- ``date +/- interval`` (days or more) and ``date_trunc`` of a date stay DATEs, as in Athena.
 - ``CAST(double AS varchar)`` prints ``1.5E0`` in Athena: refused. ``CAST(timestamp AS varchar)``
   always shows milliseconds in Athena: rewritten.
 - Functions sqlglot does not know are refused rather than passed through on trust.
@@ -334,15 +335,29 @@ def _at_time_zone(node: exp.AtTimeZone) -> exp.Expr:
     return exp.Anonymous(this="timezone", expressions=[node.args["zone"].copy(), instant])
 
 
+def _parse_integer_strictly(node: exp.Cast) -> exp.Expr:
+    """Athena parses text with Java's Long.parseLong: an optional sign and digits, nothing else
+    ('1.5' and ' 7' fail); DuckDB's cast would answer 2 and 7."""
+    text, target = node.this.sql("duckdb"), node.to.sql("duckdb")
+    is_integer = f"regexp_full_match({text}, '[+-]?[0-9]+')"
+    if isinstance(node, exp.TryCast):
+        template = f"CASE WHEN {is_integer} THEN TRY_CAST({text} AS {target}) END"
+    else:
+        failure = f"error('Cannot cast ''' || {text} || ''' to {target}')"
+        template = f"CASE WHEN {text} IS NULL OR {is_integer} THEN CAST({text} AS {target}) ELSE {failure} END"
+    return sqlglot.parse_one(template, read="duckdb")
+
+
 def _cast(node: exp.Cast) -> exp.Expr:
-    target = node.to.this
-    if target in INTEGER_TYPES and _type(node.this) in FLOAT_TYPES:
+    target, source = node.to.this, _type(node.this)
+    if target in INTEGER_TYPES and source in FLOAT_TYPES:
         # Athena rounds half away from zero (2.5 -> 3, -2.5 -> -3); DuckDB's cast rounds half to even.
         rounded = exp.Anonymous(this="round", expressions=[node.this.copy()])
         return node.__class__(this=rounded, to=node.to.copy())
+    if target in INTEGER_TYPES and source in (exp.DType.VARCHAR, exp.DType.TEXT):
+        return _parse_integer_strictly(node)
     if target not in (exp.DType.VARCHAR, exp.DType.TEXT, exp.DType.CHAR):
         return node
-    source = _type(node.this)
     if source in FLOAT_TYPES:
         raise _refuse(
             f"'{_athena_sql(node)}' prints a double in scientific notation in Athena (1.5E0); "
@@ -390,7 +405,28 @@ def _format(node: exp.Format) -> exp.Expr:
     return exp.Anonymous(this="printf", expressions=[pattern.copy(), *args])
 
 
+DATE_UNITS = {"DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
+
+
+def _unit(node: exp.Expr | None) -> str:
+    unit = node.args.get("unit") if node is not None else None
+    return unit.name.upper() if isinstance(unit, exp.Expr) else ""
+
+
+def _stays_a_date(node: exp.Expr) -> bool:
+    """Date arithmetic in whole days or more is a DATE in Athena; DuckDB makes it a TIMESTAMP."""
+    if isinstance(node, (exp.Add, exp.Sub)):
+        left, right = node.left, node.right
+        date_side, other = (left, right) if _type(left) == DATE_TYPE else (right, left)
+        return _type(date_side) == DATE_TYPE and isinstance(other, exp.Interval) and _unit(other) in DATE_UNITS
+    if isinstance(node, (exp.DateAdd, exp.DateSub, exp.DateTrunc, exp.TimestampTrunc)):
+        return _type(node.this) == DATE_TYPE and (_unit(node) or "DAY") in DATE_UNITS
+    return False
+
+
 def _rewrite(node: exp.Expr) -> exp.Expr:
+    if _stays_a_date(node):
+        return exp.cast(node.copy(), exp.DataType.build("DATE"))
     if isinstance(node, exp.Div):
         return _check_division(node)
     if isinstance(node, exp.ApproxQuantile):

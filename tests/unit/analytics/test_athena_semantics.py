@@ -160,6 +160,28 @@ def test_timestamps_print_as_athena_prints_them(runner):
     assert value(runner, sql) == "2020-03-01 00:01:26.000"
 
 
+def test_date_arithmetic_in_days_stays_a_date(runner):
+    # DATETIME: "| `+` | `date '2012-08-08' + interval '2' day` | `2012-08-10` |" and
+    #   "| `-` | `date '2012-08-08' - interval '2' day` | `2012-08-06` |"  (DuckDB makes these timestamps.)
+    assert value(runner, "SELECT date '2012-08-08' + interval '2' day") == "2012-08-10"
+    assert value(runner, "SELECT date '2012-08-08' - interval '2' day") == "2012-08-06"
+    # DATETIME: "date_add(unit, value, timestamp) -> [same as input]"; "date_trunc(unit, x) -> [same as input]"
+    assert value(runner, "SELECT date_add('month', 1, DATE '2026-01-31')") == "2026-02-28"
+    assert value(runner, "SELECT date_trunc('week', DATE '2001-08-22')") == "2001-08-20"
+
+
+def test_cast_of_text_to_an_integer_accepts_only_a_sign_and_digits(runner):
+    # Trino's docs give no example; its source does (VarcharOperators.castToBigint:
+    #   "return Long.parseLong(slice.toStringUtf8());" else "Cannot cast '%s' to BIGINT"):
+    # https://github.com/trinodb/trino/blob/master/core/trino-main/src/main/java/io/trino/type/VarcharOperators.java
+    # Java's Long.parseLong takes an optional sign and digits only. (DuckDB's cast reads '1.5' as 2.)
+    assert value(runner, "SELECT CAST('+7' AS bigint)") == 7
+    assert value(runner, "SELECT CAST(NULL AS bigint)") is None
+    with pytest.raises(LocalQueryFailed, match=re.escape("Cannot cast '1.5' to")):
+        runner.run("SELECT CAST('1.5' AS integer)")
+    assert value(runner, "SELECT TRY_CAST('1.5' AS integer)") is None
+
+
 def test_cast_of_a_timestamp_to_varchar_shows_milliseconds(runner):
     # Athena's timestamp is timestamp(3); DuckDB's own cast would print '2022-10-20 05:10:00'.
     sql = "SELECT CAST(TIMESTAMP '2022-10-20 05:10:00' AS varchar)"
