@@ -69,9 +69,6 @@ WALL_CLOCK_READERS = (exp.Date, exp.Year, exp.Month, exp.Day, exp.Hour, exp.Minu
                       exp.Quarter, exp.WeekOfYear, exp.DayOfWeek, exp.DayOfWeekIso, exp.DayOfYear,
                       exp.Extract, exp.TimeToStr)  # fmt: skip
 
-# Our own rewrites of Athena functions sqlglot passes through unchanged (lower-case names).
-REWRITTEN_FUNCTIONS = {"format_datetime", "to_iso8601", "map_agg"}
-
 # Athena's timestamp text: always milliseconds (timestamp(3)).
 ATHENA_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%g"
 
@@ -427,6 +424,8 @@ def _stays_a_date(node: exp.Expr) -> bool:
 def _rewrite(node: exp.Expr) -> exp.Expr:
     if _stays_a_date(node):
         return exp.cast(node.copy(), exp.DataType.build("DATE"))
+    if isinstance(node, exp.AtTimeZone):
+        return _at_time_zone(node)
     if isinstance(node, exp.Div):
         return _check_division(node)
     if isinstance(node, exp.ApproxQuantile):
@@ -505,11 +504,8 @@ def translate_query(sql: str, schema: TableSchema) -> Translation:
     except OptimizeError as exc:
         raise InvalidQuery(f"{exc} (the table {schema.table!r} has: {', '.join(schema.sql_types())})") from exc
     tree = annotate_types(tree, schema=mapping, dialect="athena")
-    # AT TIME ZONE is judged by its consumer, so before the consumers are rewritten.
-    for at_zone in list(tree.find_all(exp.AtTimeZone)):
-        _replace(at_zone, _at_time_zone(at_zone))
     # Children before parents (reversed pre-order), so a parent sees its rewritten children
-    # and the Athena types they had.
+    # and the Athena types they had (and AT TIME ZONE sees its consumer as the user wrote it).
     for node in reversed(list(tree.dfs())):
         if not node.meta.get(_OURS):
             new = _rewrite(node)
