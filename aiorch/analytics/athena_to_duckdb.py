@@ -43,19 +43,10 @@ from sqlglot.errors import OptimizeError, ParseError
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
 
+from aiorch.analytics.errors import AnalyticsQueryError, InvalidQuery, UnsupportedQuery
 from aiorch.analytics.schema import TableSchema
 
-
-class AnalyticsQueryError(ValueError):
-    """A query that cannot be answered: the message says why in plain words."""
-
-
-class InvalidQuery(AnalyticsQueryError):
-    """The SQL does not parse, or names a table or column the results table does not have."""
-
-
-class UnsupportedQuery(AnalyticsQueryError):
-    """Valid Athena SQL whose meaning DuckDB would change; refused instead of answered wrongly."""
+__all__ = ["AnalyticsQueryError", "InvalidQuery", "Translation", "UnsupportedQuery", "translate", "translate_query"]
 
 
 INTEGER_TYPES = {exp.DType.TINYINT, exp.DType.SMALLINT, exp.DType.INT,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from aiorch.analytics.athena_to_duckdb import AnalyticsQueryError
+from aiorch.analytics.errors import AnalyticsQueryError
 from aiorch.analytics.result import QueryResult
 
 if TYPE_CHECKING:

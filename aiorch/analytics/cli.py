@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from aiorch.analytics.athena_to_duckdb import AnalyticsQueryError
+from aiorch.analytics.errors import AnalyticsQueryError
 from aiorch.analytics.queries import UnknownQuery
 from aiorch.analytics.service import list_named_queries, run_named_query, run_sql
 

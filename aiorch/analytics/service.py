@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from aiorch.analytics.errors import AnalyticsQueryError
 from aiorch.analytics.queries import get_query, load_queries
 from aiorch.analytics.result import QueryResult
 from aiorch.settings import Settings, get_settings
@@ -24,8 +25,12 @@ def open_runner(settings: Settings | None = None) -> Runner:
         from aiorch.analytics.aws import AthenaRunner
 
         return AthenaRunner(settings)
-    from aiorch.analytics.local import LocalRunner  # DuckDB and sqlglot: the local stack only
-
+    try:
+        from aiorch.analytics.local import LocalRunner  # DuckDB and sqlglot: the local stack only
+    except ImportError as exc:
+        raise AnalyticsQueryError(
+            f"answering queries over local storage needs DuckDB and sqlglot ({exc}); install aiorch[local]"
+        ) from exc
     return LocalRunner(url.removeprefix("file://"))
 
 

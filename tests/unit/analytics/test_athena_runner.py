@@ -3,6 +3,9 @@ so these tests check the request flow (start, poll, read pages, header row, type
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import boto3
 import pytest
 from moto import mock_aws
@@ -113,3 +116,21 @@ def test_s3_storage_uses_athena_and_a_directory_uses_duckdb(tmp_path, settings):
     assert type(open_runner(s3)).__name__ == "AthenaRunner"
     local = settings.model_copy(update={"storage_url": str(tmp_path)})
     assert type(open_runner(local)).__name__ == "LocalRunner"
+
+
+def test_the_aws_path_imports_without_duckdb_or_sqlglot():
+    # The API Lambda has neither (they are the local stack's); it must still answer through Athena.
+    probe = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('duckdb', 'sqlglot'):\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from aiorch.analytics.service import run_named_query, open_runner\n"
+        "from aiorch.analytics.aws import AthenaRunner\n"
+        "from aiorch.analytics.cli import analytics\n"
+        "from aiorch.analytics import write_row\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
