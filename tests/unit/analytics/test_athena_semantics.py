@@ -77,6 +77,8 @@ def test_decimal_division_is_refused_because_athena_keeps_the_decimal_scale(runn
 
 
 def test_integer_division_by_zero_fails_rather_than_answering(runner):
+    # The docs do not say; Trino's IntegerOperators.divide throws DIVISION_BY_ZERO ("Division by zero").
+    # DuckDB 2 raises too (DuckDB 1 answered NULL), hence the duckdb>=2.0 requirement.
     with pytest.raises(LocalQueryFailed, match=r"(?i)division by zero"):
         runner.run("SELECT input_width / (tiles - 2) FROM results")
 
