@@ -49,6 +49,7 @@ class TilerOptions:
     precision: str = "fp32"  # "fp16" or "fp32"
     channels_last: bool = True
     compile: bool = False  # torch.compile the model (static tile shape)
+    clamp: bool = False  # clamp each tile's output to [0, 1] on the device (blending keeps it in range)
 
 
 @dataclass
@@ -125,6 +126,26 @@ class Tiler:
         self._base = model.eval().to(device=device, memory_format=memory_format)
         self._memory_format = memory_format
         self._copy_stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+        self._pinned: dict[tuple[str, tuple[int, ...]], list[torch.Tensor]] = {}
+        if device.type == "cuda":
+            # Every tile of a run has one shape, so letting cuDNN pick the fastest kernels pays off.
+            torch.backends.cudnn.benchmark = True
+
+    def pinned_buffers(
+        self, role: str, shape: tuple[int, ...], dtype: torch.dtype, keep: bool = True
+    ) -> list[torch.Tensor]:
+        """Two page-locked staging buffers; with ``keep`` they serve the next image too (pinning is slow).
+
+        Nested runs pass keep=False: they must not share buffers with a top-level batch still in flight.
+        """
+        import torch
+
+        key = (role, (*shape, str(dtype)))
+        if not keep:
+            return [torch.empty(shape, dtype=dtype, pin_memory=True) for _ in range(2)]
+        if key not in self._pinned:
+            self._pinned[key] = [torch.empty(shape, dtype=dtype, pin_memory=True) for _ in range(2)]
+        return self._pinned[key]
 
     def model(self, precision: str) -> Callable[[torch.Tensor], torch.Tensor]:
         """The fp32 or fp16 copy of the model (made on first use)."""
@@ -178,10 +199,9 @@ class _Run:
         cols, tile_w = axis_tiles(width, tile, tiler.options.overlap)
         weights_y = axis_weights(rows, tile_h, height, scale)
         weights_x = axis_weights(cols, tile_w, width, scale)
-        pin = self.cuda and self.top_level
-        output = torch.zeros((height * scale, width * scale, channels), dtype=torch.float32, pin_memory=pin)
-        if pin:
-            source = source.pin_memory()
+        # The output stays in ordinary host memory: tiles come back through pinned staging buffers,
+        # and pinning a whole output would cost more time than the copies it speeds up.
+        output = torch.zeros((height * scale, width * scale, channels), dtype=torch.float32)
         self._source = source
         positions = [(r, c) for r in range(len(rows)) for c in range(len(cols))]
         total, done = len(positions), 0
@@ -190,11 +210,12 @@ class _Run:
         device_wx = [torch.from_numpy(w).to(tiler.device) for w in weights_x]
         staging_in = staging_out = flags = None
         if self.cuda:
-            staging_in = [torch.empty((batch_size, tile_h, tile_w, channels), pin_memory=True) for _ in range(2)]
-            staging_out = [
-                torch.empty((batch_size, tile_h * scale, tile_w * scale, channels), pin_memory=True) for _ in range(2)
-            ]
-            flags = [torch.ones(1, dtype=torch.bool, pin_memory=True) for _ in range(2)]
+            keep = self.top_level
+            staging_in = tiler.pinned_buffers("in", (batch_size, tile_h, tile_w, channels), torch.float32, keep)
+            staging_out = tiler.pinned_buffers(
+                "out", (batch_size, tile_h * scale, tile_w * scale, channels), torch.float32, keep
+            )
+            flags = tiler.pinned_buffers("finite", (1,), torch.bool, keep)
         pending: list[dict[str, Any]] = []
         current_tile = tile
 
@@ -304,6 +325,8 @@ class _Run:
         y = tiler.model(precision)(x.contiguous(memory_format=tiler._memory_format))
         y = y[:count, :, : height * scale, : width * scale].permute(0, 2, 3, 1)
         finite = torch.isfinite(y).all()
+        if tiler.options.clamp:
+            y = y.clamp(0.0, 1.0)
         wy = torch.stack([device_wy[r] for r, _ in batch])[:, :, None, None]
         wx = torch.stack([device_wx[c] for _, c in batch])[:, None, :, None]
         weighted = (y.float() * wy).mul_(wx)

@@ -138,11 +138,15 @@ def run(image: np.ndarray, options: dict[str, Any] | None, progress: Progress = 
     tile = opts.tile or AUTO_TILE["cuda" if device.type == "cuda" else "cpu"]
     batch = opts.batch or (max(1, AUTO_BATCH_PIXELS // (tile * tile)) if device.type == "cuda" else 1)
     tiler_options = TilerOptions(
-        tile=tile, overlap=opts.tile_overlap, batch=batch, precision=precision, compile=opts.compile
+        tile=tile,
+        overlap=opts.tile_overlap,
+        batch=batch,
+        precision=precision,
+        compile=opts.compile,
+        clamp=True,  # on the device, per tile: no pass over the full output on the host
     )
     tiler = _tiler(loaded, device, tiler_options)
     output, report = tiler.run(image, progress, stage="upscale")
-    np.clip(output, 0.0, 1.0, out=output)
 
     resized_at = time.perf_counter()
     height, width = image.shape[:2]
