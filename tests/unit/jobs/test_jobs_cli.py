@@ -195,3 +195,18 @@ def test_upscale_puts_a_resized_alpha_on_the_bigger_result(workdir: Path, settin
     result_alpha = np.asarray(result)[..., 3]
     assert result_alpha[:, : result.size[0] // 2 - 4].max() < 16  # left half stays transparent
     assert result_alpha[:, result.size[0] // 2 + 4 :].min() > 240  # right half stays opaque
+
+
+def test_detect_text_result_is_the_mask_unioned_with_the_user_mask(workdir: Path, settings: Settings) -> None:
+    blank = Image.new("RGB", (64, 48), (90, 120, 150))  # no text: the mask is the user's alone
+    user_mask = np.zeros((24, 32), np.uint8)  # half size, same shape: scaled up
+    user_mask[4:8, 10:20] = 255
+    source = put(workdir, "blank.png", encoded(blank))
+    mask = put(workdir, "mask.png", encoded(Image.fromarray(user_mask)))
+    code, out = run(workdir, settings, "detect-text", "--input", source, "--mask", mask)
+    assert code == 0
+    result = np.asarray(Image.open(out / "result.png")) > 0
+    assert result.shape == (48, 64) and result[8:16, 20:40].all() and result.sum() == 8 * 20
+    assert (out / "mask.png").read_bytes() == (out / "result.png").read_bytes()
+    text = json.loads((out / "text.json").read_text())
+    assert text["lines"] == [] and text["user_mask"] is True

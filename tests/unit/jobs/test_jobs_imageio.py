@@ -128,6 +128,14 @@ def test_rgb_icc_profile_is_kept_and_written_back() -> None:
     assert Image.open(io.BytesIO(out)).info.get("icc_profile") == profile
 
 
+def test_cmyk_with_an_unusable_profile_still_decodes_and_drops_the_profile() -> None:
+    bogus_cmyk_profile = b"\x00" * 16 + b"CMYK" + b"\x00" * 108
+    data = encoded(astronaut(16).convert("CMYK"), "JPEG", quality=95, icc_profile=bogus_cmyk_profile)
+    decoded = decode_image(data, LIMIT)
+    assert decoded.rgb.shape == (16, 16, 3) and decoded.icc_profile is None
+    assert any("without its ICC profile" in note for note in decoded.notes)
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
