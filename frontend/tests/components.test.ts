@@ -46,12 +46,9 @@ describe('OperationPicker', () => {
     expect(picker$.props('options').sigma).toBeNull()
   })
 
-  it('inpaint has the OCR switch', async () => {
+  it('inpaint offers only what both of its jobs accept', () => {
     picker$ = picker('inpaint')
-    const box = picker$.find('input[name="use_ocr"]')
-    expect((box.element as HTMLInputElement).checked).toBe(true)
-    await box.setValue(false)
-    expect(picker$.props('options').use_ocr).toBe(false)
+    expect(picker$.findAll('select, input[type="number"]').map((e) => e.attributes('name'))).toEqual(['format'])
   })
 })
 

@@ -15,7 +15,7 @@ describe('operations', () => {
 
   it('leaves empty values out of the request so the job chooses', () => {
     expect(requestOptions({ method: 'tv', sigma: null, format: 'png', quality: '' })).toEqual({ method: 'tv', format: 'png' })
-    expect(requestOptions({ sigma: Number.NaN, use_ocr: false })).toEqual({ use_ocr: false })
+    expect(requestOptions({ sigma: Number.NaN, outscale: 2 })).toEqual({ outscale: 2 })
   })
 
   it('refuses an unknown operation', () => {

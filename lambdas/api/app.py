@@ -232,8 +232,8 @@ def download(ctx: Ctx, token: Annotated[str, PathParam(max_length=4096)]) -> Res
     except NotFound as exc:
         raise Problem(404, "that file no longer exists") from exc
     media_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-    name = "-".join(key.split("/")[2:])  # execution-job-result.png: unique and readable
-    return Response(data, media_type=media_type, headers={"Content-Disposition": f'inline; filename="{name}"'})
+    # No filename here: the page's <a download="..."> names the file (a header name would override it).
+    return Response(data, media_type=media_type, headers={"Content-Disposition": "inline"})
 
 
 # --- routes for signed-in users --------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // The operations and their options, as data: the form is drawn from this table.
 // Option names are those ValidateInput accepts (lambdas/validate_input/validation.py).
 
-export type OptionValue = string | number | boolean
+export type OptionValue = string | number
 
 export interface ChoiceOption {
   kind: 'choice'
@@ -22,14 +22,7 @@ export interface NumberOption {
   hint?: string
 }
 
-export interface FlagOption {
-  kind: 'flag'
-  name: string
-  label: string
-  default: boolean
-}
-
-export type OptionSpec = ChoiceOption | NumberOption | FlagOption
+export type OptionSpec = ChoiceOption | NumberOption
 
 export interface OperationSpec {
   name: 'upscale' | 'denoise' | 'inpaint'
@@ -110,7 +103,8 @@ export const OPERATIONS: OperationSpec[] = [
     label: 'Remove text',
     description: 'Finds text with OCR and fills it in; paint over anything else you want removed.',
     acceptsMask: true,
-    options: [{ kind: 'flag', name: 'use_ocr', label: 'Find text automatically (OCR)', default: true }, outputFormat],
+    // Both jobs (detect-text, inpaint) receive these options, so only what both accept is offered.
+    options: [outputFormat],
   },
 ]
 
