@@ -238,7 +238,7 @@ def download(ctx: Ctx, token: Annotated[str, PathParam(max_length=4096)]) -> Res
 
 # --- routes for signed-in users --------------------------------------------------------------------
 
-UNAUTHORIZED = {401: {"description": "No valid token."}}
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "No valid token."}}
 api = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
 
 
