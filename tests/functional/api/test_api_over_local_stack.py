@@ -99,7 +99,8 @@ def test_denoise_runs_to_a_downloadable_result(client: TestClient, stack_setting
     assert entered[:1] == ["ValidateInput"] and "Denoise" in entered and "RecordResult" in entered
     listed = client.get("/image-ai-analysis", headers=alice).json()["items"]
     assert [e["execution_id"] for e in listed] == [execution_id]
-    assert client.get(f"/image-ai-analysis/{execution_id}", headers=headers_for(stack_settings, "bob")).status_code == 404
+    bob = headers_for(stack_settings, "bob")
+    assert client.get(f"/image-ai-analysis/{execution_id}", headers=bob).status_code == 404
 
 
 def test_a_failing_job_reports_why_in_plain_words(client: TestClient, stack_settings: Settings) -> None:
