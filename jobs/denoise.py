@@ -20,16 +20,24 @@ import numpy as np
 from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress
 from jobs.devices import describe_device, pick_device
-from jobs.options import float_option
+from jobs.options import float_option, int_option
+from jobs.tiler import Tiler, TilerOptions
 from jobs.weights.loaders import load_model
 
-OPTIONS = frozenset({"method", "sigma", "weights", "device"})
+OPTIONS = frozenset({"method", "sigma", "weights", "device", "tile"})
 CLASSICAL_METHODS = ("bm3d", "tv", "wavelet")
 METHODS = ("auto", "drunet", *CLASSICAL_METHODS)
 
 # Thresholds as multiples of sigma, tuned on scikit-image's astronaut (256x256) at sigma 10, 25 and 50.
 TV_THRESHOLD_PER_SIGMA = 0.75
 WAVELET_THRESHOLD_PER_SIGMA = 1.0
+
+# Every method runs through the shared tiler (jobs.tiler): memory stays bounded on any image,
+# progress is reported per tile, and feathered overlaps leave no seams. Tile sides by method:
+# BM3D is slow (progress every few seconds on a CPU); DRUNet's memory grows with the tile.
+AUTO_TILE = {"bm3d": 256, "tv": 1024, "wavelet": 1024, "drunet-cuda": 1024, "drunet-cpu": 256}
+TILE_OVERLAP = 32
+DRUNET_SIZE_MULTIPLE = 8
 
 
 def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> OperationOutput:
@@ -45,33 +53,38 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
             ".safetensors file. Without them, use method bm3d, tv or wavelet.",
             "BadRequest",
         )
-
     sigma_estimated = options.get("sigma") is None
     sigma = estimate_sigma(image) if sigma_estimated else float_option(options, "sigma", None, 0.0, 255.0)
-
-    import torch
-
     device = pick_device(options.get("device"))
-    noisy = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].to(device)
+    auto_tile = AUTO_TILE[f"drunet-{device.type}" if method == "drunet" else method]
+    tile = int_option(options, "tile", 0, 0, 16384) or auto_tile
+
     metadata: dict[str, Any] = {
         "sigma": round(sigma, 3),
         "sigma_estimated": sigma_estimated,
         "device": describe_device(device),
         "precision": "fp32",
     }
+    if method == "drunet":
+        denoiser, size_multiple, weights_info = _drunet(str(weights), sigma / 255.0, device)
+        metadata.update(model="DRUNet", fallback=False, **weights_info)
+    else:
+        denoiser, size_multiple = _classical(method, sigma / 255.0, device), 1
+        metadata.update(model=method, weights=f"fallback: {method}", weights_sha256=None, fallback=True)
+
     progress("denoising", 0, 1)
     started = time.perf_counter()
-    with torch.inference_mode():
-        if method == "drunet":
-            denoised, weights_info = _drunet(noisy, sigma / 255.0, str(weights), device)
-            metadata.update(model="DRUNet", fallback=False, **weights_info)
-        else:
-            denoised = classical_denoise(noisy, sigma / 255.0, method, device)
-            metadata.update(model=method, weights=f"fallback: {method}", weights_sha256=None, fallback=True)
-    result = denoised[0].clamp(0, 1).permute(1, 2, 0).float().cpu().numpy()
+    if sigma <= 0:
+        result, report = image, None
+    else:
+        tiler_options = TilerOptions(tile=tile, overlap=TILE_OVERLAP, channels_last=False, clamp=True)
+        tiler = Tiler(denoiser, scale=1, device=device, options=tiler_options, size_multiple=size_multiple)
+        result, report = tiler.run(np.ascontiguousarray(image, dtype=np.float32), progress, stage="denoising")
     metadata["timings_s"] = {"denoise": time.perf_counter() - started}
+    metadata["tile"] = report.tile if report else None
+    metadata["tiles"] = report.tiles if report else 0
     progress("denoising", 1, 1)
-    return OperationOutput(image=np.ascontiguousarray(result, dtype=np.float32), metadata=metadata)
+    return OperationOutput(image=np.ascontiguousarray(np.clip(result, 0, 1), dtype=np.float32), metadata=metadata)
 
 
 def estimate_sigma(image: np.ndarray) -> float:
@@ -92,33 +105,39 @@ def estimate_sigma(image: np.ndarray) -> float:
     return float(np.mean(sigma_per_channel) / 0.6745 * 255.0)
 
 
-def classical_denoise(noisy: Any, sigma: float, method: str, device: Any) -> Any:
-    """deepinv's classical denoisers; ``noisy`` is a (1, 3, H, W) tensor, sigma in [0, 1] units."""
+def _classical(method: str, sigma: float, device: Any) -> Any:
+    """deepinv's classical denoiser as a module mapping a (B, 3, h, w) tile batch to its denoised batch."""
+    import torch
     from deepinv.models import BM3D, TVDenoiser, WaveletDenoiser
 
-    if sigma <= 0:
-        return noisy
-    if method == "bm3d":
-        return BM3D()(noisy.cpu(), sigma).to(device)  # the bm3d package runs on the CPU
-    if method == "tv":
-        return TVDenoiser(n_it_max=200)(noisy, ths=TV_THRESHOLD_PER_SIGMA * sigma)
-    if method == "wavelet":
-        return WaveletDenoiser(level=3, wv="db8", device=device)(noisy, ths=WAVELET_THRESHOLD_PER_SIGMA * sigma)
-    raise JobFailure(f"Unknown classical denoise method {method!r}.", "BadRequest")
+    class Classical(torch.nn.Module):
+        def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+            if method == "bm3d":  # the bm3d package runs on the CPU
+                return BM3D()(noisy.float().cpu(), sigma).to(noisy)
+            if method == "tv":
+                return TVDenoiser(n_it_max=200)(noisy, ths=TV_THRESHOLD_PER_SIGMA * sigma)
+            wavelet = WaveletDenoiser(level=3, wv="db8", device=noisy.device)
+            return wavelet(noisy, ths=WAVELET_THRESHOLD_PER_SIGMA * sigma)
+
+    return Classical()
 
 
-def _drunet(noisy: Any, sigma: float, weights: str, device: Any) -> tuple[Any, dict[str, Any]]:
-    """DRUNet takes the image plus a constant noise-level map; sizes padded to a multiple of 8."""
+def _drunet(weights: str, sigma: float, device: Any) -> tuple[Any, int, dict[str, Any]]:
+    """DRUNet as a module that adds the constant noise-level map it takes as a fourth input channel."""
     import torch
-    import torch.nn.functional as F
 
     loaded = load_model(weights=weights)
     if loaded.architecture != "DRUNet":
         raise JobFailure(f"The weights {weights!r} hold a {loaded.architecture} model, not DRUNet.", "BadWeights")
-    model = loaded.module.to(device)
-    _, _, height, width = noisy.shape
-    pad_h, pad_w = (-height) % 8, (-width) % 8
-    padded = F.pad(noisy, (0, pad_w, 0, pad_h), mode="replicate")
-    noise_map = torch.full_like(padded[:, :1], sigma)
-    denoised = model(torch.cat([padded, noise_map], dim=1))
-    return denoised[:, :, :height, :width], {"weights": loaded.weights, "weights_sha256": loaded.sha256}
+
+    class WithNoiseLevel(torch.nn.Module):
+        def __init__(self, drunet: torch.nn.Module) -> None:
+            super().__init__()
+            self.drunet = drunet
+
+        def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+            noise_map = torch.full_like(noisy[:, :1], sigma)
+            return self.drunet(torch.cat([noisy, noise_map], dim=1))
+
+    size_multiple = max(DRUNET_SIZE_MULTIPLE, loaded.size_multiple)
+    return WithNoiseLevel(loaded.module), size_multiple, {"weights": loaded.weights, "weights_sha256": loaded.sha256}

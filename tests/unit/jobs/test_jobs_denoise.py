@@ -111,3 +111,14 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
     torch.save(DnCNN().state_dict(), path)
     with pytest.raises(JobFailure, match="not DRUNet"):
         denoise.run(astronaut_crop(16), {"method": "drunet", "weights": str(path)}, no_progress)
+
+
+def test_tiled_denoising_matches_the_whole_image_and_reports_each_tile() -> None:
+    clean = astronaut_crop(160)
+    degraded = noisy(clean, 25.0, seed=2)
+    updates: list[tuple[str, int, int]] = []
+    whole = denoise.run(degraded, {"method": "wavelet", "sigma": 25}, no_progress)
+    tiled = denoise.run(degraded, {"method": "wavelet", "sigma": 25, "tile": 64}, lambda *u: updates.append(u))
+    assert whole.metadata["tiles"] == 1 and tiled.metadata["tiles"] == 9 and tiled.metadata["tile"] == 64
+    assert abs(psnr(tiled.image, clean) - psnr(whole.image, clean)) < 0.3
+    assert ("denoising", 9, 9) in updates
