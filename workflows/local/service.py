@@ -23,7 +23,7 @@ from workflows.local.client import service_file, states_client
 from workflows.local.dispatch import DispatchError, import_handler, load_dispatch
 from workflows.local.hooks import LocalDispatchHooks
 from workflows.local.jobs import JobRunner
-from workflows.local.watchdog import Watchdog
+from workflows.local.watchdog import Watchdog, running_records
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,7 @@ def run_service(settings: Settings, stop: threading.Event | None = None) -> None
         dispatch, runner, region=settings.aws_region, lambda_timeout_s=settings.lambda_timeout_s
     ).install(events)
 
+    interrupted = running_records(settings)  # died with the previous service: moto kept them in memory only
     server = ThreadedMotoServer(ip_address=settings.states_host, port=settings.states_port, verbose=False)
     server.start()
     watchdog = None
@@ -96,7 +97,7 @@ def run_service(settings: Settings, stop: threading.Event | None = None) -> None
         states = states_client(settings)
         arn = create_state_machine(settings, states)
         runner.start()
-        watchdog = Watchdog(settings, runner, states, status_change)
+        watchdog = Watchdog(settings, runner, states, status_change, interrupted=interrupted)
         watchdog.start()
         _write_service_file(service_file(settings), settings, arn)
         log.info("local states service on %s, state machine %s", settings.resolved_states_endpoint_url, arn)

@@ -22,6 +22,7 @@ from typing import Any
 from aiorch.contracts import ExecutionRecord, ExecutionStatus
 from aiorch.executions import ExecutionIndex
 from aiorch.settings import Settings
+from aiorch.storage import open_storage
 from workflows.local.dispatch import LocalLambdaContext
 from workflows.local.jobs import JobRunner
 
@@ -94,6 +95,14 @@ def interrupted_event(record: ExecutionRecord, settings: Settings) -> dict[str, 
     )
 
 
+def running_records(settings: Settings) -> list[ExecutionRecord]:
+    """Index records still RUNNING. Read before the service answers, so none of them can be one of its own."""
+    storage = open_storage(
+        settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region
+    )
+    return [r for r in ExecutionIndex(storage).all_records() if r.status is ExecutionStatus.RUNNING]
+
+
 class Watchdog:
     def __init__(
         self,
@@ -102,6 +111,7 @@ class Watchdog:
         states: Any,  # a boto3 stepfunctions client for this service
         status_change: StatusChangeHandler | None,
         *,
+        interrupted: list[ExecutionRecord] | None = None,
         lease_s: float = LEASE_S,
     ) -> None:
         self.settings = settings
@@ -109,6 +119,7 @@ class Watchdog:
         self.states = states
         self.status_change = status_change
         self.lease_s = lease_s
+        self.interrupted = interrupted or []
         self._attempts: dict[str, int] = {}  # execution ARN → handler calls so far
         self._done: set[str] = set()  # executions reported (or given up on)
         self._stop = threading.Event()
@@ -123,7 +134,7 @@ class Watchdog:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        self.report_interrupted()
+        self.report_interrupted(self.interrupted)
         while not self._stop.wait(self.settings.job_stop_check_s):
             try:
                 self.check_once()
@@ -131,21 +142,13 @@ class Watchdog:
                 log.exception("watchdog round failed")
 
     # --- the checks -------------------------------------------------------------------
-    def report_interrupted(self) -> int:
-        """Send INTERRUPTED for every index record still RUNNING from before this service started."""
-        from aiorch.storage import open_storage
-
-        storage = open_storage(
-            self.settings.resolved_storage_url,
-            s3_endpoint_url=self.settings.s3_endpoint_url,
-            region=self.settings.aws_region,
-        )
+    def report_interrupted(self, records: list[ExecutionRecord]) -> int:
+        """Send INTERRUPTED for each record (from ``running_records`` taken before this service answered)."""
         sent = 0
-        for record in ExecutionIndex(storage).all_records():
-            if record.status is ExecutionStatus.RUNNING:
-                event = interrupted_event(record, self.settings)
-                if self._send(event["detail"]["executionArn"], event):
-                    sent += 1
+        for record in records:
+            event = interrupted_event(record, self.settings)
+            if self._send(event["detail"]["executionArn"], event):
+                sent += 1
         return sent
 
     def check_once(self) -> None:
