@@ -20,11 +20,11 @@ import numpy as np
 from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress
 from jobs.devices import describe_device, pick_device
-from jobs.options import float_option, int_option
+from jobs.options import float_option, fp32_precision, int_option
 from jobs.tiler import Tiler, TilerOptions
 from jobs.weights.loaders import load_model
 
-OPTIONS = frozenset({"method", "sigma", "weights", "device", "tile"})
+OPTIONS = frozenset({"method", "sigma", "weights", "device", "precision", "tile"})
 CLASSICAL_METHODS = ("bm3d", "tv", "wavelet")
 METHODS = ("auto", "drunet", *CLASSICAL_METHODS)
 
@@ -63,7 +63,7 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
         "sigma": round(sigma, 3),
         "sigma_estimated": sigma_estimated,
         "device": describe_device(device),
-        "precision": "fp32",
+        "precision": fp32_precision(options, "denoise"),
     }
     if method == "drunet":
         denoiser, size_multiple, weights_info = _drunet(str(weights), sigma / 255.0, device)

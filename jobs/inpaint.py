@@ -20,10 +20,11 @@ import numpy as np
 
 from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress
-from jobs.options import int_option
+from jobs.options import INPAINT_OPERATION_OPTIONS, fp32_precision, int_option
 from jobs.text_detection import fit_user_mask
 
-OPTIONS = frozenset({"weights", "device", "context_px", "radius", "max_side"})
+OPTIONS = INPAINT_OPERATION_OPTIONS  # shared with the detect-text job; see jobs.options
+METHODS = ("auto", "lama", "telea")
 DEFAULT_CONTEXT_PX = 128
 DEFAULT_TELEA_RADIUS = 5
 # LaMa sees each crop at most this large (longest side); bigger crops are filled at this size
@@ -69,6 +70,7 @@ def run(
     context_px = int_option(options, "context_px", DEFAULT_CONTEXT_PX, 8, 4096)
     max_side = int_option(options, "max_side", DEFAULT_MAX_SIDE, 32, 8192)
     radius = int_option(options, "radius", DEFAULT_TELEA_RADIUS, 1, 64)
+    fp32_precision(options, "inpaint")
 
     filler, metadata = _choose_filler(options, radius, max_side)
     regions = mask_regions(mask, context_px)
@@ -179,6 +181,9 @@ def lama_fill(model: Any, device: Any, max_side: int) -> Any:
 
 def _choose_filler(options: dict[str, Any], radius: int, max_side: int) -> tuple[Any, dict[str, Any]]:
     """(fill function, metadata naming what fills): LaMa with weights, else the Telea fallback."""
+    method = str(options.get("method") or "auto").lower()
+    if method not in METHODS:
+        raise JobFailure(f"Unknown inpaint method {method!r}: use one of {', '.join(METHODS)}.", "BadRequest")
     settings = get_settings()
     weights = options.get("weights") or settings.lama_weights
     name = None
@@ -187,7 +192,13 @@ def _choose_filler(options: dict[str, Any], radius: int, max_side: int) -> tuple
 
         if (settings.weights_dir / lookup("big-lama").file).is_file():
             name = "big-lama"
-    if not weights and not name:
+    if method == "lama" and not weights and not name:
+        raise JobFailure(
+            "LaMa needs weights: set AIORCH_LAMA_WEIGHTS (or put big-lama.pt in AIORCH_WEIGHTS_DIR). "
+            "Without them, use method telea.",
+            "BadRequest",
+        )
+    if method == "telea" or (not weights and not name):
         metadata = {
             "model": "opencv-telea",
             "weights": "fallback: opencv-telea",
@@ -213,7 +224,7 @@ def _choose_filler(options: dict[str, Any], radius: int, max_side: int) -> tuple
         "weights_sha256": loaded.sha256,
         "fallback": False,
         "device": describe_device(device),
-        "precision": "fp32",
+        "precision": fp32_precision(options, "LaMa"),
         "max_side": max_side,
     }
     return lama_fill(model, device, max_side), metadata

@@ -23,3 +23,28 @@ def float_option(options: dict[str, Any], name: str, default: float | None, low:
     if not low <= float(value) <= high:
         raise JobFailure(f"Option {name!r} must be between {low} and {high}, not {value}.", "BadRequest")
     return float(value)
+
+
+def bool_option(options: dict[str, Any], name: str, default: bool) -> bool:
+    value = options.get(name, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "false", "yes", "no", "1", "0"}:
+        return value.strip().lower() in {"true", "yes", "1"}
+    raise JobFailure(f"Option {name!r} must be true or false, not {value!r}.", "BadRequest")
+
+
+def fp32_precision(options: dict[str, Any], model: str) -> str:
+    """The precision option for models that run in fp32 only: "auto" or "fp32" is fine, others are refused."""
+    value = str(options.get("precision") or "auto").lower()
+    if value not in {"auto", "fp32"}:
+        raise JobFailure(f"{model} runs in fp32 only; option 'precision' {value!r} is not available.", "BadRequest")
+    return "fp32"
+
+
+# The inpaint operation runs two jobs, detect-text then inpaint, with one options object
+# (ValidateInput passes the same --options to both). Each job accepts the whole vocabulary
+# and uses its own part of it.
+DETECT_TEXT_OPTIONS = frozenset({"dilate_px", "min_score", "use_ocr"})
+INPAINT_OPTIONS = frozenset({"method", "weights", "device", "precision", "context_px", "radius", "max_side"})
+INPAINT_OPERATION_OPTIONS = DETECT_TEXT_OPTIONS | INPAINT_OPTIONS

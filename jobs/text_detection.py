@@ -23,9 +23,9 @@ import numpy as np
 
 from jobs.contract import JobFailure, OperationOutput, Progress
 from jobs.imageio import encode_mask
-from jobs.options import float_option, int_option
+from jobs.options import INPAINT_OPERATION_OPTIONS, bool_option, float_option, int_option
 
-OPTIONS = frozenset({"dilate_px", "min_score"})
+OPTIONS = INPAINT_OPERATION_OPTIONS  # shared with the inpaint job; see jobs.options
 DEFAULT_DILATE_PX = 8
 DEFAULT_MIN_SCORE = 0.5
 # A user mask is stretched to the image when their shapes differ, but only this far.
@@ -44,11 +44,14 @@ def run(
 ) -> OperationOutput:
     dilate_px = int_option(options, "dilate_px", DEFAULT_DILATE_PX, 0, 256)
     min_score = float_option(options, "min_score", DEFAULT_MIN_SCORE, 0.0, 1.0)
+    use_ocr = bool_option(options, "use_ocr", True)
+    if not use_ocr and mask is None:
+        raise JobFailure("With use_ocr false the mask must come from the user: upload a mask.", "BadRequest")
     height, width = image.shape[:2]
 
     progress("detecting text", 0, 1)
     started = time.perf_counter()
-    lines = [line for line in detect_text(image) if line["score"] >= min_score]
+    lines = [line for line in detect_text(image) if line["score"] >= min_score] if use_ocr else []
     ocr_s = time.perf_counter() - started
     progress("detecting text", 1, 1)
 
@@ -62,20 +65,15 @@ def run(
         "dilate_px": dilate_px,
         "min_score": min_score,
         "user_mask": mask is not None,
+        "ocr": use_ocr,
         "lines": lines,
     }
-    models = packaged_model_paths()
-    metadata = {
-        "model": "PP-OCRv6 det+rec small, PP-OCR mobile v2.0 cls (rapidocr, onnxruntime)",
-        "weights": f"{engine_description()} wheel: " + ", ".join(path.name for path in models.values()),
-        "weights_sha256": {path.name: _sha256(path) for path in models.values()},
-        "fallback": False,
-        "device": "cpu (onnxruntime)",
-        "precision": "fp32",
-        "text_lines": len(lines),
-        "masked_fraction": round(float(combined.mean()), 6),
-        "timings_s": {"ocr": ocr_s},
-    }
+    metadata = ocr_metadata() if use_ocr else {"model": None, "weights": None, "note": "use_ocr false: user mask only"}
+    metadata.update(
+        text_lines=len(lines),
+        masked_fraction=round(float(combined.mean()), 6),
+        timings_s={"ocr": ocr_s},
+    )
     return OperationOutput(
         image=combined,
         metadata=metadata,
@@ -84,6 +82,18 @@ def run(
             "mask.png": encode_mask(combined),
         },
     )
+
+
+def ocr_metadata() -> dict[str, Any]:
+    models = packaged_model_paths()
+    return {
+        "model": "PP-OCRv6 det+rec small, PP-OCR mobile v2.0 cls (rapidocr, onnxruntime)",
+        "weights": f"{engine_description()} wheel: " + ", ".join(path.name for path in models.values()),
+        "weights_sha256": {path.name: _sha256(path) for path in models.values()},
+        "fallback": False,
+        "device": "cpu (onnxruntime)",
+        "precision": "fp32",
+    }
 
 
 def detect_text(image: np.ndarray) -> list[dict[str, Any]]:

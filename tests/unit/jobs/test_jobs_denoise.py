@@ -122,3 +122,8 @@ def test_tiled_denoising_matches_the_whole_image_and_reports_each_tile() -> None
     assert whole.metadata["tiles"] == 1 and tiled.metadata["tiles"] == 9 and tiled.metadata["tile"] == 64
     assert abs(psnr(tiled.image, clean) - psnr(whole.image, clean)) < 0.3
     assert ("denoising", 9, 9) in updates
+
+
+def test_half_precision_is_refused_plainly() -> None:
+    with pytest.raises(JobFailure, match="fp32 only"):
+        denoise.run(astronaut_crop(16), {"precision": "fp16"}, no_progress)

@@ -121,3 +121,35 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path) -> None:
     torch.save(DnCNN().state_dict(), path)
     with pytest.raises(JobFailure, match="not LaMa"):
         inpaint.run(astronaut_crop(16), {"weights": str(path)}, no_progress, mask=np.ones((16, 16), bool))
+
+
+def test_method_lama_without_weights_is_a_clear_error() -> None:
+    with pytest.raises(JobFailure, match="LaMa needs weights"):
+        inpaint.run(astronaut_crop(16), {"method": "lama"}, no_progress, mask=np.ones((16, 16), bool))
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [({"method": "magic"}, "Unknown inpaint method"), ({"precision": "fp16"}, "fp32 only")],
+)
+def test_unknown_method_or_precision_is_refused(options: dict, words: str) -> None:
+    with pytest.raises(JobFailure, match=words):
+        inpaint.run(astronaut_crop(16), options, no_progress, mask=np.ones((16, 16), bool))
+
+
+def test_options_meant_for_detect_text_are_accepted_and_ignored() -> None:
+    # The inpaint operation hands one options object to both of its jobs.
+    assert {"dilate_px", "use_ocr", "min_score"} <= inpaint.OPTIONS
+    mask = np.zeros((16, 16), bool)
+    mask[4:8, 4:8] = True
+    output = inpaint.run(astronaut_crop(16), {"dilate_px": 3, "use_ocr": False}, no_progress, mask=mask)
+    assert output.metadata["model"] == "opencv-telea"
+
+
+@pytest.mark.slow
+def test_method_telea_wins_over_configured_weights(random_lama_weights: Path) -> None:
+    mask = np.zeros((24, 24), bool)
+    mask[8:12, 8:12] = True
+    options = {"method": "telea", "weights": str(random_lama_weights)}
+    output = inpaint.run(astronaut_crop(24), options, no_progress, mask=mask)
+    assert output.metadata["weights"] == "fallback: opencv-telea"
