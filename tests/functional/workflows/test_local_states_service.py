@@ -194,3 +194,22 @@ def test_service_killed_mid_execution_reports_interrupted_and_leaves_no_job(tmp_
         wait_for(lambda: not pid_alive(second_job), 5, f"job process {second_job} to end with the service")
     finally:
         stop_service(settings)
+
+
+@pytest.mark.slow
+def test_a_job_past_its_timeout_fails_the_execution_and_is_ended(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, job_timeout_s=3)  # rendered into the jobs' TimeoutSeconds
+    ensure_service(settings, timeout_s=60)
+    states = LocalStates(settings, states_client(settings))
+    try:
+        execution_id, arn = states.start("denoise", sleep_s=60)
+        job_pid = _job_pid(states, execution_id, "denoise")
+
+        described = states.wait(arn, timeout_s=30)
+
+        assert described["status"] == "FAILED"
+        assert described["error"] == "Failed.States.Timeout"
+        assert len(states.calls("record_failure", execution_id)) == 1
+        wait_for(lambda: not pid_alive(job_pid), 8, f"timed-out job {job_pid} to be ended")
+    finally:
+        stop_service(settings)
