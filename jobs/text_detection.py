@@ -21,13 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from jobs.contract import JobFailure, OperationOutput, Progress
+from jobs.contract import JobFailure, OperationOutput, Progress, no_progress
 from jobs.imageio import encode_mask
 from jobs.options import INPAINT_OPERATION_OPTIONS, bool_option, float_option, int_option
 
 OPTIONS = INPAINT_OPERATION_OPTIONS  # shared with the inpaint job; see jobs.options
 DEFAULT_DILATE_PX = 8
 DEFAULT_MIN_SCORE = 0.5
+# rapidocr shrinks anything larger to this side before detecting; larger photos are read in tiles.
+OCR_TILE = 2000
+OCR_TILE_OVERLAP = 200
 # A user mask is stretched to the image when their shapes differ, but only this far.
 MAX_MASK_ASPECT_DIFFERENCE = 0.05
 
@@ -49,11 +52,9 @@ def run(
         raise JobFailure("With use_ocr false the mask must come from the user: upload a mask.", "BadRequest")
     height, width = image.shape[:2]
 
-    progress("detecting text", 0, 1)
     started = time.perf_counter()
-    lines = [line for line in detect_text(image) if line["score"] >= min_score] if use_ocr else []
+    lines = [line for line in detect_text_tiled(image, progress) if line["score"] >= min_score] if use_ocr else []
     ocr_s = time.perf_counter() - started
-    progress("detecting text", 1, 1)
 
     text_mask = polygons_mask([line["polygon"] for line in lines], height, width, dilate_px)
     combined = (text_mask | fit_user_mask(mask, height, width)) if mask is not None else text_mask
@@ -96,15 +97,55 @@ def ocr_metadata() -> dict[str, Any]:
     }
 
 
-def detect_text(image: np.ndarray) -> list[dict[str, Any]]:
-    """OCR lines of a float RGB image: [{"text", "score", "polygon": [[x, y] x4], "box": [x0, y0, x1, y1]}]."""
+def detect_text_tiled(image: np.ndarray, progress: Progress = no_progress) -> list[dict[str, Any]]:
+    """OCR over overlapping tiles no larger than rapidocr's working size, so small text on a large
+    photo is read at full resolution (rapidocr would shrink the whole image to 2000 px).
+    A line found twice in an overlap is kept once, with its better score."""
+    from jobs.tiler import axis_tiles
+
+    height, width = image.shape[:2]
+    rows, tile_h = axis_tiles(height, OCR_TILE, OCR_TILE_OVERLAP)
+    cols, tile_w = axis_tiles(width, OCR_TILE, OCR_TILE_OVERLAP)
+    tiles = [(top, left) for top in rows for left in cols]
+    found: list[dict[str, Any]] = []
+    progress("detecting text", 0, len(tiles))
+    for done, (top, left) in enumerate(tiles, start=1):
+        found += detect_text(image[top : top + tile_h, left : left + tile_w], offset=(left, top))
+        progress("detecting text", done, len(tiles))
+    return drop_duplicates(found)
+
+
+def drop_duplicates(lines: list[dict[str, Any]], min_overlap: float = 0.5) -> list[dict[str, Any]]:
+    """Keep one of any two lines whose boxes overlap by more than ``min_overlap`` of the smaller box."""
+
+    def area(box: list[int]) -> int:
+        return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
+
+    kept: list[dict[str, Any]] = []
+    for line in sorted(lines, key=lambda item: -item["score"]):
+        box = line["box"]
+        for other in kept:
+            o = other["box"]
+            shared = area([max(box[0], o[0]), max(box[1], o[1]), min(box[2], o[2]), min(box[3], o[3])])
+            if shared > min_overlap * max(1, min(area(box), area(o))):
+                break
+        else:
+            kept.append(line)
+    return sorted(kept, key=lambda item: (item["box"][1], item["box"][0]))
+
+
+def detect_text(image: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[dict[str, Any]]:
+    """OCR lines of a float RGB image: [{"text", "score", "polygon": [[x, y] x4], "box": [x0, y0, x1, y1]}].
+
+    ``offset`` (x, y) is added to every coordinate (for a tile of a larger image).
+    """
     bgr = np.ascontiguousarray((np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)[..., ::-1])
     found = _engine()(bgr)
     if found.boxes is None or found.txts is None or found.scores is None:
         return []
     lines = []
     for polygon, text, score in zip(found.boxes, found.txts, found.scores, strict=True):
-        points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+        points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2) + np.asarray(offset, dtype=np.float64)
         lines.append(
             {
                 "text": str(text),

@@ -116,3 +116,42 @@ def test_without_ocr_and_without_a_mask_there_is_nothing_to_do() -> None:
 def test_options_meant_for_inpaint_are_accepted() -> None:
     # The inpaint operation hands one options object to both of its jobs.
     assert {"method", "device", "precision", "context_px"} <= text_detection.OPTIONS
+
+
+class FakeOcrEngine:
+    """Stands in for rapidocr: finds one "WORD" line at a fixed place in the middle of every tile."""
+
+    def __init__(self) -> None:
+        self.tile_shapes: list[tuple[int, int]] = []
+
+    def __call__(self, bgr: np.ndarray) -> object:
+        from types import SimpleNamespace
+
+        height, width = bgr.shape[:2]
+        self.tile_shapes.append((height, width))
+        x, y = width // 2, height // 2
+        box = [[[x - 20, y - 5], [x + 20, y - 5], [x + 20, y + 5], [x - 20, y + 5]]]
+        return SimpleNamespace(boxes=np.asarray(box, float), txts=("WORD",), scores=(0.9,))
+
+
+def test_large_photos_are_read_in_full_resolution_tiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = FakeOcrEngine()
+    monkeypatch.setattr(text_detection, "_engine", lambda: engine)
+    monkeypatch.setattr(text_detection, "OCR_TILE", 100)
+    monkeypatch.setattr(text_detection, "OCR_TILE_OVERLAP", 20)
+    updates: list[tuple[str, int, int]] = []
+
+    lines = text_detection.detect_text_tiled(np.zeros((150, 250, 3), np.float32), lambda *u: updates.append(u))
+
+    assert len(engine.tile_shapes) == 6 and max(max(shape) for shape in engine.tile_shapes) <= 120
+    centres = sorted(((b[0] + b[2]) // 2, (b[1] + b[3]) // 2) for b in (line["box"] for line in lines))
+    assert len(centres) == 6 and all(0 < x < 250 and 0 < y < 150 for x, y in centres)
+    assert lines[0]["polygon"][0][0] == lines[0]["box"][0]  # polygons moved with their boxes
+    assert updates[-1] == ("detecting text", 6, 6)
+
+
+def test_a_line_seen_in_two_overlapping_tiles_is_kept_once() -> None:
+    first = {"text": "HELLO", "score": 0.9, "polygon": [], "box": [100, 10, 200, 30]}
+    again = {"text": "HELL", "score": 0.7, "polygon": [], "box": [100, 10, 180, 30]}
+    other = {"text": "WORLD", "score": 0.8, "polygon": [], "box": [300, 10, 400, 30]}
+    assert text_detection.drop_duplicates([again, other, first]) == [first, other]
