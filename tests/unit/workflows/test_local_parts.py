@@ -12,6 +12,7 @@ import pytest
 
 from aiorch.settings import Settings
 from workflows.local.casing import to_boto_casing, to_sfn_casing
+from workflows.local.client import settings_env, states_endpoint
 from workflows.local.dispatch import (
     DEFAULT_FUNCTIONS,
     DispatchError,
@@ -247,3 +248,20 @@ def test_runner_refuses_an_empty_command(tmp_path: Path) -> None:
     runner = JobRunner(Settings(data_dir=tmp_path))
     with pytest.raises(ValueError, match="command"):
         runner.submit(name="x", queue="q", definition="d", command=[], environment={})
+
+
+# --- the client -----------------------------------------------------------------------------
+def test_settings_travel_to_the_service_process_through_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(data_dir=tmp_path, states_port=18999, job_slots=3, job_stop_check_s=0.25)
+    for name, value in settings_env(settings).items():
+        monkeypatch.setenv(name, value)
+    assert Settings() == settings
+
+
+def test_states_endpoint_is_local_unless_aws_is_configured() -> None:
+    assert states_endpoint(Settings(states_port=18999)) == "http://127.0.0.1:18999"
+    aws = Settings(state_machine_arn="arn:aws:states:eu-west-1:111122223333:stateMachine:image-ai-analysis")
+    assert states_endpoint(aws) is None  # boto3's regional endpoint
+    assert states_endpoint(Settings(states_endpoint_url="http://sfn.example:8083")) == "http://sfn.example:8083"
