@@ -1,0 +1,1 @@
+"""Benchmarks for the model jobs: ``python -m bench --help`` (see docs/benchmarks.md)."""

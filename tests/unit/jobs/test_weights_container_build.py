@@ -1,0 +1,96 @@
+"""jobs/Dockerfile, read as text (no Docker engine here): the properties the job image promises."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from jobs.weights import REGISTRY
+
+ROOT = Path(__file__).resolve().parents[3]
+DOCKERFILE = ROOT / "jobs" / "Dockerfile"
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    pairs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+def final_stage() -> list[tuple[str, str]]:
+    steps = instructions()
+    last_from = max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM")
+    return steps[last_from:]
+
+
+def build_args() -> dict[str, str]:
+    args = {}
+    for keyword, rest in instructions():
+        if keyword == "ARG":
+            name, _, default = rest.partition("=")
+            args[name] = default
+    return args
+
+
+def test_the_image_runs_the_job_cli_as_a_non_root_user() -> None:
+    stage = final_stage()
+    users = [rest for keyword, rest in stage if keyword == "USER"]
+    assert users and users[-1] not in ("root", "0")
+    (entrypoint,) = [rest for keyword, rest in stage if keyword == "ENTRYPOINT"]
+    assert json.loads(entrypoint) == ["python", "-m", "jobs"]
+
+
+def test_the_base_is_a_cuda_image_and_python_is_the_projects_version() -> None:
+    assert build_args()["BASE_IMAGE"].startswith("nvidia/cuda:")
+    assert "python3.11" in DOCKERFILE.read_text()
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"].startswith(">=3.11")
+
+
+@pytest.mark.parametrize("entry", [e for e in REGISTRY.values() if e.source == "container"], ids=lambda e: e.name)
+def test_every_container_weight_is_downloaded_and_checked_against_the_registry(entry) -> None:
+    args = build_args()
+    url_arg = next(name for name, value in args.items() if value == entry.url)
+    sha_arg = url_arg.removesuffix("_URL") + "_SHA256"
+    assert args[sha_arg] == entry.sha256
+    assert re.search(rf'fetch "\${url_arg}" {re.escape(entry.file)} "\${sha_arg}"', DOCKERFILE.read_text())
+
+
+def test_downloads_fail_the_build_unless_their_sha256_matches() -> None:
+    text = DOCKERFILE.read_text()
+    assert re.search(r"fetch\(\) \{ curl -fsSL [^}]*sha256sum -c -; \}", text)
+    assert "set -eu" in text  # a failed check stops the RUN, and with it the build
+    # DRUNet has no pinned published checksum: asking for it without one is refused.
+    assert build_args()["DRUNET_SHA256"] == ""
+    assert re.search(r'\[ -n "\$DRUNET_SHA256" \] \|\| \{[^}]*exit 1; \}', text)
+    assert not re.search(r"(curl|wget)[^\n]*\|\s*(sh|bash)\b", text)  # no piping downloads into a shell
+
+
+def test_only_the_jobs_extra_is_installed_at_locked_versions() -> None:
+    installs = [rest for keyword, rest in final_stage() if keyword == "RUN" and "pip install" in rest]
+    assert any("-c jobs/requirements.lock" in rest and '".[jobs]"' in rest for rest in installs)
+    assert not any(extra in " ".join(installs) for extra in ("lambdas", "local", "dev]"))
+    lock = dict(
+        line.split("==")
+        for line in (ROOT / "jobs" / "requirements.lock").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    from packaging.requirements import Requirement
+
+    for line in pyproject["project"]["optional-dependencies"]["jobs"]:
+        requirement = Requirement(line)
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        assert name in lock, f"{name} is missing from jobs/requirements.lock"
+        assert requirement.specifier.contains(lock[name]), f"{name}=={lock[name]} does not meet {line}"
+    web_stack = {"fastapi", "uvicorn", "mangum", "moto", "starlette", "aws-lambda-powertools"}
+    assert not web_stack & set(lock)
