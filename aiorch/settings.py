@@ -94,14 +94,15 @@ class Settings(BaseSettings):
     auth_issuer: str | None = Field(
         default=None, description="Cognito: https://cognito-idp.<region>.amazonaws.com/<pool id>."
     )
-    auth_jwks_url: str | None = Field(
-        default=None, description="Default: <auth_issuer>/.well-known/jwks.json."
-    )
+    auth_jwks_url: str | None = Field(default=None, description="Default: <auth_issuer>/.well-known/jwks.json.")
     auth_client_id: str = Field(default="aiorch-local-spa", description="Cognito app client id (audience).")
     auth_domain: str | None = Field(default=None, description="Cognito Hosted UI base URL, for /authorize.")
     auth_redirect_uri: str | None = Field(default=None, description="The SPA's OAuth redirect URI.")
     local_token_ttl_s: int = Field(default=12 * 3600, gt=0, description="Lifetime of local tokens.")
     local_auto_sign_in: bool = Field(default=True, description="Sign the local user in (loopback only).")
+    auth_analysts_group: str | None = Field(
+        default=None, description="Cognito group that may read analytics; unset: every signed-in user."
+    )
 
     # --- analytics ------------------------------------------------------------------
     # Prices are variables for the cost estimate, not claims about any provider's prices.

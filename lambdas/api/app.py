@@ -22,10 +22,13 @@ from fastapi.staticfiles import StaticFiles
 
 from aiorch import keys
 from aiorch.analysis import AnalysisService
+from aiorch.analytics.errors import AnalyticsQueryError
+from aiorch.analytics.queries import UnknownQuery
+from aiorch.analytics.service import list_named_queries, run_named_query
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_storage
 from lambdas.api import problems, schemas
-from lambdas.api.auth import AuthError, LocalIssuer, TokenVerifier, uses_local_issuer, verifier_for
+from lambdas.api.auth import AuthError, LocalIssuer, Principal, TokenVerifier, uses_local_issuer, verifier_for
 from lambdas.api.cognito import CognitoTokens
 from lambdas.api.problems import Problem
 from lambdas.api.transfers import LinkSigner, Transfers
@@ -65,13 +68,26 @@ Ctx = Annotated[ApiContext, Depends(context)]
 bearer = HTTPBearer(auto_error=False, description="A JWT from Cognito or the local issuer.")
 
 
-def current_user(ctx: Ctx, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
+def current_principal(ctx: Ctx, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise AuthError("sign in first: this request carries no bearer token")
-    return ctx.verifier.verify(credentials.credentials).user
+    return ctx.verifier.verify(credentials.credentials)
+
+
+def current_user(principal: Principal = Depends(current_principal)) -> str:
+    return principal.user
+
+
+def current_analyst(ctx: Ctx, principal: Principal = Depends(current_principal)) -> Principal:
+    """Analytics span every user's executions: with Cognito, only the analysts group reads them."""
+    group = ctx.settings.auth_analysts_group
+    if group and group not in (principal.claims.get("cognito:groups") or []):
+        raise Problem(403, f"analytics are open to the {group!r} group only")
+    return principal
 
 
 User = Annotated[str, Depends(current_user)]
+Analyst = Annotated[Principal, Depends(current_analyst)]
 ExecutionId = Annotated[str, PathParam(pattern=schemas.ID_PATTERN, description="The execution id (a ULID).")]
 
 
@@ -308,6 +324,32 @@ def cancel_execution(ctx: Ctx, request: Request, user: User, execution_id: Execu
 def execution_events(ctx: Ctx, user: User, execution_id: ExecutionId) -> dict[str, Any]:
     """The execution's state-by-state history (for the ops page)."""
     return {"execution_id": execution_id, "events": ctx.service.history(user, execution_id)}
+
+
+@api.get("/analytics/queries", response_model=schemas.NamedQueries, tags=["analytics"], responses={403: {}})
+def analytics_queries(_: Analyst) -> dict[str, Any]:
+    """The analysts' named queries (analytics/queries/*.sql)."""
+    return {"queries": list_named_queries()}
+
+
+@api.get(
+    "/analytics/queries/{name}",
+    response_model=schemas.QueryAnswer,
+    tags=["analytics"],
+    responses={403: {}, 404: {}},
+)
+def analytics_answer(
+    ctx: Ctx, _: Analyst, name: Annotated[str, PathParam(pattern=r"^[a-z0-9_]{1,64}$")]
+) -> dict[str, Any]:
+    """Answer one named query: DuckDB over the local records, or Athena in AWS."""
+    try:
+        answer = run_named_query(name, ctx.settings)
+    except UnknownQuery as exc:
+        raise Problem(404, f"there is no named query {name!r}") from exc
+    except AnalyticsQueryError as exc:
+        # A named query that cannot be answered is our fault, not the caller's: say why.
+        raise Problem(500, f"the query {name!r} could not be answered: {exc}") from exc
+    return {"name": name, **answer}
 
 
 # --- the app ---------------------------------------------------------------------------------------

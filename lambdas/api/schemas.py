@@ -117,3 +117,18 @@ class HealthOut(BaseModel):
     status: Literal["ok"]
     auth: Literal["local", "cognito"]
     storage: Literal["local", "s3"]
+
+
+class NamedQuery(BaseModel):
+    name: str
+    description: str
+
+
+class NamedQueries(BaseModel):
+    queries: list[NamedQuery]
+
+
+class QueryAnswer(BaseModel):
+    name: str
+    columns: list[str]
+    rows: list[dict[str, Any]]
