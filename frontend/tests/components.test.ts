@@ -1,5 +1,6 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
+import AnalyticsPage from '../src/components/AnalyticsPage.vue'
 import CompareSlider from '../src/components/CompareSlider.vue'
 import HistoryList from '../src/components/HistoryList.vue'
 import ImagePicker from '../src/components/ImagePicker.vue'
@@ -187,5 +188,54 @@ describe('MaskBrush', () => {
     const brush = mount(MaskBrush, { props: { src: 'blob:x' } })
     expect(await (brush.vm as unknown as { maskBlob: () => Promise<Blob | null> }).maskBlob()).toBeNull()
     expect(brush.text()).toContain('Optional')
+  })
+})
+
+describe('AnalyticsPage', () => {
+  const queries = [
+    { name: 'failure_rate_per_operation', description: 'Share of executions that did not succeed.' },
+    { name: 'top_errors', description: 'The most frequent errors.' },
+  ]
+
+  it('lists the named queries and shows an answer as a table', async () => {
+    const api = {
+      namedQueries: vi.fn(async () => queries),
+      runQuery: vi.fn(async (name: string) => ({
+        name,
+        columns: ['operation', 'failure_rate'],
+        rows: [
+          { operation: 'upscale', failure_rate: 0.333333 },
+          { operation: 'denoise', failure_rate: null },
+        ],
+      })),
+    }
+    const page = mount(AnalyticsPage, { props: { api } })
+    await flushPromises()
+    expect(page.findAll('option').map((o) => o.text())).toEqual(['failure_rate_per_operation', 'top_errors'])
+    expect(page.text()).toContain('Share of executions that did not succeed.')
+    await page.get('[data-testid="run-query"]').trigger('click')
+    await flushPromises()
+    expect(api.runQuery).toHaveBeenCalledWith('failure_rate_per_operation')
+    const rows = page.findAll('[data-testid="answer"] tbody tr').map((r) => r.findAll('td').map((c) => c.text()))
+    expect(rows).toEqual([
+      ['upscale', '0.3333'],
+      ['denoise', '–'],
+    ])
+  })
+
+  it('says so when a query has no rows, and shows failures in plain words', async () => {
+    const api = {
+      namedQueries: vi.fn(async () => queries),
+      runQuery: vi.fn(async () => ({ name: 'top_errors', columns: ['error_type'], rows: [] })),
+    }
+    const page = mount(AnalyticsPage, { props: { api } })
+    await flushPromises()
+    await page.get('[data-testid="run-query"]').trigger('click')
+    await flushPromises()
+    expect(page.text()).toContain('No rows')
+    api.runQuery.mockRejectedValueOnce(new Error("the query 'top_errors' could not be answered: no table"))
+    await page.get('[data-testid="run-query"]').trigger('click')
+    await flushPromises()
+    expect(page.get('[role="alert"]').text()).toContain('could not be answered')
   })
 })

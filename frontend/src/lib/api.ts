@@ -56,6 +56,17 @@ export interface Tokens {
   user: string
 }
 
+export interface NamedQuery {
+  name: string
+  description: string
+}
+
+export interface QueryAnswer {
+  name: string
+  columns: string[]
+  rows: Record<string, unknown>[]
+}
+
 export class ApiError extends Error {
   constructor(
     message: string,
@@ -189,10 +200,24 @@ export class ApiClient {
     return this.json(`/image-ai-analysis/${encodeURIComponent(id)}`, { method: 'DELETE' })
   }
 
+  async namedQueries(): Promise<NamedQuery[]> {
+    return (await this.json<{ queries: NamedQuery[] }>('/analytics/queries')).queries
+  }
+
+  runQuery(name: string): Promise<QueryAnswer> {
+    return this.json(`/analytics/queries/${encodeURIComponent(name)}`)
+  }
+
   async events(id: string): Promise<HistoryEvent[]> {
     const body = await this.json<{ events: HistoryEvent[] }>(`/image-ai-analysis/${encodeURIComponent(id)}/events`)
     return body.events
   }
+}
+
+/** The analysts' named queries and their answers (DuckDB locally, Athena in AWS). */
+export interface Analytics {
+  namedQueries(): Promise<NamedQuery[]>
+  runQuery(name: string): Promise<QueryAnswer>
 }
 
 /** A fresh Idempotency-Key: a retried submit (same key) maps to the same execution. */
