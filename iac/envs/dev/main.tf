@@ -1,0 +1,171 @@
+# The dev deployment: every module wired together. The state machine is the
+# file the local states service runs (workflows/image_ai_analysis.asl.json).
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+data "aws_vpc" "default" {
+  count   = var.vpc_id == null ? 1 : 0
+  default = true
+}
+
+data "aws_subnets" "default" {
+  count = var.subnet_ids == null ? 1 : 0
+  filter {
+    name   = "vpc-id"
+    values = [local.vpc_id]
+  }
+}
+
+locals {
+  repo          = "${path.module}/../../.."
+  account_id    = data.aws_caller_identity.current.account_id
+  bucket_prefix = "${var.name}-${local.account_id}"
+  vpc_id        = var.vpc_id != null ? var.vpc_id : data.aws_vpc.default[0].id
+  subnet_ids    = var.subnet_ids != null ? var.subnet_ids : data.aws_subnets.default[0].ids
+  package_path  = coalesce(var.lambda_package_path, "${path.module}/../../build/lambda.zip")
+
+  state_machine_name = "${var.name}-image-ai-analysis"
+  # Known before the state machine exists, which breaks the cycle Lambda env -> state machine -> Lambda.
+  state_machine_arn = "arn:${data.aws_partition.current.partition}:states:${var.region}:${local.account_id}:stateMachine:${local.state_machine_name}"
+
+  frontend_origins = concat([module.frontend.url], var.extra_frontend_origins)
+  redirect_uri     = "${module.frontend.url}/auth/callback"
+
+  # AIORCH_* settings (aiorch/settings.py) of every function.
+  lambda_environment = {
+    AIORCH_STORAGE_URL         = module.storage.storage_url
+    AIORCH_AWS_REGION          = var.region
+    AIORCH_DATA_DIR            = "/tmp/aiorch" # Lambda's only writable folder
+    AIORCH_STATE_MACHINE_NAME  = local.state_machine_name
+    AIORCH_STATE_MACHINE_ARN   = local.state_machine_arn
+    AIORCH_STATES_ENDPOINT_URL = coalesce(var.endpoint_url, "https://states.${var.region}.amazonaws.com")
+    AIORCH_ATHENA_WORKGROUP    = module.analytics.workgroup_name
+    AIORCH_ATHENA_DATABASE     = module.analytics.database_name
+    AIORCH_AUTH_ISSUER         = module.auth.issuer
+    AIORCH_AUTH_CLIENT_ID      = module.auth.client_id
+    AIORCH_AUTH_DOMAIN         = module.auth.hosted_ui_url
+    AIORCH_AUTH_REDIRECT_URI   = local.redirect_uri
+    AIORCH_LOCAL_AUTO_SIGN_IN  = "false"
+  }
+}
+
+module "storage" {
+  source               = "../../modules/storage"
+  name_prefix          = local.bucket_prefix
+  upload_expiry_days   = var.upload_expiry_days
+  cors_allowed_origins = local.frontend_origins
+  force_destroy        = var.force_destroy
+}
+
+module "ecr" {
+  source       = "../../modules/ecr"
+  name         = "${var.name}/jobs"
+  force_delete = var.force_destroy
+}
+
+module "waf" {
+  source             = "../../modules/waf"
+  providers          = { aws = aws.us_east_1 }
+  name               = "${var.name}-frontend"
+  log_retention_days = var.log_retention_days
+}
+
+module "frontend" {
+  source            = "../../modules/frontend"
+  name_prefix       = var.name
+  bucket_prefix     = local.bucket_prefix
+  access_log_bucket = module.storage.access_log_bucket
+  web_acl_arn       = module.waf.web_acl_arn
+  force_destroy     = var.force_destroy
+}
+
+module "auth" {
+  source              = "../../modules/auth"
+  name                = var.name
+  domain_prefix       = local.bucket_prefix
+  callback_urls       = concat([local.redirect_uri], [for o in var.extra_frontend_origins : "${o}/auth/callback"])
+  logout_urls         = local.frontend_origins
+  deletion_protection = !var.force_destroy
+}
+
+module "analytics" {
+  source                = "../../modules/analytics"
+  name_prefix           = var.name
+  database_name         = replace(var.name, "-", "_")
+  schema_path           = "${local.repo}/analytics/schema.json"
+  queries_dir           = "${local.repo}/analytics/queries"
+  data_bucket           = module.storage.data_bucket
+  athena_results_bucket = module.storage.athena_results_bucket
+}
+
+module "batch" {
+  source         = "../../modules/batch"
+  name_prefix    = var.name
+  vpc_id         = local.vpc_id
+  subnet_ids     = local.subnet_ids
+  instance_types = var.gpu_instance_types
+  min_vcpus      = var.gpu_min_vcpus
+  image_uri      = "${module.ecr.repository_url}:${var.job_image_tag}"
+  job_environment = {
+    AIORCH_STORAGE_URL = module.storage.storage_url
+    AIORCH_AWS_REGION  = var.region
+  }
+  data_bucket_arn    = module.storage.data_bucket_arn
+  log_retention_days = var.log_retention_days
+}
+
+module "lambdas" {
+  source                    = "../../modules/lambdas"
+  name_prefix               = var.name
+  package_path              = local.package_path
+  package_bucket            = module.storage.artifacts_bucket
+  data_bucket_arn           = module.storage.data_bucket_arn
+  state_machine_arn         = local.state_machine_arn
+  athena_workgroup_arn      = module.analytics.workgroup_arn
+  athena_results_bucket_arn = module.storage.athena_results_bucket_arn
+  glue_database_name        = module.analytics.database_name
+  environment               = local.lambda_environment
+  log_retention_days        = var.log_retention_days
+}
+
+module "workflow" {
+  source                    = "../../modules/workflow"
+  name                      = local.state_machine_name
+  definition_path           = "${local.repo}/workflows/image_ai_analysis.asl.json"
+  function_names            = module.lambdas.function_names
+  function_arns             = module.lambdas.function_arns
+  job_queue_arn             = module.batch.job_queue_arn
+  job_queue_name            = module.batch.job_queue_name
+  job_definition_name       = module.batch.job_definition_name
+  job_definition_arn_prefix = module.batch.job_definition_arn_prefix
+  log_retention_days        = var.log_retention_days
+}
+
+module "api" {
+  source               = "../../modules/api"
+  name                 = var.name
+  lambda_function_name = module.lambdas.function_names["api"]
+  lambda_invoke_arn    = module.lambdas.api_invoke_arn
+  jwt_issuer           = module.auth.issuer
+  jwt_audience         = [module.auth.client_id]
+  cors_allowed_origins = local.frontend_origins
+  log_retention_days   = var.log_retention_days
+}
+
+module "observability" {
+  source                = "../../modules/observability"
+  name_prefix           = var.name
+  state_machine_arn     = module.workflow.state_machine_arn
+  job_queue_arn         = module.batch.job_queue_arn
+  lambda_function_names = module.lambdas.function_names
+  api_id                = module.api.api_id
+  alarm_email           = var.alarm_email
+  log_retention_days    = var.log_retention_days
+}
+
+check "state_machine_arn_matches" {
+  assert {
+    condition     = module.workflow.state_machine_arn == local.state_machine_arn
+    error_message = "The Lambda environment's AIORCH_STATE_MACHINE_ARN differs from the deployed state machine's ARN."
+  }
+}

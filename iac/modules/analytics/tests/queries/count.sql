@@ -1,0 +1,3 @@
+-- name:   execution_count
+-- description:  How many executions there are.
+SELECT count(*) FROM fixture_results

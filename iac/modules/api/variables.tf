@@ -1,0 +1,59 @@
+variable "name" {
+  description = "Name of the HTTP API."
+  type        = string
+}
+
+variable "lambda_function_name" {
+  description = "Name of the API Lambda (the FastAPI app through Mangum)."
+  type        = string
+}
+
+variable "lambda_invoke_arn" {
+  description = "Invoke ARN of the API Lambda."
+  type        = string
+}
+
+variable "jwt_issuer" {
+  description = "Issuer of accepted JWTs (the Cognito user pool)."
+  type        = string
+}
+
+variable "jwt_audience" {
+  description = "Accepted audiences (the Cognito app client id)."
+  type        = list(string)
+}
+
+variable "public_routes" {
+  description = "Routes without the JWT authorizer (DESIGN.md auth exemptions). Presigned links go to S3, not here."
+  type        = list(string)
+  default     = ["GET /api/health", "GET /api/authorize", "GET /.well-known/jwks.json"]
+}
+
+variable "cors_allowed_origins" {
+  description = "Browser origins allowed to call the API."
+  type        = list(string)
+}
+
+variable "throttling_burst_limit" {
+  description = "Stage-wide burst limit (requests)."
+  type        = number
+  default     = 50
+}
+
+variable "throttling_rate_limit" {
+  description = "Stage-wide steady rate limit (requests per second)."
+  type        = number
+  default     = 20
+}
+
+variable "log_retention_days" {
+  description = "Retention of the access log group."
+  type        = number
+  default     = 30
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

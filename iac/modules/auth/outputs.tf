@@ -1,0 +1,24 @@
+output "user_pool_id" {
+  description = "Cognito user pool id."
+  value       = aws_cognito_user_pool.this.id
+}
+
+output "user_pool_arn" {
+  description = "Cognito user pool ARN."
+  value       = aws_cognito_user_pool.this.arn
+}
+
+output "client_id" {
+  description = "App client id: the JWT audience (AIORCH_AUTH_CLIENT_ID)."
+  value       = aws_cognito_user_pool_client.spa.id
+}
+
+output "issuer" {
+  description = "JWT issuer (AIORCH_AUTH_ISSUER)."
+  value       = "https://cognito-idp.${data.aws_region.current.name}.amazonaws.com/${aws_cognito_user_pool.this.id}"
+}
+
+output "hosted_ui_url" {
+  description = "Base URL of the hosted UI (AIORCH_AUTH_DOMAIN)."
+  value       = "https://${aws_cognito_user_pool_domain.this.domain}.auth.${data.aws_region.current.name}.amazoncognito.com"
+}

@@ -1,0 +1,212 @@
+# GPU Batch: a Spot compute environment first and an On-Demand one as the
+# fallback, one queue over both, and one job definition for every operation
+# (the state machine passes the command per task in ContainerOverrides).
+data "aws_partition" "current" {}
+
+locals {
+  partition           = data.aws_partition.current.partition
+  job_definition_name = "${var.name_prefix}-model-job"
+  compute = {
+    spot      = { type = "SPOT", max_vcpus = var.max_vcpus_spot, allocation = "SPOT_PRICE_CAPACITY_OPTIMIZED" }
+    on_demand = { type = "EC2", max_vcpus = var.max_vcpus_on_demand, allocation = "BEST_FIT_PROGRESSIVE" }
+  }
+}
+
+# --- roles ----------------------------------------------------------------------
+
+data "aws_iam_policy_document" "assume" {
+  for_each = { batch = "batch.amazonaws.com", instance = "ec2.amazonaws.com", job = "ecs-tasks.amazonaws.com" }
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = [each.value]
+    }
+  }
+}
+
+resource "aws_iam_role" "batch_service" {
+  name               = "${var.name_prefix}-batch-service"
+  assume_role_policy = data.aws_iam_policy_document.assume["batch"].json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "batch_service" {
+  role       = aws_iam_role.batch_service.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSBatchServiceRole"
+}
+
+resource "aws_iam_role" "instance" {
+  name               = "${var.name_prefix}-batch-instance"
+  assume_role_policy = data.aws_iam_policy_document.assume["instance"].json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "instance" {
+  role       = aws_iam_role.instance.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+}
+
+resource "aws_iam_instance_profile" "instance" {
+  name = "${var.name_prefix}-batch-instance"
+  role = aws_iam_role.instance.name
+  tags = var.tags
+}
+
+# What the job process itself may do: read inputs, write its result prefix.
+resource "aws_iam_role" "job" {
+  name               = "${var.name_prefix}-model-job"
+  assume_role_policy = data.aws_iam_policy_document.assume["job"].json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "job" {
+  statement {
+    sid       = "ReadInputs"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.data_bucket_arn}/uploads/*", "${var.data_bucket_arn}/results/*"]
+  }
+  statement {
+    sid       = "WriteResults"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.data_bucket_arn}/results/*"]
+  }
+}
+
+resource "aws_iam_role_policy" "job" {
+  name   = "read-inputs-write-results"
+  role   = aws_iam_role.job.id
+  policy = data.aws_iam_policy_document.job.json
+}
+
+# --- network ----------------------------------------------------------------------
+
+resource "aws_security_group" "instances" {
+  name        = "${var.name_prefix}-batch-instances"
+  description = "GPU Batch instances: no inbound; outbound HTTPS to AWS APIs, ECR and S3."
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "https" {
+  security_group_id = aws_security_group.instances.id
+  description       = "HTTPS to AWS APIs (S3, ECR, CloudWatch Logs, ECS)"
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+# --- compute ----------------------------------------------------------------------
+
+resource "aws_batch_compute_environment" "gpu" {
+  for_each = local.compute
+  # A name prefix plus create_before_destroy lets a changed environment be
+  # replaced while the queue still points at it: the new one is created, the
+  # queue is moved to it, and only then is the old one deleted. A fixed name
+  # fails with "Cannot delete, found existing JobQueue relationship".
+  compute_environment_name_prefix = "${var.name_prefix}-gpu-${replace(each.key, "_", "-")}-"
+  type                            = "MANAGED"
+  service_role                    = aws_iam_role.batch_service.arn
+
+  compute_resources {
+    type                = each.value.type
+    allocation_strategy = each.value.allocation
+    min_vcpus           = each.key == "spot" ? var.min_vcpus : 0
+    max_vcpus           = each.value.max_vcpus
+    instance_type       = var.instance_types
+    instance_role       = aws_iam_instance_profile.instance.arn
+    subnets             = var.subnet_ids
+    security_group_ids  = [aws_security_group.instances.id]
+    bid_percentage      = each.key == "spot" ? 100 : null
+
+    ec2_configuration {
+      # ECS-optimised AMI with the NVIDIA driver and container toolkit.
+      image_type = "ECS_AL2_NVIDIA"
+    }
+    tags = var.tags
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+    # Batch changes desired vCPUs itself as it scales.
+    ignore_changes = [compute_resources[0].desired_vcpus]
+  }
+
+  depends_on = [aws_iam_role_policy_attachment.batch_service]
+}
+
+resource "aws_batch_job_queue" "gpu" {
+  name     = "${var.name_prefix}-gpu"
+  state    = "ENABLED"
+  priority = 1
+
+  # Spot first; On-Demand takes jobs only when Spot cannot place them.
+  compute_environment_order {
+    order               = 1
+    compute_environment = aws_batch_compute_environment.gpu["spot"].arn
+  }
+  compute_environment_order {
+    order               = 2
+    compute_environment = aws_batch_compute_environment.gpu["on_demand"].arn
+  }
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "jobs" {
+  # checkov:skip=CKV_AWS_158:Job logs hold no secrets; default CloudWatch Logs encryption suffices.
+  # checkov:skip=CKV_AWS_338:Retention is a variable (cost); job errors are also kept as error.json.
+  name              = "/aws/batch/${var.name_prefix}-model-job"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+resource "aws_batch_job_definition" "model" {
+  name                  = local.job_definition_name
+  type                  = "container"
+  platform_capabilities = ["EC2"]
+  propagate_tags        = true
+
+  container_properties = jsonencode({
+    image      = var.image_uri
+    jobRoleArn = aws_iam_role.job.arn
+    # Each task's command comes from the state machine (ContainerOverrides.Command);
+    # this default only prints the usage.
+    command = ["python", "-m", "jobs", "--help"]
+    resourceRequirements = [
+      { type = "VCPU", value = tostring(var.job_vcpus) },
+      { type = "MEMORY", value = tostring(var.job_memory_mib) },
+      { type = "GPU", value = tostring(var.job_gpus) },
+    ]
+    environment            = [for k in sort(keys(var.job_environment)) : { name = k, value = var.job_environment[k] }]
+    readonlyRootFilesystem = false
+    privileged             = false
+    logConfiguration = {
+      logDriver = "awslogs"
+      options   = { "awslogs-group" = aws_cloudwatch_log_group.jobs.name }
+    }
+  })
+
+  retry_strategy {
+    attempts = var.job_attempts
+    # Spot reclaims the host: the status reason starts with "Host EC2". Retry that;
+    # any other failure is the job's own verdict (it wrote error.json), so stop.
+    evaluate_on_exit {
+      on_status_reason = "Host EC2*"
+      action           = "RETRY"
+    }
+    evaluate_on_exit {
+      on_reason = "*"
+      action    = "EXIT"
+    }
+  }
+
+  timeout {
+    attempt_duration_seconds = var.job_timeout_s
+  }
+
+  tags = var.tags
+}

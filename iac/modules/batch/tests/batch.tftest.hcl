@@ -1,0 +1,126 @@
+# The GPU Batch module with a mock AWS provider.
+mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{}" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::111122223333:role/mock" }
+  }
+  mock_resource "aws_iam_instance_profile" {
+    defaults = { arn = "arn:aws:iam::111122223333:instance-profile/mock" }
+  }
+  mock_resource "aws_batch_compute_environment" {
+    defaults = { arn = "arn:aws:batch:eu-west-1:111122223333:compute-environment/mock" }
+  }
+}
+
+variables {
+  name_prefix     = "bt"
+  vpc_id          = "vpc-123"
+  subnet_ids      = ["subnet-a", "subnet-b"]
+  image_uri       = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/bt/jobs:v1"
+  data_bucket_arn = "arn:aws:s3:::bt-data"
+  job_environment = { AIORCH_STORAGE_URL = "s3://bt-data", AIORCH_AWS_REGION = "eu-west-1" }
+}
+
+run "spot_host_terminations_are_retried_and_nothing_else" {
+  command = plan
+
+  assert {
+    condition     = aws_batch_job_definition.model.retry_strategy[0].attempts == 3
+    error_message = "three attempts by default"
+  }
+  assert {
+    condition = (
+      aws_batch_job_definition.model.retry_strategy[0].evaluate_on_exit[0].on_status_reason == "Host EC2*" &&
+      aws_batch_job_definition.model.retry_strategy[0].evaluate_on_exit[0].action == "RETRY"
+    )
+    error_message = "the first rule must retry Spot host terminations (status reason Host EC2*)"
+  }
+  assert {
+    condition = (
+      aws_batch_job_definition.model.retry_strategy[0].evaluate_on_exit[1].on_reason == "*" &&
+      aws_batch_job_definition.model.retry_strategy[0].evaluate_on_exit[1].action == "EXIT"
+    )
+    error_message = "any other failure must exit (the job wrote error.json)"
+  }
+  assert {
+    condition     = aws_batch_job_definition.model.timeout[0].attempt_duration_seconds == 3600
+    error_message = "each attempt must have a timeout"
+  }
+}
+
+run "one_gpu_image_for_every_operation" {
+  command = apply # the container properties name the job role's ARN
+
+  assert {
+    condition     = jsondecode(aws_batch_job_definition.model.container_properties).image == var.image_uri
+    error_message = "the job runs the given image"
+  }
+  assert {
+    condition = contains(jsondecode(aws_batch_job_definition.model.container_properties).resourceRequirements,
+    { type = "GPU", value = "1" })
+    error_message = "a job asks for one GPU"
+  }
+  assert {
+    condition = [for e in jsondecode(aws_batch_job_definition.model.container_properties).environment : e.name] == [
+    "AIORCH_AWS_REGION", "AIORCH_STORAGE_URL"]
+    error_message = "the job gets the AIORCH_* settings, sorted"
+  }
+  assert {
+    condition     = aws_batch_job_definition.model.name == "bt-model-job"
+    error_message = "job definition name"
+  }
+}
+
+run "spot_first_on_demand_fallback_scaling_to_zero" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_batch_compute_environment.gpu["spot"].compute_resources[0].type == "SPOT" &&
+      aws_batch_compute_environment.gpu["on_demand"].compute_resources[0].type == "EC2"
+    )
+    error_message = "one Spot and one On-Demand environment"
+  }
+  assert {
+    condition = alltrue([for ce in aws_batch_compute_environment.gpu :
+    ce.compute_resources[0].min_vcpus == 0 && ce.compute_resources[0].instance_type == toset(["g5", "g6"])])
+    error_message = "g5/g6 GPU families, scaling to zero by default"
+  }
+  assert {
+    condition     = aws_batch_compute_environment.gpu["spot"].compute_resources[0].ec2_configuration[0].image_type == "ECS_AL2_NVIDIA"
+    error_message = "GPU instances need the NVIDIA ECS AMI"
+  }
+  assert {
+    # Names are prefixes, so a replacement can be created before the old one goes.
+    condition     = aws_batch_compute_environment.gpu["spot"].compute_environment_name_prefix == "bt-gpu-spot-"
+    error_message = "compute environments must use a name prefix (create_before_destroy)"
+  }
+}
+
+run "queue_tries_spot_before_on_demand" {
+  command = apply
+
+  assert {
+    condition = [for o in aws_batch_job_queue.gpu.compute_environment_order : o.order] == [1, 2] && (
+      aws_batch_job_queue.gpu.compute_environment_order[0].compute_environment == aws_batch_compute_environment.gpu["spot"].arn
+    )
+    error_message = "Spot must come first in the queue"
+  }
+}
+
+run "warm_pool_is_a_variable" {
+  command = plan
+  variables {
+    min_vcpus = 8
+  }
+
+  assert {
+    condition     = aws_batch_compute_environment.gpu["spot"].compute_resources[0].min_vcpus == 8 && aws_batch_compute_environment.gpu["on_demand"].compute_resources[0].min_vcpus == 0
+    error_message = "the warm pool is kept on Spot only"
+  }
+}

@@ -1,0 +1,96 @@
+variable "name_prefix" {
+  description = "Prefix of resource names, e.g. \"aiorch-dev\"."
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "VPC of the GPU instances."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Subnets for the GPU instances (they need a route to S3, ECR and CloudWatch Logs)."
+  type        = list(string)
+}
+
+variable "instance_types" {
+  description = "GPU instance families or types, tried by the allocation strategy."
+  type        = list(string)
+  default     = ["g5", "g6"]
+}
+
+variable "min_vcpus" {
+  description = "vCPUs kept running when idle: 0 scales to zero; raise it for a warm pool (costs while idle)."
+  type        = number
+  default     = 0
+}
+
+variable "max_vcpus_spot" {
+  description = "Upper bound of the Spot compute environment, vCPUs."
+  type        = number
+  default     = 32
+}
+
+variable "max_vcpus_on_demand" {
+  description = "Upper bound of the On-Demand fallback compute environment, vCPUs."
+  type        = number
+  default     = 16
+}
+
+variable "image_uri" {
+  description = "Job container image (built from jobs/Dockerfile, pushed to the ECR repository), with tag or digest."
+  type        = string
+}
+
+variable "job_vcpus" {
+  description = "vCPUs per model job."
+  type        = number
+  default     = 4
+}
+
+variable "job_memory_mib" {
+  description = "Memory per model job, MiB (fits g5.xlarge / g6.xlarge after the ECS agent's share)."
+  type        = number
+  default     = 14000
+}
+
+variable "job_gpus" {
+  description = "GPUs per model job."
+  type        = number
+  default     = 1
+}
+
+variable "job_timeout_s" {
+  description = "Seconds after which Batch stops an attempt (the state machine has its own task timeout)."
+  type        = number
+  default     = 3600
+}
+
+variable "job_attempts" {
+  description = "Attempts per job; only Spot host terminations (status reason \"Host EC2*\") are retried."
+  type        = number
+  default     = 3
+}
+
+variable "job_environment" {
+  description = "AIORCH_* settings for the job container (e.g. AIORCH_STORAGE_URL)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "data_bucket_arn" {
+  description = "Bucket with the application keys: jobs read uploads/ and results/, write results/."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Retention of the job log group."
+  type        = number
+  default     = 30
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,79 @@
+# A CloudFront-scope web ACL: AWS managed rule groups plus a per-IP rate
+# limit, with request logs. CloudFront web ACLs exist only in us-east-1, so
+# call this module with a us-east-1 provider.
+resource "aws_wafv2_web_acl" "this" {
+  name        = var.name
+  description = "Managed rule groups and a per-IP rate limit for the front end."
+  scope       = "CLOUDFRONT"
+
+  default_action {
+    allow {}
+  }
+
+  dynamic "rule" {
+    for_each = {
+      AWSManagedRulesCommonRuleSet          = 1
+      AWSManagedRulesKnownBadInputsRuleSet  = 2
+      AWSManagedRulesAmazonIpReputationList = 3
+    }
+    content {
+      name     = rule.key
+      priority = rule.value
+      override_action {
+        none {}
+      }
+      statement {
+        managed_rule_group_statement {
+          vendor_name = "AWS"
+          name        = rule.key
+        }
+      }
+      visibility_config {
+        cloudwatch_metrics_enabled = true
+        metric_name                = rule.key
+        sampled_requests_enabled   = true
+      }
+    }
+  }
+
+  rule {
+    name     = "rate-limit-per-ip"
+    priority = 10
+    action {
+      block {}
+    }
+    statement {
+      rate_based_statement {
+        limit              = var.rate_limit_per_5min
+        aggregate_key_type = "IP"
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "rate-limit-per-ip"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  visibility_config {
+    cloudwatch_metrics_enabled = true
+    metric_name                = var.name
+    sampled_requests_enabled   = true
+  }
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "waf" {
+  # checkov:skip=CKV_AWS_158:Request logs hold no secrets; default CloudWatch Logs encryption suffices.
+  # checkov:skip=CKV_AWS_338:Retention is a variable (cost).
+  # WAF only logs to groups whose name starts with aws-waf-logs-.
+  name              = "aws-waf-logs-${var.name}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+resource "aws_wafv2_web_acl_logging_configuration" "this" {
+  resource_arn            = aws_wafv2_web_acl.this.arn
+  log_destination_configs = [aws_cloudwatch_log_group.waf.arn]
+}
