@@ -102,7 +102,7 @@ def test_each_operation_end_to_end(
         assert result.size == expected_size
 
 
-def test_history_and_ops_pages(page: Any, photo_file: Path, artifacts: Path) -> None:
+def test_history_ops_and_analytics_pages(page: Any, photo_file: Path, artifacts: Path) -> None:
     signed_in(page)
     page.get_by_test_id("file-input").set_input_files(str(photo_file))
     page.get_by_test_id("preview").wait_for()
@@ -126,6 +126,14 @@ def test_history_and_ops_pages(page: Any, photo_file: Path, artifacts: Path) -> 
     for expected in ("ExecutionStarted", "ValidateInput", "Upscale", "RecordResult", "ExecutionSucceeded"):
         assert expected in text
     page.screenshot(path=artifacts / "ops.png")
+
+    page.get_by_test_id("tab-analytics").click()
+    page.get_by_test_id("query").select_option("failure_rate_per_operation")
+    page.get_by_test_id("run-query").click()
+    answer = page.get_by_test_id("answer")
+    answer.wait_for(timeout=30_000)
+    assert "upscale" in answer.inner_text()
+    page.screenshot(path=artifacts / "analytics.png")
 
 
 def test_errors_are_shown_in_plain_words(page: Any, tmp_path: Path) -> None:
