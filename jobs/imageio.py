@@ -252,7 +252,7 @@ def _to_rgb_float(
         return np.repeat(gray[..., None], 3, axis=2), None, None
 
     has_alpha = mode in _ALPHA_MODES or "transparency" in image.info
-    if _icc_color_space(icc) in (b"CMYK", b"GRAY") and mode in ("CMYK", "L", "LA"):
+    if icc is not None and _icc_color_space(icc) in (b"CMYK", b"GRAY") and mode in ("CMYK", "L", "LA"):
         image, icc = _icc_to_srgb(image, icc, notes)
     elif mode not in ("RGB", "RGBA"):
         notes.append(f"{mode} converted to RGB")

@@ -69,7 +69,9 @@ def run(
         "ocr": use_ocr,
         "lines": lines,
     }
-    metadata = ocr_metadata() if use_ocr else {"model": None, "weights": None, "note": "use_ocr false: user mask only"}
+    metadata: dict[str, Any] = (
+        ocr_metadata() if use_ocr else {"model": None, "weights": None, "note": "use_ocr false: user mask only"}
+    )
     metadata.update(
         text_lines=len(lines),
         masked_fraction=round(float(combined.mean()), 6),
@@ -171,7 +173,7 @@ def polygons_mask(polygons: list[list[list[float]]], height: int, width: int, di
         cv2.fillPoly(mask, [np.round(np.asarray(p)).astype(np.int32) for p in polygons], 1)
     if dilate_px > 0 and mask.any():
         disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * dilate_px + 1, 2 * dilate_px + 1))
-        mask = cv2.dilate(mask, disc)
+        return np.asarray(cv2.dilate(mask, disc), dtype=bool)
     return mask.astype(bool)
 
 
