@@ -35,6 +35,7 @@ from lambdas.api.transfers import LinkSigner, Transfers
 
 REFRESH_COOKIE = "aiorch_refresh"
 REFRESH_COOKIE_MAX_AGE_S = 30 * 24 * 3600
+UPLOAD_FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and the form fields around the file
 DEFAULT_FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
 
@@ -387,6 +388,19 @@ def create_app(
     )
     app.state.ctx = ctx
     problems.install(app)
+
+    @app.middleware("http")
+    async def refuse_oversized_uploads(request: Request, call_next: Any) -> Response:
+        # Checked before the form is parsed, so an oversized body is never spooled to disk.
+        if request.url.path.startswith("/local-uploads/"):
+            declared = request.headers.get("content-length", "")
+            limit = settings.upload_max_bytes + UPLOAD_FORM_OVERHEAD_BYTES
+            if declared.isdigit() and int(declared) > limit:
+                detail = f"the upload is {int(declared)} bytes; the limit is {settings.upload_max_bytes} bytes"
+                return problems.problem_response(413, detail)
+        response: Response = await call_next(request)
+        return response
+
     app.include_router(public)
     app.include_router(api)
     frontend = settings.frontend_dir or DEFAULT_FRONTEND_DIR

@@ -68,6 +68,15 @@ def test_upload_link_refuses_too_many_bytes(settings: Settings, service, alice, 
     assert_problem(sent, 413, "limit is 100 bytes")
 
 
+def test_an_oversized_upload_is_refused_before_its_body_is_read(settings: Settings, service, alice) -> None:
+    small = settings.model_copy(update={"upload_max_bytes": 1000})
+    client = TestClient(create_app(small, service))
+    target = client.post("/uploads", json={"content_type": "image/png"}, headers=alice).json()
+    form = {"Content-Type": "multipart/form-data; boundary=b"}
+    sent = client.post(target["url"], content=b"x" * 200_000, headers=form)
+    assert_problem(sent, 413, "the limit is 1000 bytes")
+
+
 def test_upload_link_refuses_a_file_that_is_not_an_image(client, alice) -> None:
     target = client.post("/uploads", json={"content_type": "image/png"}, headers=alice).json()
     sent = client.post(target["url"], data=target["fields"], files={"file": ("x", b"hello", "image/png")})
