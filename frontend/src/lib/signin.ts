@@ -28,10 +28,12 @@ interface SignInHint {
 export async function signIn(api: ApiClient, location: Location = window.location): Promise<void> {
   const params = new URLSearchParams(location.search)
   const code = params.get('code')
-  const verifier = sessionStorage.getItem(VERIFIER_KEY)
-  if (code && verifier) {
+  const pending = sessionStorage.getItem(VERIFIER_KEY)
+  if (code && pending) {
     sessionStorage.removeItem(VERIFIER_KEY)
-    const query = new URLSearchParams({ code, code_verifier: verifier, redirect_uri: redirectUri(location) })
+    // The exchange must name the same redirect URI the authorization request did.
+    const { verifier, redirect } = JSON.parse(pending) as { verifier: string; redirect: string }
+    const query = new URLSearchParams({ code, code_verifier: verifier, redirect_uri: redirect })
     await api.signIn(`?${query}`)
     history.replaceState(null, '', location.pathname + location.hash)
     return
@@ -41,12 +43,13 @@ export async function signIn(api: ApiClient, location: Location = window.locatio
   } catch (error) {
     const hint = error instanceof ApiError ? (error.body.sign_in as SignInHint | undefined) : undefined
     if (!hint) throw error
-    const { verifier: v, challenge } = await pkcePair()
-    sessionStorage.setItem(VERIFIER_KEY, v)
+    const { verifier, challenge } = await pkcePair()
+    const redirect = hint.redirect_uri ?? redirectUri(location)
+    sessionStorage.setItem(VERIFIER_KEY, JSON.stringify({ verifier, redirect }))
     const query = new URLSearchParams({
       response_type: 'code',
       client_id: hint.client_id,
-      redirect_uri: hint.redirect_uri ?? redirectUri(location),
+      redirect_uri: redirect,
       scope: hint.scope,
       code_challenge_method: 'S256',
       code_challenge: challenge,
