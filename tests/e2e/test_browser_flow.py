@@ -136,6 +136,28 @@ def test_history_ops_and_analytics_pages(page: Any, photo_file: Path, artifacts:
     page.screenshot(path=artifacts / "analytics.png")
 
 
+def test_an_exif_rotated_photo_is_uploaded_upright(page: Any, tmp_path: Path) -> None:
+    # Stored 96 wide and 64 high, with a tag saying "turn 90° clockwise to show": the upload must be 64×96.
+    sideways = tmp_path / "sideways.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    photo(96).crop((0, 16, 96, 80)).save(sideways, "JPEG", quality=95, exif=exif)
+    signed_in(page)
+    page.get_by_test_id("operation-denoise").check()
+    page.locator("select[name=method]").select_option("tv")
+    page.get_by_test_id("file-input").set_input_files(str(sideways))
+    page.get_by_text("Turned upright from its EXIF orientation.").wait_for()
+    run_and_watch(page)
+    assert page.get_by_test_id("status").text_content() == "Done"
+
+    import urllib.request
+
+    with urllib.request.urlopen(page.get_by_test_id("before").get_attribute("src")) as response:
+        uploaded = Image.open(io.BytesIO(response.read()))
+    assert uploaded.size == (64, 96)
+    assert uploaded.getexif().get(0x0112, 1) == 1
+
+
 def test_errors_are_shown_in_plain_words(page: Any, tmp_path: Path) -> None:
     signed_in(page)
     not_an_image = tmp_path / "notes.txt"
