@@ -153,3 +153,69 @@ def test_progress_counts_every_tile_once(image: np.ndarray) -> None:
     total = report.grid[0] * report.grid[1]
     assert [done for _, done, _ in seen] == list(range(1, total + 1))
     assert {stage for stage, _, _ in seen} == {"upscale"} and {t for _, _, t in seen} == {total}
+
+
+@pytest.fixture
+def cuda_branch_on_the_cpu(monkeypatch):
+    """Run the tiler's CUDA branch (staging double buffers, copy stream, deferred finite flags) on the CPU.
+
+    CUDA's stream, event and pinned-memory calls are replaced by no-ops; CPU work is synchronous, so
+    any wrong slot, slice or flag bookkeeping in that branch shows up as a wrong output here.
+    """
+    import contextlib
+
+    from jobs import tiler as tiler_module
+
+    class NoStream:
+        def wait_stream(self, other: object) -> None: ...
+
+    class NoEvent:
+        def record(self, stream: object = None) -> None: ...
+
+        def synchronize(self) -> None: ...
+
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: NoStream())
+    monkeypatch.setattr(torch.cuda, "stream", lambda stream: contextlib.nullcontext())
+    monkeypatch.setattr(torch.cuda, "Event", NoEvent)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    buffers: dict = {}
+
+    def unpinned(self, role, shape, dtype, keep=True):
+        if not keep:
+            return [torch.full(shape, float("nan")).to(dtype) for _ in range(2)]
+        return buffers.setdefault((role, shape), [torch.full(shape, float("nan")).to(dtype) for _ in range(2)])
+
+    monkeypatch.setattr(Tiler, "pinned_buffers", unpinned)
+    original_init = tiler_module._Run.__init__
+
+    def as_if_cuda(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self.cuda = True
+        self.tiler._copy_stream = NoStream()
+
+    monkeypatch.setattr(tiler_module._Run, "__init__", as_if_cuda)
+    return buffers
+
+
+@pytest.mark.parametrize(("tile", "batch"), [(24, 1), (24, 2), (16, 5)])
+def test_cuda_branch_bookkeeping_gives_the_same_output(cuda_branch_on_the_cpu, tile, batch, image) -> None:
+    model = small_compact()
+    options = TilerOptions(tile=tile, overlap=16, batch=batch)
+    tiled, report = Tiler(model, 4, torch.device("cpu"), options).run(image)
+    assert report.batches > 2  # both staging slots were used, and reused
+    assert {role for role, _ in cuda_branch_on_the_cpu} == {"in", "out", "finite"}  # the CUDA branch ran
+    assert np.abs(tiled - whole_image(model, image)).max() < SEAM_TOLERANCE
+    again, _ = Tiler(model, 4, torch.device("cpu"), options).run(image)  # reused staging buffers
+    np.testing.assert_array_equal(again, tiled)
+
+
+def test_cuda_branch_recovers_from_nan_and_out_of_memory(cuda_branch_on_the_cpu, image) -> None:
+    inner = small_compact()
+    expected = whole_image(inner, image)
+    nan_model = NaNInHalfPrecision(inner)
+    options = TilerOptions(tile=24, overlap=16, batch=2, precision="fp16")
+    tiled, report = Tiler(nan_model, 4, torch.device("cpu"), options).run(image)
+    assert report.fp32_retries > 0 and np.abs(tiled - expected).max() < SEAM_TOLERANCE
+    oom_model = OutOfMemoryAbove(inner, limit=40)
+    tiled, report = Tiler(oom_model, 4, torch.device("cpu"), TilerOptions(tile=48, overlap=16, batch=2)).run(image)
+    assert report.oom_retries == 1 and np.abs(tiled - expected).max() < SEAM_TOLERANCE
