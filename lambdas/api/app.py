@@ -159,6 +159,9 @@ def authorize(
                 "automatic sign-in works only while the server listens on loopback; "
                 "get a token with `aiorch token --user NAME`",
             )
+        if not is_loopback(request.url.hostname or ""):
+            # A page whose own name resolves to 127.0.0.1 (DNS rebinding) must not get the local user's token.
+            raise Problem(403, "automatic sign-in answers only pages opened at 127.0.0.1 or localhost")
         user = settings.local_user
         return {
             "access_token": ctx.local_issuer.issue(user),

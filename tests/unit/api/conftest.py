@@ -72,7 +72,7 @@ def service(settings: Settings, states: FakeStates) -> AnalysisService:
 
 @pytest.fixture
 def client(settings: Settings, service: AnalysisService) -> TestClient:
-    return TestClient(create_app(settings, service))
+    return TestClient(create_app(settings, service), base_url="http://127.0.0.1:8000")
 
 
 @pytest.fixture

@@ -181,6 +181,15 @@ def test_authorize_refuses_automatic_sign_in_off_loopback(settings: Settings, se
     assert "loopback" in response.json()["detail"]
 
 
+def test_authorize_refuses_a_page_under_another_name_even_on_loopback(settings: Settings, service: Any) -> None:
+    from lambdas.api.app import create_app
+
+    client = TestClient(create_app(settings, service), base_url="http://rebound.example:8000")
+    response = client.get("/authorize")
+    assert response.status_code == 403
+    assert "127.0.0.1 or localhost" in response.json()["detail"]
+
+
 def test_authorize_can_be_turned_off(settings: Settings, service: Any) -> None:
     from lambdas.api.app import create_app
 
