@@ -134,6 +134,12 @@ def run(image: np.ndarray, options: dict[str, Any] | None, progress: Progress = 
 
     progress("load-model", 0, 1)
     loaded = _model(opts)
+    if loaded.scale < 2:
+        raise JobFailure(
+            f"The weights {loaded.weights!r} are a {loaded.architecture} model of scale {loaded.scale}, "
+            "not an upscaler.",
+            "BadOptions",
+        )
     loaded_at = time.perf_counter()
     tile = opts.tile or AUTO_TILE["cuda" if device.type == "cuda" else "cpu"]
     batch = opts.batch or (max(1, AUTO_BATCH_PIXELS // (tile * tile)) if device.type == "cuda" else 1)

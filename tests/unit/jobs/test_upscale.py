@@ -48,6 +48,16 @@ def test_bad_input_arrays_are_refused() -> None:
         upscale.run(np.zeros((8, 8, 3), np.uint8), {})
 
 
+def test_user_weights_that_do_not_upscale_are_refused(tmp_path, small_image: np.ndarray) -> None:
+    from safetensors.torch import save_file
+    from spandrel.architectures.Compact import Compact
+
+    path = tmp_path / "same-size.safetensors"
+    save_file(Compact(num_feat=8, num_conv=2, upscale=1).state_dict(), str(path))
+    with pytest.raises(JobFailure, match="not an upscaler"):
+        upscale.run(small_image, {"weights": str(path), "device": "cpu"})
+
+
 def test_metadata_names_the_real_weights_and_how_they_ran() -> None:
     image = np.random.default_rng(2).random((24, 32, 3), dtype=np.float32)
     progress: list[tuple[str, int, int]] = []
