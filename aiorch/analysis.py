@@ -242,17 +242,6 @@ class AnalysisService:
                 retry_after_s=10,
             )
 
-        record = ExecutionRecord(
-            execution_id=execution_id,
-            user=user,
-            operation=operation,
-            input_key=upload_key,
-            mask_key=mask_key,
-            options=options,
-            execution_arn=self.execution_arn(execution_id),
-            idempotency_key=idempotency_key,
-        )
-        self.index.create(record)
         request = AnalysisRequest(
             execution_id=execution_id,
             user=user,
@@ -261,6 +250,12 @@ class AnalysisService:
             mask_key=mask_key,
             options=options,
         )
+        record = ExecutionRecord(
+            **request.model_dump(),
+            execution_arn=self.execution_arn(execution_id),
+            idempotency_key=idempotency_key,
+        )
+        self.index.create(record)
         try:
             self.states.start_execution(
                 stateMachineArn=self.settings.resolved_state_machine_arn,

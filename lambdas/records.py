@@ -99,18 +99,7 @@ def plain_error(error: dict[str, Any] | None) -> tuple[str, str]:
 def ensure_record(index: ExecutionIndex, request: AnalysisRequest, execution_arn: str | None) -> None:
     """Executions started outside the API/CLI (e.g. straight from the console) still get an index entry."""
     if index.get(request.user, request.execution_id) is None:
-        index.create(
-            ExecutionRecord(
-                execution_id=request.execution_id,
-                user=request.user,
-                operation=request.operation,
-                input_key=request.input_key,
-                mask_key=request.mask_key,
-                options=request.options,
-                execution_arn=execution_arn,
-            )
-        )
-
+        index.create(ExecutionRecord(**request.model_dump(), execution_arn=execution_arn))
 
 def write_analytics(
     storage: Storage,
