@@ -74,10 +74,7 @@ class ExecutionIndex:
 
     def list_user(self, user: str) -> list[ExecutionRecord]:
         """The user's executions, newest first (ULIDs sort by time)."""
-        ids = [
-            k.rsplit("/", 1)[-1].removesuffix(".json")
-            for k in self.storage.list(keys.executions_prefix(user))
-        ]
+        ids = [k.rsplit("/", 1)[-1].removesuffix(".json") for k in self.storage.list(keys.executions_prefix(user))]
         out = [r for r in (self.get(user, i) for i in sorted(ids, reverse=True)) if r is not None]
         return out
 
