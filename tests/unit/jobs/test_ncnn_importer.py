@@ -81,7 +81,10 @@ def run_converted(stem: str, image: np.ndarray) -> np.ndarray:
     return out[0].permute(1, 2, 0).numpy()
 
 
-@pytest.mark.parametrize("stem", ["REALESRGAN_X4PLUS_UP4X", "REALESRGAN_ANIMAVIDEOV3_UP3X"])
+@pytest.mark.parametrize(
+    "stem",
+    [pytest.param("REALESRGAN_X4PLUS_UP4X", marks=pytest.mark.slow), "REALESRGAN_ANIMAVIDEOV3_UP3X"],
+)
 def test_converted_model_matches_the_ncnn_engine(stem: str) -> None:
     from skimage import data
 
