@@ -1,7 +1,7 @@
 """The local stack on free ports with a temporary data dir, and Debian's chromium driven by playwright.
 
-Needs the built front end (``make frontend``) and ``/usr/bin/chromium`` (Debian package ``chromium``);
-playwright's own browser downloads are never used.
+Builds the front end when ``frontend/dist`` is missing or stale, and needs ``/usr/bin/chromium`` (Debian
+package ``chromium``); playwright's own browser downloads are never used.
 """
 
 from __future__ import annotations
@@ -49,10 +49,25 @@ class Stack:
     log: Path
 
 
+def built_frontend() -> Path:
+    """frontend/dist, built (npm ci when needed, then vite build) when missing or older than its sources."""
+    frontend = REPO / "frontend"
+    built = frontend / "dist" / "index.html"
+    sources = [frontend / "index.html", frontend / "package-lock.json", *(frontend / "src").rglob("*")]
+    newest_source = max(p.stat().st_mtime for p in sources if p.is_file())
+    if built.is_file() and built.stat().st_mtime >= newest_source:
+        return built.parent
+    steps = [["npm", "ci", "--no-audit", "--no-fund"]] if not (frontend / "node_modules").is_dir() else []
+    for step in [*steps, ["npx", "vite", "build"]]:
+        done = subprocess.run(step, cwd=frontend, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            pytest.fail(f"building the front end failed ({' '.join(step)}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return built.parent
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if not (REPO / "frontend" / "dist" / "index.html").is_file():
-        pytest.fail("the front end is not built: run `make frontend` (npm ci && npm run build in frontend/)")
+    built_frontend()
     data_dir = tmp_path_factory.mktemp("e2e-data")
     port, states_port = free_port(), free_port()
     settings = Settings(data_dir=data_dir, api_port=port, states_port=states_port)

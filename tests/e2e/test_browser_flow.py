@@ -104,6 +104,8 @@ def test_each_operation_end_to_end(
 
 def test_history_ops_and_analytics_pages(page: Any, photo_file: Path, artifacts: Path) -> None:
     signed_in(page)
+    page.get_by_test_id("operation-denoise").check()
+    page.locator("select[name=method]").select_option("tv")  # the quickest model job
     page.get_by_test_id("file-input").set_input_files(str(photo_file))
     page.get_by_test_id("preview").wait_for()
     run_and_watch(page)
@@ -123,7 +125,7 @@ def test_history_ops_and_analytics_pages(page: Any, photo_file: Path, artifacts:
     events = page.get_by_test_id("ops-events").locator("tbody tr")
     events.last.wait_for()
     text = page.get_by_test_id("ops-events").inner_text()
-    for expected in ("ExecutionStarted", "ValidateInput", "Upscale", "RecordResult", "ExecutionSucceeded"):
+    for expected in ("ExecutionStarted", "ValidateInput", "Denoise", "RecordResult", "ExecutionSucceeded"):
         assert expected in text
     page.screenshot(path=artifacts / "ops.png")
 
@@ -132,7 +134,7 @@ def test_history_ops_and_analytics_pages(page: Any, photo_file: Path, artifacts:
     page.get_by_test_id("run-query").click()
     answer = page.get_by_test_id("answer")
     answer.wait_for(timeout=30_000)
-    assert "upscale" in answer.inner_text()
+    assert "denoise" in answer.inner_text()
     page.screenshot(path=artifacts / "analytics.png")
 
 
