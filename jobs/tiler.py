@@ -11,10 +11,12 @@ How this one works:
   (zero on the outer quarter of each overlap, a linear ramp across its middle
   half, one inside), normalised so that the weights of all tiles sum to exactly
   one at every output pixel; the output is then a plain sum of weighted tiles.
-- The full output lives in host memory (pinned on CUDA). Only tiles travel: a
-  batch of input tiles goes up, the weighted outputs come back on a separate
-  copy stream while the GPU already computes the next batch, and the host adds
-  the finished batch into the output.
+- The full output lives in host memory; neither the whole image nor the whole
+  output ever goes to the GPU. Only tiles travel, through two pinned staging
+  buffers: a batch of input tiles goes up, the weighted outputs come back on a
+  separate copy stream while the GPU already computes the next batch, and the
+  host adds the finished batch into the output. GPU memory therefore depends
+  on the tile size and batch, not on the image size.
 - fp16 on CUDA: each batch's output is checked for NaN/inf; a bad batch is run
   again in fp32.
 - A CUDA out-of-memory error halves the tile size: that batch and every later
