@@ -1,5 +1,7 @@
 import { createApp } from 'vue'
 import App from './App.vue'
+import { ApiClient } from './lib/api'
+import { loadConfig } from './lib/config'
 import './style.css'
 
-createApp(App).mount('#app')
+void loadConfig().then(({ apiBaseUrl }) => createApp(App, { api: new ApiClient(apiBaseUrl) }).mount('#app'))

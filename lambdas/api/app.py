@@ -128,6 +128,12 @@ def healthz(ctx: Ctx) -> dict[str, str]:
     }
 
 
+@public.get("/config.json", include_in_schema=False)
+def frontend_config() -> dict[str, str]:
+    """The page's configuration when this server serves it: the API is on the same origin."""
+    return {"api_base_url": ""}
+
+
 @public.get("/.well-known/jwks.json", responses={307: {"description": "Cognito serves the keys."}})
 def jwks(ctx: Ctx) -> Any:
     if ctx.local_issuer is None:

@@ -160,6 +160,7 @@ def test_public_routes_need_no_token(client: TestClient) -> None:
     assert client.get("/.well-known/jwks.json").json()["keys"][0]["alg"] == "RS256"
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/docs").status_code == 200
+    assert client.get("/config.json").json() == {"api_base_url": ""}
 
 
 def test_authorize_signs_the_local_user_in_on_loopback(client: TestClient, settings: Settings) -> None:
