@@ -59,6 +59,41 @@ describe('App', () => {
     })
   })
 
+  it('uploads an image once, retries an unanswered submit with the same key, and re-runs with a new one', async () => {
+    let submits = 0
+    const { fetcher, calls } = scriptedFetch([
+      (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
+      (url) => (url === '/uploads' ? json({ url: '/local-uploads/t', fields: {}, file_field: 'file', max_bytes: 1e6, upload: null }, 201) : undefined),
+      (url) => (url === '/local-uploads/t' ? json({ upload: 'uploads/local/U/original.png' }, 201) : undefined),
+      (url, init) => {
+        if (url !== '/image-ai-analysis' || init.method !== 'POST') return undefined
+        submits++
+        if (submits === 1) throw new TypeError('Failed to fetch') // the answer was lost
+        return json({ execution_id: `E${submits}`, status: 'RUNNING' }, 202)
+      },
+      (url) => (url.startsWith('/image-ai-analysis/E') ? json(execution({ status: 'SUCCEEDED' })) : undefined),
+    ])
+    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    await flushPromises()
+    const input = app.get('[data-testid="file-input"]')
+    Object.defineProperty(input.element, 'files', { value: [new File([new Uint8Array([1])], 'p.png', { type: 'image/png' })] })
+    await input.trigger('change')
+    await flushPromises()
+
+    for (let run = 0; run < 3; run++) {
+      await app.get('[data-testid="run"]').trigger('click')
+      await flushPromises()
+    }
+    expect(app.find('[data-testid="error"]').exists()).toBe(false)
+    const keys = calls
+      .filter((c) => c.url === '/image-ai-analysis' && c.init.method === 'POST')
+      .map((c) => new Headers(c.init.headers).get('Idempotency-Key'))
+    expect(keys).toHaveLength(3)
+    expect(keys[1]).toBe(keys[0]) // the retry of the unanswered submit
+    expect(keys[2]).not.toBe(keys[1]) // running it again on purpose
+    expect(calls.filter((c) => c.url === '/local-uploads/t')).toHaveLength(1)
+  })
+
   it('shows why sign-in failed, in plain words', async () => {
     const { fetcher } = scriptedFetch([
       () => json({ status: 403, detail: 'automatic sign-in works only while the server listens on loopback' }, 403),
