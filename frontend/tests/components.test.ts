@@ -98,6 +98,22 @@ describe('CompareSlider', () => {
     expect(slider.get('.layers').attributes('style')).toContain('scale(1)')
   })
 
+  it('drags a zoomed-in view, and centres it again at 1×', async () => {
+    const slider = mount(CompareSlider, { props })
+    const viewport = slider.get('.viewport')
+    await viewport.trigger('pointerdown', { clientX: 100, clientY: 100 })
+    await viewport.trigger('pointermove', { clientX: 150, clientY: 80 })
+    expect(slider.get('.layers').attributes('style')).toContain('translate(0px, 0px)') // nothing to pan at 1×
+    await viewport.trigger('pointerup')
+    await slider.get('[data-testid="zoom"]').setValue('2')
+    await viewport.trigger('pointerdown', { clientX: 100, clientY: 100 })
+    await viewport.trigger('pointermove', { clientX: 150, clientY: 80 })
+    await viewport.trigger('pointerup')
+    expect(slider.get('.layers').attributes('style')).toContain('translate(50px, -20px) scale(2)')
+    await slider.get('[data-testid="zoom"]').setValue('1')
+    expect(slider.get('.layers').attributes('style')).toContain('translate(0px, 0px) scale(1)')
+  })
+
   it('offers the result for download under a readable name', () => {
     const link = mount(CompareSlider, { props }).get('[data-testid="download"]')
     expect(link.attributes('href')).toBe('/d/after')
