@@ -116,10 +116,17 @@ def main(argv: list[str] | None = None) -> int:
         }
 
     summary = {"device": describe_device(device), "checks": checks, "ok": all(c["ok"] for c in checks.values())}
-    print(json.dumps(summary, indent=2))
+    text = json.dumps(summary, indent=2, default=_plain)
+    print(text)
     if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2))
+        Path(args.json).write_text(text)
     return 0 if summary["ok"] else 1
+
+
+def _plain(value: object) -> object:
+    """numpy scalars (np.bool_, np.float32) as plain JSON values."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)
 
 
 if __name__ == "__main__":
