@@ -94,13 +94,30 @@ describe('App', () => {
     expect(calls.filter((c) => c.url === '/local-uploads/t')).toHaveLength(1)
   })
 
-  it('shows why sign-in failed, in plain words', async () => {
-    const { fetcher } = scriptedFetch([
-      () => json({ status: 403, detail: 'automatic sign-in works only while the server listens on loopback' }, 403),
+  it('shows why sign-in failed, in plain words, and takes a pasted token instead', async () => {
+    const token = `h.${btoa(JSON.stringify({ sub: 'alice' }))}.s`
+    const { fetcher, calls } = scriptedFetch([
+      (url) => (url === '/authorize' ? json({ status: 403, detail: 'automatic sign-in works only while the server listens on loopback' }, 403) : undefined),
+      (url, init) =>
+        url.startsWith('/image-ai-analysis?') && new Headers(init.headers).get('Authorization') === `Bearer ${token}`
+          ? json({ items: [], next_cursor: null })
+          : undefined,
     ])
     const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
     await flushPromises()
     expect(app.get('[data-testid="error"]').text()).toContain('only while the server listens on loopback')
     expect(app.get('[data-testid="run"]').attributes('disabled')).toBeDefined()
+
+    await app.get('[data-testid="token"]').setValue('not a token')
+    await app.get('form.token').trigger('submit')
+    await flushPromises()
+    expect(app.get('[data-testid="error"]').text()).toBe('That is not a token.')
+
+    await app.get('[data-testid="token"]').setValue(token)
+    await app.get('form.token').trigger('submit')
+    await flushPromises()
+    expect(app.get('[data-testid="user"]').text()).toBe('Signed in as alice')
+    expect(app.find('[data-testid="error"]').exists()).toBe(false)
+    expect(calls.at(-1)!.url).toBe('/image-ai-analysis?limit=1')
   })
 })
