@@ -11,6 +11,12 @@ starts, which is the one place these answers can be changed. Nothing outside tes
   implemented. Answered with no versions (Terraform publishes none).
 - ``DeleteNamedQuery`` (Athena): called by ``terraform destroy``; not implemented. Deletes
   the query from moto's Athena backend, as AWS would.
+
+And one moto bug: when a bucket-policy statement's Condition is not met, moto returns
+DENIED whatever the statement's Effect, where AWS skips the statement. The buckets'
+"deny unless aws:SecureTransport" statement (moto serves plain HTTP and knows no transport
+keys) then denies Terraform's upload of the Lambda package. Statements whose condition is
+not met are skipped here, as in AWS.
 """
 
 from __future__ import annotations
@@ -32,10 +38,30 @@ def _delete_named_query(self: Any) -> str:
     return json.dumps({})
 
 
+def _statement_applies_only_when_its_condition_holds() -> None:
+    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+
+    moto_is_action_permitted = IAMPolicyStatement.is_action_permitted
+
+    def is_action_permitted(
+        self: Any,
+        action: str,
+        resource: str = "*",
+        principal: str | None = None,
+        incoming_condition_values: dict[str, str] | None = None,
+    ) -> Any:
+        if self._statement.get("Condition") and not self._check_conditions(incoming_condition_values):
+            return PermissionResult.NEUTRAL
+        return moto_is_action_permitted(self, action, resource, principal, incoming_condition_values)
+
+    IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+
+
 def register(events: Any, settings: Any) -> None:
     from moto.athena.responses import AthenaResponse
     from moto.stepfunctions.responses import StepFunctionResponse
 
+    _statement_applies_only_when_its_condition_holds()
     StepFunctionResponse.validate_state_machine_definition = _validate_state_machine_definition  # type: ignore[attr-defined]
     StepFunctionResponse.list_state_machine_versions = _list_state_machine_versions  # type: ignore[attr-defined]
     AthenaResponse.delete_named_query = _delete_named_query  # type: ignore[attr-defined]

@@ -29,7 +29,8 @@ locals {
   state_machine_arn = "arn:${data.aws_partition.current.partition}:states:${var.region}:${local.account_id}:stateMachine:${local.state_machine_name}"
 
   frontend_origins = concat([module.frontend.url], var.extra_frontend_origins)
-  redirect_uri     = "${module.frontend.url}/auth/callback"
+  # The SPA signs in on its own page (frontend/src/lib/signin.ts: origin + path).
+  redirect_uri = "${module.frontend.url}/"
 
   # AIORCH_* settings (aiorch/settings.py) of every function.
   lambda_environment = {
@@ -83,7 +84,7 @@ module "auth" {
   source              = "../../modules/auth"
   name                = var.name
   domain_prefix       = local.bucket_prefix
-  callback_urls       = concat([local.redirect_uri], [for o in var.extra_frontend_origins : "${o}/auth/callback"])
+  callback_urls       = concat([local.redirect_uri], [for o in var.extra_frontend_origins : "${o}/"])
   logout_urls         = local.frontend_origins
   deletion_protection = !var.force_destroy
 }

@@ -69,14 +69,8 @@ output "frontend_distribution_id" {
 }
 
 output "frontend_config" {
-  description = "config.json for the front end (API base, Cognito); see docs/deploy.md."
-  value = {
-    apiBaseUrl   = module.api.api_endpoint
-    authIssuer   = module.auth.issuer
-    authClientId = module.auth.client_id
-    authDomain   = module.auth.hosted_ui_url
-    redirectUri  = local.redirect_uri
-  }
+  description = "config.json to upload beside the built front end (frontend/src/lib/config.ts reads it)."
+  value       = { api_base_url = module.api.api_endpoint }
 }
 
 output "cognito_user_pool_id" {

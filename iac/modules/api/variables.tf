@@ -26,7 +26,7 @@ variable "jwt_audience" {
 variable "public_routes" {
   description = "Routes without the JWT authorizer (DESIGN.md auth exemptions). Presigned links go to S3, not here."
   type        = list(string)
-  default     = ["GET /api/health", "GET /api/authorize", "GET /.well-known/jwks.json"]
+  default     = ["GET /healthz", "GET /authorize", "GET /.well-known/jwks.json"]
 }
 
 variable "cors_allowed_origins" {

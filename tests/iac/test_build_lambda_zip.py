@@ -1,0 +1,68 @@
+"""iac/scripts/build_lambda_zip.py: the Lambda package is reproducible and carries no torch."""
+
+from __future__ import annotations
+
+import importlib.util
+import zipfile
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.iac.terraform import REPO
+
+
+@pytest.fixture(scope="module")
+def builder() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("build_lambda_zip", REPO / "iac/scripts/build_lambda_zip.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_same_inputs_give_the_same_bytes(builder: ModuleType, tmp_path: Path) -> None:
+    first_digest, _ = builder.build(tmp_path / "a.zip", with_dependencies=False)
+    second_digest, _ = builder.build(tmp_path / "b.zip", with_dependencies=False)
+    assert first_digest == second_digest
+    assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
+
+
+def test_entries_are_sorted_with_fixed_dates_and_modes(builder: ModuleType, tmp_path: Path) -> None:
+    builder.build(tmp_path / "a.zip", with_dependencies=False)
+    with zipfile.ZipFile(tmp_path / "a.zip") as zf:
+        infos = zf.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names)
+    assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {(i.external_attr >> 16) & 0o777 for i in infos} <= {0o644, 0o755}
+
+
+def test_package_holds_the_handlers_and_the_analytics_schema_but_not_the_local_service(
+    builder: ModuleType, tmp_path: Path
+) -> None:
+    builder.build(tmp_path / "a.zip", with_dependencies=False)
+    names = set(zipfile.ZipFile(tmp_path / "a.zip").namelist())
+    for handler in ("validate_input", "record_result", "record_failure", "status_change", "api"):
+        assert f"lambdas/{handler}/handler.py" in names
+    assert {"aiorch/settings.py", "analytics/schema.json", "workflows/image_ai_analysis.asl.json"} <= names
+    assert not [n for n in names if n.startswith(("workflows/local/", "jobs/")) or n.endswith(".pyc")]
+
+
+def test_torch_is_refused_as_a_lambda_dependency(builder: ModuleType, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text(
+        '[project]\ndependencies = ["pydantic>=2"]\n[project.optional-dependencies]\nlambdas = ["torch==2.14.1"]\n'
+    )
+    with pytest.raises(builder.BuildError, match="torch must not be a Lambda dependency"):
+        builder.dependency_requirements(repo)
+
+
+def test_pip_errors_name_the_constraint_to_drop(builder: ModuleType) -> None:
+    stderr = (
+        "ERROR: Cannot install pillow==13.0.0 because these package versions have conflicting dependencies.\n"
+        "The conflict is caused by:\n    The user requested pyarrow>=16\n"
+        "    The user requested (constraint) pyarrow==26.0.1\n"
+    )
+    assert builder.blamed_distributions(stderr) == {"pillow", "pyarrow"}
