@@ -32,7 +32,7 @@ run: install
 	$(VENV)/bin/aiorch serve
 
 ## test: the whole suite through tox (python tests with coverage, lint, front end, Terraform)
-test: system-deps $(VENV)/.installed node-deps
+test: system-deps $(VENV)/.installed node-deps frontend
 	$(VENV)/bin/tox run
 
 lint: $(VENV)/.installed

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 from datetime import datetime
 from typing import Any
 
@@ -374,14 +375,29 @@ class AnalysisService:
     def cancel(self, user: str, execution_id: str) -> ExecutionView:
         record = self._record(user, execution_id)
         if not record.status.is_final:
+            self._stop(record)
+        return self.view(self._record(user, execution_id))
+
+    def _stop(self, record: ExecutionRecord, attempts: int = 6) -> None:
+        """StopExecution, retried: moto's local interpreter sometimes answers 500 when a stop
+        lands while a task is being scheduled; an execution that has ended meanwhile is fine."""
+        for attempt in range(attempts):
             try:
                 self.states.stop_execution(
                     executionArn=record.execution_arn or "", error="Cancelled", cause="cancelled by the user"
                 )
+                return
             except ClientError as exc:
-                if "ExecutionDoesNotExist" not in str(exc):
+                if "ExecutionDoesNotExist" in str(exc):
+                    return
+                status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+                if status < 500:
                     raise
-        return self.view(self._record(user, execution_id))
+            described = self._describe(record)
+            if described is not None and described.get("status") != "RUNNING":
+                return
+            time.sleep(0.2 * (attempt + 1))
+        raise StatesUnavailable("the workflow service did not accept the cancellation; try again")
 
     def history(self, user: str, execution_id: str) -> list[dict[str, Any]]:
         """The state-by-state event history, for ops (Step Functions' own events)."""

@@ -34,9 +34,7 @@ def pick_device(requested: str | None) -> torch.device:
             raise JobFailure(f"Device {requested!r} was asked for, but no CUDA GPU is available here.")
         device = torch.device("cuda:0" if choice == "cuda" else choice)
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise JobFailure(
-                f"Device {requested!r} was asked for, but only {torch.cuda.device_count()} GPU(s) exist."
-            )
+            raise JobFailure(f"Device {requested!r} was asked for, but only {torch.cuda.device_count()} GPU(s) exist.")
         return device
     raise JobFailure(f"Unknown device {requested!r}: use 'auto', 'cpu', 'cuda' or 'cuda:N'.")
 

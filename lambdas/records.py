@@ -101,6 +101,7 @@ def ensure_record(index: ExecutionIndex, request: AnalysisRequest, execution_arn
     if index.get(request.user, request.execution_id) is None:
         index.create(ExecutionRecord(**request.model_dump(), execution_arn=execution_arn))
 
+
 def write_analytics(
     storage: Storage,
     request: AnalysisRequest,
@@ -132,7 +133,9 @@ def write_analytics(
         if isinstance(timings.get("total"), int | float):
             total_s = float(timings["total"])
         else:
-            total_s = sum(float(timings[k]) for k in ("decode", "model", "encode") if isinstance(timings.get(k), int | float))
+            total_s = sum(
+                float(timings[k]) for k in ("decode", "model", "encode") if isinstance(timings.get(k), int | float)
+            )
         stage_ms[kind] = round(total_s * 1000)
         job_ms += stage_ms[kind]
     total_ms = round((finished_at - started_at).total_seconds() * 1000) if started_at else None

@@ -178,3 +178,36 @@ def test_history_is_paged_newest_first(service, photo_png) -> None:
     assert [v.execution_id for v in page] == ids[::-1][:2]
     rest, end = service.list_executions("alice", limit=2, cursor=cursor)
     assert [v.execution_id for v in rest] == [ids[0]] and end is None
+
+
+def test_cancel_retries_when_the_service_errors(service, states, photo_png, monkeypatch) -> None:
+    upload = service.store_upload("alice", photo_png)
+    record = service.submit("alice", "upscale", upload.key)
+    answers = iter([500, 500])
+    real_stop = states.stop_execution
+
+    def flaky_stop(executionArn: str, **kwargs: Any) -> dict[str, Any]:
+        code = next(answers, None)
+        if code:
+            raise ClientError(
+                {"Error": {"Code": "500", "Message": "boom"}, "ResponseMetadata": {"HTTPStatusCode": code}},
+                "StopExecution",
+            )
+        return real_stop(executionArn, **kwargs)
+
+    monkeypatch.setattr(states, "stop_execution", flaky_stop)
+    assert service.cancel("alice", record.execution_id).status is ExecutionStatus.ABORTED
+    assert states.stopped == [record.execution_arn]
+
+
+def test_cancel_that_never_lands_is_a_clear_503(service, states, photo_png, monkeypatch) -> None:
+    upload = service.store_upload("alice", photo_png)
+    record = service.submit("alice", "upscale", upload.key)
+
+    def broken_stop(executionArn: str, **kwargs: Any) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "500"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "StopExecution")
+
+    monkeypatch.setattr(states, "stop_execution", broken_stop)
+    monkeypatch.setattr("aiorch.analysis.time.sleep", lambda s: None)
+    with pytest.raises(StatesUnavailable, match="did not accept the cancellation"):
+        service.cancel("alice", record.execution_id)
