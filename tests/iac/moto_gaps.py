@@ -12,11 +12,12 @@ starts, which is the one place these answers can be changed. Nothing outside tes
 - ``DeleteNamedQuery`` (Athena): called by ``terraform destroy``; not implemented. Deletes
   the query from moto's Athena backend, as AWS would.
 
-And one moto bug: when a bucket-policy statement's Condition is not met, moto returns
-DENIED whatever the statement's Effect, where AWS skips the statement. The buckets'
-"deny unless aws:SecureTransport" statement (moto serves plain HTTP and knows no transport
-keys) then denies Terraform's upload of the Lambda package. Statements whose condition is
-not met are skipped here, as in AWS.
+And one moto gap in bucket policies: moto fills in no request context (it knows nothing
+of aws:SecureTransport, aws:SourceArn, ...) and treats a condition on a key it does not know
+as met. AWS treats it as not met, so the statement does not apply. Under moto the buckets'
+"deny unless aws:SecureTransport" statement therefore denied every request, including
+Terraform's upload of the Lambda package. Here a statement whose condition names a key the
+request does not carry is skipped, as AWS does (``...IfExists`` and ``Null`` excepted).
 """
 
 from __future__ import annotations
@@ -50,8 +51,12 @@ def _statement_applies_only_when_its_condition_holds() -> None:
         principal: str | None = None,
         incoming_condition_values: dict[str, str] | None = None,
     ) -> Any:
-        if self._statement.get("Condition") and not self._check_conditions(incoming_condition_values):
-            return PermissionResult.NEUTRAL
+        known = incoming_condition_values or {}
+        for operator, tests in (self._statement.get("Condition") or {}).items():
+            if operator.endswith("IfExists") or operator == "Null":
+                continue
+            if any(key not in known for key in tests):
+                return PermissionResult.NEUTRAL
         return moto_is_action_permitted(self, action, resource, principal, incoming_condition_values)
 
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]

@@ -1,0 +1,67 @@
+# The Lambda module with a mock AWS provider: one package, five handlers.
+mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "111122223333" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{}" }
+  }
+}
+
+variables {
+  name_prefix               = "lt"
+  package_path              = "tests/package.zip"
+  package_bucket            = "lt-artifacts"
+  data_bucket_arn           = "arn:aws:s3:::lt-data"
+  state_machine_arn         = "arn:aws:states:eu-west-1:111122223333:stateMachine:lt-sm"
+  athena_workgroup_arn      = "arn:aws:athena:eu-west-1:111122223333:workgroup/lt"
+  athena_results_bucket_arn = "arn:aws:s3:::lt-athena"
+  glue_database_name        = "lt"
+  environment               = { AIORCH_STORAGE_URL = "s3://lt-data" }
+}
+
+run "five_functions_from_one_package" {
+  command = plan
+
+  assert {
+    condition = { for k, f in aws_lambda_function.fn : k => f.handler } == {
+      validate_input = "lambdas.validate_input.handler.handler"
+      record_result  = "lambdas.record_result.handler.handler"
+      record_failure = "lambdas.record_failure.handler.handler"
+      status_change  = "lambdas.status_change.handler.handler"
+      api            = "lambdas.api.handler.handler"
+    }
+    error_message = "handler strings"
+  }
+  assert {
+    condition     = alltrue([for f in aws_lambda_function.fn : f.runtime == "python3.11" && f.environment[0].variables == var.environment])
+    error_message = "every function runs Python 3.11 with the AIORCH_* settings"
+  }
+  assert {
+    condition     = aws_s3_object.package.key == "lambda/aiorch-${filesha256("tests/package.zip")}.zip"
+    error_message = "the package is stored under its sha256"
+  }
+  assert {
+    condition     = { for k, f in aws_lambda_function.fn : k => f.function_name }["status_change"] == "lt-status-change"
+    error_message = "function names are <prefix>-<handler with hyphens>"
+  }
+}
+
+run "only_the_async_status_change_function_has_a_dead_letter_queue" {
+  command = plan
+
+  assert {
+    condition     = [for k, f in aws_lambda_function.fn : k if length(f.dead_letter_config) > 0] == ["status_change"]
+    error_message = "the status-change function (invoked by EventBridge) keeps failed events"
+  }
+  assert {
+    condition     = length(aws_iam_role.fn) == 5
+    error_message = "one role per function"
+  }
+}
