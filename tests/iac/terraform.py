@@ -39,6 +39,10 @@ class Terraform:
     root: Path
     scratch: Path
     env: dict[str, str] = field(default_factory=dict)
+    # An emulator on a busy 2-core machine answers slowly under Terraform's default 10
+    # concurrent calls; the provider's retries then re-send creates that had succeeded
+    # (CloudFront answers 409 "DistributionAlreadyExists").
+    parallelism: int = 4
 
     @property
     def state(self) -> Path:
@@ -68,7 +72,10 @@ class Terraform:
     def apply(self, variables: dict[str, str], *, destroy: bool = False) -> str:
         var_args = [arg for name, value in variables.items() for arg in ("-var", f"{name}={value}")]
         extra = ["-destroy"] if destroy else []
-        return self.run("apply", *extra, "-auto-approve", "-input=false", f"-state={self.state}", *var_args)
+        return self.run(
+            "apply", *extra, "-auto-approve", "-input=false", f"-parallelism={self.parallelism}",
+            f"-state={self.state}", *var_args,
+        )  # fmt: skip
 
     def outputs(self) -> dict[str, Any]:
         raw = json.loads(self.run("output", "-json", f"-state={self.state}"))
