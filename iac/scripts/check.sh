@@ -27,7 +27,7 @@ for dir in "$iac"/modules/* "$iac"/envs/*; do
   fi
   if compgen -G "$dir/tests/*.tftest.hcl" >/dev/null; then
     if out=$(terraform -chdir="$dir" test -no-color 2>&1); then
-      echo "ok   test     $name ($(grep -c '\.\.\. pass' <<<"$out") runs passed)"
+      echo "ok   test     $name: $(grep -E '^Success!' <<<"$out")"
     else
       echo "$out"; echo "FAIL test $name"; status=1
     fi
