@@ -33,7 +33,13 @@ from aiorch.storage import LocalStorage
 from tests.conftest import encode, photo
 from tests.iac.terraform import DEV_ENV, REPO, Terraform, terraform_missing_reason
 
-pytestmark = [pytest.mark.functional, pytest.mark.slow, pytest.mark.timeout(900)]
+TERRAFORM_MISSING = terraform_missing_reason()
+pytestmark = [
+    pytest.mark.functional,
+    pytest.mark.slow,
+    pytest.mark.timeout(900),
+    pytest.mark.skipif(TERRAFORM_MISSING is not None, reason=f"cannot run Terraform: {TERRAFORM_MISSING}"),
+]
 
 NAME = "aiorch-it"
 ACCOUNT = "123456789012"  # moto's default account
@@ -136,9 +142,6 @@ def wait_for_end(states: Any, execution_arn: str, timeout_s: float) -> dict[str,
 
 
 def test_dev_env_applies_runs_one_image_and_destroys(states_service: Settings, tmp_path: Path) -> None:
-    reason = terraform_missing_reason()
-    if reason:
-        pytest.skip(reason)
     endpoint = states_service.resolved_states_endpoint_url
     package = tmp_path / "lambda.zip"
     build_code_only_zip(package)
