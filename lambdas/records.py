@@ -167,3 +167,49 @@ def write_analytics(
         finished_at=finished_at,
     )
     return write_row(storage, row)
+
+
+def record_outcome(
+    storage: Storage,
+    request: AnalysisRequest,
+    status: ExecutionStatus,
+    *,
+    recorded_by: str,
+    started_at: datetime | None,
+    finished_at: datetime | None = None,
+    error_type: str | None = None,
+    error_message: str | None = None,
+    result_keys: list[str] | None = None,
+    metadata_keys: list[str] | None = None,
+    only_if_changed: bool = False,
+) -> tuple[ExecutionRecord | None, bool]:
+    """Finalise the index entry, then write the execution's analytics row.
+
+    The first recorder wins. With ``only_if_changed`` (the status-change handler) an
+    execution that the state machine already recorded keeps its entry and its row.
+    """
+    finished_at = finished_at or utcnow()
+    record, changed = ExecutionIndex(storage).finalise(
+        request.user,
+        request.execution_id,
+        status,
+        recorded_by=recorded_by,
+        result_keys=result_keys,
+        metadata_keys=metadata_keys,
+        error_type=error_type,
+        error_message=error_message,
+    )
+    # A repeated recorder (Lambda retry) rewrites its own row; it never overwrites a
+    # row of a different outcome recorded first.
+    same_outcome = record is not None and record.status is status
+    if changed or (same_outcome and not only_if_changed):
+        write_analytics(
+            storage,
+            request,
+            status,
+            started_at=started_at,
+            finished_at=finished_at,
+            metadata=read_job_metadata(storage, request),
+            error_type=error_type,
+        )
+    return record, changed

@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from aiorch.contracts import ExecutionStatus, utcnow
+from aiorch.contracts import ExecutionStatus
 from aiorch.executions import ExecutionIndex
 from aiorch.storage import Storage
 from lambdas.outcome import OutcomeEvent
@@ -21,38 +21,27 @@ from lambdas.records import (
     ensure_record,
     find_job_error,
     plain_error,
-    read_job_metadata,
-    write_analytics,
+    record_outcome,
 )
 
 
 def record_failure(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
     request = event.input.request
-    index = ExecutionIndex(storage)
-    ensure_record(index, request, event.execution_arn)
+    ensure_record(ExecutionIndex(storage), request, event.execution_arn)
 
     error_type, message = plain_error(event.input.error)
     job_error = find_job_error(storage, request) if event.input.validated else None
     if job_error is not None:
         error_type, message = job_error.type, f"{job_error.job}: {job_error.message}"
 
-    finished_at = utcnow()
-    index.finalise(
-        request.user,
-        request.execution_id,
-        ExecutionStatus.FAILED,
-        recorded_by="RecordFailure",
-        error_type=error_type,
-        error_message=message,
-    )
-    write_analytics(
+    record_outcome(
         storage,
         request,
         ExecutionStatus.FAILED,
+        recorded_by="RecordFailure",
         started_at=event.started_at,
-        finished_at=finished_at,
-        metadata=read_job_metadata(storage, request),
         error_type=error_type,
+        error_message=message,
     )
     return {"status": ExecutionStatus.FAILED.value, "error_type": error_type, "message": message}
 

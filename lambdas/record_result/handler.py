@@ -7,12 +7,12 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from aiorch import keys
-from aiorch.contracts import ExecutionStatus, utcnow
+from aiorch.contracts import ExecutionStatus
 from aiorch.executions import ExecutionIndex
 from aiorch.storage import Storage
 from lambdas.outcome import OutcomeEvent
 from lambdas.powertools import lambda_entry, logger, metrics
-from lambdas.records import app_storage, ensure_record, job_kinds, read_job_metadata, write_analytics
+from lambdas.records import app_storage, ensure_record, job_kinds, read_job_metadata, record_outcome
 
 
 class ResultMissing(Exception):
@@ -32,28 +32,16 @@ def record_result(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
     metadata = read_job_metadata(storage, request)
     metadata_keys = [keys.result_prefix(request.user, request.execution_id, k) + "metadata.json" for k in metadata]
 
-    finished_at = utcnow()
-    index.finalise(
-        request.user,
-        request.execution_id,
-        ExecutionStatus.SUCCEEDED,
-        recorded_by="RecordResult",
-        result_keys=results,
-        metadata_keys=metadata_keys,
-    )
-    analytics_key = write_analytics(
+    record_outcome(
         storage,
         request,
         ExecutionStatus.SUCCEEDED,
+        recorded_by="RecordResult",
         started_at=event.started_at,
-        finished_at=finished_at,
-        metadata=metadata,
+        result_keys=results,
+        metadata_keys=metadata_keys,
     )
-    return {
-        "status": ExecutionStatus.SUCCEEDED.value,
-        "result_key": results[0],
-        "analytics_key": analytics_key,
-    }
+    return {"status": ExecutionStatus.SUCCEEDED.value, "result_key": results[0]}
 
 
 @lambda_entry

@@ -23,8 +23,7 @@ from lambdas.records import (
     find_job_error,
     parse_time,
     plain_error,
-    read_job_metadata,
-    write_analytics,
+    record_outcome,
 )
 
 HANDLED = {
@@ -64,8 +63,7 @@ def record_status_change(detail: StatusChangeDetail, storage: Storage) -> dict[s
     except ValidationError:
         return {"recorded": False, "reason": "the execution's input is not an analysis request"}
 
-    index = ExecutionIndex(storage)
-    ensure_record(index, request, detail.executionArn)
+    ensure_record(ExecutionIndex(storage), request, detail.executionArn)
     error_type, message = (
         plain_error({"Error": detail.error, "Cause": detail.cause})
         if detail.error or detail.cause
@@ -77,25 +75,19 @@ def record_status_change(detail: StatusChangeDetail, storage: Storage) -> dict[s
     if status in DEFAULT_MESSAGES and not detail.cause:
         message = DEFAULT_MESSAGES[status]
 
-    record, changed = index.finalise(
-        request.user,
-        request.execution_id,
-        status,
-        recorded_by="StatusChange",
-        error_type=error_type,
-        error_message=message,
-    )
-    if not changed:
-        return {"recorded": False, "reason": "already recorded", "status": record.status if record else None}
-    write_analytics(
+    record, changed = record_outcome(
         storage,
         request,
         status,
+        recorded_by="StatusChange",
         started_at=parse_time(detail.startDate),
-        finished_at=parse_time(detail.stopDate) or None,
-        metadata=read_job_metadata(storage, request),
+        finished_at=parse_time(detail.stopDate),
         error_type=error_type,
+        error_message=message,
+        only_if_changed=True,
     )
+    if not changed:
+        return {"recorded": False, "reason": "already recorded", "status": record.status if record else None}
     return {"recorded": True, "status": status.value, "error_type": error_type, "message": message}
 
 

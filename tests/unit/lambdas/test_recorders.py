@@ -156,3 +156,10 @@ def test_interrupted_executions_get_a_record_and_a_row(storage, state) -> None:
     assert out["recorded"] is True
     assert ExecutionIndex(storage).get(USER, EXEC).status is ExecutionStatus.INTERRUPTED
     assert analytics_rows(storage)[0]["status"] == "INTERRUPTED"
+
+
+def test_a_late_recorder_never_contradicts_the_first(storage, state) -> None:
+    status_change(status_event("ABORTED", input=json.dumps({"request": state["request"]})), None)
+    record_failure(outcome(state, error={"Error": "States.TaskFailed", "Cause": "{}"}), None)
+    assert ExecutionIndex(storage).get(USER, EXEC).status is ExecutionStatus.ABORTED
+    assert [row["status"] for row in analytics_rows(storage)] == ["ABORTED"]
