@@ -158,7 +158,12 @@ def test_stop_execution_ends_the_job_within_seconds_and_reports_aborted(local_st
     assert local_states.wait(arn)["status"] == "ABORTED"
     events = wait_for(lambda: local_states.calls("status_change", execution_id), 10, "status-change event")
     assert [e["event"]["detail"]["status"] for e in events] == ["ABORTED"]
-    assert local_states.index.get(USER, execution_id).status is ExecutionStatus.ABORTED
+    record = wait_for(
+        lambda: (r := local_states.index.get(USER, execution_id)) and r.status.is_final and r,
+        10,
+        "the index entry to be finalised",
+    )
+    assert record.status is ExecutionStatus.ABORTED
     (denoise,) = [s for s in describe(local_states.client, arn).states if s.name == "Denoise"]
     assert denoise.outcome == "aborted"  # moto's spurious TaskSucceeded is not shown as success
     assert not (local_states.job_dir(execution_id, "denoise") / "result.txt").exists()
@@ -182,7 +187,12 @@ def test_service_killed_mid_execution_reports_interrupted_and_leaves_no_job(tmp_
         ensure_service(settings, timeout_s=60)
         events = wait_for(lambda: states.calls("status_change", execution_id), 30, "INTERRUPTED event")
         assert [e["event"]["detail"]["status"] for e in events] == ["INTERRUPTED"]
-        record = states.index.get(USER, execution_id)
+        # The handler records the call before it finalises the index: wait for the index too.
+        record = wait_for(
+            lambda: (r := states.index.get(USER, execution_id)) and r.status.is_final and r,
+            10,
+            "the index entry to be finalised",
+        )
         assert record.status is ExecutionStatus.INTERRUPTED and record.recorded_by == "status-change"
         t0 = time.monotonic()
         ensure_service(settings)  # already up: returns at once
