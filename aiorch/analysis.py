@@ -32,7 +32,7 @@ from aiorch.contracts import (
 from aiorch.executions import ExecutionIndex
 from aiorch.ids import new_id
 from aiorch.settings import Settings
-from aiorch.storage import NotFound, Storage, open_storage
+from aiorch.storage import NotFound, Storage, open_app_storage
 
 # Which job each state runs (the state machine's task names).
 JOB_FOR_STATE = {
@@ -128,6 +128,10 @@ class ExecutionView(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
+# Upload content type → the extension its key gets (the formats uploads accept).
+EXTENSION_FOR_CONTENT_TYPE = {CONTENT_TYPES[ext]: ext for ext in EXTENSIONS.values()}
+
+
 def content_type_for(key: str) -> str:
     return CONTENT_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
@@ -148,11 +152,7 @@ def sniff_image(data: bytes) -> tuple[str, int, int]:
 class AnalysisService:
     def __init__(self, settings: Settings, storage: Storage | None = None, states_client: Any = None) -> None:
         self.settings = settings
-        self.storage = storage or open_storage(
-            settings.resolved_storage_url,
-            s3_endpoint_url=settings.s3_endpoint_url,
-            region=settings.aws_region,
-        )
+        self.storage = storage or open_app_storage(settings)
         self.index = ExecutionIndex(self.storage)
         self._states = states_client
 
@@ -278,9 +278,7 @@ class AnalysisService:
     def _describe(self, record: ExecutionRecord) -> dict[str, Any] | None:
         try:
             return dict(self.states.describe_execution(executionArn=record.execution_arn or ""))
-        except ClientError:
-            return None
-        except Exception:  # the local service may be down: the index still answers
+        except Exception:  # unknown to the service, or the local service is down: the index still answers
             return None
 
     def _current_state(self, record: ExecutionRecord) -> str | None:
@@ -401,22 +399,13 @@ class AnalysisService:
 
     def history(self, user: str, execution_id: str) -> list[dict[str, Any]]:
         """The state-by-state event history, for ops (Step Functions' own events)."""
+        from workflows.local.history import history_events  # pages through any Step Functions endpoint
+
         record = self._record(user, execution_id)
-        events: list[dict[str, Any]] = []
-        token: str | None = None
         try:
-            while True:
-                kwargs: dict[str, Any] = {"executionArn": record.execution_arn or "", "maxResults": 1000}
-                if token:
-                    kwargs["nextToken"] = token
-                page = self.states.get_execution_history(**kwargs)
-                events.extend(page["events"])
-                token = page.get("nextToken")
-                if not token:
-                    break
+            return history_events(self.states, record.execution_arn or "")
         except ClientError:
             return []
-        return events
 
     def open_result(self, user: str, key: str) -> bytes:
         if not key.startswith(f"results/{user}/") or not keys.is_under_user(key, user):

@@ -20,14 +20,11 @@ from aiorch.contracts import (
 )
 from aiorch.executions import ExecutionIndex
 from aiorch.settings import Settings, get_settings
-from aiorch.storage import NotFound, Storage, open_storage
+from aiorch.storage import NotFound, Storage, open_app_storage
 
 
 def app_storage(settings: Settings | None = None) -> Storage:
-    settings = settings or get_settings()
-    return open_storage(
-        settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region
-    )
+    return open_app_storage(settings or get_settings())
 
 
 def parse_time(value: Any) -> datetime | None:

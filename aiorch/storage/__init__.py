@@ -7,11 +7,16 @@ and use ``open_uri`` to get the storage and key behind them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiorch.storage.base import NotFound, Storage
 from aiorch.storage.local import LocalStorage
 from aiorch.storage.s3 import S3Storage
 
-__all__ = ["LocalStorage", "NotFound", "S3Storage", "Storage", "open_storage", "open_uri"]
+if TYPE_CHECKING:
+    from aiorch.settings import Settings
+
+__all__ = ["LocalStorage", "NotFound", "S3Storage", "Storage", "open_app_storage", "open_storage", "open_uri"]
 
 
 def open_storage(url: str, *, s3_endpoint_url: str | None = None, region: str | None = None) -> Storage:
@@ -21,6 +26,13 @@ def open_storage(url: str, *, s3_endpoint_url: str | None = None, region: str | 
     if url.startswith("file://"):
         url = url[len("file://") :]
     return LocalStorage(url)
+
+
+def open_app_storage(settings: Settings) -> Storage:
+    """The storage every part of the app shares (uploads, results, index, analytics)."""
+    return open_storage(
+        settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region
+    )
 
 
 def open_uri(uri: str, *, s3_endpoint_url: str | None = None) -> tuple[Storage, str]:

@@ -26,7 +26,7 @@ from aiorch.analytics.errors import AnalyticsQueryError
 from aiorch.analytics.queries import UnknownQuery
 from aiorch.analytics.service import list_named_queries, run_named_query
 from aiorch.settings import Settings, get_settings
-from aiorch.storage import NotFound, Storage, open_storage
+from aiorch.storage import NotFound, Storage, open_app_storage
 from lambdas.api import problems, schemas
 from lambdas.api.auth import AuthError, LocalIssuer, Principal, TokenVerifier, uses_local_issuer, verifier_for
 from lambdas.api.cognito import CognitoTokens
@@ -375,9 +375,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     if storage is None:
-        storage = getattr(service, "storage", None) or open_storage(
-            settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region
-        )
+        storage = getattr(service, "storage", None) or open_app_storage(settings)
     local_issuer = LocalIssuer(settings) if uses_local_issuer(settings) else None
     if cognito is None and not local_issuer and settings.auth_domain:
         cognito = CognitoTokens(settings)

@@ -12,21 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from ulid import ULID
 
 from aiorch import keys
+from aiorch.analysis import EXTENSION_FOR_CONTENT_TYPE
+from aiorch.ids import new_id
 from aiorch.settings import Settings
 from aiorch.storage import S3Storage, Storage
 from lambdas.api.auth import write_private_file
 
 # What the browser may upload, and the extension its key gets.
-UPLOAD_CONTENT_TYPES = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/webp": "webp",
-    "image/tiff": "tiff",
-    "image/bmp": "bmp",
-}
+UPLOAD_CONTENT_TYPES = EXTENSION_FOR_CONTENT_TYPE
 
 
 class LinkError(Exception):
@@ -95,7 +90,7 @@ class Transfers:
         max_bytes = self.settings.upload_max_bytes
         expires_at = int(time.time()) + ttl
         if isinstance(self.storage, S3Storage):
-            key = keys.upload_key(user, str(ULID()), UPLOAD_CONTENT_TYPES[content_type])
+            key = keys.upload_key(user, new_id(), UPLOAD_CONTENT_TYPES[content_type])
             post = self.storage.client.generate_presigned_post(
                 Bucket=self.storage.bucket,
                 Key=self.storage.prefix + key,

@@ -22,7 +22,7 @@ from typing import Any
 from aiorch.contracts import ExecutionRecord, ExecutionStatus
 from aiorch.executions import ExecutionIndex
 from aiorch.settings import Settings
-from aiorch.storage import open_storage
+from aiorch.storage import open_app_storage
 from workflows.local.dispatch import LocalLambdaContext
 from workflows.local.jobs import JobRunner
 
@@ -97,10 +97,7 @@ def interrupted_event(record: ExecutionRecord, settings: Settings) -> dict[str, 
 
 def running_records(settings: Settings) -> list[ExecutionRecord]:
     """Index records still RUNNING. Read before the service answers, so none of them can be one of its own."""
-    storage = open_storage(
-        settings.resolved_storage_url, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region
-    )
-    return [r for r in ExecutionIndex(storage).all_records() if r.status is ExecutionStatus.RUNNING]
+    return [r for r in ExecutionIndex(open_app_storage(settings)).all_records() if r.status is ExecutionStatus.RUNNING]
 
 
 class Watchdog:

@@ -19,7 +19,7 @@ from ulid import ULID
 from aiorch.contracts import ExecutionRecord
 from aiorch.executions import ExecutionIndex
 from aiorch.settings import Settings
-from aiorch.storage import open_storage
+from aiorch.storage import open_app_storage
 from workflows.local.fakes import read_calls
 
 USER = "local"
@@ -57,7 +57,7 @@ class LocalStates:
 
     @property
     def index(self) -> ExecutionIndex:
-        return ExecutionIndex(open_storage(self.settings.resolved_storage_url))
+        return ExecutionIndex(open_app_storage(self.settings))
 
     def start(self, operation: str, **options: Any) -> tuple[str, str]:
         """Create the index record (as the CLI/API do), then StartExecution. Returns (id, ARN)."""

@@ -13,7 +13,7 @@ from aiorch import keys
 from aiorch.contracts import JOBS_FOR_OPERATION, ExecutionStatus, JobKind, JobSpec, Operation, ValidatedRequest
 from aiorch.executions import ExecutionIndex
 from aiorch.settings import get_settings
-from aiorch.storage import open_storage
+from aiorch.storage import open_app_storage
 from workflows.local.fakes import record_call
 
 STATE_FOR_JOB = {
@@ -29,7 +29,7 @@ class InvalidRequest(Exception):
 
 
 def _index() -> ExecutionIndex:
-    return ExecutionIndex(open_storage(get_settings().resolved_storage_url))
+    return ExecutionIndex(open_app_storage(get_settings()))
 
 
 def _storage_uri(key: str) -> str:
