@@ -8,6 +8,7 @@ made small so CPU model time stays short.
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,11 @@ from PIL import Image
 
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import LocalStorage
+
+# The fakes (tests.fakes) run inside the local states service and as job processes:
+# those children import them from the repository, whatever their working directory.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
 
 
 @pytest.fixture(autouse=True)

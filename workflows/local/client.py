@@ -15,14 +15,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from aiorch.settings import Settings
+from aiorch.states.client import states_client
 
 
 class ServiceNotReady(RuntimeError):
@@ -35,28 +32,6 @@ def service_file(settings: Settings) -> Path:
 
 def service_log(settings: Settings) -> Path:
     return settings.data_dir / "states" / "service.log"
-
-
-def states_endpoint(settings: Settings) -> str | None:
-    """Where Step Functions answers: an explicit endpoint, AWS (``state_machine_arn`` set), or the local service."""
-    if settings.states_endpoint_url:
-        return settings.states_endpoint_url
-    if settings.state_machine_arn:
-        return None  # AWS: boto3 picks the regional endpoint
-    return settings.resolved_states_endpoint_url
-
-
-def states_client(settings: Settings) -> Any:
-    """A plain boto3 ``stepfunctions`` client: the local service by default, AWS when configured."""
-    endpoint = states_endpoint(settings)
-    kwargs: dict[str, Any] = {
-        "region_name": settings.aws_region,
-        "endpoint_url": endpoint,
-        "config": Config(connect_timeout=3, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"}),
-    }
-    if endpoint and urlsplit(endpoint).hostname in {"127.0.0.1", "localhost", "::1"}:
-        kwargs |= {"aws_access_key_id": "local", "aws_secret_access_key": "local"}  # any credentials do
-    return boto3.client("stepfunctions", **kwargs)
 
 
 def service_is_up(settings: Settings) -> bool:

@@ -17,9 +17,10 @@ from typing import Any
 import boto3
 
 from aiorch.settings import Settings
+from aiorch.states import states_client
 from workflows.definition import render_definition
 from workflows.local import LOCAL_VALUES
-from workflows.local.client import service_file, states_client
+from workflows.local.client import service_file
 from workflows.local.dispatch import DispatchError, import_handler, load_dispatch
 from workflows.local.hooks import LocalDispatchHooks
 from workflows.local.jobs import JobRunner

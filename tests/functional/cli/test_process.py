@@ -31,12 +31,12 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIORCH_")}
     env |= {"AIORCH_DATA_DIR": str(data_dir), "AIORCH_STATES_PORT": str(free_port()), "AIORCH_JOB_SLOTS": "2"}
     yield env
-    subprocess.run([sys.executable, "-m", "aiorch.cli", "states", "stop"], env=env, timeout=60, check=False)
+    subprocess.run([sys.executable, "-m", "aiorch_local.cli", "states", "stop"], env=env, timeout=60, check=False)
 
 
 def aiorch(env: dict[str, str], *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "aiorch.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "aiorch_local.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
     )
 
 

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 from states_harness import LocalStates, make_settings
 
-from workflows.local.client import ensure_service, states_client, stop_service
+from aiorch.states import states_client
+from workflows.local.client import ensure_service, stop_service
 
 
 @pytest.fixture(scope="module")

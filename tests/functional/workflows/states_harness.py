@@ -1,6 +1,6 @@
 """Helpers for tests over the local states service: a free port, a temporary data dir, the fakes.
 
-The fakes (workflows.local.fakes) stand in for the Lambdas and the job CLI and
+The fakes (tests.fakes) stand in for the Lambdas and the job CLI and
 log every call, so each test can check what really ran.
 """
 
@@ -20,17 +20,17 @@ from aiorch.contracts import ExecutionRecord
 from aiorch.executions import ExecutionIndex
 from aiorch.settings import Settings
 from aiorch.storage import open_app_storage
-from workflows.local.fakes import read_calls
+from tests.fakes import read_calls
 
 USER = "local"
 FAKE_DISPATCH = {
     "functions": {
-        "aiorch-validate-input": "workflows.local.fakes.handlers:validate_input",
-        "aiorch-record-result": "workflows.local.fakes.handlers:record_result",
-        "aiorch-record-failure": "workflows.local.fakes.handlers:record_failure",
+        "aiorch-validate-input": "tests.fakes.handlers:validate_input",
+        "aiorch-record-result": "tests.fakes.handlers:record_result",
+        "aiorch-record-failure": "tests.fakes.handlers:record_failure",
     },
-    "status_change_handler": "workflows.local.fakes.handlers:status_change",
-    "extra_hooks": ["workflows.local.fakes.faults"],
+    "status_change_handler": "tests.fakes.handlers:status_change",
+    "extra_hooks": ["tests.fakes.faults"],
 }
 
 
@@ -108,7 +108,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "storage_url": str(data_dir / "storage"),
         "states_port": free_port(),
         "states_dispatch_file": dispatch,
-        "job_module": "workflows.local.fakes.jobs",
+        "job_module": "tests.fakes.jobs",
         "job_slots": 2,
         "job_stop_check_s": 0.5,
     }

@@ -12,8 +12,9 @@ import pytest
 from states_harness import USER, LocalStates, make_settings, wait_for
 
 from aiorch.contracts import ExecutionStatus
-from workflows.local.client import ensure_service, pid_alive, service_pid, states_client, stop_service
-from workflows.local.history import describe
+from aiorch.states import states_client
+from aiorch.states.history import describe
+from workflows.local.client import ensure_service, pid_alive, service_pid, stop_service
 
 pytestmark = pytest.mark.functional
 

@@ -129,7 +129,7 @@ def test_the_aws_path_imports_without_duckdb_or_sqlglot():
         "sys.meta_path.insert(0, Block())\n"
         "from aiorch.analytics.service import run_named_query, open_runner\n"
         "from aiorch.analytics.aws import AthenaRunner\n"
-        "from aiorch.analytics.cli import analytics\n"
+        "from aiorch_local.analytics_cli import analytics\n"
         "from aiorch.analytics import write_row\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)

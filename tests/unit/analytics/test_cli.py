@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 
-from aiorch.analytics.cli import analytics
 from aiorch.analytics.records import AnalyticsRow, write_row
 from aiorch.settings import get_settings
 from aiorch.storage import LocalStorage
+from aiorch_local.analytics_cli import analytics
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aiorch.settings import Settings
+from aiorch_local.server import is_loopback
 from lambdas.api.auth import LOCAL_ISSUER, AuthError, LocalIssuer, issue_local_token, verifier_for
-from lambdas.api.local_server import is_loopback
 
 
 def signed(settings: Settings, **overrides: Any) -> str:

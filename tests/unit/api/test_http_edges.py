@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from aiorch.settings import Settings
-from lambdas.api import local_server
+from aiorch_local import server as local_server
 from lambdas.api.auth import AuthError, LocalIssuer, RemoteJwks
 from lambdas.api.cognito import CognitoTokens
 

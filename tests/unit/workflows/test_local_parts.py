@@ -11,8 +11,10 @@ import botocore.session
 import pytest
 
 from aiorch.settings import Settings
+from aiorch.states import states_endpoint
+from aiorch.states.history import summarise
 from workflows.local.casing import to_boto_casing, to_sfn_casing
-from workflows.local.client import settings_env, states_endpoint
+from workflows.local.client import settings_env
 from workflows.local.dispatch import (
     DEFAULT_FUNCTIONS,
     DispatchError,
@@ -20,7 +22,6 @@ from workflows.local.dispatch import (
     function_name,
     load_dispatch,
 )
-from workflows.local.history import summarise
 from workflows.local.jobs import JobRunner, JobStatus
 
 
@@ -183,7 +184,7 @@ def test_history_lists_states_with_retries_and_caught_failures() -> None:
 
 # --- the job runner -------------------------------------------------------------------------
 def _runner(tmp_path: Path, slots: int = 1) -> JobRunner:
-    settings = Settings(data_dir=tmp_path, job_slots=slots, job_module="workflows.local.fakes.jobs")
+    settings = Settings(data_dir=tmp_path, job_slots=slots, job_module="tests.fakes.jobs")
     runner = JobRunner(settings, stop_grace_s=2)
     runner.start()
     return runner

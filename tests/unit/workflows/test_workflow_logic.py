@@ -1,6 +1,6 @@
 """Workflow logic: the real definition with mocked task results (AWS Step Functions Local MockConfigFile).
 
-Runs through moto's own mock engine (workflows.local.mock_config); Retry waits
+Runs through moto's own mock engine (tests.unit.workflows.mock_config); Retry waits
 are real, so each retried case takes a second or a few.
 """
 
@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workflows.definition import render_definition
-from workflows.local import LOCAL_VALUES
-from workflows.local.mock_config import (
+from tests.unit.workflows.mock_config import (
     MOTO_VERSION,
     MockConfigError,
     _moto,
@@ -21,6 +19,8 @@ from workflows.local.mock_config import (
     load_mock_config,
     run_mocked,
 )
+from workflows.definition import render_definition
+from workflows.local import LOCAL_VALUES
 
 MOCK_CONFIG = Path(__file__).with_name("image_ai_analysis.mock_config.json")
 MACHINE = "ImageAiAnalysis"

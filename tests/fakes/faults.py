@@ -18,8 +18,8 @@ from typing import Any
 from botocore.hooks import BaseEventHooks
 
 from aiorch.settings import Settings
+from tests.fakes import record_call
 from workflows.local.dispatch import function_name
-from workflows.local.fakes import record_call
 from workflows.local.hooks import client_error
 
 _lock = threading.Lock()

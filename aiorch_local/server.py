@@ -1,6 +1,6 @@
 """Run the API and the built front end on one machine (``aiorch serve`` calls ``serve``).
 
-Also runnable as ``python -m lambdas.api.local_server [--host H] [--port P]``
+Also runnable as ``python -m aiorch_local.server [--host H] [--port P]``
 (the end-to-end tests start it that way, with AIORCH_* settings in the environment).
 """
 

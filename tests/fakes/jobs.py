@@ -1,4 +1,4 @@
-"""A fake job CLI with the real job contract: ``python -m workflows.local.fakes.jobs KIND --input URI
+"""A fake job CLI with the real job contract: ``python -m tests.fakes.jobs KIND --input URI
 --output URI [--options JSON]``.
 
 It writes progress.json while it "works", then result.txt and metadata.json (exit 0),
@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from workflows.local.fakes import record_call
+from tests.fakes import record_call
 
 
 def _write(path: Path, data: dict[str, object]) -> None:

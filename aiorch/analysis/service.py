@@ -10,22 +10,27 @@ AWS in AWS.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import time
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, Field
 
 from aiorch import keys
+from aiorch.analysis.errors import (
+    BadRequest,
+    IdempotencyConflict,
+    NotFoundError,
+    StatesUnavailable,
+    TooManyRunning,
+)
+from aiorch.analysis.media import EXTENSIONS, content_type_for, sniff_image
+from aiorch.analysis.progress import JOB_FOR_STATE, progress_view
+from aiorch.analysis.views import ErrorView, ExecutionView, ProgressView, ResultLink, UploadInfo
 from aiorch.contracts import (
-    JOBS_FOR_OPERATION,
     AnalysisRequest,
     ExecutionRecord,
     ExecutionStatus,
-    JobKind,
     JobProgress,
     Operation,
 )
@@ -33,120 +38,6 @@ from aiorch.executions import ExecutionIndex
 from aiorch.ids import new_id
 from aiorch.settings import Settings
 from aiorch.storage import NotFound, Storage, open_app_storage
-
-# Which job each state runs (the state machine's task names).
-JOB_FOR_STATE = {
-    "Upscale": JobKind.upscale,
-    "Denoise": JobKind.denoise,
-    "DetectText": JobKind.detect_text,
-    "Inpaint": JobKind.inpaint,
-}
-EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp"}
-CONTENT_TYPES = {
-    "png": "image/png",
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "webp": "image/webp",
-    "tiff": "image/tiff",
-    "bmp": "image/bmp",
-    "json": "application/json",
-}
-
-
-class AnalysisError(Exception):
-    status_code = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class BadRequest(AnalysisError):
-    status_code = 400
-
-
-class NotFoundError(AnalysisError):
-    status_code = 404
-
-
-class IdempotencyConflict(AnalysisError):
-    status_code = 409
-
-
-class TooManyRunning(AnalysisError):
-    status_code = 429
-
-    def __init__(self, message: str, retry_after_s: int = 10) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
-class StatesUnavailable(AnalysisError):
-    status_code = 503
-
-
-class UploadInfo(BaseModel):
-    key: str
-    width: int
-    height: int
-    format: str
-    bytes: int
-
-
-class ProgressView(BaseModel):
-    stage: str | None = None
-    done: int = 0
-    total: int = 0
-    percent: float = 0.0
-
-
-class ErrorView(BaseModel):
-    type: str
-    message: str
-
-
-class ResultLink(BaseModel):
-    job: str
-    key: str
-    content_type: str
-
-
-class ExecutionView(BaseModel):
-    execution_id: str
-    operation: str
-    status: ExecutionStatus
-    current_state: str | None = None
-    progress: ProgressView = Field(default_factory=ProgressView)
-    started_at: datetime
-    finished_at: datetime | None = None
-    duration_s: float | None = None
-    input_key: str
-    mask_key: str | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
-    error: ErrorView | None = None
-    results: list[ResultLink] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
-# Upload content type → the extension its key gets (the formats uploads accept).
-EXTENSION_FOR_CONTENT_TYPE = {CONTENT_TYPES[ext]: ext for ext in EXTENSIONS.values()}
-
-
-def content_type_for(key: str) -> str:
-    return CONTENT_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
-
-
-def sniff_image(data: bytes) -> tuple[str, int, int]:
-    """(format, width, height) from the bytes, or BadRequest. Pixels are not decoded here."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.format or "unknown", image.size[0], image.size[1]
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise BadRequest("the file is not an image (accepted: PNG, JPEG, WebP, TIFF, BMP)") from None
-    except Exception as exc:
-        raise BadRequest(f"the file could not be read as an image: {exc}") from None
 
 
 class AnalysisService:
@@ -160,7 +51,7 @@ class AnalysisService:
     @property
     def states(self) -> Any:
         if self._states is None:
-            from workflows.local.client import states_client  # a plain boto3 client; AWS when configured
+            from aiorch.states import states_client  # a plain boto3 client; AWS when configured
 
             self._states = states_client(self.settings)
         return self._states
@@ -294,30 +185,20 @@ class AnalysisService:
         return None
 
     def _progress(self, record: ExecutionRecord, state: str | None, final: bool) -> ProgressView:
-        jobs = [j.value for j in JOBS_FOR_OPERATION.get(Operation(record.operation), ())]
-        steps = ["ValidateInput", *jobs, "RecordResult"]
-        if final and record.status is ExecutionStatus.SUCCEEDED:
-            return ProgressView(stage="done", done=1, total=1, percent=100.0)
         job = JOB_FOR_STATE.get(state or "")
-        progress = ProgressView(stage=state)
+        job_progress: JobProgress | None = None
         if job is not None:
             try:
-                p = JobProgress.model_validate(
+                job_progress = JobProgress.model_validate(
                     self.storage.get_json(
                         keys.result_prefix(record.user, record.execution_id, job.value) + "progress.json"
                     )
                 )
-                progress = ProgressView(stage=p.stage, done=p.done, total=p.total)
-                fraction = p.done / p.total if p.total else 0.0
             except (NotFound, ValueError):
-                fraction = 0.0
-            position = steps.index(job.value)
-        elif state == "RecordResult":
-            position, fraction = len(steps) - 1, 0.5
-        else:
-            position, fraction = 0, 0.0
-        progress.percent = round(100.0 * (position + fraction) / len(steps), 1)
-        return progress
+                job_progress = None
+        return progress_view(
+            Operation(record.operation), state, final and record.status is ExecutionStatus.SUCCEEDED, job_progress
+        )
 
     def view(self, record: ExecutionRecord) -> ExecutionView:
         status = record.status
@@ -399,7 +280,7 @@ class AnalysisService:
 
     def history(self, user: str, execution_id: str) -> list[dict[str, Any]]:
         """The state-by-state event history, for ops (Step Functions' own events)."""
-        from workflows.local.history import history_events  # pages through any Step Functions endpoint
+        from aiorch.states import history_events  # pages through any Step Functions endpoint
 
         record = self._record(user, execution_id)
         try:

@@ -149,7 +149,7 @@ def executions_list(user: str | None, limit: int) -> None:
 def executions_show(execution_id: str, user: str | None) -> None:
     """For ops: each state entered and left with times, job progress and exit, error and cause."""
     from aiorch.analysis import AnalysisError, AnalysisService
-    from workflows.local.history import describe
+    from aiorch.states.history import describe
 
     settings = get_settings()
     service = AnalysisService(settings)
@@ -238,7 +238,7 @@ def states_status() -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Start the local stack (states service, API and front end) and serve until stopped."""
     settings = get_settings()
-    from lambdas.api.local_server import serve as serve_api
+    from aiorch_local.server import serve as serve_api
 
     serve_api(settings, host or settings.api_host, port or settings.api_port)
 
@@ -255,7 +255,7 @@ def token(user: str | None) -> None:
 
 def _register_optional_groups() -> None:
     try:
-        from aiorch.analytics.cli import analytics
+        from aiorch_local.analytics_cli import analytics
     except ImportError:  # the analytics extra (duckdb, sqlglot) is not installed
         return
     cli.add_command(analytics)

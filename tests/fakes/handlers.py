@@ -14,7 +14,7 @@ from aiorch.contracts import JOBS_FOR_OPERATION, ExecutionStatus, JobKind, JobSp
 from aiorch.executions import ExecutionIndex
 from aiorch.settings import get_settings
 from aiorch.storage import open_app_storage
-from workflows.local.fakes import record_call
+from tests.fakes import record_call
 
 STATE_FOR_JOB = {
     JobKind.upscale: "Upscale",

@@ -1,0 +1,53 @@
+"""What the service answers: the view models the CLI prints and the API serialises."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from aiorch.contracts import ExecutionStatus
+
+
+class UploadInfo(BaseModel):
+    key: str
+    width: int
+    height: int
+    format: str
+    bytes: int
+
+
+class ProgressView(BaseModel):
+    stage: str | None = None
+    done: int = 0
+    total: int = 0
+    percent: float = 0.0
+
+
+class ErrorView(BaseModel):
+    type: str
+    message: str
+
+
+class ResultLink(BaseModel):
+    job: str
+    key: str
+    content_type: str
+
+
+class ExecutionView(BaseModel):
+    execution_id: str
+    operation: str
+    status: ExecutionStatus
+    current_state: str | None = None
+    progress: ProgressView = Field(default_factory=ProgressView)
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_s: float | None = None
+    input_key: str
+    mask_key: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    error: ErrorView | None = None
+    results: list[ResultLink] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)

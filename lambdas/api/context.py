@@ -1,0 +1,98 @@
+"""What every route depends on: the app's context, who is calling, and shaping an execution for the wire."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi import Path as PathParam
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from aiorch import keys
+from aiorch.analysis import AnalysisService
+from aiorch.settings import Settings
+from aiorch.storage import Storage
+from lambdas.api import schemas
+from lambdas.api.auth import AuthError, LocalIssuer, Principal, TokenVerifier
+from lambdas.api.cognito import CognitoTokens
+from lambdas.api.problems import Problem
+from lambdas.api.transfers import Transfers
+
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "No valid token."}}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class ApiContext:
+    """Everything a route needs, built once per app."""
+
+    settings: Settings
+    service: AnalysisService
+    storage: Storage
+    verifier: TokenVerifier
+    transfers: Transfers
+    local_issuer: LocalIssuer | None  # None with Cognito
+    cognito: CognitoTokens | None  # None locally, or when no Hosted UI is configured
+
+
+def context(request: Request) -> ApiContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+Ctx = Annotated[ApiContext, Depends(context)]
+bearer = HTTPBearer(auto_error=False, description="A JWT from Cognito or the local issuer.")
+
+
+def current_principal(ctx: Ctx, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise AuthError("sign in first: this request carries no bearer token")
+    return ctx.verifier.verify(credentials.credentials)
+
+
+def current_user(principal: Principal = Depends(current_principal)) -> str:
+    return principal.user
+
+
+def current_analyst(ctx: Ctx, principal: Principal = Depends(current_principal)) -> Principal:
+    """Analytics span every user's executions: with Cognito, only the analysts group reads them."""
+    group = ctx.settings.auth_analysts_group
+    if group and group not in (principal.claims.get("cognito:groups") or []):
+        raise Problem(403, f"analytics are open to the {group!r} group only")
+    return principal
+
+
+User = Annotated[str, Depends(current_user)]
+Analyst = Annotated[Principal, Depends(current_analyst)]
+ExecutionId = Annotated[str, PathParam(pattern=schemas.ID_PATTERN, description="The execution id (a ULID).")]
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def dump(value: Any) -> dict[str, Any]:
+    if hasattr(value, "model_dump"):
+        return dict(value.model_dump(mode="json"))
+    return dict(value)
+
+
+def execution_json(ctx: ApiContext, request: Request, user: str, view: Any) -> dict[str, Any]:
+    """An ExecutionView as the API shows it: with expiring links to the original and the results."""
+    out = dump(view)
+    here = base_url(request)
+    for result in out.get("results") or []:
+        result["url"] = ctx.transfers.download_url(user, result["key"], here)
+    input_key = out.get("input_key")
+    if input_key and keys.is_under_user(input_key, user):
+        out["input_url"] = ctx.transfers.download_url(user, input_key, here)
+    return out

@@ -1,0 +1,74 @@
+"""Executions: submit, list, status, cancel, events. Each route calls ``AnalysisService`` and shapes the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response
+
+from lambdas.api import schemas
+from lambdas.api.context import UNAUTHORIZED, Ctx, ExecutionId, User, base_url, execution_json
+
+router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
+
+
+@router.post(
+    "/image-ai-analysis",
+    status_code=202,
+    response_model=schemas.SubmittedOut,
+    responses={400: {}, 404: {}, 409: {}, 429: {"description": "Too many running; see Retry-After."}},
+)
+def submit(
+    ctx: Ctx,
+    request: Request,
+    response: Response,
+    user: User,
+    body: schemas.AnalysisIn,
+    idempotency_key: Annotated[
+        str | None,
+        Header(pattern=schemas.ID_PATTERN, description="The same key returns the same execution."),
+    ] = None,
+) -> dict[str, Any]:
+    record = ctx.service.submit(
+        user, body.operation, body.upload, body.mask, body.options, idempotency_key=idempotency_key
+    )
+    link = f"{base_url(request)}/image-ai-analysis/{record.execution_id}"
+    response.headers["Location"] = link
+    return {
+        "execution_id": record.execution_id,
+        "status": str(record.status),
+        "operation": str(record.operation),
+        "created_at": record.created_at.isoformat(),
+        "links": {"self": link, "events": f"{link}/events"},
+    }
+
+
+@router.get("/image-ai-analysis", response_model=schemas.ExecutionPage)
+def list_executions(
+    ctx: Ctx,
+    request: Request,
+    user: User,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=256)] = None,
+) -> dict[str, Any]:
+    """The user's executions, newest first."""
+    views, next_cursor = ctx.service.list_executions(user, limit=limit, cursor=cursor)
+    return {"items": [execution_json(ctx, request, user, v) for v in views], "next_cursor": next_cursor}
+
+
+@router.get("/image-ai-analysis/{execution_id}", response_model=schemas.ExecutionOut, responses={404: {}})
+def get_execution(ctx: Ctx, request: Request, user: User, execution_id: ExecutionId) -> dict[str, Any]:
+    return execution_json(ctx, request, user, ctx.service.get_status(user, execution_id))
+
+
+@router.delete("/image-ai-analysis/{execution_id}", response_model=schemas.ExecutionOut, responses={404: {}})
+def cancel_execution(ctx: Ctx, request: Request, user: User, execution_id: ExecutionId) -> dict[str, Any]:
+    """Stop the execution and its job."""
+    return execution_json(ctx, request, user, ctx.service.cancel(user, execution_id))
+
+
+@router.get("/image-ai-analysis/{execution_id}/events", response_model=schemas.EventsOut, responses={404: {}})
+def execution_events(ctx: Ctx, user: User, execution_id: ExecutionId) -> dict[str, Any]:
+    """The execution's state-by-state history (for the ops page)."""
+    return {"execution_id": execution_id, "events": ctx.service.history(user, execution_id)}
