@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     job_stop_check_s: float = Field(default=1.0, gt=0, description="How often the watchdog looks.")
     job_python: str | None = Field(default=None, description="Interpreter for local jobs.")
     job_module: str = Field(default="jobs", description="Module run as `python -m <module>` for local jobs.")
+    job_device: str = Field(
+        default="auto",
+        pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$",
+        description="Device a job must run on: auto (a GPU when usable, else the CPU), cpu, cuda or cuda:N. "
+        "AWS Batch sets cuda, so a host whose GPU torch cannot use fails the job at once (jobs/devices.py).",
+    )
     states_dispatch_file: Path | None = Field(
         default=None,
         description="JSON adding Lambda names → handlers and Batch queue/definition names to the local "

@@ -33,6 +33,7 @@ from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_uri
 from jobs import imageio
 from jobs.contract import JobFailure, OperationOutput
+from jobs.devices import require_job_device
 from jobs.progress import ProgressWriter
 
 log = logging.getLogger("jobs")
@@ -145,6 +146,7 @@ def run_job(
 ) -> dict[str, Any]:
     """Run one job end to end; returns the metadata it wrote."""
     job_type = JOB_TYPES[job]
+    require_job_device(settings.job_device)  # before any work: a GPU host that cannot use its GPU fails now
     progress = ProgressWriter(output.storage, output.key("progress.json"))
     progress("reading input", 0, 1)
     if mask_uri and job_type.mask == "none":

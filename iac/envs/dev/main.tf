@@ -47,6 +47,8 @@ locals {
     AIORCH_AUTH_DOMAIN         = module.auth.hosted_ui_url
     AIORCH_AUTH_REDIRECT_URI   = local.redirect_uri
     AIORCH_LOCAL_AUTO_SIGN_IN  = "false"
+    # Analytics span every user's executions: only this Cognito group may read them.
+    AIORCH_AUTH_ANALYSTS_GROUP = module.auth.analysts_group
   }
 }
 

@@ -5,7 +5,7 @@ locals {
   emulated = var.endpoint_url != null
   endpoint_services = [
     "apigatewayv2", "athena", "batch", "cloudfront", "cloudwatch", "cognitoidp", "ec2", "ecr", "events",
-    "glue", "iam", "lambda", "logs", "s3", "sfn", "sns", "sqs", "sts", "wafv2",
+    "glue", "iam", "kms", "lambda", "logs", "s3", "sfn", "sns", "sqs", "sts", "wafv2",
   ]
   default_tags = { project = "aiorch", deployment = var.name }
 }
@@ -31,6 +31,7 @@ provider "aws" {
       events       = var.endpoint_url
       glue         = var.endpoint_url
       iam          = var.endpoint_url
+      kms          = var.endpoint_url
       lambda       = var.endpoint_url
       logs         = var.endpoint_url
       s3           = var.endpoint_url

@@ -37,6 +37,14 @@ resource "aws_cognito_user_pool" "this" {
   tags = var.tags
 }
 
+# Analysts read every user's analytics (the API's AIORCH_AUTH_ANALYSTS_GROUP);
+# without the group every signed-in user could (lambdas/api/context.py: Analyst).
+resource "aws_cognito_user_group" "analysts" {
+  name         = var.analysts_group
+  user_pool_id = aws_cognito_user_pool.this.id
+  description  = "May read the analytics of every user's executions."
+}
+
 resource "aws_cognito_user_pool_client" "spa" {
   name         = "${var.name}-spa"
   user_pool_id = aws_cognito_user_pool.this.id

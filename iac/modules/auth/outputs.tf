@@ -22,3 +22,8 @@ output "hosted_ui_url" {
   description = "Base URL of the hosted UI (AIORCH_AUTH_DOMAIN)."
   value       = "https://${aws_cognito_user_pool_domain.this.domain}.auth.${data.aws_region.current.name}.amazoncognito.com"
 }
+
+output "analysts_group" {
+  description = "Name of the Cognito group that may read analytics."
+  value       = aws_cognito_user_group.analysts.name
+}

@@ -41,3 +41,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "analysts_group" {
+  description = "Cognito group whose members may read analytics (the API's AIORCH_AUTH_ANALYSTS_GROUP)."
+  type        = string
+  default     = "analysts"
+}

@@ -1,11 +1,26 @@
-# GPU Batch: a Spot compute environment first and an On-Demand one as the
-# fallback, one queue over both, and one job definition for every operation
-# (the state machine passes the command per task in ContainerOverrides).
+# GPU Batch: a Spot compute environment and an On-Demand one, one queue over
+# both (Spot first), and one job definition for every operation (the state
+# machine passes the command per task in ContainerOverrides).
+#
+# What the queue order does, and what it does not: the scheduler places a job
+# in the first compute environment that can take it; it moves on to the second
+# only when the first cannot place it, which in practice means the Spot
+# environment is at its max_vcpus. It is NOT a fallback for a Spot capacity
+# shortage: when Spot has no G instances to give, the Spot environment is
+# still below max_vcpus, so jobs wait in RUNNABLE there and the On-Demand
+# environment stays idle. AWS: "Job queue parameters: computeEnvironmentOrder"
+# (https://docs.aws.amazon.com/batch/latest/userguide/job_queue_parameters.html).
 data "aws_partition" "current" {}
 
 locals {
   partition           = data.aws_partition.current.partition
   job_definition_name = "${var.name_prefix}-model-job"
+  # The GPU AMI type and the driver it ships (iac/gpu_amis.json, which a unit
+  # test holds against jobs/Dockerfile's CUDA base image and torch wheels).
+  # A GPU host whose driver does not fit must fail the job, not run it on the CPU (jobs/devices.py).
+  job_environment = merge(var.job_environment, { AIORCH_JOB_DEVICE = var.job_device })
+  gpu_amis        = jsondecode(file("${path.module}/../../gpu_amis.json"))
+  gpu_image_type  = coalesce(var.gpu_image_type, local.gpu_amis.batch_image_type)
   compute = {
     spot      = { type = "SPOT", max_vcpus = var.max_vcpus_spot, allocation = "SPOT_PRICE_CAPACITY_OPTIMIZED" }
     on_demand = { type = "EC2", max_vcpus = var.max_vcpus_on_demand, allocation = "BEST_FIT_PROGRESSIVE" }
@@ -121,8 +136,12 @@ resource "aws_batch_compute_environment" "gpu" {
     bid_percentage      = each.key == "spot" ? 100 : null
 
     ec2_configuration {
-      # ECS-optimised AMI with the NVIDIA driver and container toolkit.
-      image_type = "ECS_AL2_NVIDIA"
+      # ECS-optimised AMI with the NVIDIA driver and container toolkit. Its driver
+      # must run the image's CUDA build: the torch cu130 wheels need driver >= 580
+      # (ECS_AL2023_NVIDIA); on ECS_AL2_NVIDIA (driver 550) torch starts but sees
+      # no GPU. AWS Batch: "Using a GPU workload AMI"
+      # (https://docs.aws.amazon.com/batch/latest/userguide/batch-gpu-ami.html).
+      image_type = local.gpu_image_type
     }
     tags = var.tags
   }
@@ -130,6 +149,10 @@ resource "aws_batch_compute_environment" "gpu" {
   tags = var.tags
 
   lifecycle {
+    precondition {
+      condition     = contains(keys(local.gpu_amis.ami_types), local.gpu_image_type)
+      error_message = "gpu_image_type must be one of the GPU AMI types in iac/gpu_amis.json (their drivers are known)."
+    }
     create_before_destroy = true
     # Batch changes desired vCPUs itself as it scales.
     ignore_changes = [compute_resources[0].desired_vcpus]
@@ -143,7 +166,8 @@ resource "aws_batch_job_queue" "gpu" {
   state    = "ENABLED"
   priority = 1
 
-  # Spot first; On-Demand takes jobs only when Spot cannot place them.
+  # Spot first; the scheduler places a job On-Demand only when the Spot
+  # environment cannot take it (at its max_vcpus), not when Spot capacity is short.
   compute_environment_order {
     order               = 1
     compute_environment = aws_batch_compute_environment.gpu["spot"].arn
@@ -181,7 +205,7 @@ resource "aws_batch_job_definition" "model" {
       { type = "MEMORY", value = tostring(var.job_memory_mib) },
       { type = "GPU", value = tostring(var.job_gpus) },
     ]
-    environment            = [for k in sort(keys(var.job_environment)) : { name = k, value = var.job_environment[k] }]
+    environment            = [for k in sort(keys(local.job_environment)) : { name = k, value = local.job_environment[k] }]
     readonlyRootFilesystem = false
     privileged             = false
     logConfiguration = {

@@ -32,3 +32,23 @@ output "job_log_group_name" {
   description = "Log group of the model jobs."
   value       = aws_cloudwatch_log_group.jobs.name
 }
+
+output "job_attempts" {
+  description = "Attempts per job (retry_strategy)."
+  value       = var.job_attempts
+}
+
+output "job_attempt_timeout_s" {
+  description = "Batch's timeout of one attempt, seconds."
+  value       = var.job_timeout_s
+}
+
+output "queue_start_allowance_s" {
+  description = "Seconds allowed for queueing, instance start and image pull of all attempts."
+  value       = var.queue_start_allowance_s
+}
+
+output "gpu_image_type" {
+  description = "ECS GPU AMI type of the compute environments."
+  value       = local.gpu_image_type
+}

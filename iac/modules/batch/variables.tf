@@ -32,7 +32,7 @@ variable "max_vcpus_spot" {
 }
 
 variable "max_vcpus_on_demand" {
-  description = "Upper bound of the On-Demand fallback compute environment, vCPUs."
+  description = "Upper bound of the On-Demand compute environment, vCPUs (it takes jobs only while the Spot one is at max_vcpus_spot)."
   type        = number
   default     = 16
 }
@@ -61,9 +61,27 @@ variable "job_gpus" {
 }
 
 variable "job_timeout_s" {
-  description = "Seconds after which Batch stops an attempt (the state machine has its own task timeout)."
+  description = "Seconds after which Batch stops one attempt (from its start on a host; queueing is not counted)."
   type        = number
-  default     = 3600
+  default     = 900
+}
+
+variable "queue_start_allowance_s" {
+  description = "Time allowed for queueing, instance start and image pull of all attempts together: the state machine's job task timeout must cover job_attempts x job_timeout_s plus this."
+  type        = number
+  default     = 900
+}
+
+variable "gpu_image_type" {
+  description = "ECS GPU AMI type of the compute environments; null: batch_image_type of iac/gpu_amis.json (its driver fits the job image's CUDA)."
+  type        = string
+  default     = null
+}
+
+variable "job_device" {
+  description = "AIORCH_JOB_DEVICE of the job container: cuda makes a job on a host whose GPU torch cannot use fail at once (error.json) instead of running on the CPU."
+  type        = string
+  default     = "cuda"
 }
 
 variable "job_attempts" {

@@ -1,9 +1,53 @@
 # Alarms on failed executions and failed Batch jobs, and one dashboard.
 data "aws_region" "current" {}
 
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+# CloudWatch alarms can publish to an encrypted topic only when the topic's key
+# is customer-managed and its key policy lets cloudwatch.amazonaws.com use it:
+# the AWS-managed aws/sns key's policy cannot be changed, so alarms on such a
+# topic never deliver. AWS: "Encrypting SNS topics for CloudWatch alarms"
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarm-sns-encryption)
+# and "Configure AWS KMS permissions" (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+locals {
+  alarm_key_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountAdministersTheKey"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchAlarmsPublish"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+      },
+    ]
+  }
+}
+
+resource "aws_kms_key" "alarms" {
+  description             = "${var.name_prefix}: encrypts the alarm topic; CloudWatch may use it to publish."
+  enable_key_rotation     = true
+  deletion_window_in_days = 7
+  policy                  = jsonencode(local.alarm_key_policy)
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "alarms" {
+  name          = "alias/${var.name_prefix}-alarms"
+  target_key_id = aws_kms_key.alarms.key_id
+}
+
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name_prefix}-alarms"
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = aws_kms_key.alarms.arn
   tags              = var.tags
 }
 

@@ -12,3 +12,8 @@ output "dashboard_name" {
   description = "CloudWatch dashboard name."
   value       = aws_cloudwatch_dashboard.this.dashboard_name
 }
+
+output "alarm_key_arn" {
+  description = "Customer-managed KMS key of the alarm topic."
+  value       = aws_kms_key.alarms.arn
+}

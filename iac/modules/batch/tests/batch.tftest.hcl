@@ -48,8 +48,8 @@ run "spot_host_terminations_are_retried_and_nothing_else" {
     error_message = "any other failure must exit (the job wrote error.json)"
   }
   assert {
-    condition     = aws_batch_job_definition.model.timeout[0].attempt_duration_seconds == 3600
-    error_message = "each attempt must have a timeout"
+    condition     = aws_batch_job_definition.model.timeout[0].attempt_duration_seconds == 900
+    error_message = "each attempt must have a timeout (900 s by default, so 3 attempts and the start allowance fit the state machine's 3600 s)"
   }
 }
 
@@ -67,8 +67,15 @@ run "one_gpu_image_for_every_operation" {
   }
   assert {
     condition = [for e in jsondecode(aws_batch_job_definition.model.container_properties).environment : e.name] == [
-    "AIORCH_AWS_REGION", "AIORCH_STORAGE_URL"]
+    "AIORCH_AWS_REGION", "AIORCH_JOB_DEVICE", "AIORCH_STORAGE_URL"]
     error_message = "the job gets the AIORCH_* settings, sorted"
+  }
+  assert {
+    # Issue 9 item 4: a job in AWS must require the GPU, so a host whose driver does not
+    # fit fails at once (error.json) instead of running on the CPU until the timeout.
+    condition = contains(jsondecode(aws_batch_job_definition.model.container_properties).environment,
+    { name = "AIORCH_JOB_DEVICE", value = "cuda" })
+    error_message = "the job definition must pass AIORCH_JOB_DEVICE=cuda"
   }
   assert {
     condition     = aws_batch_job_definition.model.name == "bt-model-job"
@@ -76,7 +83,7 @@ run "one_gpu_image_for_every_operation" {
   }
 }
 
-run "spot_first_on_demand_fallback_scaling_to_zero" {
+run "spot_and_on_demand_environments_scaling_to_zero" {
   command = plan
 
   assert {
@@ -92,8 +99,16 @@ run "spot_first_on_demand_fallback_scaling_to_zero" {
     error_message = "g5/g6 GPU families, scaling to zero by default"
   }
   assert {
-    condition     = aws_batch_compute_environment.gpu["spot"].compute_resources[0].ec2_configuration[0].image_type == "ECS_AL2_NVIDIA"
-    error_message = "GPU instances need the NVIDIA ECS AMI"
+    # Issue 9 item 4: AL2's NVIDIA AMI ships driver 550 (CUDA <= 12.4); the image's torch is
+    # cu130 and needs driver 580 (AL2023). AWS Batch: "Using a GPU workload AMI"
+    # (https://docs.aws.amazon.com/batch/latest/userguide/batch-gpu-ami.html).
+    condition = alltrue([for ce in aws_batch_compute_environment.gpu :
+    ce.compute_resources[0].ec2_configuration[0].image_type == "ECS_AL2023_NVIDIA"])
+    error_message = "GPU instances need the AL2023 NVIDIA ECS AMI (driver 580, CUDA 13)"
+  }
+  assert {
+    condition     = output.gpu_image_type == jsondecode(file("../../gpu_amis.json")).batch_image_type
+    error_message = "the compute environments must use the AMI type iac/gpu_amis.json names (the table the Dockerfile test reads)"
   }
   assert {
     # Names are prefixes, so a replacement can be created before the old one goes.
@@ -123,4 +138,12 @@ run "warm_pool_is_a_variable" {
     condition     = aws_batch_compute_environment.gpu["spot"].compute_resources[0].min_vcpus == 8 && aws_batch_compute_environment.gpu["on_demand"].compute_resources[0].min_vcpus == 0
     error_message = "the warm pool is kept on Spot only"
   }
+}
+
+run "an_ami_type_with_unknown_driver_is_refused" {
+  command = plan
+  variables {
+    gpu_image_type = "ECS_AL2_NVIDIA_UNKNOWN"
+  }
+  expect_failures = [aws_batch_compute_environment.gpu]
 }
