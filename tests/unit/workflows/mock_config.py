@@ -134,7 +134,7 @@ def build_test_case(config: dict[str, Any], state_machine: str, test_case: str) 
                 responses.append(m.MockedResponseReturn(first, last, response["Return"]))
             elif set(response) == {"Throw"}:
                 throw = response["Throw"]
-                responses.append(m.MockedResponseThrow(first, last, throw["Error"], throw.get("Cause", "")))
+                responses.append(m.MockedResponseThrow(first, last, throw["Error"], throw.get("Cause")))
             else:
                 raise MockConfigError(f"{response_name!r} {span!r}: expected exactly one of Return or Throw")
         per_state.append(m.StateMockedResponses(state, response_name, responses))

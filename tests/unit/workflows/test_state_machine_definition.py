@@ -47,14 +47,38 @@ def test_placeholders_appear_only_inside_parameters(states: dict) -> None:
 
 
 def test_state_names_and_flow(states: dict) -> None:
-    assert set(states) == {*LAMBDA_TASKS, *JOB_TASKS, "ChooseOperation", "Succeeded", "Failed"}
+    assert set(states) == {
+        *LAMBDA_TASKS,
+        *JOB_TASKS,
+        "ChooseOperation",
+        "UnknownOperation",
+        "Succeeded",
+        "CauseGiven",
+        "Failed",
+        "FailedWithoutCause",
+    }
     choices = {c["StringEquals"]: c["Next"] for c in states["ChooseOperation"]["Choices"]}
     assert choices == {"upscale": "Upscale", "denoise": "Denoise", "inpaint": "DetectText"}
+    # Issue 9 item 10: an unmatched operation is recorded as a failure, not States.NoChoiceMatched.
+    assert states["ChooseOperation"]["Default"] == "UnknownOperation"
+    assert states["UnknownOperation"]["ResultPath"] == "$.error"
+    assert states["UnknownOperation"]["Next"] == "RecordFailure"
     assert states["ValidateInput"]["Next"] == "ChooseOperation"
     assert states["DetectText"]["Next"] == "Inpaint"
     assert [states[s]["Next"] for s in ("Upscale", "Denoise", "Inpaint")] == ["RecordResult"] * 3
     assert states["RecordResult"]["Next"] == "Succeeded"
-    assert states["RecordFailure"]["Next"] == "Failed"
+    assert states["RecordFailure"]["Next"] == "CauseGiven"
+
+
+def test_cause_path_is_used_only_where_a_cause_is_a_string(states: dict) -> None:
+    """Issue 9 item 10: CausePath on a missing Cause is States.Runtime in AWS, hiding the real error."""
+    rules = states["CauseGiven"]["Choices"]
+    assert rules[0] == {"Variable": "$.error.Cause", "IsPresent": False, "Next": "FailedWithoutCause"}
+    assert rules[1] == {"Variable": "$.error.Cause", "IsString": True, "Next": "Failed"}
+    assert states["CauseGiven"]["Default"] == "FailedWithoutCause"
+    assert states["Failed"]["CausePath"] == "$.error.Cause"
+    assert "CausePath" not in states["FailedWithoutCause"] and states["FailedWithoutCause"]["Cause"]
+    assert states["FailedWithoutCause"]["ErrorPath"] == states["Failed"]["ErrorPath"]
 
 
 def test_every_task_has_a_timeout_and_every_task_but_record_failure_catches_to_it(states: dict) -> None:
@@ -63,7 +87,7 @@ def test_every_task_has_a_timeout_and_every_task_but_record_failure_catches_to_i
         catchers = states[name]["Catch"]
         assert catchers[0]["ErrorEquals"] == ["States.ALL"]
         if name == "RecordFailure":
-            assert catchers[0]["Next"] == "Failed"
+            assert catchers[0]["Next"] == "CauseGiven"
             assert catchers[0]["ResultPath"] != "$.error"  # keeps the original error for Failed
         else:
             assert catchers[0] == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}

@@ -99,7 +99,23 @@ EXPECTED = {
         ["ValidateInput", "ChooseOperation", "Upscale", "RecordFailure"],
         [("Upscale", "States.TaskFailed"), ("RecordFailure", "StorageUnavailable")],
     ),
+    # Issue 9 item 10: an operation without a branch is recorded (was States.NoChoiceMatched, unrecorded).
+    "UnknownOperationIsRecorded": (
+        "FAILED",
+        "Failed.UnknownOperation",
+        ["ValidateInput", "ChooseOperation", "UnknownOperation", "RecordFailure"],
+        [],
+    ),
+    # Issue 9 item 10: an error without a Cause keeps its own error (CausePath on it was States.Runtime).
+    "ErrorWithoutCauseKeepsItsError": (
+        "FAILED",
+        "Failed.States.Timeout",
+        ["ValidateInput", "ChooseOperation", "Denoise", "RecordFailure"],
+        [("Denoise", "States.Timeout")],
+    ),
 }
+# The Fail state each failed case ends in (after CauseGiven picks it); "Failed" unless named here.
+FAIL_STATE = {"ErrorWithoutCauseKeepsItsError": "FailedWithoutCause"}
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +140,7 @@ def test_workflow_case(case: str, config: dict, definition: str) -> None:
 
     assert run.status == status
     assert run.error == error
-    terminal = ["Succeeded"] if status == "SUCCEEDED" else ["Failed"]
+    terminal = ["Succeeded"] if status == "SUCCEEDED" else ["CauseGiven", FAIL_STATE.get(case, "Failed")]
     assert run.states_entered == states + terminal
     assert run.task_failures() == failures
 
@@ -134,6 +150,22 @@ def test_failed_execution_carries_the_original_cause(config: dict, definition: s
     original = config["MockedResponses"]["JobFails"]["0"]["Throw"]["Cause"]
     assert run.cause == original
     assert json.loads(run.cause)["StatusReason"] == "Essential container in task exited"
+
+
+def test_an_unknown_operation_fails_with_a_plain_cause(config: dict, definition: str) -> None:
+    run = run_mocked(
+        definition, config, state_machine=MACHINE, test_case="UnknownOperationIsRecorded", execution_input=INPUT
+    )
+    assert run.error == "Failed.UnknownOperation"
+    assert run.cause and "no branch for this operation" in run.cause
+
+
+def test_a_missing_cause_is_named_not_a_runtime_error(config: dict, definition: str) -> None:
+    run = run_mocked(
+        definition, config, state_machine=MACHINE, test_case="ErrorWithoutCauseKeepsItsError", execution_input=INPUT
+    )
+    assert run.error == "Failed.States.Timeout"  # not States.Runtime
+    assert run.cause == "The failing state gave no cause; the execution's history has its error."
 
 
 def test_success_keeps_only_job_ids_and_the_validated_request(config: dict, definition: str) -> None:
