@@ -112,7 +112,7 @@ def test_invalid_request_fails_at_validate_input_without_retry_or_job(local_stat
     assert described["error"] == "Failed.InvalidRequest"
     assert json.loads(described["cause"])["errorMessage"] == "the upload is not an image"
     report = describe(local_states.client, arn)
-    assert [s.name for s in report.states] == ["ValidateInput", "RecordFailure", "Failed"]
+    assert [s.name for s in report.states] == ["ValidateInput", "RecordFailure", "CauseGiven", "Failed"]
     assert report.states[0].attempts == 1
     assert len(local_states.calls("validate_input", execution_id)) == 1
     assert local_states.calls("job_started", execution_id) == []
