@@ -95,6 +95,8 @@ class JobProgress(BaseModel):
     done: int = 0
     total: int = 0
     updated_at: datetime = Field(default_factory=utcnow)
+    # When this stage began: with done/total and updated_at it gives the rate behind the time-left estimate.
+    stage_started_at: datetime | None = None
 
     @property
     def percent(self) -> float:

@@ -55,7 +55,11 @@ def cli() -> None:
 @click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--operation", "-o", type=click.Choice(["upscale", "denoise", "inpaint"]), required=True)
 @click.option("--mask", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Mask for inpaint.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Copy the result here.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Copy the result here, and what ran (the job's metadata.json) to the same path plus '.json' (X.png.json).",
+)
 @click.option("--option", "options", multiple=True, help="KEY=VALUE (values parsed as JSON when they can be).")
 @click.option("--timeout", type=float, default=3600.0, show_default=True, help="Seconds to wait.")
 def process(
@@ -114,6 +118,29 @@ def process(
         else:
             out.write_bytes(service.storage.get_bytes(result_key))
         click.echo(f"copied to {out}")
+        metadata_out = metadata_path_for(out)
+        metadata_key = result_key.rsplit("/", 1)[0] + "/metadata.json"
+        metadata_out.write_bytes(service.storage.get_bytes(metadata_key))
+        click.echo(f"metadata {metadata_out}")
+
+
+def metadata_path_for(out: Path) -> Path:
+    """Where ``process --out`` puts the metadata: beside the result, its name plus '.json'."""
+    return out.with_name(out.name + ".json")
+
+
+def progress_line(view: Any) -> str:
+    """One line, the same facts the API's progress gives: state, job stage, percent, time so far and left."""
+    p = view.progress
+    parts = [view.current_state or "starting"]
+    if p.stage and p.stage != view.current_state:
+        parts.append(f"{p.stage} {p.done}/{p.total}" if p.total > 1 else p.stage)
+    parts.append(f"{p.percent:.1f}%")
+    if p.elapsed_s is not None:
+        parts.append(f"elapsed {p.elapsed_s:.1f} s")
+    if p.remaining_s is not None:
+        parts.append(f"about {p.remaining_s:.0f} s left")
+    return " · ".join(parts)
 
 
 def _local_path(service: Any, key: str) -> Path | None:
@@ -189,8 +216,8 @@ def executions_show(execution_id: str, user: str | None) -> None:
             click.echo(f"execution error: {report.error}: {(report.cause or '')[:300]}")
     for job, meta in view.metadata.items():
         click.echo(f"  job {job}: model={meta.get('model')} weights={meta.get('weights')} device={meta.get('device')}")
-    if view.progress.stage and not view.status.is_final:
-        click.echo(f"  progress: {view.progress.stage} {view.progress.done}/{view.progress.total}")
+    if not view.status.is_final:
+        click.echo(f"progress {progress_line(view)}")
     if view.error:
         click.echo(f"error {view.error.type}: {view.error.message}")
     for link in view.results:

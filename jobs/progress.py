@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from aiorch.contracts import JobProgress
+from aiorch.contracts import JobProgress, utcnow
 from aiorch.storage import Storage
 
 
@@ -29,11 +29,16 @@ class ProgressWriter:
         self.min_interval_s = min_interval_s
         self.clock = clock
         self.last: JobProgress | None = None
+        self._stage_started_at = utcnow()
         self._last_write_at: float | None = None
         self.writes = 0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        progress = JobProgress(stage=stage, done=max(0, int(done)), total=max(0, int(total)))
+        if self.last is None or stage != self.last.stage:
+            self._stage_started_at = utcnow()
+        progress = JobProgress(
+            stage=stage, done=max(0, int(done)), total=max(0, int(total)), stage_started_at=self._stage_started_at
+        )
         now = self.clock()
         due = (
             self.last is None

@@ -25,14 +25,17 @@ from aiorch.analysis.errors import (
     TooManyRunning,
 )
 from aiorch.analysis.media import EXTENSIONS, content_type_for, sniff_image
-from aiorch.analysis.progress import JOB_FOR_STATE, progress_view
-from aiorch.analysis.views import ErrorView, ExecutionView, ProgressView, ResultLink, UploadInfo
+from aiorch.analysis.progress import FINISHED_STAGE, JOB_FOR_STATE, STATE_FOR_JOB, progress_view
+from aiorch.analysis.views import ErrorView, ExecutionView, ResultLink, UploadInfo
 from aiorch.contracts import (
+    JOBS_FOR_OPERATION,
     AnalysisRequest,
     ExecutionRecord,
     ExecutionStatus,
+    JobKind,
     JobProgress,
     Operation,
+    utcnow,
 )
 from aiorch.executions import ExecutionIndex
 from aiorch.ids import new_id
@@ -172,45 +175,56 @@ class AnalysisService:
         except Exception:  # unknown to the service, or the local service is down: the index still answers
             return None
 
-    def _current_state(self, record: ExecutionRecord) -> str | None:
+    def _job_progress(self, record: ExecutionRecord, job: JobKind) -> JobProgress | None:
         try:
-            events = self.states.get_execution_history(
-                executionArn=record.execution_arn or "", reverseOrder=True, maxResults=25
-            )["events"]
-        except Exception:
+            return JobProgress.model_validate(
+                self.storage.get_json(keys.result_prefix(record.user, record.execution_id, job.value) + "progress.json")
+            )
+        except (NotFound, ValueError):
             return None
-        for event in events:
-            if event["type"].endswith("StateEntered"):
-                return str(event["stateEnteredEventDetails"]["name"])
-        return None
 
-    def _progress(self, record: ExecutionRecord, state: str | None, final: bool) -> ProgressView:
-        job = JOB_FOR_STATE.get(state or "")
-        job_progress: JobProgress | None = None
-        if job is not None:
-            try:
-                job_progress = JobProgress.model_validate(
-                    self.storage.get_json(
-                        keys.result_prefix(record.user, record.execution_id, job.value) + "progress.json"
-                    )
-                )
-            except (NotFound, ValueError):
-                job_progress = None
-        return progress_view(
-            Operation(record.operation), state, final and record.status is ExecutionStatus.SUCCEEDED, job_progress
-        )
+    def _current_state(self, record: ExecutionRecord) -> tuple[str | None, JobProgress | None]:
+        """The state the execution is in and its job's progress, read cheaply.
+
+        While a job runs, its own progress.json (one storage read per job) says where it is, so
+        Step Functions' rate-limited GetExecutionHistory is not read on every poll. Only outside a
+        running job (validating, between jobs, recording) does the history say which state was
+        entered last. It is read forward to its end with the pager: moto's local service ignores
+        reverseOrder and maxResults, so "the newest events first" cannot be asked of it.
+        """
+        for job in reversed(JOBS_FOR_OPERATION.get(Operation(record.operation), ())):
+            job_progress = self._job_progress(record, job)
+            if job_progress is None:
+                continue
+            if job_progress.stage != FINISHED_STAGE:
+                return STATE_FOR_JOB[job], job_progress
+            break  # the latest job that started has finished: the history says what came next
+        state = self._state_from_history(record)
+        state_job = JOB_FOR_STATE.get(state or "")
+        return state, self._job_progress(record, state_job) if state_job is not None else None
+
+    def _state_from_history(self, record: ExecutionRecord) -> str | None:
+        from aiorch.states import history_events
+
+        try:
+            events = history_events(self.states, record.execution_arn or "")
+        except Exception:  # the service is down or no longer holds it: no state, the index still answers
+            return None
+        entered = [e for e in events if e["type"].endswith("StateEntered")]
+        return str(entered[-1]["stateEnteredEventDetails"]["name"]) if entered else None
 
     def view(self, record: ExecutionRecord) -> ExecutionView:
         status = record.status
         finished_at = record.finished_at
         state: str | None = None
+        job_progress: JobProgress | None = None
         if not status.is_final:
             described = self._describe(record)
             if described is not None and described.get("status") not in (None, "RUNNING"):
                 # Ended but not yet finalised by the recorder: report what Step Functions says.
                 status = ExecutionStatus(described["status"])
                 finished_at = described.get("stopDate")
-            state = self._current_state(record)
+            state, job_progress = self._current_state(record)
         view = ExecutionView(
             execution_id=record.execution_id,
             operation=record.operation,
@@ -222,7 +236,15 @@ class AnalysisService:
             mask_key=record.mask_key,
             options=record.options,
         )
-        view.progress = self._progress(record, state, status.is_final)
+        now = utcnow()
+        view.progress = progress_view(
+            Operation(record.operation),
+            state,
+            status is ExecutionStatus.SUCCEEDED,
+            job_progress,
+            elapsed_s=round(((finished_at or now) - record.created_at).total_seconds(), 1),
+            now=now,
+        )
         if finished_at:
             view.duration_s = round((finished_at - record.created_at).total_seconds(), 3)
         if record.error_type or record.error_message:

@@ -23,6 +23,8 @@ class ProgressView(BaseModel):
     done: int = 0
     total: int = 0
     percent: float = 0.0
+    elapsed_s: float | None = None  # since the execution started (to its end once it has ended)
+    remaining_s: float | None = None  # left in the current job stage at its tile rate; None while unknown
 
 
 class ErrorView(BaseModel):

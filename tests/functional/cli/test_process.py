@@ -3,6 +3,7 @@ then `aiorch executions show` lists ValidateInput, the job state(s) and RecordRe
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -74,6 +75,67 @@ def test_process_each_operation_end_to_end(cli_env, photo_file, tmp_path, operat
 
     listed = aiorch(cli_env, "executions", "list")
     assert execution_id in listed.stdout and "SUCCEEDED" in listed.stdout
+
+
+def test_process_out_leaves_the_metadata_beside_the_result_and_prints_its_path(cli_env, photo_file, tmp_path) -> None:
+    out = tmp_path / "results" / "coffee-denoised.png"
+    done = aiorch(cli_env, "process", str(photo_file), "-o", "denoise", "--option", "method=tv", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    printed = [line.split(" ", 1)[1] for line in done.stdout.splitlines() if line.startswith("metadata ")]
+    assert printed == [str(tmp_path / "results" / "coffee-denoised.png.json")]
+    metadata = json.loads(Path(printed[0]).read_text())
+    assert metadata["operation"] == "denoise"
+    assert metadata["weights"] == "fallback: tv"  # what really ran, beside the image it made
+    help_text = aiorch(cli_env, "process", "--help").stdout
+    assert "X.png.json" in help_text
+
+
+def rises(values: list[float]) -> int:
+    return sum(1 for a, b in itertools.pairwise(values) if b > a)
+
+
+def test_executions_show_follows_a_real_upscale_mid_run(cli_env, tmp_path) -> None:
+    """Issue 12 item 1 through the CLI: the real local states service and the real job; while it runs,
+    `executions show` reaches the job state and its percentage rises at least twice before the end."""
+    image = tmp_path / "tiles.png"
+    photo(256).save(image)  # 32 px tiles: 64 of them
+    command = ["process", str(image), "-o", "upscale", "--option", "model=realesr-animevideov3", "--option", "tile=32"]
+    running = subprocess.Popen(
+        [sys.executable, "-m", "aiorch_local.cli", *command],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = running.stdout.readline() if running.stdout else ""
+        assert first.startswith("execution "), (first, running.stderr.read() if running.stderr else "")
+        execution_id = first.split()[1]
+        progress_lines: list[str] = []
+        while True:
+            shown = aiorch(cli_env, "executions", "show", execution_id, timeout=120)
+            assert shown.returncode == 0, shown.stderr
+            status = shown.stdout.splitlines()[0].split()[-1]
+            if status != "RUNNING":
+                break
+            progress_lines += [
+                line.removeprefix("progress ") for line in shown.stdout.splitlines() if line.startswith("progress ")
+            ]
+        assert running.wait(timeout=300) == 0
+    finally:
+        if running.poll() is None:
+            running.kill()
+    assert status == "SUCCEEDED"
+    states = [line.split(" · ")[0] for line in progress_lines]
+    assert "Upscale" in states, progress_lines
+    percents = [
+        float(part.removesuffix("%")) for line in progress_lines for part in line.split(" · ") if part.endswith("%")
+    ]
+    assert len(percents) == len(progress_lines) and all(p < 100 for p in percents)
+    assert percents == sorted(percents), progress_lines  # it never goes back
+    assert rises(percents) >= 2, progress_lines
+    assert all("elapsed " in line for line in progress_lines)
+    assert any(" s left" in line for line in progress_lines), progress_lines  # the tile rate gave an estimate
 
 
 def test_bad_input_fails_at_validation_with_one_line(cli_env, tmp_path) -> None:

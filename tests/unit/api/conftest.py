@@ -3,61 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from fastapi.testclient import TestClient
 
 from aiorch.analysis import AnalysisService
 from aiorch.settings import Settings
 from lambdas.api.app import create_app
 from lambdas.api.auth import LocalIssuer
-
-
-class FakeStates:
-    """The four Step Functions calls AnalysisService makes, kept in memory."""
-
-    def __init__(self) -> None:
-        self.executions: dict[str, dict[str, Any]] = {}
-
-    def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
-        arn = stateMachineArn.replace(":stateMachine:", ":execution:") + f":{name}"
-        now = datetime.now(UTC)
-        self.executions[arn] = {
-            "status": "RUNNING",
-            "startDate": now,
-            "events": [
-                {"id": 1, "type": "ExecutionStarted", "timestamp": now},
-                {
-                    "id": 2,
-                    "type": "TaskStateEntered",
-                    "timestamp": now,
-                    "stateEnteredEventDetails": {"name": "ValidateInput"},
-                },
-            ],
-        }
-        return {"executionArn": arn, "startDate": now}
-
-    def _get(self, arn: str) -> dict[str, Any]:
-        if arn not in self.executions:
-            raise ClientError({"Error": {"Code": "ExecutionDoesNotExist"}}, "DescribeExecution")
-        return self.executions[arn]
-
-    def describe_execution(self, executionArn: str) -> dict[str, Any]:
-        return {"executionArn": executionArn, "status": self._get(executionArn)["status"]}
-
-    def stop_execution(self, executionArn: str, error: str = "", cause: str = "") -> dict[str, Any]:
-        execution = self._get(executionArn)
-        execution["status"] = "ABORTED"
-        execution["stopDate"] = datetime.now(UTC)
-        execution["events"].append({"id": 3, "type": "ExecutionAborted", "timestamp": execution["stopDate"]})
-        return {"stopDate": execution["stopDate"]}
-
-    def get_execution_history(self, executionArn: str, reverseOrder: bool = False, **_: Any) -> dict[str, Any]:
-        events = list(self._get(executionArn)["events"])
-        return {"events": events[::-1] if reverseOrder else events}
+from tests.fakes.states import FakeStates
 
 
 @pytest.fixture

@@ -40,8 +40,8 @@ class FakeStates:
         return {"status": self.status}
 
     def get_execution_history(self, **kwargs: Any) -> dict[str, Any]:
-        events = list(reversed(self.events)) if kwargs.get("reverseOrder") else self.events
-        return {"events": events}
+        # Like the local states service (moto): reverseOrder and maxResults are ignored, oldest first.
+        return {"events": list(self.events)}
 
     def stop_execution(self, executionArn: str, **kwargs: Any) -> dict[str, Any]:
         self.stopped.append(executionArn)
