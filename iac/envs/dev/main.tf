@@ -73,13 +73,25 @@ module "waf" {
   log_retention_days = var.log_retention_days
 }
 
+# The value CloudFront adds to every API request and the API Lambda checks, so the
+# API's execute-api URL is no side door around the web ACL. Created once and kept
+# (uuid() would change on every plan; ignore_changes holds the first value).
+resource "terraform_data" "origin_verify_secret" {
+  input = uuid()
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
 module "frontend" {
-  source            = "../../modules/frontend"
-  name_prefix       = var.name
-  bucket_prefix     = local.bucket_prefix
-  access_log_bucket = module.storage.access_log_bucket
-  web_acl_arn       = module.waf.web_acl_arn
-  force_destroy     = var.force_destroy
+  source               = "../../modules/frontend"
+  name_prefix          = var.name
+  bucket_prefix        = local.bucket_prefix
+  access_log_bucket    = module.storage.access_log_bucket
+  web_acl_arn          = module.waf.web_acl_arn
+  api_endpoint         = module.api.api_endpoint
+  origin_verify_secret = terraform_data.origin_verify_secret.output
+  force_destroy        = var.force_destroy
 }
 
 module "auth" {
@@ -107,6 +119,7 @@ module "batch" {
   vpc_id         = local.vpc_id
   subnet_ids     = local.subnet_ids
   instance_types = var.gpu_instance_types
+  job_timeout_s  = var.job_attempt_timeout_s
   min_vcpus      = var.gpu_min_vcpus
   image_uri      = "${module.ecr.repository_url}:${var.job_image_tag}"
   job_environment = {
@@ -128,6 +141,7 @@ module "lambdas" {
   athena_results_bucket_arn = module.storage.athena_results_bucket_arn
   glue_database_name        = module.analytics.database_name
   environment               = local.lambda_environment
+  api_environment           = { AIORCH_API_ORIGIN_SECRET = terraform_data.origin_verify_secret.output }
   log_retention_days        = var.log_retention_days
 }
 
@@ -151,7 +165,8 @@ module "api" {
   lambda_invoke_arn    = module.lambdas.api_invoke_arn
   jwt_issuer           = module.auth.issuer
   jwt_audience         = [module.auth.client_id]
-  cors_allowed_origins = local.frontend_origins
+  # Not the front end's own origin: CloudFront serves the SPA and the API on one origin.
+  cors_allowed_origins = var.extra_frontend_origins
   log_retention_days   = var.log_retention_days
 }
 
@@ -170,5 +185,36 @@ check "state_machine_arn_matches" {
   assert {
     condition     = module.workflow.state_machine_arn == local.state_machine_arn
     error_message = "The Lambda environment's AIORCH_STATE_MACHINE_ARN differs from the deployed state machine's ARN."
+  }
+}
+
+# Timeouts nest (issue 9 item 7): each Lambda ends before its state's TimeoutSeconds, the API
+# before API Gateway's 29 s integration limit, and Batch's attempts x attempt timeout plus the
+# queueing and instance-start allowance fit in the state machine's job task timeout.
+locals {
+  deployed_states = jsondecode(module.workflow.definition).States
+  lambda_task_functions = {
+    ValidateInput = "validate_input"
+    RecordResult  = "record_result"
+    RecordFailure = "record_failure"
+  }
+  job_tasks        = ["Upscale", "Denoise", "DetectText", "Inpaint"]
+  job_budget_s     = module.batch.job_attempts * module.batch.job_attempt_timeout_s + module.batch.queue_start_allowance_s
+  api_gateway_wait = module.api.integration_timeout_ms / 1000
+}
+
+check "timeouts_nest" {
+  assert {
+    condition = alltrue([for state, fn in local.lambda_task_functions :
+    module.lambdas.timeouts_s[fn] < local.deployed_states[state].TimeoutSeconds])
+    error_message = "A Lambda task's function timeout must be shorter than its state's TimeoutSeconds."
+  }
+  assert {
+    condition     = module.lambdas.timeouts_s["api"] < local.api_gateway_wait && local.api_gateway_wait <= 29
+    error_message = "The API function must end before API Gateway's integration timeout (at most 29 s)."
+  }
+  assert {
+    condition     = alltrue([for state in local.job_tasks : local.job_budget_s <= local.deployed_states[state].TimeoutSeconds])
+    error_message = "Batch attempts x attempt timeout + queueing allowance must fit in the job tasks' TimeoutSeconds."
   }
 }

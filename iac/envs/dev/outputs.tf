@@ -49,7 +49,7 @@ output "ecr_repository_url" {
 }
 
 output "api_endpoint" {
-  description = "Base URL of the HTTP API."
+  description = "The HTTP API's own URL: it refuses requests that did not come through CloudFront (use frontend_url)."
   value       = module.api.api_endpoint
 }
 
@@ -70,7 +70,8 @@ output "frontend_distribution_id" {
 
 output "frontend_config" {
   description = "config.json to upload beside the built front end (frontend/src/lib/config.ts reads it)."
-  value       = { api_base_url = module.api.api_endpoint }
+  # "": the API is on the page's own origin (CloudFront routes its paths), as on the local server.
+  value = { api_base_url = "" }
 }
 
 output "cognito_user_pool_id" {
@@ -101,4 +102,17 @@ output "named_queries" {
 output "alarm_topic_arn" {
   description = "SNS topic of the alarms."
   value       = module.observability.alarm_topic_arn
+}
+
+output "timeouts" {
+  description = "The timeouts that must nest (see check timeouts_nest), seconds."
+  value = {
+    lambda_functions        = module.lambdas.timeouts_s
+    lambda_states           = { for state in keys(local.lambda_task_functions) : state => local.deployed_states[state].TimeoutSeconds }
+    job_states              = { for state in local.job_tasks : state => local.deployed_states[state].TimeoutSeconds }
+    job_attempts            = module.batch.job_attempts
+    job_attempt_timeout     = module.batch.job_attempt_timeout_s
+    queue_start_allowance   = module.batch.queue_start_allowance_s
+    api_gateway_integration = local.api_gateway_wait
+  }
 }

@@ -61,6 +61,12 @@ variable "gpu_instance_types" {
   default     = ["g5", "g6"]
 }
 
+variable "job_attempt_timeout_s" {
+  description = "Batch's timeout of one job attempt, seconds; 3 attempts plus 900 s for queueing and instance start must fit in the state machine's job task timeout (3600 s), which check timeouts_nest enforces."
+  type        = number
+  default     = 900
+}
+
 variable "upload_expiry_days" {
   description = "Days after which uploaded originals are deleted."
   type        = number

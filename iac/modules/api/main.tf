@@ -5,11 +5,19 @@
 resource "aws_apigatewayv2_api" "this" {
   name          = var.name
   protocol_type = "HTTP"
-  cors_configuration {
-    allow_origins = var.cors_allowed_origins
-    allow_methods = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
-    allow_headers = ["authorization", "content-type", "idempotency-key"]
-    max_age       = 3600
+  # The SPA reaches the API through CloudFront on its own origin (module frontend), so it needs
+  # no CORS. Other origins (a front-end dev server) get CORS here, but their preflights still
+  # meet the JWT authorizer on $default (AWS: "Configuring CORS for an HTTP API",
+  # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html): use the
+  # dev server's proxy instead where possible.
+  dynamic "cors_configuration" {
+    for_each = length(var.cors_allowed_origins) > 0 ? [1] : []
+    content {
+      allow_origins = var.cors_allowed_origins
+      allow_methods = ["GET", "POST", "PUT", "DELETE", "OPTIONS"]
+      allow_headers = ["authorization", "content-type", "idempotency-key"]
+      max_age       = 3600
+    }
   }
   tags = var.tags
 }

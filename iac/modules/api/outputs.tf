@@ -12,3 +12,8 @@ output "access_log_group" {
   description = "Access log group name."
   value       = aws_cloudwatch_log_group.access.name
 }
+
+output "integration_timeout_ms" {
+  description = "How long API Gateway waits for the Lambda, milliseconds."
+  value       = aws_apigatewayv2_integration.lambda.timeout_milliseconds
+}

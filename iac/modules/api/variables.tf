@@ -30,8 +30,9 @@ variable "public_routes" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Browser origins allowed to call the API."
+  description = "Browser origins other than the front end's own (CloudFront serves app and API on one origin) allowed to call the API."
   type        = list(string)
+  default     = []
 }
 
 variable "throttling_burst_limit" {

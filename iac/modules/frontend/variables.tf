@@ -35,3 +35,35 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "api_endpoint" {
+  description = "The HTTP API's base URL (https://<id>.execute-api.<region>.amazonaws.com); CloudFront routes api_path_patterns there."
+  type        = string
+}
+
+variable "api_path_patterns" {
+  description = "Paths CloudFront sends to the API, the local server's routes (lambdas/api/routes/*.py); everything else is the app."
+  type        = list(string)
+  default = [
+    "/image-ai-analysis*", # POST/GET list, /{id}, DELETE /{id}, /{id}/events
+    "/uploads*",           # POST /uploads (upload targets)
+    "/authorize",          # sign-in: code exchange and the refresh cookie (Path=/authorize)
+    "/analytics/*",        # the analysts' named queries
+    "/healthz",
+    "/.well-known/*", # JWKS
+    "/downloads/*",   # local stand-ins for presigned links; in AWS the links go to S3
+    "/local-uploads/*",
+  ]
+}
+
+variable "origin_verify_header" {
+  description = "Header CloudFront adds to every API request; the API Lambda refuses requests without it."
+  type        = string
+  default     = "X-Origin-Verify"
+}
+
+variable "origin_verify_secret" {
+  description = "Value of origin_verify_header (the API Lambda's AIORCH_API_ORIGIN_SECRET)."
+  type        = string
+  sensitive   = true
+}

@@ -188,7 +188,7 @@ resource "aws_sqs_queue" "status_change_dlq" {
 resource "aws_lambda_function" "fn" {
   # checkov:skip=CKV_AWS_117:The functions call only AWS APIs (S3, Step Functions, Athena); a VPC would add NAT cost and nothing to protect.
   # checkov:skip=CKV_AWS_272:Code signing needs a signing profile per deployment; the zip is built reproducibly and content-addressed instead.
-  # checkov:skip=CKV_AWS_173:The environment holds names and URLs only, no secrets.
+  # checkov:skip=CKV_AWS_173:Names and URLs, and for the API the CloudFront origin-verify value, which only proves a request came through CloudFront (no data access); a KMS CMK per deployment adds cost, not protection.
   # checkov:skip=CKV_AWS_115:Reserved concurrency would carve capacity out of small account quotas; throttling is set on the API stage.
   # checkov:skip=CKV_AWS_116:Only the asynchronously invoked status-change function can use a dead-letter queue, and it has one; the others are invoked synchronously.
   for_each         = local.handlers
@@ -201,10 +201,11 @@ resource "aws_lambda_function" "fn" {
   s3_key           = aws_s3_object.package.key
   source_code_hash = filebase64sha256(var.package_path)
   memory_size      = var.memory_mb[each.key]
-  timeout          = var.timeout_s
+  timeout          = var.timeout_s[each.key]
 
   environment {
-    variables = var.environment
+    # The API alone gets the origin secret CloudFront sends (lambdas/api/origin.py).
+    variables = each.key == "api" ? merge(var.environment, var.api_environment) : var.environment
   }
 
   tracing_config {

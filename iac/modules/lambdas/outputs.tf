@@ -27,3 +27,8 @@ output "status_change_dlq_arn" {
   description = "Dead-letter queue of the status-change function."
   value       = aws_sqs_queue.status_change_dlq.arn
 }
+
+output "timeouts_s" {
+  description = "Timeout of each function, seconds, by handler key."
+  value       = { for k, fn in aws_lambda_function.fn : k => fn.timeout }
+}

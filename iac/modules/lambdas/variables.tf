@@ -62,9 +62,29 @@ variable "memory_mb" {
 }
 
 variable "timeout_s" {
-  description = "Timeout per function, seconds (the state machine's Lambda task timeout must be larger)."
-  type        = number
-  default     = 60
+  description = "Timeout per function, seconds. The state machine's Lambda tasks (TimeoutSeconds 60 in workflows/image_ai_analysis.asl.json) must outlast their function; the API must end before API Gateway's 29 s integration limit."
+  type        = map(number)
+  default = {
+    validate_input = 45
+    record_result  = 45
+    record_failure = 45
+    status_change  = 45
+    # API Gateway HTTP APIs stop waiting after 29 s ("Amazon API Gateway quotas": integration
+    # timeout, https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html);
+    # a Lambda that ends first answers with its own error instead of a bare 503.
+    api = 28
+  }
+  validation {
+    condition     = lookup(var.timeout_s, "api", 0) <= 29
+    error_message = "The API function's timeout must be at most 29 s (API Gateway's integration timeout)."
+  }
+}
+
+variable "api_environment" {
+  description = "Settings for the API function only, merged over environment (e.g. AIORCH_API_ORIGIN_SECRET)."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
 }
 
 variable "log_retention_days" {

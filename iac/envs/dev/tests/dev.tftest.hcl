@@ -76,3 +76,56 @@ run "functions_know_where_everything_is" {
     error_message = "handler strings must match the lambdas/ package"
   }
 }
+
+run "timeouts_nest_with_the_real_values" {
+  # Issue 9 item 7, from the deployed ASL file and the modules' real defaults.
+  command = plan
+
+  assert {
+    condition = alltrue([for state, seconds in output.timeouts.lambda_states :
+    output.timeouts.lambda_functions[{ ValidateInput = "validate_input", RecordResult = "record_result", RecordFailure = "record_failure" }[state]] < seconds])
+    error_message = "each Lambda task's function must time out before its state's TimeoutSeconds"
+  }
+  assert {
+    condition     = output.timeouts.lambda_functions["api"] < output.timeouts.api_gateway_integration && output.timeouts.api_gateway_integration <= 29
+    error_message = "the API function must end before API Gateway's 29 s integration timeout"
+  }
+  assert {
+    condition = alltrue([for state, seconds in output.timeouts.job_states :
+    output.timeouts.job_attempts * output.timeouts.job_attempt_timeout + output.timeouts.queue_start_allowance <= seconds])
+    error_message = "Batch attempts x attempt timeout + queueing/start allowance must fit in the job task's TimeoutSeconds"
+  }
+}
+
+run "timeouts_that_do_not_nest_are_caught" {
+  # The same check fails when Batch may run longer than the state machine waits.
+  command = plan
+  variables {
+    job_attempt_timeout_s = 3600
+  }
+  expect_failures = [check.timeouts_nest]
+}
+
+run "analytics_are_for_the_analysts_group_only" {
+  # Issue 9 item 9: without the group every signed-in user reads everyone's analytics.
+  command = plan
+
+  assert {
+    condition     = output.lambda_environment["AIORCH_AUTH_ANALYSTS_GROUP"] == "analysts"
+    error_message = "the API must limit analytics to the analysts group"
+  }
+  assert {
+    condition     = module.auth.analysts_group == "analysts"
+    error_message = "the Cognito group must exist in the user pool"
+  }
+}
+
+run "the_spa_calls_the_api_on_its_own_origin" {
+  # Issue 9 items 3, 6, 8: CloudFront routes the API's paths, so config.json's base is "".
+  command = plan
+
+  assert {
+    condition     = output.frontend_config.api_base_url == ""
+    error_message = "config.json must point the SPA at its own origin"
+  }
+}
