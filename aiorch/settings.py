@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     auth_redirect_uri: str | None = Field(default=None, description="The SPA's OAuth redirect URI.")
     local_token_ttl_s: int = Field(default=12 * 3600, gt=0, description="Lifetime of local tokens.")
     local_auto_sign_in: bool = Field(default=True, description="Sign the local user in (loopback only).")
+    api_origin_secret: str | None = Field(
+        default=None,
+        description="AWS: the value CloudFront sends in X-Origin-Verify; the API Lambda refuses requests "
+        "without it (lambdas/api/origin.py). Unset: no check (the local server).",
+    )
     auth_analysts_group: str | None = Field(
         default=None, description="Cognito group that may read analytics; unset: every signed-in user."
     )
