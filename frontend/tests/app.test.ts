@@ -43,10 +43,14 @@ describe('App', () => {
     await app.get('[data-testid="run"]').trigger('click')
     await flushPromises()
     expect(app.get('[data-testid="percent"]').text()).toBe('50%')
+    // While it runs, Run is Cancel: a second click cannot start a second execution.
+    expect(app.get('[data-testid="run"]').attributes('data-action')).toBe('cancel')
+    expect(app.get('[data-testid="run"]').text()).toBe('Cancel')
 
     await vi.advanceTimersByTimeAsync(1000)
     await flushPromises()
     expect(app.get('[data-testid="percent"]').text()).toBe('100%')
+    expect(app.get('[data-testid="run"]').text()).toBe('Run upscale')
     expect(app.get('[data-testid="after"]').attributes('src')).toBe('/downloads/r')
     expect(app.get('[data-testid="before"]').attributes('src')).toBe('/downloads/input-token')
     expect(app.get('[data-testid="download"]').attributes('download')).toBe('upscale-E.png')
@@ -76,7 +80,7 @@ describe('App', () => {
     const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
     await flushPromises()
     const input = app.get('[data-testid="file-input"]')
-    Object.defineProperty(input.element, 'files', { value: [new File([new Uint8Array([1])], 'p.png', { type: 'image/png' })] })
+    Object.defineProperty(input.element, 'files', { value: [new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], 'p.png', { type: 'image/png' })] })
     await input.trigger('change')
     await flushPromises()
 
@@ -92,6 +96,36 @@ describe('App', () => {
     expect(keys[1]).toBe(keys[0]) // the retry of the unanswered submit
     expect(keys[2]).not.toBe(keys[1]) // running it again on purpose
     expect(calls.filter((c) => c.url === '/local-uploads/t')).toHaveLength(1)
+  })
+
+  it('cancels from the Run button while the execution runs, and submits only once', async () => {
+    let cancelled = false
+    const { fetcher, calls } = scriptedFetch([
+      (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
+      (url) => (url === '/uploads' ? json({ url: '/local-uploads/t', fields: {}, file_field: 'file', max_bytes: 1e6, upload: null }, 201) : undefined),
+      (url) => (url === '/local-uploads/t' ? json({ upload: 'uploads/local/U/original.png' }, 201) : undefined),
+      (url, init) => (url === '/image-ai-analysis' && init.method === 'POST' ? json({ execution_id: 'E', status: 'RUNNING' }, 202) : undefined),
+      (url, init) => {
+        if (url !== '/image-ai-analysis/E') return undefined
+        if (init.method === 'DELETE') cancelled = true
+        return json(execution({ execution_id: 'E', status: cancelled ? 'ABORTED' : 'RUNNING' }))
+      },
+    ])
+    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    await flushPromises()
+    const input = app.get('[data-testid="file-input"]')
+    const png = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], 'photo.png', { type: 'image/png' })
+    Object.defineProperty(input.element, 'files', { value: [png] })
+    await input.trigger('change')
+    await flushPromises()
+    await app.get('[data-testid="run"]').trigger('click')
+    await flushPromises()
+    await app.get('[data-testid="run"]').trigger('click') // the same place, now Cancel
+    await flushPromises()
+    expect(calls.filter((c) => c.url === '/image-ai-analysis' && c.init.method === 'POST')).toHaveLength(1)
+    expect(calls.filter((c) => c.init.method === 'DELETE').map((c) => c.url)).toEqual(['/image-ai-analysis/E'])
+    expect(app.get('[data-testid="status"]').text()).toBe('Cancelled')
+    expect(app.get('[data-testid="run"]').attributes('data-action')).toBe('run')
   })
 
   it('shows why sign-in failed, in plain words, and takes a pasted token instead', async () => {

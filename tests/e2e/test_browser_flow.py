@@ -4,12 +4,15 @@ progress reach 100%, compares before and after, downloads the result; then histo
 from __future__ import annotations
 
 import io
+import json
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
 from tests.conftest import photo
 
@@ -46,8 +49,14 @@ def run_and_watch(page: Any) -> list[str]:
     pytest.fail(f"no end after {RUN_TIMEOUT_S} s; percents seen: {seen}")
 
 
-def image_loaded(page: Any, test_id: str) -> bool:
-    return bool(page.get_by_test_id(test_id).evaluate("img => img.complete && img.naturalWidth > 0"))
+def wait_image_loaded(page: Any, test_id: str, timeout_ms: float = 30_000) -> None:
+    """Wait until the <img> has really loaded (decoded, with a size): "Done" comes before the image does."""
+    page.wait_for_function(
+        '(id) => { const img = document.querySelector(`[data-testid="${id}"]`);'
+        " return !!img && img.complete && img.naturalWidth > 0 }",
+        arg=test_id,
+        timeout=timeout_ms,
+    )
 
 
 def paint_a_stroke(page: Any) -> None:
@@ -86,11 +95,12 @@ def test_each_operation_end_to_end(
 
     # Compare: both images load; the divider and the zoom move.
     page.get_by_test_id("compare").wait_for()
-    assert image_loaded(page, "before") and image_loaded(page, "after")
+    wait_image_loaded(page, "before")
+    wait_image_loaded(page, "after")
     page.get_by_test_id("split").fill("25")
-    assert "inset(0px 0px 0px 25%)" in page.get_by_test_id("after").get_attribute("style")
+    expect(page.get_by_test_id("after")).to_have_attribute("style", re.compile(r"inset\(0px 0px 0px 25%\)"))
     page.get_by_test_id("zoom").fill("3")
-    assert "scale(3)" in page.locator(".compare .layers").get_attribute("style")
+    expect(page.locator(".compare .layers")).to_have_attribute("style", re.compile(r"scale\(3\)"))
     page.screenshot(path=artifacts / f"{operation}-3-compare.png")
 
     with page.expect_download() as download_info:
@@ -100,6 +110,81 @@ def test_each_operation_end_to_end(
     assert saved.name.startswith(f"{operation}-") and saved.suffix == ".png"
     with Image.open(io.BytesIO(saved.read_bytes())) as result:
         assert result.size == expected_size
+
+
+def pin_options(page: Any, **pinned: Any) -> None:
+    """Add options the form does not offer (the tile size) to the submit, as a script calling the API would."""
+
+    def add(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        body = json.loads(route.request.post_data or "{}")
+        body["options"] = {**body.get("options", {}), **pinned}
+        route.continue_(post_data=json.dumps(body))
+
+    page.route("**/image-ai-analysis", add)
+
+
+def watch_progress(page: Any) -> list[dict[str, str]]:
+    """Click run; sample what the progress panel shows (state, percent, time left) until the execution ends."""
+    page.get_by_test_id("run").click()
+    page.get_by_test_id("percent").wait_for(timeout=30_000)
+    samples: list[dict[str, str]] = []
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        sample = page.evaluate(
+            """() => Object.fromEntries(['status', 'state', 'stage', 'percent', 'elapsed', 'remaining'].map(
+                 (id) => [id, document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '']))"""
+        )
+        if not samples or samples[-1] != sample:
+            samples.append(sample)
+        if sample["status"] != "Working":
+            return samples
+        page.wait_for_timeout(100)
+    pytest.fail(f"no end after {RUN_TIMEOUT_S} s; seen: {samples}")
+
+
+@pytest.mark.parametrize(
+    ("operation", "method", "job_state", "size", "pinned"),
+    [
+        ("upscale", "realesr-animevideov3", "Upscale", 256, {"tile": 32}),  # 64 tiles
+        ("denoise", "bm3d", "Denoise", 288, {}),  # BM3D's 256 px tiles: 4 of them, seconds each
+    ],
+)
+def test_progress_moves_while_the_job_runs(
+    page: Any,
+    tmp_path: Path,
+    artifacts: Path,
+    operation: str,
+    method: str,
+    job_state: str,
+    size: int,
+    pinned: dict[str, Any],
+) -> None:
+    """Issue 12 item 1: over the real local states service and the real job, the panel reaches the job
+    state and its percentage rises at least twice before 100%, with the time so far and an estimate left."""
+    image = tmp_path / f"tiles-{size}.png"
+    photo(size).save(image)
+    signed_in(page)
+    page.get_by_test_id(f"operation-{operation}").check()
+    page.locator("select[name=model]" if operation == "upscale" else "select[name=method]").select_option(method)
+    if pinned:  # several tiles whatever the automatic tile size becomes
+        pin_options(page, **pinned)
+    page.get_by_test_id("file-input").set_input_files(str(image))
+    page.get_by_test_id("preview").wait_for()
+    samples = watch_progress(page)
+    page.screenshot(path=artifacts / f"progress-{operation}-done.png")
+
+    assert samples[-1]["status"] == "Done", page.get_by_test_id("execution-error").all_text_contents()
+    assert samples[-1]["percent"] == "100%"
+    running = [s for s in samples if s["status"] == "Working"]
+    assert job_state in {s["state"] for s in running}, running
+    percents = [int(s["percent"].removesuffix("%")) for s in running]
+    assert percents == sorted(percents) and all(p < 100 for p in percents), running
+    assert len(set(percents)) >= 3, running  # rose at least twice before 100%
+    assert all(s["elapsed"].endswith("so far") for s in running if s["percent"] != "0%"), running
+    assert any(s["remaining"].endswith("left") for s in running), running  # from the tile rate
 
 
 def test_history_ops_and_analytics_pages(page: Any, photo_file: Path, artifacts: Path) -> None:
@@ -113,20 +198,18 @@ def test_history_ops_and_analytics_pages(page: Any, photo_file: Path, artifacts:
     page.get_by_test_id("tab-history").click()
     rows = page.get_by_test_id("history").locator("tbody tr")
     rows.first.wait_for()
-    assert rows.count() >= 1
-    assert rows.first.get_attribute("data-status") == "SUCCEEDED"
+    expect(rows.first).to_have_attribute("data-status", "SUCCEEDED")
     page.screenshot(path=artifacts / "history.png")
     rows.first.get_by_role("button", name="Open").click()
     page.get_by_test_id("status").filter(has_text="Done").wait_for(timeout=30_000)
-    assert image_loaded(page, "after")
+    wait_image_loaded(page, "after")
 
     page.get_by_test_id("tab-ops").click()
     page.get_by_test_id("ops-executions").locator("tbody tr").first.click()
     events = page.get_by_test_id("ops-events").locator("tbody tr")
     events.last.wait_for()
-    text = page.get_by_test_id("ops-events").inner_text()
     for expected in ("ExecutionStarted", "ValidateInput", "Denoise", "RecordResult", "ExecutionSucceeded"):
-        assert expected in text
+        expect(page.get_by_test_id("ops-events")).to_contain_text(expected)
     page.screenshot(path=artifacts / "ops.png")
 
     page.get_by_test_id("tab-analytics").click()
@@ -134,7 +217,7 @@ def test_history_ops_and_analytics_pages(page: Any, photo_file: Path, artifacts:
     page.get_by_test_id("run-query").click()
     answer = page.get_by_test_id("answer")
     answer.wait_for(timeout=30_000)
-    assert "denoise" in answer.inner_text()
+    expect(answer).to_contain_text("denoise")
     page.screenshot(path=artifacts / "analytics.png")
 
 
@@ -165,4 +248,4 @@ def test_errors_are_shown_in_plain_words(page: Any, tmp_path: Path) -> None:
     not_an_image = tmp_path / "notes.txt"
     not_an_image.write_text("hello")
     page.get_by_test_id("file-input").set_input_files(str(not_an_image))
-    assert "is not an image we can process" in page.get_by_test_id("error").text_content()
+    expect(page.get_by_test_id("error")).to_contain_text("is not an image we can process")

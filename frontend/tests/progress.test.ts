@@ -1,0 +1,31 @@
+import { mount } from '@vue/test-utils'
+import { describe, expect, it } from 'vitest'
+import ProgressPanel from '../src/components/ProgressPanel.vue'
+import { execution } from './fakes'
+
+describe('ProgressPanel timing', () => {
+  it('shows the state, the job stage, the time so far and the estimate the server gives', () => {
+    const running = execution({
+      current_state: 'Upscale',
+      progress: { stage: 'upscale', done: 16, total: 64, percent: 45.6, elapsed_s: 75.2, remaining_s: 12.04 } as never,
+    })
+    const panel = mount(ProgressPanel, { props: { execution: running } })
+    expect(panel.get('[data-testid="state"]').text()).toBe('Upscale')
+    expect(panel.get('[data-testid="stage"]').text()).toBe('upscale (16 of 64)')
+    expect(panel.get('[data-testid="percent"]').text()).toBe('46%')
+    expect(panel.get('[data-testid="elapsed"]').text()).toBe('1 min 15 s so far')
+    expect(panel.get('[data-testid="remaining"]').text()).toBe('about 12 s left')
+  })
+
+  it('says nothing about time left without an estimate, nor once it has ended', () => {
+    const early = execution({ current_state: 'ValidateInput', progress: { stage: 'ValidateInput', done: 0, total: 0, percent: 0, elapsed_s: 0.4, remaining_s: null } as never })
+    const panel = mount(ProgressPanel, { props: { execution: early } })
+    expect(panel.find('[data-testid="remaining"]').exists()).toBe(false)
+    expect(panel.get('[data-testid="elapsed"]').text()).toBe('0.4 s so far')
+    expect(panel.get('[data-testid="stage"]').text()).toBe('')
+    const done = execution({ status: 'SUCCEEDED', duration_s: 8, progress: { stage: 'done', done: 1, total: 1, percent: 100, elapsed_s: 8, remaining_s: 0 } as never })
+    const ended = mount(ProgressPanel, { props: { execution: done } })
+    expect(ended.find('[data-testid="remaining"]').exists()).toBe(false)
+    expect(ended.get('[data-testid="duration"]').text()).toBe('Took 8.0 s')
+  })
+})
