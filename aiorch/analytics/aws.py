@@ -1,5 +1,7 @@
 """Answer Athena SQL in AWS: start the query in the workgroup, poll it, read the rows.
 
+The CLI waits (``run``); the web API starts (``start``) and lets the client poll (``poll``).
+
 Athena returns every value as text; the column types in the result metadata turn them
 back into JSON numbers and booleans, so the answer has the same shape as the local one.
 """
@@ -10,8 +12,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import ClientError
 
-from aiorch.analytics.errors import AnalyticsQueryError
+from aiorch.analytics.errors import AnalyticsQueryError, UnknownQueryRun
 from aiorch.analytics.result import QueryResult
 
 if TYPE_CHECKING:
@@ -97,6 +100,33 @@ class AthenaRunner:
         return QueryResult(columns, rows)
 
     def run(self, sql: str) -> QueryResult:
+        """Start, wait and read: for the CLI, which no gateway limit cuts short."""
         query_id = self.start(sql)
         self.wait(query_id)
         return self.results(query_id)
+
+    def poll(self, query_id: str, sql: str) -> QueryResult | None:
+        """One look at a started query: its rows when done, None while it runs; no waiting.
+
+        The web API answers in two steps because API Gateway stops waiting after 29 s, less
+        than a long Athena query takes. The query must be ``sql`` in this workgroup, so an id
+        cannot read another query's results through a named query's address.
+        """
+        try:
+            execution = self.client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "InvalidRequestException":
+                raise
+            raise UnknownQueryRun(f"there is no Athena query {query_id}") from exc
+        if execution.get("WorkGroup", self.workgroup) != self.workgroup or execution.get("Query", sql).strip() != (
+            sql.strip()
+        ):
+            raise UnknownQueryRun(f"Athena query {query_id} is not a run of this named query")
+        status = execution["Status"]
+        state = status["State"]
+        if state == "SUCCEEDED":
+            return self.results(query_id)
+        if state in FINAL_STATES:
+            reason = status.get("StateChangeReason", "no reason given")
+            raise AthenaQueryFailed(f"Athena query {query_id} {state.lower()}: {reason}")
+        return None

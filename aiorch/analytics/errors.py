@@ -13,3 +13,7 @@ class InvalidQuery(AnalyticsQueryError):
 
 class UnsupportedQuery(AnalyticsQueryError):
     """Valid Athena SQL whose meaning DuckDB would change; refused instead of answered wrongly."""
+
+
+class UnknownQueryRun(LookupError):
+    """No run of that named query has this id: the caller's mistake, not the query's."""

@@ -128,7 +128,18 @@ class NamedQueries(BaseModel):
     queries: list[NamedQuery]
 
 
+class QueryRun(BaseModel):
+    """A started named query: poll answer_url until it answers (200) instead of 202."""
+
+    name: str
+    query_id: str
+    state: Literal["RUNNING"]
+    answer_url: str
+
+
 class QueryAnswer(BaseModel):
     name: str
+    query_id: str
+    state: Literal["SUCCEEDED"]
     columns: list[str]
     rows: list[dict[str, Any]]

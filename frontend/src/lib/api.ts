@@ -204,8 +204,23 @@ export class ApiClient {
     return (await this.json<{ queries: NamedQuery[] }>('/analytics/queries')).queries
   }
 
-  runQuery(name: string): Promise<QueryAnswer> {
-    return this.json(`/analytics/queries/${encodeURIComponent(name)}`)
+  /**
+   * Start a named query, then poll its answer: 202 while it runs, 200 with the rows. No request waits
+   * for Athena (API Gateway stops waiting after 29 s); locally DuckDB answers on the first poll.
+   */
+  async runQuery(name: string, intervalMs = 1000, timeoutMs = 300_000): Promise<QueryAnswer> {
+    const run = await this.json<{ answer_url: string }>(`/analytics/queries/${encodeURIComponent(name)}/runs`, {
+      method: 'POST',
+    })
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const response = await this.send(run.answer_url)
+      if (response.status === 200) return (await response.json()) as QueryAnswer
+      if (Date.now() > deadline) {
+        throw new ApiError(`The query ${name} is still running after ${timeoutMs / 1000} s.`, 504)
+      }
+      await new Promise((resolve) => setTimeout(resolve, intervalMs))
+    }
   }
 
   async events(id: string): Promise<HistoryEvent[]> {

@@ -27,12 +27,23 @@ def test_named_queries_are_listed(client: TestClient, alice: dict[str, str]) -> 
     assert all(q["description"] for q in queries)
 
 
+def answer_of(client: TestClient, headers: dict[str, str], name: str) -> dict:
+    """The two steps: start (202 with the id), then poll the answer's address until it answers."""
+    started = client.post(f"/analytics/queries/{name}/runs", headers=headers)
+    assert started.status_code == 202
+    run = started.json()
+    assert run["state"] == "RUNNING" and run["answer_url"] == f"/analytics/queries/{name}/runs/{run['query_id']}"
+    answered = client.get(run["answer_url"], headers=headers)
+    assert answered.status_code == 200  # DuckDB answers on the first poll
+    return answered.json()
+
+
 def test_a_named_query_is_answered_over_the_local_records(client, alice, service) -> None:
     record(service.storage, "E1", "upscale", "SUCCEEDED")
     record(service.storage, "E2", "upscale", "FAILED")
     record(service.storage, "E3", "denoise", "SUCCEEDED")
-    answer = client.get("/analytics/queries/failure_rate_per_operation", headers=alice).json()
-    assert answer["name"] == "failure_rate_per_operation"
+    answer = answer_of(client, alice, "failure_rate_per_operation")
+    assert answer["name"] == "failure_rate_per_operation" and answer["state"] == "SUCCEEDED"
     assert "operation" in answer["columns"] and "failure_rate" in answer["columns"]
     by_operation = {row["operation"]: row for row in answer["rows"]}
     assert by_operation["upscale"]["executions"] == 2 and by_operation["upscale"]["failed"] == 1
@@ -41,12 +52,38 @@ def test_a_named_query_is_answered_over_the_local_records(client, alice, service
 
 
 def test_an_unknown_query_is_404_and_a_bad_name_422(client, alice) -> None:
-    assert client.get("/analytics/queries/nope", headers=alice).status_code == 404
-    assert client.get("/analytics/queries/DROP%20TABLE", headers=alice).status_code == 422
+    assert client.post("/analytics/queries/nope/runs", headers=alice).status_code == 404
+    assert client.post("/analytics/queries/DROP%20TABLE/runs", headers=alice).status_code == 422
+    assert client.get("/analytics/queries/nope/runs/local-1", headers=alice).status_code == 404
+
+
+def test_an_unknown_run_is_404(client, alice) -> None:
+    missing = client.get("/analytics/queries/failure_rate_per_operation/runs/not-a-run", headers=alice)
+    assert missing.status_code == 404 and "not-a-run" in missing.json()["detail"]
+
+
+def test_no_request_waits_for_the_query_the_synchronous_address_is_gone(client, alice) -> None:
+    """Issue 9 item 7: API Gateway waits 29 s at most; an Athena query may take longer."""
+    assert client.get("/analytics/queries/failure_rate_per_operation", headers=alice).status_code in (404, 405)
+
+
+def test_a_running_query_answers_202_with_where_to_poll(client, alice, monkeypatch) -> None:
+    from lambdas.api.routes import analytics as route
+
+    monkeypatch.setattr(route, "named_query_answer", lambda name, query_id, settings: None)
+    running = client.get("/analytics/queries/failure_rate_per_operation/runs/abc-123", headers=alice)
+    assert running.status_code == 202 and running.headers["retry-after"] == "2"
+    assert running.json() == {
+        "name": "failure_rate_per_operation",
+        "query_id": "abc-123",
+        "state": "RUNNING",
+        "answer_url": "/analytics/queries/failure_rate_per_operation/runs/abc-123",
+    }
 
 
 def test_analytics_need_a_token(client) -> None:
     assert client.get("/analytics/queries").status_code == 401
+    assert client.post("/analytics/queries/failure_rate_per_operation/runs").status_code == 401
 
 
 def test_with_an_analysts_group_only_its_members_read_analytics(settings: Settings, service) -> None:

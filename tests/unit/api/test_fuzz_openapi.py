@@ -33,7 +33,8 @@ OPERATIONS = [
     ("/image-ai-analysis/{execution_id}", "DELETE"),
     ("/image-ai-analysis/{execution_id}/events", "GET"),
     ("/analytics/queries", "GET"),
-    ("/analytics/queries/{name}", "GET"),
+    ("/analytics/queries/{name}/runs", "POST"),
+    ("/analytics/queries/{name}/runs/{query_id}", "GET"),
 ]
 # Operations whose only input is nothing at all: hypothesis cannot make 200 different requests of them.
 WITHOUT_INPUTS = {("/healthz", "GET"), ("/.well-known/jwks.json", "GET"), ("/analytics/queries", "GET")}
