@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { readFileHeader, readHeader, sniffFormat } from '../src/lib/imageheader'
 
-function png(width: number, height: number): Uint8Array {
+function png(width: number, height: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(33)
   bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
   const view = new DataView(bytes.buffer)
@@ -10,7 +10,7 @@ function png(width: number, height: number): Uint8Array {
   return bytes
 }
 
-function jpeg(width: number, height: number, exifBytes = 0): Uint8Array {
+function jpeg(width: number, height: number, exifBytes = 0): Uint8Array<ArrayBuffer> {
   const app1 = [0xff, 0xe1, ((exifBytes + 2) >> 8) & 0xff, (exifBytes + 2) & 0xff, ...new Array(exifBytes).fill(0)]
   const sof = [0xff, 0xc0, 0, 17, 8, height >> 8, height & 0xff, width >> 8, width & 0xff, 3, ...new Array(9).fill(0)]
   return new Uint8Array([0xff, 0xd8, ...app1, ...sof, 0xff, 0xd9])

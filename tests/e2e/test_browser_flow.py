@@ -102,6 +102,14 @@ def test_each_operation_end_to_end(
     page.get_by_test_id("zoom").fill("3")
     expect(page.locator(".compare .layers")).to_have_attribute("style", re.compile(r"scale\(3\)"))
     page.screenshot(path=artifacts / f"{operation}-3-compare.png")
+    # The badge says what really ran: the model, or the classical algorithm that stood in for it.
+    badge = page.get_by_test_id("what-ran")
+    if operation == "upscale":
+        expect(badge).not_to_contain_text("fallback")
+    else:
+        weights = {"denoise": "DRUNet", "inpaint": "LaMa"}[operation]
+        expect(badge).to_contain_text("Classical fallback: ")
+        expect(badge).to_contain_text(f"(no {weights} weights installed; see README)")
 
     with page.expect_download() as download_info:
         page.get_by_test_id("download").click()
@@ -249,3 +257,72 @@ def test_errors_are_shown_in_plain_words(page: Any, tmp_path: Path) -> None:
     not_an_image.write_text("hello")
     page.get_by_test_id("file-input").set_input_files(str(not_an_image))
     expect(page.get_by_test_id("error")).to_contain_text("is not an image we can process")
+
+
+OVERFLOWING = """() => [...document.querySelectorAll('body *')]
+  .filter((e) => {
+    const r = e.getBoundingClientRect()
+    return r.width > 0 && (r.left < -1 || r.right > innerWidth + 1)
+  })
+  .map((e) => `${e.tagName.toLowerCase()}.${e.className}[${e.getAttribute('data-testid') ?? ''}]`)"""
+
+
+def assert_fits(page: Any, where: str) -> None:
+    """No element reaches past the viewport's edges, and the page does not scroll sideways."""
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate(OVERFLOWING) == [], where
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), where
+
+
+def test_main_flow_on_a_phone(browser: Any, stack: Any, photo_file: Path, artifacts: Path, tmp_path: Path) -> None:
+    """Issue 12 item 3 at 390×844: upload, run, compare, download, History "Open"; nothing wider than the screen."""
+    context = browser.new_context(
+        accept_downloads=True, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    try:
+        page.goto(stack.url)
+        signed_in(page)
+        assert_fits(page, "analyse, empty")
+        page.screenshot(path=artifacts / "phone-analyse.png", full_page=True)
+        page.get_by_test_id("operation-denoise").check()
+        page.locator("select[name=method]").select_option("tv")
+        page.get_by_test_id("file-input").set_input_files(str(photo_file))
+        page.get_by_test_id("preview").wait_for()
+        run_and_watch(page)
+        expect(page.get_by_test_id("status")).to_have_text("Done")
+        page.get_by_test_id("compare").wait_for()
+        wait_image_loaded(page, "after")
+        assert_fits(page, "analyse, compare")
+        page.screenshot(path=artifacts / "phone-compare.png", full_page=True)
+        with page.expect_download() as download_info:
+            page.get_by_test_id("download").tap()
+        saved = tmp_path / download_info.value.suggested_filename
+        download_info.value.save_as(saved)
+        with Image.open(saved) as result:
+            assert result.size == (96, 96)
+
+        page.get_by_test_id("tab-history").tap()
+        rows = page.get_by_test_id("history").locator("tbody tr")
+        expect(rows.first).to_have_attribute("data-status", "SUCCEEDED")
+        assert_fits(page, "history")
+        page.screenshot(path=artifacts / "phone-history.png", full_page=True)
+        rows.first.get_by_role("button", name="Open").tap()
+        expect(page.get_by_test_id("status")).to_have_text("Done", timeout=30_000)
+        wait_image_loaded(page, "after")
+
+        page.get_by_test_id("tab-ops").tap()
+        page.get_by_test_id("ops-executions").locator("tbody tr").first.tap()
+        expect(page.get_by_test_id("ops-events")).to_contain_text("ExecutionSucceeded")
+        assert_fits(page, "ops")
+        page.screenshot(path=artifacts / "phone-ops.png", full_page=True)
+
+        page.get_by_test_id("tab-analytics").tap()
+        page.get_by_test_id("query").wait_for()
+        assert_fits(page, "analytics")
+        page.screenshot(path=artifacts / "phone-analytics.png", full_page=True)
+    finally:
+        context.close()
+    assert not problems, problems

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest'
+import { whatRan } from '../src/lib/whatran'
+
+describe('whatRan', () => {
+  it('names a classical stand-in as a fallback, with the weights that were missing', () => {
+    const inpaint = whatRan('inpaint', { model: 'telea', weights: 'fallback: opencv-telea', fallback: true })
+    expect(inpaint).toEqual({ fallback: true, text: 'Classical fallback: opencv-telea (no LaMa weights installed; see README)' })
+    expect(whatRan('denoise', { model: 'bm3d', weights: 'fallback: bm3d', fallback: true })!.text).toBe(
+      'Classical fallback: bm3d (no DRUNet weights installed; see README)',
+    )
+  })
+
+  it('names the model and its weights when they ran', () => {
+    const ran = whatRan('upscale', { model: 'SRVGGNetCompact', weights: 'realesr-animevideov3', weights_sha256: 'abcdef0123456789', fallback: false })
+    expect(ran).toEqual({ fallback: false, text: 'SRVGGNetCompact · realesr-animevideov3 · sha256 abcdef012345…' })
+    expect(whatRan('upscale', undefined)).toBeNull()
+  })
+})
