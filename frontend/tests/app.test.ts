@@ -9,8 +9,32 @@ describe('App', () => {
     vi.useFakeTimers()
     URL.createObjectURL = vi.fn(() => 'blob:preview')
     URL.revokeObjectURL = vi.fn()
+    window.history.replaceState(null, '', '/')
   })
   afterEach(() => vi.useRealTimers())
+
+  it('restores the run its address names: the form, and following it while it runs', async () => {
+    const id = '01JDQZ8M3V6Y7N2W4X5A9B0C1D'
+    window.history.replaceState(null, '', `/run/${id}`)
+    const statuses = [
+      execution({ execution_id: id, operation: 'denoise', options: { method: 'tv' }, current_state: 'Denoise' }),
+      execution({ execution_id: id, operation: 'denoise', options: { method: 'tv' }, status: 'SUCCEEDED' }),
+    ]
+    const { fetcher, calls } = scriptedFetch([
+      (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
+      (url) => (url === `/image-ai-analysis/${id}` ? json(statuses.length > 1 ? statuses.shift() : statuses[0]) : undefined),
+    ])
+    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    await flushPromises()
+    expect(app.get('[data-testid="state"]').text()).toBe('Denoise')
+    expect((app.get('[data-testid="operation-denoise"]').element as HTMLInputElement).checked).toBe(true)
+    expect((app.get('select[name="method"]').element as HTMLSelectElement).value).toBe('tv')
+    await vi.advanceTimersByTimeAsync(1000)
+    await flushPromises()
+    expect(app.get('[data-testid="status"]').text()).toBe('Done')
+    expect(calls.filter((c) => c.url === `/image-ai-analysis/${id}`).length).toBe(2)
+    expect(window.location.pathname).toBe(`/run/${id}`)
+  })
 
   it('signs in, uploads, runs, follows progress to 100% and offers the comparison', async () => {
     const statuses = [
@@ -51,6 +75,7 @@ describe('App', () => {
     await flushPromises()
     expect(app.get('[data-testid="percent"]').text()).toBe('100%')
     expect(app.get('[data-testid="run"]').text()).toBe('Run upscale')
+    expect(window.location.pathname).toBe('/run/E')
     expect(app.get('[data-testid="after"]').attributes('src')).toBe('/downloads/r')
     expect(app.get('[data-testid="before"]').attributes('src')).toBe('/downloads/input-token')
     expect(app.get('[data-testid="download"]').attributes('download')).toBe('upscale-E.png')

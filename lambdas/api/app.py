@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aiorch.analysis import AnalysisService
 from aiorch.settings import Settings, get_settings
@@ -22,7 +23,7 @@ from lambdas.api import problems
 from lambdas.api.auth import LocalIssuer, TokenVerifier, uses_local_issuer, verifier_for
 from lambdas.api.cognito import CognitoTokens
 from lambdas.api.context import ApiContext, is_loopback
-from lambdas.api.routes import analytics, executions, health, signin, transfers
+from lambdas.api.routes import analytics, executions, health, operations, signin, transfers
 from lambdas.api.routes.signin import REFRESH_COOKIE
 from lambdas.api.transfers import LinkSigner, Transfers
 
@@ -30,6 +31,23 @@ __all__ = ["REFRESH_COOKIE", "create_app", "is_loopback"]
 
 UPLOAD_FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and the form fields around the file
 DEFAULT_FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend" / "dist"
+
+
+# The front end's own routes: a reload or a shared link on one of them gets the page (index.html).
+SPA_ROUTES = frozenset({"run", "history", "ops", "analytics"})
+
+
+class SpaStaticFiles(StaticFiles):
+    """The built front end. Only the SPA's routes fall back to index.html; any other missing path,
+    an API path above all, stays a 404 problem, never the page."""
+
+    async def get_response(self, path: str, scope: Any) -> Response:
+        try:
+            return await super().get_response(path, scope)
+        except StarletteHTTPException as exc:
+            if exc.status_code == 404 and path.split("/", 1)[0] in SPA_ROUTES:
+                return await super().get_response("index.html", scope)
+            raise
 
 
 def create_app(
@@ -81,10 +99,11 @@ def create_app(
         transfers.public,
         transfers.router,
         executions.router,
+        operations.router,
         analytics.router,
     ):
         app.include_router(router)
     frontend = settings.frontend_dir or DEFAULT_FRONTEND_DIR
     if (frontend / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=frontend, html=True), name="frontend")
+        app.mount("/", SpaStaticFiles(directory=frontend, html=True), name="frontend")
     return app

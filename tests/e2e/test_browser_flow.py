@@ -134,13 +134,22 @@ def pin_options(page: Any, **pinned: Any) -> None:
     page.route("**/image-ai-analysis", add)
 
 
-def watch_progress(page: Any) -> list[dict[str, str]]:
-    """Click run; sample what the progress panel shows (state, percent, time left) until the execution ends."""
+def watch_progress(page: Any, reload_in_state: str | None = None) -> list[dict[str, str]]:
+    """Click run; sample what the progress panel shows (state, percent, time left) until the execution ends.
+    With ``reload_in_state``, reload the page once the panel shows that state: following must resume."""
     page.get_by_test_id("run").click()
     page.get_by_test_id("percent").wait_for(timeout=30_000)
     samples: list[dict[str, str]] = []
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while time.monotonic() < deadline:
+        if reload_in_state and samples and samples[-1]["state"] == reload_in_state:
+            address = page.url
+            assert re.search(r"/run/[0-9A-Z]{26}$", address), address
+            page.reload()
+            signed_in(page)
+            page.get_by_test_id("percent").wait_for(timeout=30_000)
+            assert page.url == address
+            reload_in_state = None
         sample = page.evaluate(
             """() => Object.fromEntries(['status', 'state', 'stage', 'percent', 'elapsed', 'remaining'].map(
                  (id) => [id, document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '']))"""
@@ -181,7 +190,8 @@ def test_progress_moves_while_the_job_runs(
         pin_options(page, **pinned)
     page.get_by_test_id("file-input").set_input_files(str(image))
     page.get_by_test_id("preview").wait_for()
-    samples = watch_progress(page)
+    # The upscale is reloaded mid-run: its address brings the run back and following goes on.
+    samples = watch_progress(page, reload_in_state=job_state if operation == "upscale" else None)
     page.screenshot(path=artifacts / f"progress-{operation}-done.png")
 
     assert samples[-1]["status"] == "Done", page.get_by_test_id("execution-error").all_text_contents()
