@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         default=None, description="LaMa weights for inpaint; without them inpaint uses OpenCV (named a fallback)."
     )
     aws_region: str = "us-east-1"
+    index_url: str | None = Field(
+        default=None,
+        description="The execution index: dynamodb://<table> in AWS; a SQLite file path locally; "
+        "default: <data_dir>/index.sqlite3.",
+    )
+    dynamodb_endpoint_url: str | None = Field(default=None, description="Custom DynamoDB endpoint (moto).")
 
     # --- the states service -----------------------------------------------------
     states_endpoint_url: str | None = Field(
@@ -132,6 +138,10 @@ class Settings(BaseSettings):
     @property
     def resolved_storage_url(self) -> str:
         return self.storage_url or str(self.data_dir / "storage")
+
+    @property
+    def resolved_index_url(self) -> str:
+        return self.index_url or str(self.data_dir / "index.sqlite3")
 
     @property
     def resolved_weights_cache_dir(self) -> Path:

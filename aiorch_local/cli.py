@@ -163,7 +163,7 @@ def executions_list(user: str | None, limit: int) -> None:
 
     settings = get_settings()
     service = AnalysisService(settings)
-    records = service.index.list_user(user or settings.local_user)[:limit]
+    records, _ = service.index.page(user or settings.local_user, limit)
     if not records:
         click.echo("no executions yet")
     for r in records:

@@ -18,7 +18,7 @@ from aiorch.contracts import (
     Operation,
     utcnow,
 )
-from aiorch.executions import ExecutionIndex
+from aiorch.index import ExecutionIndex, open_index
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_app_storage
 
@@ -186,7 +186,7 @@ def record_outcome(
     execution that the state machine already recorded keeps its entry and its row.
     """
     finished_at = finished_at or utcnow()
-    record, changed = ExecutionIndex(storage).finalise(
+    record, changed = open_index(get_settings(), storage).finalise(
         request.user,
         request.execution_id,
         status,

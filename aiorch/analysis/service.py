@@ -37,8 +37,8 @@ from aiorch.contracts import (
     Operation,
     utcnow,
 )
-from aiorch.executions import ExecutionIndex
 from aiorch.ids import new_id
+from aiorch.index import IdempotencyKeyReused, RunningLimitReached, open_index
 from aiorch.settings import Settings
 from aiorch.storage import NotFound, Storage, open_app_storage
 
@@ -47,7 +47,7 @@ class AnalysisService:
     def __init__(self, settings: Settings, storage: Storage | None = None, states_client: Any = None) -> None:
         self.settings = settings
         self.storage = storage or open_app_storage(settings)
-        self.index = ExecutionIndex(self.storage)
+        self.index = open_index(settings, self.storage)
         self._states = states_client
 
     # --- plumbing -------------------------------------------------------------------
@@ -111,31 +111,10 @@ class AnalysisService:
         ).hexdigest()
         if idempotency_key is not None:
             try:
-                idem_key = keys.idempotency_key(user, idempotency_key)
+                keys.safe_part(idempotency_key, "idempotency key")
             except ValueError as exc:
                 raise BadRequest(str(exc)) from None
-            execution_id = new_id()
-            claim = json.dumps({"execution_id": execution_id, "fingerprint": fingerprint}).encode()
-            if not self.storage.put_if_absent(idem_key, claim, "application/json"):
-                existing = self.storage.get_json(idem_key)
-                if existing.get("fingerprint") != fingerprint:
-                    raise IdempotencyConflict("this Idempotency-Key was already used for a different request")
-                record = self.index.get(user, existing["execution_id"])
-                if record is None:  # the first request is still between claim and record
-                    raise TooManyRunning("the first request with this Idempotency-Key is still starting", 1)
-                return record
-        else:
-            execution_id = new_id()
-
-        running = sum(1 for r in self.index.list_user(user) if r.status is ExecutionStatus.RUNNING)
-        if running >= self.settings.max_running_executions_per_user:
-            if idempotency_key is not None:
-                self.storage.delete(keys.idempotency_key(user, idempotency_key))
-            raise TooManyRunning(
-                f"you already have {running} executions running (the limit is "
-                f"{self.settings.max_running_executions_per_user}); try again when one finishes",
-                retry_after_s=10,
-            )
+        execution_id = new_id()
 
         request = AnalysisRequest(
             execution_id=execution_id,
@@ -150,7 +129,22 @@ class AnalysisService:
             execution_arn=self.execution_arn(execution_id),
             idempotency_key=idempotency_key,
         )
-        self.index.create(record)
+        # One index transaction claims the Idempotency-Key, checks the running limit and creates the
+        # RUNNING record, so concurrent submits can neither overshoot the limit nor split a key.
+        limit = self.settings.max_running_executions_per_user
+        try:
+            started = self.index.start(
+                record, limit=limit, idempotency=(idempotency_key, fingerprint) if idempotency_key else None
+            )
+        except RunningLimitReached:
+            raise TooManyRunning(
+                f"you already have {limit} executions running (the limit is {limit}); try again when one finishes",
+                retry_after_s=10,
+            ) from None
+        except IdempotencyKeyReused:
+            raise IdempotencyConflict("this Idempotency-Key was already used for a different request") from None
+        if not started.created:
+            return started.record
         try:
             self.states.start_execution(
                 stateMachineArn=self.settings.resolved_state_machine_arn,
@@ -266,11 +260,7 @@ class AnalysisService:
         self, user: str, limit: int = 20, cursor: str | None = None
     ) -> tuple[list[ExecutionView], str | None]:
         limit = max(1, min(limit, 100))
-        records = self.index.list_user(user)
-        if cursor:
-            records = [r for r in records if r.execution_id < cursor]
-        page = records[:limit]
-        next_cursor = page[-1].execution_id if len(records) > limit else None
+        page, next_cursor = self.index.page(user, limit, before=cursor)
         return [self.view(r) for r in page], next_cursor
 
     def cancel(self, user: str, execution_id: str) -> ExecutionView:
@@ -290,6 +280,16 @@ class AnalysisService:
                 return
             except ClientError as exc:
                 if "ExecutionDoesNotExist" in str(exc):
+                    # The service no longer knows it (its memory went with a restart): nothing can
+                    # still run it, so the cancellation is recorded here.
+                    self.index.finalise(
+                        record.user,
+                        record.execution_id,
+                        ExecutionStatus.ABORTED,
+                        recorded_by="cancel",
+                        error_type="Cancelled",
+                        error_message="cancelled by the user; the workflow service no longer knew this execution",
+                    )
                     return
                 status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
                 if status < 500:

@@ -12,7 +12,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from aiorch.contracts import ExecutionStatus
-from aiorch.executions import ExecutionIndex
+from aiorch.index import open_index
+from aiorch.settings import get_settings
 from aiorch.storage import Storage
 from lambdas.outcome import OutcomeEvent
 from lambdas.powertools import lambda_entry, logger, metrics
@@ -27,7 +28,7 @@ from lambdas.records import (
 
 def record_failure(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
     request = event.input.request
-    ensure_record(ExecutionIndex(storage), request, event.execution_arn)
+    ensure_record(open_index(get_settings(), storage), request, event.execution_arn)
 
     error_type, message = plain_error(event.input.error)
     job_error = find_job_error(storage, request) if event.input.validated else None

@@ -8,7 +8,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from aiorch import keys
 from aiorch.contracts import ExecutionStatus
-from aiorch.executions import ExecutionIndex
+from aiorch.index import open_index
+from aiorch.settings import get_settings
 from aiorch.storage import Storage
 from lambdas.outcome import OutcomeEvent
 from lambdas.powertools import lambda_entry, logger, metrics
@@ -21,7 +22,7 @@ class ResultMissing(Exception):
 
 def record_result(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
     request = event.input.request
-    index = ExecutionIndex(storage)
+    index = open_index(get_settings(), storage)
     ensure_record(index, request, event.execution_arn)
 
     kinds = job_kinds(request.operation)

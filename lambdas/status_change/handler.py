@@ -3,6 +3,10 @@
 Executions that end outside the state machine's own path (stopped, timed out,
 failed where RecordFailure could not run, or interrupted by a dead local
 service) still get their index entry finalised and their analytics row.
+
+The event's ``input`` names the request. When it is missing (an event built
+after the service forgot the execution), the RUNNING index record of that
+execution id stands in for it: the index knows who started what.
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import envelopes, parse
 from pydantic import BaseModel, ValidationError
 
 from aiorch.contracts import AnalysisRequest, ExecutionStatus
-from aiorch.executions import ExecutionIndex
+from aiorch.index import ExecutionIndex, open_index
+from aiorch.settings import get_settings
 from aiorch.storage import Storage
 from lambdas.powertools import lambda_entry, logger, metrics
 from lambdas.records import (
@@ -41,29 +47,51 @@ DEFAULT_MESSAGES = {
 
 
 class StatusChangeDetail(BaseModel):
+    """The ``detail`` of Step Functions' "Execution Status Change" event."""
+
     executionArn: str
     status: str
+    name: str | None = None
     input: str | dict[str, Any] | None = None
     error: str | None = None
     cause: str | None = None
     startDate: Any = None
     stopDate: Any = None
 
+    @property
+    def execution_id(self) -> str:
+        return self.name or self.executionArn.rsplit(":", 1)[-1]
 
-def record_status_change(detail: StatusChangeDetail, storage: Storage) -> dict[str, Any]:
+
+def request_of(detail: StatusChangeDetail, index: ExecutionIndex) -> AnalysisRequest | None:
+    """The analysis request behind the event: from its input, else from the RUNNING index record."""
+    raw_input = json.loads(detail.input) if isinstance(detail.input, str) else detail.input
+    if raw_input:
+        try:
+            return AnalysisRequest.model_validate((raw_input or {}).get("request"))
+        except ValidationError:
+            return None
+    for record in index.running():  # a status index: running records only, never the whole history
+        if record.execution_id == detail.execution_id:
+            return AnalysisRequest.model_validate(record.model_dump(include=set(AnalysisRequest.model_fields)))
+    return None
+
+
+def record_status_change(
+    detail: StatusChangeDetail, storage: Storage, index: ExecutionIndex | None = None
+) -> dict[str, Any]:
     try:
         status = ExecutionStatus(detail.status)
     except ValueError:
         return {"recorded": False, "reason": f"status {detail.status} is not recorded here"}
     if status not in HANDLED:
         return {"recorded": False, "reason": f"status {status} is recorded by the state machine"}
-    raw_input = json.loads(detail.input) if isinstance(detail.input, str) else detail.input
-    try:
-        request = AnalysisRequest.model_validate((raw_input or {}).get("request"))
-    except ValidationError:
+    index = index or open_index(get_settings(), storage)
+    request = request_of(detail, index)
+    if request is None:
         return {"recorded": False, "reason": "the execution's input is not an analysis request"}
 
-    ensure_record(ExecutionIndex(storage), request, detail.executionArn)
+    ensure_record(index, request, detail.executionArn)
     error_type, message = (
         plain_error({"Error": detail.error, "Cause": detail.cause})
         if detail.error or detail.cause
@@ -93,7 +121,10 @@ def record_status_change(detail: StatusChangeDetail, storage: Storage) -> dict[s
 
 @lambda_entry
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    detail = StatusChangeDetail.model_validate(event.get("detail") or {})
+    detail = parse(event=event, model=StatusChangeDetail, envelope=envelopes.EventBridgeEnvelope)
+    if not isinstance(detail, StatusChangeDetail):  # an event with no detail at all
+        raise ValueError("not a Step Functions status-change event: it has no detail")
+    logger.append_keys(execution_id=detail.execution_id)
     result = record_status_change(detail, app_storage())
     if result.get("recorded"):
         metrics.add_metric(name=f"Execution{result['status'].title().replace('_', '')}", unit=MetricUnit.Count, value=1)

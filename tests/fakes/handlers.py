@@ -11,7 +11,7 @@ from typing import Any
 
 from aiorch import keys
 from aiorch.contracts import JOBS_FOR_OPERATION, ExecutionStatus, JobKind, JobSpec, Operation, ValidatedRequest
-from aiorch.executions import ExecutionIndex
+from aiorch.index import ExecutionIndex, open_index
 from aiorch.settings import get_settings
 from aiorch.storage import open_app_storage
 from tests.fakes import record_call
@@ -29,7 +29,7 @@ class InvalidRequest(Exception):
 
 
 def _index() -> ExecutionIndex:
-    return ExecutionIndex(open_app_storage(get_settings()))
+    return open_index(get_settings(), open_app_storage(get_settings()))
 
 
 def _storage_uri(key: str) -> str:
@@ -85,7 +85,7 @@ def record_failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def status_change(event: dict[str, Any], context: Any) -> None:
     record_call("status_change", event=event)
     detail = event["detail"]
-    for record in _index().all_records():
+    for record in _index().running():
         if record.execution_id == detail["name"]:
             _index().finalise(
                 record.user,

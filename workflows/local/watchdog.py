@@ -11,6 +11,7 @@ service (moto keeps its state in memory only): they are reported INTERRUPTED.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -19,8 +20,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus
-from aiorch.executions import ExecutionIndex
+from aiorch.contracts import AnalysisRequest, ExecutionRecord, ExecutionStatus
+from aiorch.index import open_index
 from aiorch.settings import Settings
 from aiorch.storage import open_app_storage
 from workflows.local.dispatch import LocalLambdaContext
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 LEASE_S = 120.0  # moto's .sync loop polls every 0.5 s; a job unpolled this long has no execution waiting
 NOTIFIED_STATUSES = {"FAILED", "TIMED_OUT", "ABORTED"}
 MAX_HANDLER_ATTEMPTS = 3
+SWEEP_EVERY_ROUNDS = 60  # the running-count sweep (aiorch/index) about once a minute
 
 StatusChangeHandler = Callable[[dict[str, Any], Any], Any]
 
@@ -90,6 +92,15 @@ def interrupted_event(record: ExecutionRecord, settings: Settings) -> dict[str, 
         start=record.created_at,
         stop=datetime.now(UTC),
         region=settings.aws_region,
+        # The input the execution was started with, rebuilt from the index record (the new service
+        # never saw it): the status-change handler finalises from it like from any EventBridge event.
+        input_json=json.dumps(
+            {
+                "request": AnalysisRequest.model_validate(
+                    record.model_dump(include=set(AnalysisRequest.model_fields))
+                ).model_dump(mode="json")
+            }
+        ),
         error="Local.ServiceInterrupted",
         cause="The local states service stopped while this execution ran; its state was in memory only.",
     )
@@ -97,7 +108,7 @@ def interrupted_event(record: ExecutionRecord, settings: Settings) -> dict[str, 
 
 def running_records(settings: Settings) -> list[ExecutionRecord]:
     """Index records still RUNNING. Read before the service answers, so none of them can be one of its own."""
-    return [r for r in ExecutionIndex(open_app_storage(settings)).all_records() if r.status is ExecutionStatus.RUNNING]
+    return list(open_index(settings, open_app_storage(settings)).running())
 
 
 class Watchdog:
@@ -132,9 +143,13 @@ class Watchdog:
 
     def _run(self) -> None:
         self.report_interrupted(self.interrupted)
+        rounds = 0
         while not self._stop.wait(self.settings.job_stop_check_s):
+            rounds += 1
             try:
                 self.check_once()
+                if rounds % SWEEP_EVERY_ROUNDS == 0:
+                    open_index(self.settings).sweep()  # logs and corrects any drift of the running counts
             except Exception:  # one bad round must not end the watchdog
                 log.exception("watchdog round failed")
 

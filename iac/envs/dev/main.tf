@@ -25,6 +25,8 @@ locals {
   package_path  = coalesce(var.lambda_package_path, "${path.module}/../../build/lambda.zip")
 
   state_machine_name = "${var.name}-image-ai-analysis"
+  # Named here, not taken from module.index: the index grants need the Lambda roles (no cycle).
+  index_table_name = "${var.name}-executions"
   # Known before the state machine exists, which breaks the cycle Lambda env -> state machine -> Lambda.
   state_machine_arn = "arn:${data.aws_partition.current.partition}:states:${var.region}:${local.account_id}:stateMachine:${local.state_machine_name}"
 
@@ -35,6 +37,7 @@ locals {
   # AIORCH_* settings (aiorch/settings.py) of every function.
   lambda_environment = {
     AIORCH_STORAGE_URL         = module.storage.storage_url
+    AIORCH_INDEX_URL           = "dynamodb://${local.index_table_name}"
     AIORCH_AWS_REGION          = var.region
     AIORCH_DATA_DIR            = "/tmp/aiorch" # Lambda's only writable folder
     AIORCH_STATE_MACHINE_NAME  = local.state_machine_name
@@ -143,6 +146,18 @@ module "lambdas" {
   environment               = local.lambda_environment
   api_environment           = { AIORCH_API_ORIGIN_SECRET = terraform_data.origin_verify_secret.output }
   log_retention_days        = var.log_retention_days
+}
+
+module "index" {
+  source     = "../../modules/index"
+  table_name = local.index_table_name
+  role_access = {
+    (module.lambdas.role_names["api"])            = "api"
+    (module.lambdas.role_names["record_result"])  = "recorder"
+    (module.lambdas.role_names["record_failure"]) = "recorder"
+    (module.lambdas.role_names["status_change"])  = "status_change"
+  }
+  deletion_protection = !var.force_destroy
 }
 
 module "workflow" {

@@ -3,6 +3,11 @@ output "function_names" {
   value       = { for k, f in aws_lambda_function.fn : k => f.function_name }
 }
 
+output "role_names" {
+  description = "Execution role name by handler key (other modules attach their own grants)."
+  value       = { for k, r in aws_iam_role.fn : k => r.name }
+}
+
 output "function_arns" {
   description = "Function ARN by handler key."
   value       = { for k, f in aws_lambda_function.fn : k => f.arn }

@@ -17,7 +17,7 @@ from typing import Any
 from ulid import ULID
 
 from aiorch.contracts import ExecutionRecord
-from aiorch.executions import ExecutionIndex
+from aiorch.index import ExecutionIndex, open_index
 from aiorch.settings import Settings
 from aiorch.storage import open_app_storage
 from tests.fakes import read_calls
@@ -57,7 +57,7 @@ class LocalStates:
 
     @property
     def index(self) -> ExecutionIndex:
-        return ExecutionIndex(open_app_storage(self.settings))
+        return open_index(self.settings, open_app_storage(self.settings))
 
     def start(self, operation: str, **options: Any) -> tuple[str, str]:
         """Create the index record (as the CLI/API do), then StartExecution. Returns (id, ARN)."""

@@ -142,7 +142,7 @@ def test_unknown_operation_and_unavailable_service(service, states, photo_png) -
     states.fail_start = True
     with pytest.raises(StatesUnavailable):
         service.submit("alice", "upscale", upload.key)
-    (record,) = service.index.list_user("alice")
+    (record,), _ = service.index.page("alice", 10)
     assert record.status is ExecutionStatus.FAILED and record.error_type == "StartExecutionFailed"
 
 

@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from aiorch.contracts import AnalysisRequest, ExecutionRecord, ExecutionStatus
-from aiorch.executions import ExecutionIndex
+from aiorch.index import open_index
+from aiorch.settings import get_settings
 from aiorch.storage import LocalStorage
 from lambdas.record_failure.handler import handler as record_failure
 from lambdas.record_result.handler import ResultMissing
@@ -26,7 +27,7 @@ def state(storage: LocalStorage, settings, photo_png):
     request = AnalysisRequest(
         execution_id=EXEC, user=USER, operation="inpaint", input_key=f"uploads/{USER}/u1/original.png"
     )
-    ExecutionIndex(storage).create(
+    open_index(get_settings()).create(
         ExecutionRecord(execution_id=EXEC, user=USER, operation="inpaint", input_key=request.input_key)
     )
     validated = validate_request(request, storage, settings)
@@ -65,7 +66,7 @@ def test_record_result_finalises_and_writes_one_row(storage, state) -> None:
     storage.put_bytes(f"results/{USER}/{EXEC}/inpaint/result.png", b"png")
     out = record_result(outcome(state), None)
     assert out["result_key"] == f"results/{USER}/{EXEC}/inpaint/result.png"
-    record = ExecutionIndex(storage).get(USER, EXEC)
+    record = open_index(get_settings()).get(USER, EXEC)
     assert record.status is ExecutionStatus.SUCCEEDED and record.recorded_by == "RecordResult"
     assert record.result_keys == [out["result_key"]]
     (row,) = analytics_rows(storage)
@@ -80,7 +81,7 @@ def test_record_result_finalises_and_writes_one_row(storage, state) -> None:
 def test_record_result_without_a_result_file_is_a_failure(storage, state) -> None:
     with pytest.raises(ResultMissing, match="wrote no result"):
         record_result(outcome(state), None)
-    assert ExecutionIndex(storage).get(USER, EXEC).status is ExecutionStatus.RUNNING
+    assert open_index(get_settings()).get(USER, EXEC).status is ExecutionStatus.RUNNING
 
 
 def test_record_failure_prefers_the_jobs_own_words(storage, state) -> None:
@@ -95,7 +96,7 @@ def test_record_failure_prefers_the_jobs_own_words(storage, state) -> None:
         "error_type": "ImageDecodeError",
         "message": "detect-text: the image is truncated",
     }
-    record = ExecutionIndex(storage).get(USER, EXEC)
+    record = open_index(get_settings()).get(USER, EXEC)
     assert record.status is ExecutionStatus.FAILED and record.error_message == out["message"]
     (row,) = analytics_rows(storage)
     assert row["status"] == "FAILED" and row["error_type"] == "ImageDecodeError"
@@ -110,9 +111,15 @@ def test_record_failure_of_validation_uses_the_lambda_error(storage, state) -> N
 
 
 def status_event(status: str, **detail) -> dict:
-    return {
+    return {  # a whole EventBridge event: the handler parses it with powertools' EventBridgeEnvelope
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
         "detail-type": "Step Functions Execution Status Change",
         "source": "aws.states",
+        "account": "123456789012",
+        "time": "2026-11-26T10:00:05Z",
+        "region": "us-east-1",
+        "resources": [f"arn:aws:states:us-east-1:1:execution:m:{EXEC}"],
         "detail": {
             "executionArn": f"arn:aws:states:us-east-1:1:execution:m:{EXEC}",
             "status": status,
@@ -127,7 +134,7 @@ def test_status_change_records_a_stopped_execution_once(storage, state) -> None:
     event = status_event("ABORTED", input=json.dumps({"request": state["request"]}))
     out = status_change(event, None)
     assert out["recorded"] is True and out["status"] == "ABORTED"
-    record = ExecutionIndex(storage).get(USER, EXEC)
+    record = open_index(get_settings()).get(USER, EXEC)
     assert record.status is ExecutionStatus.ABORTED and record.error_message == "the execution was stopped"
     assert analytics_rows(storage)[0]["status"] == "ABORTED"
     assert status_change(event, None)["recorded"] is False  # already final: first writer wins
@@ -137,7 +144,7 @@ def test_status_change_leaves_recorded_failures_alone(storage, state) -> None:
     record_failure(outcome(state, error={"Error": "States.Timeout", "Cause": "too slow"}), None)
     out = status_change(status_event("FAILED", input=json.dumps({"request": state["request"]})), None)
     assert out["recorded"] is False
-    assert ExecutionIndex(storage).get(USER, EXEC).recorded_by == "RecordFailure"
+    assert open_index(get_settings()).get(USER, EXEC).recorded_by == "RecordFailure"
 
 
 @pytest.mark.parametrize("status", ["SUCCEEDED", "RUNNING", "NONSENSE"])
@@ -154,12 +161,20 @@ def test_status_change_for_an_unknown_input_is_ignored(storage) -> None:
 def test_interrupted_executions_get_a_record_and_a_row(storage, state) -> None:
     out = status_change(status_event("INTERRUPTED", input={"request": state["request"]}), None)
     assert out["recorded"] is True
-    assert ExecutionIndex(storage).get(USER, EXEC).status is ExecutionStatus.INTERRUPTED
+    assert open_index(get_settings()).get(USER, EXEC).status is ExecutionStatus.INTERRUPTED
     assert analytics_rows(storage)[0]["status"] == "INTERRUPTED"
+
+
+def test_an_event_without_input_is_recorded_from_the_running_index_record(storage, state) -> None:
+    out = status_change(status_event("INTERRUPTED", name=EXEC), None)
+    assert out["recorded"] is True
+    record = open_index(get_settings()).get(USER, EXEC)
+    assert record.status is ExecutionStatus.INTERRUPTED and record.recorded_by == "StatusChange"
+    assert open_index(get_settings()).running_count(USER) == 0
 
 
 def test_a_late_recorder_never_contradicts_the_first(storage, state) -> None:
     status_change(status_event("ABORTED", input=json.dumps({"request": state["request"]})), None)
     record_failure(outcome(state, error={"Error": "States.TaskFailed", "Cause": "{}"}), None)
-    assert ExecutionIndex(storage).get(USER, EXEC).status is ExecutionStatus.ABORTED
+    assert open_index(get_settings()).get(USER, EXEC).status is ExecutionStatus.ABORTED
     assert [row["status"] for row in analytics_rows(storage)] == ["ABORTED"]

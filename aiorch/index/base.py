@@ -1,0 +1,119 @@
+"""The execution index interface: one record per execution, keyed by user and execution id.
+
+Two backends share these semantics (aiorch/index/sqlite.py locally, aiorch/index/dynamodb.py in AWS):
+
+- ``start`` creates a RUNNING record and raises the user's running count in ONE transaction that
+  refuses to pass the limit, so concurrent submits cannot overshoot it (the old count-then-create
+  was a race). With an Idempotency-Key the claim is written in the same transaction, so a repeated
+  key always finds its record.
+- ``finalise`` moves a RUNNING record to a final status and lowers the count in one transaction;
+  a record already final is left as it is (the first recorder wins).
+- ``page`` reads one page by key, newest first (ULIDs sort by time), never the whole partition.
+- ``sweep`` recomputes each user's count from the RUNNING records and corrects (and reports) drift.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, utcnow
+
+
+class RunningLimitReached(Exception):
+    """The user already has ``limit`` executions running: nothing was written."""
+
+    def __init__(self, user: str, limit: int) -> None:
+        super().__init__(f"{user} already has {limit} executions running")
+        self.user = user
+        self.limit = limit
+
+
+class IdempotencyKeyReused(Exception):
+    """The Idempotency-Key was claimed before by a request with another fingerprint."""
+
+
+@dataclass(frozen=True)
+class Started:
+    record: ExecutionRecord
+    created: bool  # False: the Idempotency-Key had been used; ``record`` is the earlier execution
+
+
+@dataclass(frozen=True)
+class Drift:
+    user: str
+    counted: int  # what the counter said
+    actual: int  # RUNNING records found
+
+
+def finalised_copy(
+    record: ExecutionRecord,
+    status: ExecutionStatus,
+    *,
+    recorded_by: str,
+    result_keys: list[str] | None,
+    metadata_keys: list[str] | None,
+    error_type: str | None,
+    error_message: str | None,
+) -> ExecutionRecord:
+    """The record as a final status leaves it (one rule for both backends)."""
+    done = record.model_copy(deep=True)
+    done.status = status
+    done.finished_at = utcnow()
+    done.recorded_by = recorded_by
+    if result_keys is not None:
+        done.result_keys = result_keys
+    if metadata_keys is not None:
+        done.metadata_keys = metadata_keys
+    done.error_type = error_type
+    done.error_message = error_message
+    return done
+
+
+class ExecutionIndex(ABC):
+    @abstractmethod
+    def start(self, record: ExecutionRecord, *, limit: int, idempotency: tuple[str, str] | None = None) -> Started:
+        """Create ``record`` (RUNNING) and count it, atomically; ``idempotency`` is (key, fingerprint).
+
+        Raises RunningLimitReached (nothing written) or IdempotencyKeyReused."""
+
+    @abstractmethod
+    def create(self, record: ExecutionRecord) -> bool:
+        """Store a record started outside ``start`` (e.g. from the console); False when it exists.
+
+        A RUNNING one is counted but never refused: it is already running."""
+
+    @abstractmethod
+    def get(self, user: str, execution_id: str) -> ExecutionRecord | None: ...
+
+    @abstractmethod
+    def finalise(
+        self,
+        user: str,
+        execution_id: str,
+        status: ExecutionStatus,
+        *,
+        recorded_by: str,
+        result_keys: list[str] | None = None,
+        metadata_keys: list[str] | None = None,
+        error_type: str | None = None,
+        error_message: str | None = None,
+    ) -> tuple[ExecutionRecord | None, bool]:
+        """Mark an execution finished. Returns (record, changed); a final record stays as it is."""
+
+    @abstractmethod
+    def page(self, user: str, limit: int, before: str | None = None) -> tuple[list[ExecutionRecord], str | None]:
+        """Up to ``limit`` records older than execution id ``before``, newest first, and the next cursor."""
+
+    @abstractmethod
+    def running(self) -> Iterator[ExecutionRecord]:
+        """Every RUNNING record of every user (the watchdog and the sweep), read from a status index."""
+
+    @abstractmethod
+    def running_count(self, user: str) -> int:
+        """The user's counter (what ``start`` checks)."""
+
+    @abstractmethod
+    def sweep(self) -> list[Drift]:
+        """Recompute every counter from the RUNNING records; correct and return the drift found."""

@@ -1,0 +1,329 @@
+"""The execution index in AWS: one DynamoDB table (iac/modules/index).
+
+Items, all in the user's partition ``pk = USER#<user>``:
+
+- ``sk = EXEC#<execution id>``: the record (``doc``, JSON), its ``status``, and ``live = RUNNING``
+  while it runs (a sparse attribute, so the ``live`` index holds only running records and counters);
+- ``sk = RUNNING_COUNT``: the user's running count (``running``), ``live = COUNTER``;
+- ``sk = IDEM#<key>``: an Idempotency-Key claim (execution id, fingerprint).
+
+The count changes only inside TransactWriteItems that also create a RUNNING record (with the
+condition ``running < limit`` on the counter) or move one to a final status; a history page is one
+Query on the partition's key range, so its cost does not grow with the user's history.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from aiorch.contracts import ExecutionRecord, ExecutionStatus
+from aiorch.index.base import (
+    Drift,
+    ExecutionIndex,
+    IdempotencyKeyReused,
+    RunningLimitReached,
+    Started,
+    finalised_copy,
+)
+
+log = logging.getLogger("aiorch.index")
+
+COUNTER_SK = "RUNNING_COUNT"
+LIVE_INDEX = "live"
+RUNNING = ExecutionStatus.RUNNING.value
+
+
+def _pk(user: str) -> dict[str, str]:
+    return {"S": f"USER#{user}"}
+
+
+def _exec_key(user: str, execution_id: str) -> dict[str, Any]:
+    return {"pk": _pk(user), "sk": {"S": f"EXEC#{execution_id}"}}
+
+
+def _counter_key(user: str) -> dict[str, Any]:
+    return {"pk": _pk(user), "sk": {"S": COUNTER_SK}}
+
+
+def _record_item(record: ExecutionRecord) -> dict[str, Any]:
+    item = {
+        **_exec_key(record.user, record.execution_id),
+        "status": {"S": record.status.value},
+        "doc": {"S": record.model_dump_json()},
+    }
+    if record.status is ExecutionStatus.RUNNING:
+        item["live"] = {"S": RUNNING}
+    return item
+
+
+def _reasons(exc: ClientError) -> list[str]:
+    return [str(r.get("Code") or "None") for r in exc.response.get("CancellationReasons") or []]
+
+
+def table_definition(table: str) -> dict[str, Any]:
+    """CreateTable arguments matching iac/modules/index (used by tests and the benchmark on moto)."""
+    return {
+        "TableName": table,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "live", "AttributeType": "S"},
+        ],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": LIVE_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "live", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
+
+
+class DynamoDbIndex(ExecutionIndex):
+    def __init__(self, table: str, client: Any = None, *, region: str | None = None, endpoint_url: str | None = None):
+        if client is None:
+            import boto3
+
+            client = boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url)
+        self.table = table
+        self.client = client
+
+    # --- writes -----------------------------------------------------------------------------
+    def _counter_update(self, user: str, delta: int, condition: str | None, values: dict[str, Any]) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": _counter_key(user),
+            "UpdateExpression": "SET running = if_not_exists(running, :zero) + :delta, live = :counter",
+            "ExpressionAttributeValues": {
+                ":zero": {"N": "0"},
+                ":delta": {"N": str(delta)},
+                ":counter": {"S": "COUNTER"},
+                **values,
+            },
+        }
+        if condition:
+            update["ConditionExpression"] = condition
+        return {"Update": update}
+
+    def start(self, record: ExecutionRecord, *, limit: int, idempotency: tuple[str, str] | None = None) -> Started:
+        if record.status is not ExecutionStatus.RUNNING:
+            raise ValueError("start creates RUNNING records only")
+        items: list[dict[str, Any]] = [
+            self._counter_update(
+                record.user,
+                1,
+                "attribute_not_exists(running) OR running < :limit",
+                {":limit": {"N": str(limit)}},
+            ),
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": _record_item(record),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+        if idempotency is not None:
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": {
+                            "pk": _pk(record.user),
+                            "sk": {"S": f"IDEM#{idempotency[0]}"},
+                            "execution_id": {"S": record.execution_id},
+                            "fingerprint": {"S": idempotency[1]},
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = _reasons(exc)
+            if idempotency is not None and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
+                return self._earlier(record.user, idempotency)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise RunningLimitReached(record.user, limit) from None
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise ValueError(f"execution {record.execution_id} exists already") from None
+            raise
+        return Started(record, created=True)
+
+    def _earlier(self, user: str, idempotency: tuple[str, str]) -> Started:
+        claim = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": _pk(user), "sk": {"S": f"IDEM#{idempotency[0]}"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if claim is None or claim["fingerprint"]["S"] != idempotency[1]:
+            raise IdempotencyKeyReused(idempotency[0])
+        earlier = self.get(user, claim["execution_id"]["S"])
+        if earlier is None:  # claim and record are written in one transaction: only damage gets here
+            raise IdempotencyKeyReused(idempotency[0])
+        return Started(earlier, created=False)
+
+    def create(self, record: ExecutionRecord) -> bool:
+        put = {"TableName": self.table, "Item": _record_item(record), "ConditionExpression": "attribute_not_exists(pk)"}
+        try:
+            if record.status is ExecutionStatus.RUNNING:
+                self.client.transact_write_items(
+                    TransactItems=[{"Put": put}, self._counter_update(record.user, 1, None, {})]
+                )
+            else:
+                self.client.put_item(**put)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+                return False
+            raise
+        return True
+
+    def finalise(
+        self,
+        user: str,
+        execution_id: str,
+        status: ExecutionStatus,
+        *,
+        recorded_by: str,
+        result_keys: list[str] | None = None,
+        metadata_keys: list[str] | None = None,
+        error_type: str | None = None,
+        error_message: str | None = None,
+    ) -> tuple[ExecutionRecord | None, bool]:
+        record = self.get(user, execution_id)
+        if record is None or record.status.is_final:
+            return record, False
+        done = finalised_copy(
+            record,
+            status,
+            recorded_by=recorded_by,
+            result_keys=result_keys,
+            metadata_keys=metadata_keys,
+            error_type=error_type,
+            error_message=error_message,
+        )
+        record_update = {
+            "Update": {
+                "TableName": self.table,
+                "Key": _exec_key(user, execution_id),
+                "UpdateExpression": "SET #s = :final, doc = :doc REMOVE live",
+                "ConditionExpression": "#s = :running",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {
+                    ":final": {"S": status.value},
+                    ":doc": {"S": done.model_dump_json()},
+                    ":running": {"S": RUNNING},
+                },
+            }
+        }
+        counter = self._counter_update(user, -1, "running > :zero", {})
+        try:
+            self.client.transact_write_items(TransactItems=[record_update, counter])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = _reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":  # another recorder finalised it first
+                return self.get(user, execution_id), False
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                # The counter is already 0 (drift): finalise the record alone; the sweep reconciles.
+                log.warning("running count of %s was already 0 when %s ended", user, execution_id)
+                try:
+                    self.client.transact_write_items(TransactItems=[record_update])
+                except ClientError as again:
+                    if again.response["Error"]["Code"] != "TransactionCanceledException":
+                        raise
+                    return self.get(user, execution_id), False
+            else:
+                raise
+        return done, True
+
+    # --- reads ----------------------------------------------------------------------------
+    def get(self, user: str, execution_id: str) -> ExecutionRecord | None:
+        item = self.client.get_item(TableName=self.table, Key=_exec_key(user, execution_id), ConsistentRead=True).get(
+            "Item"
+        )
+        return ExecutionRecord.model_validate_json(item["doc"]["S"]) if item else None
+
+    def page(self, user: str, limit: int, before: str | None = None) -> tuple[list[ExecutionRecord], str | None]:
+        values: dict[str, Any] = {":pk": _pk(user), ":lo": {"S": "EXEC#"}}
+        if before is None:
+            condition = "pk = :pk AND begins_with(sk, :lo)"
+            fetch = limit + 1
+        else:  # BETWEEN is inclusive: the cursor's own item may come first and is dropped
+            condition = "pk = :pk AND sk BETWEEN :lo AND :hi"
+            values[":hi"] = {"S": f"EXEC#{before}"}
+            fetch = limit + 2
+        items = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,
+            Limit=fetch,
+        )["Items"]
+        records = [ExecutionRecord.model_validate_json(i["doc"]["S"]) for i in items]
+        records = [r for r in records if r.execution_id != before]
+        page = records[:limit]
+        return page, (page[-1].execution_id if len(records) > limit else None)
+
+    def _live(self, kind: str) -> Iterator[dict[str, Any]]:
+        for page in self.client.get_paginator("query").paginate(
+            TableName=self.table,
+            IndexName=LIVE_INDEX,
+            KeyConditionExpression="live = :kind",
+            ExpressionAttributeValues={":kind": {"S": kind}},
+        ):
+            yield from page["Items"]
+
+    def running(self) -> Iterator[ExecutionRecord]:
+        for item in self._live(RUNNING):
+            yield ExecutionRecord.model_validate_json(item["doc"]["S"])
+
+    def running_count(self, user: str) -> int:
+        item = self.client.get_item(TableName=self.table, Key=_counter_key(user), ConsistentRead=True).get("Item")
+        return int(item["running"]["N"]) if item else 0
+
+    def sweep(self) -> list[Drift]:
+        # Counters first, then records: a submit between the two reads changes the counter, so the
+        # conditional correction below (running = what was read) refuses and the next sweep retries.
+        counted = {item["pk"]["S"].removeprefix("USER#"): int(item["running"]["N"]) for item in self._live("COUNTER")}
+        actual: dict[str, int] = {}
+        for record in self.running():
+            actual[record.user] = actual.get(record.user, 0) + 1
+        drift: list[Drift] = []
+        for user in sorted(set(counted) | set(actual)):
+            have, want = counted.get(user, 0), actual.get(user, 0)
+            if have == want:
+                continue
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=_counter_key(user),
+                    UpdateExpression="SET running = :want, live = :counter",
+                    ConditionExpression="attribute_not_exists(running) OR running = :have",
+                    ExpressionAttributeValues={
+                        ":want": {"N": str(want)},
+                        ":have": {"N": str(have)},
+                        ":counter": {"S": "COUNTER"},
+                    },
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                log.info("running count of %s changed during the sweep: left for the next one", user)
+                continue
+            log.warning("running count of %s was %d, %d records are RUNNING: corrected", user, have, want)
+            drift.append(Drift(user, have, want))
+        return drift

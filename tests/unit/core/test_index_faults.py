@@ -1,0 +1,63 @@
+"""Faults around the index and storage: a full disk leaves no partial file; a cancelled execution
+that the workflow service no longer knows is recorded ABORTED."""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from aiorch.analysis import AnalysisService
+from aiorch.contracts import ExecutionStatus
+from aiorch.storage import LocalStorage
+
+
+def test_a_failed_write_leaves_no_temp_file(storage: LocalStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    storage.put_bytes("results/alice/e/upscale/result.png", b"old")
+    real_fsync = os.fsync
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    for write in (storage.put_bytes, storage.put_if_absent):
+        with pytest.raises(OSError) as failed:
+            write("results/alice/e/upscale/result.png", b"x" * 10_000)
+        assert failed.value.errno == errno.ENOSPC
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    folder = storage.path("results/alice/e/upscale/")
+    assert sorted(p.name for p in folder.iterdir()) == ["result.png"]  # no .tmp-* left behind
+    assert storage.get_bytes("results/alice/e/upscale/result.png") == b"old"  # nothing half-written
+
+
+class ForgetfulStates:
+    """A workflow service restarted since the execution began: it knows no execution."""
+
+    def start_execution(self, **kwargs: Any) -> dict[str, str]:
+        return {"executionArn": "arn"}
+
+    def stop_execution(self, **kwargs: Any) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "ExecutionDoesNotExist", "Message": "no such"}}, "StopExecution")
+
+    def describe_execution(self, **kwargs: Any) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "ExecutionDoesNotExist", "Message": "no such"}}, "DescribeExecution")
+
+    def get_execution_history(self, **kwargs: Any) -> dict[str, Any]:
+        raise ClientError({"Error": {"Code": "ExecutionDoesNotExist", "Message": "no such"}}, "GetExecutionHistory")
+
+
+def test_cancelling_an_execution_the_service_forgot_records_it_aborted(settings, storage, photo_png) -> None:
+    service = AnalysisService(settings, storage=storage, states_client=ForgetfulStates())
+    upload = service.store_upload("alice", photo_png)
+    record = service.submit("alice", "upscale", upload.key)
+    assert service.index.running_count("alice") == 1
+
+    view = service.cancel("alice", record.execution_id)
+
+    assert view.status is ExecutionStatus.ABORTED and view.error is not None
+    stored = service.index.get("alice", record.execution_id)
+    assert stored is not None and stored.status is ExecutionStatus.ABORTED and stored.recorded_by == "cancel"
+    assert service.index.running_count("alice") == 0
