@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from aiorch.contracts import JobError, JobKind, Operation
+from aiorch.operations import OUTPUT_OPTIONS, OptionError, check_options
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_uri
 from jobs import imageio
@@ -42,16 +43,12 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-# Options the CLI itself handles (the result's encoding); the rest go to the operation.
-OUTPUT_OPTIONS = frozenset({"format", "quality"})
-
 
 @dataclass(frozen=True)
 class JobType:
-    # The module has run(image, options, progress[, mask=...]) -> OperationOutput. When it declares
-    # OPTIONS (the option names it takes), the CLI refuses other names; otherwise the module does.
+    # The module has run(image, options, progress[, mask=...]) -> OperationOutput.
     module: str
-    operation: Operation  # whose pixel limit applies
+    operation: Operation  # whose option schema and pixel limit apply
     mask: str  # "none", "optional" or "required"
 
 
@@ -154,7 +151,7 @@ def run_job(
     if not mask_uri and job_type.mask == "required":
         raise JobFailure(f"The {job} job needs a mask (--mask).", "BadRequest")
     module = importlib.import_module(job_type.module)
-    operation_options, output_options = split_options(job, options, getattr(module, "OPTIONS", None))
+    operation_options, output_options = split_options(job, options)
     imageio.check_output_options(output_options.get("format", "png"), output_options.get("quality"))
     max_pixels = settings.max_pixels(job_type.operation)
 
@@ -220,20 +217,17 @@ def parse_options(text: str) -> dict[str, Any]:
     return options
 
 
-def split_options(
-    job: str, options: dict[str, Any], operation_options: frozenset[str] | None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(options for the operation, options for the encoder); unknown names are a clear error.
-
-    ``operation_options`` None: the operation checks the names itself.
-    """
-    unknown = sorted(set(options) - operation_options - OUTPUT_OPTIONS) if operation_options is not None else []
-    if unknown and operation_options is not None:
-        allowed = ", ".join(sorted(operation_options | OUTPUT_OPTIONS))
-        raise JobFailure(f"Unknown option(s) for {job}: {', '.join(unknown)}. Allowed: {allowed}.", "BadRequest")
+def split_options(job: str, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(options for the operation, options for the encoder), checked against the operation's schema
+    (aiorch.operations, the one ValidateInput and the API use). The operator runs the job, so operator
+    settings (weights, device, compile) are accepted here."""
+    try:
+        checked = check_options(JOB_TYPES[job].operation, options, operator=True)
+    except OptionError as exc:
+        raise JobFailure(f"Bad options for the {job} job: {exc.message}.", "BadRequest") from None
     return (
-        {k: v for k, v in options.items() if k not in OUTPUT_OPTIONS},
-        {k: v for k, v in options.items() if k in OUTPUT_OPTIONS},
+        {k: v for k, v in checked.items() if k not in OUTPUT_OPTIONS},
+        {k: v for k, v in checked.items() if k in OUTPUT_OPTIONS},
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiorch.contracts import JobKind, Operation
+from aiorch.operations import OUTPUT_OPTIONS, schema_for
 from jobs.contract import JobFailure
 
 
@@ -44,7 +46,8 @@ def fp32_precision(options: dict[str, Any], model: str) -> str:
 
 # The inpaint operation runs two jobs, detect-text then inpaint, with one options object
 # (ValidateInput passes the same --options to both). Each job accepts the whole vocabulary
-# and uses its own part of it.
-DETECT_TEXT_OPTIONS = frozenset({"dilate_px", "min_score", "use_ocr"})
-INPAINT_OPTIONS = frozenset({"method", "weights", "device", "precision", "context_px", "radius", "max_side"})
+# and uses its own part of it. The names come from the operation's schema (aiorch.operations).
+_INPAINT_SCHEMA = schema_for(Operation.inpaint)
+DETECT_TEXT_OPTIONS = frozenset(o.name for o in _INPAINT_SCHEMA.options if JobKind.detect_text.value in o.jobs)
+INPAINT_OPTIONS = frozenset(o.name for o in _INPAINT_SCHEMA.options if JobKind.inpaint.value in o.jobs) - OUTPUT_OPTIONS
 INPAINT_OPERATION_OPTIONS = DETECT_TEXT_OPTIONS | INPAINT_OPTIONS

@@ -19,6 +19,16 @@ CONTENT_TYPES = {
 
 
 EXTENSION_FOR_CONTENT_TYPE = {CONTENT_TYPES[ext]: ext for ext in EXTENSIONS.values()}
+ACCEPTED_IN_WORDS = "PNG, JPEG, WebP, TIFF, BMP"  # EXTENSIONS' formats, as messages name them
+
+
+def size_in_words(size: int) -> str:
+    """A byte count for a message: "100 bytes", "52.4 MB" (never rounded down to "0 MB")."""
+    if size < 1000:
+        return f"{size} bytes"
+    if size < 1_000_000:
+        return f"{size / 1e3:.3g} kB"
+    return f"{size / 1e6:.3g} MB"
 
 
 def content_type_for(key: str) -> str:
@@ -33,6 +43,6 @@ def sniff_image(data: bytes) -> tuple[str, int, int]:
         with Image.open(io.BytesIO(data)) as image:
             return image.format or "unknown", image.size[0], image.size[1]
     except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise BadRequest("the file is not an image (accepted: PNG, JPEG, WebP, TIFF, BMP)") from None
+        raise BadRequest(f"the file is not an image (accepted: {ACCEPTED_IN_WORDS})") from None
     except Exception as exc:
         raise BadRequest(f"the file could not be read as an image: {exc}") from None

@@ -38,6 +38,7 @@ from aiorch.contracts import (
     utcnow,
 )
 from aiorch.ids import new_id
+from aiorch.operations import OptionError, check_options
 from aiorch.index import IdempotencyKeyReused, RunningLimitReached, open_index
 from aiorch.settings import Settings
 from aiorch.storage import NotFound, Storage, open_app_storage
@@ -102,6 +103,10 @@ class AnalysisService:
             Operation(operation)
         except ValueError:
             raise BadRequest(f"unknown operation {operation!r}: choose upscale, denoise or inpaint") from None
+        try:
+            check_options(operation, options)  # the schema ValidateInput applies, before anything is stored
+        except OptionError as exc:
+            raise BadRequest(exc.message) from None
         for what, key in (("upload", upload_key), ("mask", mask_key)):
             if key is not None and (not keys.is_under_user(key, user) or not self.storage.exists(key)):
                 raise NotFoundError(f"no {what} {key!r} among your uploads")

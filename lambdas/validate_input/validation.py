@@ -14,6 +14,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from aiorch import keys
+from aiorch.analysis.media import ACCEPTED_IN_WORDS, EXTENSIONS, size_in_words
 from aiorch.contracts import (
     JOBS_FOR_OPERATION,
     AnalysisRequest,
@@ -22,20 +23,11 @@ from aiorch.contracts import (
     Operation,
     ValidatedRequest,
 )
+from aiorch.operations import OptionError, check_options
 from aiorch.settings import Settings
 from aiorch.storage import NotFound, Storage
 
-ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "TIFF", "BMP"}
-
-# Options a user may pass, per operation. Weights paths are deliberately absent:
-# which weights run is the deployment's choice (settings), not a request's.
-COMMON_OPTIONS = {"format", "quality", "device", "precision"}
-ALLOWED_OPTIONS: dict[Operation, set[str]] = {
-    Operation.upscale: COMMON_OPTIONS | {"model", "outscale", "tile", "tile_overlap", "batch"},
-    Operation.denoise: COMMON_OPTIONS | {"method", "sigma"},
-    Operation.inpaint: COMMON_OPTIONS | {"dilate_px", "method", "use_ocr"},
-}
-MAX_OPTIONS_BYTES = 4096
+ALLOWED_FORMATS = frozenset(EXTENSIONS)  # the formats uploads accept (aiorch.analysis.media)
 
 STATE_FOR_JOB = {
     JobKind.upscale: "Upscale",
@@ -58,15 +50,11 @@ def _operation(value: str) -> Operation:
 
 
 def _check_options(operation: Operation, options: dict[str, Any]) -> None:
-    unknown = sorted(set(options) - ALLOWED_OPTIONS[operation])
-    if unknown:
-        allowed = ", ".join(sorted(ALLOWED_OPTIONS[operation]))
-        raise InvalidRequest(f"unknown option(s) {', '.join(unknown)} for {operation}: allowed are {allowed}")
-    if len(json.dumps(options)) > MAX_OPTIONS_BYTES:
-        raise InvalidRequest(f"options are larger than {MAX_OPTIONS_BYTES} bytes")
-    for name, value in options.items():
-        if not isinstance(value, str | int | float | bool) and value is not None:
-            raise InvalidRequest(f"option {name!r} must be a plain value (text, number or true/false)")
+    """Names and values against the operation's schema (aiorch.operations), as the API checks them."""
+    try:
+        check_options(operation, options)
+    except OptionError as exc:
+        raise InvalidRequest(exc.message) from None
 
 
 def inspect_image(storage: Storage, key: str, user: str, max_bytes: int, max_pixels: int, what: str) -> dict:
@@ -79,7 +67,7 @@ def inspect_image(storage: Storage, key: str, user: str, max_bytes: int, max_pix
     if size == 0:
         raise InvalidRequest(f"the {what} is an empty file")
     if size > max_bytes:
-        raise InvalidRequest(f"the {what} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+        raise InvalidRequest(f"the {what} is {size_in_words(size)}; the limit is {size_in_words(max_bytes)}")
     try:
         data = storage.get_bytes(key)
     except NotFound:
@@ -96,11 +84,11 @@ def inspect_image(storage: Storage, key: str, user: str, max_bytes: int, max_pix
             f"the limit for this operation is {max_pixels / 1e6:.0f} megapixels"
         ) from None
     except UnidentifiedImageError:
-        raise InvalidRequest(f"the {what} is not an image Pillow can read (PNG, JPEG, WebP, TIFF, BMP)") from None
+        raise InvalidRequest(f"the {what} is not an image Pillow can read ({ACCEPTED_IN_WORDS})") from None
     except Exception as exc:  # corrupt headers raise many kinds of errors
         raise InvalidRequest(f"the {what} could not be read as an image: {exc}") from None
     if fmt not in ALLOWED_FORMATS:
-        raise InvalidRequest(f"the {what} is {fmt}; accepted formats are PNG, JPEG, WebP, TIFF and BMP")
+        raise InvalidRequest(f"the {what} is {fmt}; accepted formats are {ACCEPTED_IN_WORDS}")
     if width * height > max_pixels:
         raise InvalidRequest(
             f"the {what} is {width}×{height} = {width * height / 1e6:.1f} megapixels; "

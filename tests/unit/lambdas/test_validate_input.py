@@ -76,7 +76,9 @@ def test_inpaint_chains_detect_text_mask_into_inpaint(uploaded, settings, photo_
         ({"input_key": f"uploads/{USER}/../bob/x.png"}, None, "not one of your uploads"),
         ({"input_key": f"uploads/{USER}/missing/original.png"}, None, "does not exist"),
         ({"options": {"bogus": 1}}, None, "unknown option"),
-        ({"options": {"tile": [1, 2]}}, None, "plain value"),
+        ({"options": {"tile": [1, 2]}}, None, r"option 'tile' must be a whole number from 0 to 8192 px, not \[1, 2\]"),
+        ({"options": {"outscale": 100}}, None, "option 'outscale' must be a number greater than 0 and at most 16"),
+        ({"options": {"weights": "/etc/passwd"}}, None, "option 'weights' is an operator setting"),
         ({"mask_key": f"uploads/{USER}/u1/original.png"}, None, "only used by the inpaint"),
     ],
 )
@@ -105,7 +107,8 @@ def test_too_many_pixels_is_refused_without_decoding(uploaded, settings) -> None
 
 def test_byte_limit(uploaded, settings, monkeypatch) -> None:
     monkeypatch.setattr(settings, "upload_max_bytes", 100)
-    with pytest.raises(InvalidRequest, match="the limit is 0 MB"):
+    # 100 bytes is named as such: "0 MB" (the old rounding) told the user nothing.
+    with pytest.raises(InvalidRequest, match=r"the limit is 100 bytes"):
         validate_request(request(), uploaded, settings)
 
 
