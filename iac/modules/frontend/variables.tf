@@ -48,7 +48,8 @@ variable "api_path_patterns" {
     "/image-ai-analysis*", # POST/GET list, /{id}, DELETE /{id}, /{id}/events
     "/uploads*",           # POST /uploads (upload targets)
     "/authorize",          # sign-in: code exchange and the refresh cookie (Path=/authorize)
-    "/analytics/*",        # the analysts' named queries
+    "/analytics/queries*", # the analysts' named queries (the SPA's own /analytics page stays the app's)
+    "/operations*",        # the operations and their option schemas
     "/healthz",
     "/.well-known/*", # JWKS
     "/downloads/*",   # local stand-ins for presigned links; in AWS the links go to S3
