@@ -92,6 +92,9 @@ def run(
     )
     if not regions:
         metadata["notes"] = ["the mask is empty: nothing was filled"]
+    metadata["warnings"] = []
+    if regions and np.array_equal(result, image):
+        metadata["warnings"].append("the result equals the input: no pixel under the mask changed")
     return OperationOutput(image=result, metadata=metadata)
 
 

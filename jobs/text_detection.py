@@ -28,6 +28,11 @@ from jobs.options import INPAINT_OPERATION_OPTIONS, bool_option, float_option, i
 OPTIONS = INPAINT_OPERATION_OPTIONS  # shared with the inpaint job; see jobs.options
 DEFAULT_DILATE_PX = 8
 DEFAULT_MIN_SCORE = 0.5
+# A "line" whose box covers more of the image than this is no line of text: PP-OCR reports such boxes on
+# photos with no text at all (a whole-image "8" scored 0.51), and masking them wipes the photo.
+MAX_LINE_AREA_FRACTION = 0.5
+# A mask covering this much of the image leaves nothing to fill from: reported as a warning.
+WHOLE_IMAGE_MASK_FRACTION = 0.98
 # rapidocr shrinks anything larger to this side before detecting; larger photos are read in tiles.
 OCR_TILE = 2000
 OCR_TILE_OVERLAP = 200
@@ -53,7 +58,8 @@ def run(
     height, width = image.shape[:2]
 
     started = time.perf_counter()
-    lines = [line for line in detect_text_tiled(image, progress) if line["score"] >= min_score] if use_ocr else []
+    found = detect_text_tiled(image, progress) if use_ocr else []
+    lines, dropped = plausible_lines(found, min_score, height, width)
     ocr_s = time.perf_counter() - started
 
     text_mask = polygons_mask([line["polygon"] for line in lines], height, width, dilate_px)
@@ -68,13 +74,22 @@ def run(
         "user_mask": mask is not None,
         "ocr": use_ocr,
         "lines": lines,
+        "dropped_lines": dropped,
     }
     metadata: dict[str, Any] = (
         ocr_metadata() if use_ocr else {"model": None, "weights": None, "note": "use_ocr false: user mask only"}
     )
+    masked_fraction = float(combined.mean())
+    warnings = []
+    if masked_fraction >= WHOLE_IMAGE_MASK_FRACTION:
+        warnings.append(
+            f"the mask covers {masked_fraction:.0%} of the image: inpainting has almost nothing to fill from"
+        )
     metadata.update(
         text_lines=len(lines),
-        masked_fraction=round(float(combined.mean()), 6),
+        dropped_lines=dropped,
+        masked_fraction=round(masked_fraction, 6),
+        warnings=warnings,
         timings_s={"ocr": ocr_s},
     )
     return OperationOutput(
@@ -85,6 +100,30 @@ def run(
             "mask.png": encode_mask(combined),
         },
     )
+
+
+def plausible_lines(
+    lines: list[dict[str, Any]], min_score: float, height: int, width: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(kept, dropped): lines scored below ``min_score`` or whose box covers more than
+    MAX_LINE_AREA_FRACTION of the image are dropped, each named with its reason."""
+    kept: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
+    image_area = max(1, height * width)
+    for line in lines:
+        x0, y0, x1, y1 = line["box"]
+        fraction = max(0, x1 - x0) * max(0, y1 - y0) / image_area
+        if line["score"] < min_score:
+            reason = f"score {line['score']:.2f} below min_score {min_score:.2f}"
+        elif fraction > MAX_LINE_AREA_FRACTION:
+            reason = f"box covers {fraction:.0%} of the image (more than {MAX_LINE_AREA_FRACTION:.0%})"
+        else:
+            kept.append(line)
+            continue
+        dropped.append(
+            {"text": line["text"], "score": round(float(line["score"]), 4), "box": line["box"], "reason": reason}
+        )
+    return kept, dropped
 
 
 def ocr_metadata() -> dict[str, Any]:

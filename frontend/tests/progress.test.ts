@@ -28,4 +28,9 @@ describe('ProgressPanel timing', () => {
     expect(ended.find('[data-testid="remaining"]').exists()).toBe(false)
     expect(ended.get('[data-testid="duration"]').text()).toBe('Took 8.0 s')
   })
+
+  it('says "Done, with warnings" when a job warned', () => {
+    const warned = execution({ status: 'SUCCEEDED', duration_s: 2, metadata: { inpaint: { warnings: ['the result equals the input'] } } })
+    expect(mount(ProgressPanel, { props: { execution: warned } }).get('[data-testid="status"]').text()).toBe('Done, with warnings')
+  })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { whatRan } from '../src/lib/whatran'
+import { jobWarnings, whatRan } from '../src/lib/whatran'
 
 describe('whatRan', () => {
   it('names a classical stand-in as a fallback, with the weights that were missing', () => {
@@ -14,5 +14,13 @@ describe('whatRan', () => {
     const ran = whatRan('upscale', { model: 'SRVGGNetCompact', weights: 'realesr-animevideov3', weights_sha256: 'abcdef0123456789', fallback: false })
     expect(ran).toEqual({ fallback: false, text: 'SRVGGNetCompact · realesr-animevideov3 · sha256 abcdef012345…' })
     expect(whatRan('upscale', undefined)).toBeNull()
+  })
+})
+
+describe('jobWarnings', () => {
+  it('collects every job’s warnings', () => {
+    const metadata = { 'detect-text': { warnings: ['the mask covers 100% of the image'] }, inpaint: { warnings: [] }, other: null }
+    expect(jobWarnings(metadata)).toEqual(['the mask covers 100% of the image'])
+    expect(jobWarnings(undefined)).toEqual([])
   })
 })

@@ -22,3 +22,11 @@ export function whatRan(operation: string, metadata: Record<string, unknown> | u
   const sha = typeof metadata.weights_sha256 === 'string' ? ` · sha256 ${metadata.weights_sha256.slice(0, 12)}…` : ''
   return { fallback, text: `${model}${weights ? ` · ${weights}` : ''}${sha}` }
 }
+
+/** What the jobs warned about (a mask over the whole image, a result equal to its input), from their metadata. */
+export function jobWarnings(metadata: Record<string, unknown> | undefined): string[] {
+  return Object.values(metadata ?? {}).flatMap((m) => {
+    const list = (m as { warnings?: unknown } | null)?.warnings
+    return Array.isArray(list) ? list.map(String) : []
+  })
+}
