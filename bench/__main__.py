@@ -234,6 +234,11 @@ class Bench:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["index"]:  # python -m bench index: the execution index (bench/index.py)
+        from bench.index import main as index_main
+
+        return index_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="auto", help="cpu | cuda | auto (auto: CPU, plus the GPU if present)")
     parser.add_argument("--size", type=int, default=None, help="upscale input side (default: 1024 GPU, 48 CPU)")
