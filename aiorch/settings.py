@@ -68,6 +68,17 @@ class Settings(BaseSettings):
     job_stop_check_s: float = Field(default=1.0, gt=0, description="How often the watchdog looks.")
     job_python: str | None = Field(default=None, description="Interpreter for local jobs.")
     job_module: str = Field(default="jobs", description="Module run as `python -m <module>` for local jobs.")
+    job_workers: bool = Field(
+        default=True,
+        description="Run local jobs in warm worker processes (one per job slot, torch imported, recent models "
+        "kept loaded); false: a cold `python -m <job_module>` process per job (workflows/local/workers.py).",
+    )
+    job_worker_max_rss_mb: int = Field(
+        default=0,
+        ge=0,
+        description="A warm worker whose resident memory passes this after a job is replaced, dropping its "
+        "models; 0: the machine's memory divided by the job slots.",
+    )
     job_device: str = Field(
         default="auto",
         pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$",

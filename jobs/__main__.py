@@ -7,7 +7,7 @@ import signal
 # which writes error.json {"type": "Stopped"} before exiting.
 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 
-from jobs.cli import run_process  # noqa: E402
+from jobs.cli import main, run_process  # noqa: E402, F401  (main: what a warm worker runs, jobs/worker.py)
 
 if __name__ == "__main__":
     run_process()

@@ -4,6 +4,11 @@ A Batch task runs ``[job_python, -m, job_module, *Command]`` with the container
 overrides' environment; stdout and stderr go to a log file under the data
 directory. Exit 0 → SUCCEEDED, anything else → FAILED with a status reason.
 
+With ``job_workers`` on (the default) a job runs in one of the warm workers of
+workflows/local/workers.py (one per slot, torch imported, models kept loaded)
+instead of a fresh process; the contract, the stop and the exit codes are the
+same. Off, every job is a cold ``python -m <job_module>`` process.
+
 Every process is started from one long-lived dispatcher thread, in its own
 process group, through a tiny launcher that sets ``PR_SET_PDEATHSIG``: the
 kernel sends SIGKILL to the job when that thread (so the service) dies, even
@@ -28,18 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from aiorch.settings import Settings
-
-# Sets PR_SET_PDEATHSIG (Linux), then becomes the job. Runs as `python -c` so no preexec_fn
-# (unsafe in a threaded process) is needed.
-_LAUNCHER = """\
-import ctypes, os, signal, sys
-prctl = getattr(ctypes.CDLL(None), "prctl", None)
-if prctl is not None:
-    prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-if os.getppid() != int(sys.argv[1]):
-    sys.exit(137)  # the service died before prctl took hold
-os.execv(sys.argv[2], sys.argv[2:])
-"""
+from workflows.local.workers import WarmWorker, WorkerJob, WorkerPool, launcher_argv
 
 STOP_GRACE_S = 5.0  # SIGTERM first; SIGKILL if the job is still there after this
 KEEP_FINISHED = 200  # finished jobs kept for DescribeJobs and the status file
@@ -79,7 +73,7 @@ class LocalJob:
     last_polled: float = field(default_factory=time.monotonic)
     stop_reason: str | None = None
     term_sent_at: float | None = None
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    process: subprocess.Popen[bytes] | WorkerJob | None = field(default=None, repr=False)
 
     @property
     def execution_arn(self) -> str | None:
@@ -127,6 +121,7 @@ class JobRunner:
         self._stopping = threading.Event()
         self._dirty = True  # the status file needs rewriting
         self._thread = threading.Thread(target=self._loop, name="job-dispatcher", daemon=True)
+        self.workers = WorkerPool(settings, self.python, self.log_dir) if settings.job_workers else None
 
     # --- the Batch-facing API (called from the hooks) ------------------------------
     def submit(
@@ -177,6 +172,8 @@ class JobRunner:
     # --- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.workers is not None:
+            self.workers.maintain()  # they warm up in the background while the service starts
         self._thread.start()
 
     def shutdown(self) -> None:
@@ -197,6 +194,8 @@ class JobRunner:
             except subprocess.TimeoutExpired:
                 _signal_group(job, signal.SIGKILL)
                 job.process.wait()
+        if self.workers is not None:
+            self.workers.shutdown(self.stop_grace_s)
 
     # --- the dispatcher thread --------------------------------------------------------
     def _changed(self) -> None:
@@ -229,15 +228,22 @@ class JobRunner:
                 job.term_sent_at = time.monotonic()
             elif job.term_sent_at is not None and time.monotonic() - job.term_sent_at > self.stop_grace_s:
                 _signal_group(job, signal.SIGKILL)
+        if self.workers is not None:
+            self.workers.maintain()  # replaces a worker that died (with its job, finished above)
         running = sum(1 for j in self._jobs.values() if j.status is JobStatus.RUNNING)
         while running < self.slots and self._queue:
-            self._start(self._jobs[self._queue.popleft()])
+            if self.workers is None:
+                self._start(self._jobs[self._queue.popleft()])
+            elif (worker := self.workers.take()) is not None:
+                self._start_in_worker(self._jobs[self._queue.popleft()], worker)
+            else:
+                break  # every worker busy or just replaced: the job waits
             running += 1
             changed = True
         return changed or self._prune()
 
     def _start(self, job: LocalJob) -> None:
-        argv = [sys.executable, "-c", _LAUNCHER, str(os.getpid()), self.python, "-m", self.module, *job.command]
+        argv = launcher_argv(self.python, ["-m", self.module, *job.command])
         job.status = JobStatus.RUNNING
         job.started_at = _now_ms()
         try:
@@ -253,6 +259,12 @@ class JobRunner:
             job.pid = job.process.pid
         except OSError as exc:
             self._finish(job, None, f"CannotStartContainerError: {exc}")
+
+    def _start_in_worker(self, job: LocalJob, worker: WarmWorker) -> None:
+        job.status = JobStatus.RUNNING
+        job.started_at = _now_ms()
+        job.process = worker.run(job.command, job.environment, job.log_path)
+        job.pid = job.process.pid
 
     def _finish(self, job: LocalJob, exit_code: int | None, reason: str | None) -> None:
         job.exit_code = exit_code
