@@ -13,6 +13,30 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
+_ACCESS_DENIED = {"AccessDenied", "403", "Forbidden"}
+
+
+class StorageAccessDenied(PermissionError):
+    """S3 refused a read: the caller may not read the key, or the key is missing.
+
+    S3 answers a GET/HEAD of a missing key with 403 instead of 404 when the caller lacks
+    ``s3:ListBucket`` on the bucket (AWS: GetObject, "Permissions"). The two cases cannot
+    be told apart from the answer, so this is deliberately *not* turned into ``NotFound``
+    (that would hide a real permission gap, e.g. a role missing GetObject, behind
+    "no such file"): it is raised with both readings in the message. Roles that read keys
+    which may be missing are granted ``s3:ListBucket`` for those prefixes, so they get 404.
+    """
+
+    def __init__(self, bucket: str, key: str, operation: str) -> None:
+        super().__init__(
+            f"S3 denied {operation} of s3://{bucket}/{key} (AccessDenied): either the caller lacks "
+            "s3:GetObject on it, or the key does not exist and the caller lacks s3:ListBucket for "
+            "its prefix (S3 then answers 403, not 404)"
+        )
+        self.bucket = bucket
+        self.key = key
+
+
 class S3Storage(Storage):
     def __init__(
         self,
@@ -36,6 +60,8 @@ class S3Storage(Storage):
         except ClientError as exc:
             if _code(exc) in {"NoSuchKey", "404"}:
                 raise NotFound(key) from exc
+            if _code(exc) in _ACCESS_DENIED:
+                raise StorageAccessDenied(self.bucket, self._k(key), "GetObject") from exc
             raise
 
     def read_head(self, key: str, size: int) -> bytes:
@@ -47,6 +73,8 @@ class S3Storage(Storage):
                 raise NotFound(key) from exc
             if _code(exc) == "InvalidRange":  # empty object
                 return b""
+            if _code(exc) in _ACCESS_DENIED:
+                raise StorageAccessDenied(self.bucket, self._k(key), "GetObject") from exc
             raise
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
@@ -70,6 +98,8 @@ class S3Storage(Storage):
         except ClientError as exc:
             if _code(exc) in {"404", "NoSuchKey", "NotFound"}:
                 return None
+            if _code(exc) in _ACCESS_DENIED:
+                raise StorageAccessDenied(self.bucket, self._k(key), "HeadObject") from exc
             raise
 
     def list(self, prefix: str) -> Iterator[str]:

@@ -82,9 +82,22 @@ data "aws_iam_policy_document" "job" {
     resources = ["${var.data_bucket_arn}/uploads/*", "${var.data_bucket_arn}/results/*"]
   }
   statement {
-    sid       = "WriteResults"
-    actions   = ["s3:PutObject"]
+    sid = "WriteResults"
+    # DeleteObject: the job removes a stale error.json before it runs (jobs/cli.py); without
+    # it S3 answers AccessDenied and every job fails at once (issue 9, item 2).
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
     resources = ["${var.data_bucket_arn}/results/*"]
+  }
+  statement {
+    # Without ListBucket, S3 answers a read of a missing key with 403 instead of 404.
+    sid       = "ListInputsAndResults"
+    actions   = ["s3:ListBucket"]
+    resources = [var.data_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["uploads/*", "results/*"]
+    }
   }
 }
 

@@ -147,3 +147,34 @@ run "an_ami_type_with_unknown_driver_is_refused" {
   }
   expect_failures = [aws_batch_compute_environment.gpu]
 }
+
+# Issue 9 item 2: jobs/cli.py deletes a stale error.json before it runs; with GetObject and
+# PutObject only, S3 answers that DeleteObject with AccessDenied and every job fails at once.
+# ListBucket (scoped by prefix) makes S3 answer a missing key with 404, not 403
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
+run "job_role_may_delete_and_list_under_its_prefixes" {
+  command = plan
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.job.statement :
+      contains(s.actions, "s3:DeleteObject") && contains(s.resources, "${var.data_bucket_arn}/results/*")
+    ])
+    error_message = "the job role must allow s3:DeleteObject on results/* (the stale error.json delete)"
+  }
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.job.statement :
+      contains(s.actions, "s3:ListBucket") && contains(s.resources, var.data_bucket_arn) &&
+      anytrue([for c in s.condition : c.variable == "s3:prefix" && contains(c.values, "results/*")])
+    ])
+    error_message = "the job role must allow s3:ListBucket on the bucket, scoped by s3:prefix to results/*"
+  }
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.job.statement :
+      !contains(s.actions, "s3:DeleteObject") || alltrue([for r in s.resources : endswith(r, "/results/*")])
+    ])
+    error_message = "the job role may delete only under results/"
+  }
+}
