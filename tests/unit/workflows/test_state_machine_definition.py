@@ -71,7 +71,11 @@ def test_state_names_and_flow(states: dict) -> None:
 
 
 def test_cause_path_is_used_only_where_a_cause_is_a_string(states: dict) -> None:
-    """Issue 9 item 10: CausePath on a missing Cause is States.Runtime in AWS, hiding the real error."""
+    """Issue 9 item 10: CausePath on a missing Cause is States.Runtime in AWS, hiding the real error.
+
+    moto passes a missing cause through as null instead (so the mock run cannot show the AWS failure);
+    AWS: "Fail workflow state", CausePath must resolve to a string
+    (https://docs.aws.amazon.com/step-functions/latest/dg/state-fail.html)."""
     rules = states["CauseGiven"]["Choices"]
     assert rules[0] == {"Variable": "$.error.Cause", "IsPresent": False, "Next": "FailedWithoutCause"}
     assert rules[1] == {"Variable": "$.error.Cause", "IsString": True, "Next": "Failed"}
