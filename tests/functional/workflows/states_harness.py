@@ -111,5 +111,7 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
         "job_module": "tests.fakes.jobs",
         "job_slots": 2,
         "job_stop_check_s": 0.5,
+        # Cold job processes: these tests count jobs by pid and kill jobs by pid (warm workers: test_job_workers.py).
+        "job_workers": False,
     }
     return Settings(**(values | overrides))
