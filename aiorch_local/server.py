@@ -2,12 +2,18 @@
 
 Also runnable as ``python -m aiorch_local.server [--host H] [--port P]``
 (the end-to-end tests start it that way, with AIORCH_* settings in the environment).
+
+It supervises the local states service it started: a dead service is restarted (a bounded number
+of times, with backoff, each logged) and reaped; SIGTERM stops everything as Ctrl+C does.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import threading
+import time
 
 import uvicorn
 
@@ -15,6 +21,80 @@ from aiorch.settings import Settings, get_settings
 from lambdas.api.app import create_app, is_loopback
 
 log = logging.getLogger(__name__)
+
+
+class StatesSupervisor:
+    """Restarts the local states service when its process dies.
+
+    At most ``max_restarts`` restarts within ``window_s`` (a service that keeps dying is left dead,
+    loudly: /readyz then says so); the wait before each restart doubles from ``backoff_s`` up to
+    ``max_backoff_s``. Checking with ``pid_alive`` also reaps the dead child (no zombie).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        check_s: float = 1.0,
+        max_restarts: int = 5,
+        window_s: float = 600.0,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        self.check_s = check_s
+        self.max_restarts = max_restarts
+        self.window_s = window_s
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.restarts: list[float] = []  # monotonic times of the restarts within the window
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="states-supervisor", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _alive(self) -> bool:
+        from workflows.local.client import pid_alive, service_pid
+
+        pid = service_pid(self.settings)
+        return pid is not None and pid_alive(pid)
+
+    def _run(self) -> None:
+        from workflows.local.client import ServiceNotReady, ensure_service
+
+        backoff = self.backoff_s
+        while not self._stop.wait(self.check_s):
+            if self._alive():
+                backoff = self.backoff_s
+                continue
+            now = time.monotonic()
+            self.restarts = [t for t in self.restarts if now - t < self.window_s]
+            if len(self.restarts) >= self.max_restarts:
+                log.error(
+                    "the local states service died %d times in %.0f s: not restarting it again; "
+                    "restart `aiorch serve` once the cause is fixed (see its log under the data directory)",
+                    len(self.restarts),
+                    self.window_s,
+                )
+                return
+            log.warning("the local states service is not running: restarting it in %.0f s", backoff)
+            if self._stop.wait(backoff):
+                return
+            self.restarts.append(time.monotonic())
+            try:
+                ensure_service(self.settings)
+            except ServiceNotReady as exc:
+                log.error("restarting the local states service failed: %s", exc)
+                backoff = min(backoff * 2, self.max_backoff_s)
+                continue
+            log.warning("the local states service was restarted (restart %d)", len(self.restarts))
+            backoff = min(backoff * 2, self.max_backoff_s)
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
@@ -27,15 +107,25 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     )
     started_here = not service_is_up(settings)
     ensure_service(settings)
+    supervisor = StatesSupervisor(settings) if started_here else None
+    if supervisor is not None:
+        supervisor.start()
     if not is_loopback(settings.api_host):
         log.warning("listening on %s: automatic sign-in is off; use `aiorch token`", settings.api_host)
+    # uvicorn handles SIGTERM by shutting down, then restores the handler it found and raises the
+    # signal again. With the default handler that kills this process before the clean-up below;
+    # with this one, uvicorn.run returns and the clean-up runs, as after Ctrl+C.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
     finally:
         # Stopping `aiorch serve` stops what it started (running jobs are recorded as
         # interrupted on the next start); a service someone else started keeps running.
+        if supervisor is not None:
+            supervisor.stop()
         if started_here:
             stop_service(settings)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=None)
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     serve(get_settings(), args.host, args.port)
 
 

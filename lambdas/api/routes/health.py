@@ -1,11 +1,18 @@
-"""Health, the page's configuration and the JWKS: public, cheap, no AWS call."""
+"""Health, readiness, the page's configuration and the JWKS: public and cheap.
+
+``/healthz`` says the API process answers and calls nothing (the public probe, also in AWS).
+``/readyz`` checks the states service and storage separately and answers 503 when either is
+down; its answer is kept for ``READY_TTL_S``, so a probe every second costs one check per TTL.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from lambdas.api import schemas
 from lambdas.api.context import Ctx
@@ -20,6 +27,44 @@ def healthz(ctx: Ctx) -> dict[str, str]:
         "auth": "local" if ctx.local_issuer else "cognito",
         "storage": "s3" if ctx.transfers.presigned else "local",
     }
+
+
+READY_TTL_S = 2.0
+_ready_lock = threading.Lock()
+_ready_cache: dict[int, tuple[float, dict[str, Any]]] = {}  # id(app context) -> (checked at, answer)
+
+
+def _check(call: Any) -> dict[str, str]:
+    try:
+        call()
+    except Exception as exc:  # any failure is "down", with its reason in plain words
+        return {"status": "down", "reason": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"status": "up"}
+
+
+def readiness(ctx: Any) -> dict[str, Any]:
+    settings = ctx.settings
+    states = _check(
+        lambda: ctx.service.states.describe_state_machine(stateMachineArn=settings.resolved_state_machine_arn)
+    )
+    storage = _check(lambda: ctx.storage.exists("health/ready-probe"))
+    ready = states["status"] == "up" and storage["status"] == "up"
+    return {"status": "ready" if ready else "not ready", "states": states, "storage": storage}
+
+
+@router.get(
+    "/readyz",
+    responses={503: {"description": "The states service or storage is down; the body says which and why."}},
+)
+def readyz(ctx: Ctx) -> JSONResponse:
+    now = time.monotonic()
+    with _ready_lock:
+        cached = _ready_cache.get(id(ctx))
+        if cached is None or now - cached[0] > READY_TTL_S:
+            cached = (now, readiness(ctx))
+            _ready_cache[id(ctx)] = cached
+    answer = cached[1]
+    return JSONResponse(answer, status_code=200 if answer["status"] == "ready" else 503)
 
 
 @router.get("/config.json", include_in_schema=False)

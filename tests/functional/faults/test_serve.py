@@ -1,0 +1,82 @@
+"""`aiorch serve` supervises the states service it started and stops everything on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.functional.workflows.states_harness import free_port, make_settings, wait_for
+from workflows.local.client import pid_alive, service_pid, settings_env
+
+pytestmark = [pytest.mark.functional, pytest.mark.slow]
+
+
+def readyz(port: int) -> tuple[int, dict[str, Any]] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+    except OSError:
+        return None  # not listening yet
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        # As a restarted server binds: connections of the old one in TIME_WAIT do not hold the port.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_serve_restarts_a_dead_states_service_and_sigterm_stops_everything(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    api_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIORCH_")} | settings_env(settings)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aiorch_local.server", "--host", "127.0.0.1", "--port", str(api_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "serve.log", "wb"),  # noqa: SIM115 - closed with the process
+    )
+    try:
+        wait_for(lambda: (r := readyz(api_port)) and r[0] == 200, 120, "aiorch serve to be ready")
+        first = service_pid(settings)
+        assert first is not None and pid_alive(first)
+
+        os.kill(first, signal.SIGKILL)
+        # While it is down, readiness says which part is down, with a non-200 status.
+        _, body = wait_for(lambda: (r := readyz(api_port)) and r[0] == 503 and r, 30, "readyz to report 503")
+        assert body["states"]["status"] == "down" and body["states"]["reason"]
+        assert body["storage"]["status"] == "up"
+        # The supervisor restarts it, and reaps the dead one (no zombie left under `aiorch serve`).
+        wait_for(lambda: (r := readyz(api_port)) and r[0] == 200, 120, "the states service to be restarted")
+        second = service_pid(settings)
+        assert second is not None and second != first and pid_alive(second)
+        wait_for(lambda: not Path(f"/proc/{first}").exists(), 10, f"the dead service {first} to be reaped")
+        assert "restarted" in (tmp_path / "serve.log").read_text()
+
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) is not None
+        wait_for(lambda: not pid_alive(second), 30, "the states service to stop with aiorch serve")
+        wait_for(lambda: port_is_free(api_port) and port_is_free(settings.states_port), 10, "both ports to be free")
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        pid = service_pid(settings)
+        if pid is not None and pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
