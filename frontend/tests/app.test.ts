@@ -84,7 +84,8 @@ describe('App', () => {
     expect(JSON.parse(String(submitted.init.body))).toEqual({
       operation: 'upscale',
       upload: 'uploads/local/U/original.png',
-      options: { model: 'realesrgan-x4plus', outscale: 4, format: 'png' },
+      // The served defaults (tests/served-operations.json); outscale's default is empty: the model's scale.
+      options: { model: 'realesrgan-x4plus', tile: 0, tile_overlap: 32, batch: 0, precision: 'auto', format: 'png', quality: 95 },
     })
   })
 

@@ -1,5 +1,5 @@
 import { flushPromises, mount } from '@vue/test-utils'
-import { describe, expect, it, vi } from 'vitest'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
 import AnalyticsPage from '../src/components/AnalyticsPage.vue'
 import CompareSlider from '../src/components/CompareSlider.vue'
 import HistoryList from '../src/components/HistoryList.vue'
@@ -8,10 +8,15 @@ import MaskBrush from '../src/components/MaskBrush.vue'
 import OperationPicker from '../src/components/OperationPicker.vue'
 import OpsPage from '../src/components/OpsPage.vue'
 import ProgressPanel from '../src/components/ProgressPanel.vue'
-import { defaultOptions, operation, type OptionValue } from '../src/lib/operations'
+import { defaultOptions, operation, useServedOperations, type OptionValue, type ServedOperation } from '../src/lib/operations'
+import served from './served-operations.json'
 import { execution } from './fakes'
 
 describe('OperationPicker', () => {
+  // The schema exactly as GET /operations serves it (tests/unit/core/test_served_operations_fixture.py
+  // fails when this file is not what the server answers).
+  beforeEach(() => useServedOperations(served as ServedOperation[]))
+
   function picker(name = 'upscale') {
     return mount(OperationPicker, {
       props: {
@@ -23,18 +28,37 @@ describe('OperationPicker', () => {
     })
   }
   let picker$: ReturnType<typeof picker>
+  const fields = () => picker$.findAll('select, input[type="number"], input[type="checkbox"]').map((e) => e.attributes('name'))
 
-  it("shows the chosen operation's options", () => {
+  it('draws the form from the served schema, with limits and defaults shown', () => {
     picker$ = picker()
-    expect(picker$.find('select[name="model"]').exists()).toBe(true)
-    expect(picker$.find('input[name="outscale"]').element.getAttribute('max')).toBe('4')
+    expect(fields()).toEqual(['model', 'outscale', 'tile', 'tile_overlap', 'batch', 'precision', 'format', 'quality'])
+    const outscale = picker$.get('input[name="outscale"]')
+    expect([outscale.attributes('min'), outscale.attributes('max'), outscale.attributes('placeholder')]).toEqual([
+      '0',
+      '16',
+      'automatic',
+    ])
+    expect((picker$.get('select[name="model"]').element as HTMLSelectElement).value).toBe('realesrgan-x4plus')
+    expect((picker$.get('input[name="tile_overlap"]').element as HTMLInputElement).value).toBe('32')
+    expect((picker$.get('input[name="quality"]').element as HTMLInputElement).value).toBe('95')
+    expect(picker$.text()).toContain('Allowed: 1 to 100.')
   })
 
-  it('switching operation resets the options to the new one\'s defaults', async () => {
+  it('never offers an operator setting', () => {
+    for (const name of ['upscale', 'denoise', 'inpaint']) {
+      picker$ = picker(name)
+      expect(fields()).not.toContain('weights')
+      expect(fields()).not.toContain('device')
+      expect(fields()).not.toContain('compile')
+    }
+  })
+
+  it("switching operation resets the options to the new one's served defaults", async () => {
     picker$ = picker()
     await picker$.find('[data-testid="operation-denoise"]').setValue(true)
     expect(picker$.props('modelValue')).toBe('denoise')
-    expect(picker$.props('options')).toEqual({ method: 'auto', sigma: null, format: 'png' })
+    expect(picker$.props('options')).toEqual({ method: 'auto', sigma: null, tile: 0, precision: 'auto', format: 'png', quality: 95 })
     expect(picker$.find('select[name="method"]').exists()).toBe(true)
     expect(picker$.find('select[name="model"]').exists()).toBe(false)
   })
@@ -47,9 +71,35 @@ describe('OperationPicker', () => {
     expect(picker$.props('options').sigma).toBeNull()
   })
 
-  it('inpaint offers only what both of its jobs accept', () => {
+  it('inpaint offers every user option of both its jobs, OCR as a checkbox', async () => {
     picker$ = picker('inpaint')
-    expect(picker$.findAll('select, input[type="number"]').map((e) => e.attributes('name'))).toEqual(['format'])
+    expect(fields()).toEqual([
+      'use_ocr',
+      'min_score',
+      'dilate_px',
+      'method',
+      'context_px',
+      'radius',
+      'max_side',
+      'precision',
+      'format',
+      'quality',
+    ])
+    const ocr = picker$.get('input[name="use_ocr"]')
+    expect((ocr.element as HTMLInputElement).checked).toBe(true)
+    await ocr.setValue(false)
+    expect(picker$.props('options').use_ocr).toBe(false)
+    await picker$.get('input[name="dilate_px"]').setValue('3')
+    expect(picker$.props('options').dilate_px).toBe(3)
+  })
+
+  it('draws no options before the schema arrives, and redraws when it does', async () => {
+    useServedOperations((served as ServedOperation[]).map((op) => ({ ...op, options: [] })))
+    picker$ = picker('inpaint')
+    expect(fields()).toEqual([])
+    useServedOperations(served as ServedOperation[])
+    await flushPromises()
+    expect(fields()).toContain('dilate_px')
   })
 })
 

@@ -3,6 +3,8 @@ import type { Execution } from '../src/lib/api'
 
 export type Route = (url: string, init: RequestInit) => Response | undefined
 
+import served from './served-operations.json'
+
 export function json(body: unknown, status = 200, type = 'application/json'): Response {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type } })
 }
@@ -20,6 +22,7 @@ export function scriptedFetch(routes: Route[]) {
       const response = route(url, init)
       if (response) return response
     }
+    if (url === '/operations') return json(served) // the real schema, as the server serves it
     throw new Error(`unexpected request ${init.method ?? 'GET'} ${url}`)
   }
   return { fetcher: fetcher as typeof fetch, calls }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { OPERATIONS, defaultOptions, operation, requestOptions } from '../src/lib/operations'
+import { OPERATIONS, defaultOptions, loadOperations, operation, requestOptions, type ServedOperation } from '../src/lib/operations'
+import served from './served-operations.json'
 import { mainResult } from '../src/lib/poll'
 import { execution } from './fakes'
 
@@ -9,8 +10,11 @@ describe('operations', () => {
     expect(OPERATIONS.filter((o) => o.acceptsMask).map((o) => o.name)).toEqual(['inpaint'])
   })
 
-  it('starts each operation with its defaults', () => {
-    expect(defaultOptions(operation('denoise'))).toEqual({ method: 'auto', sigma: null, format: 'png' })
+  it('starts each operation with the defaults GET /operations serves', async () => {
+    const api = { operations: async () => served as ServedOperation[] }
+    await loadOperations(api)
+    expect(defaultOptions(operation('denoise'))).toEqual({ method: 'auto', sigma: null, tile: 0, precision: 'auto', format: 'png', quality: 95 })
+    expect(operation('upscale').input?.max_pixels).toBe(4_000_000)
   })
 
   it('leaves empty values out of the request so the job chooses', () => {

@@ -1,3 +1,4 @@
+import type { ServedOperation } from './operations'
 // The browser's side of the /image-ai-analysis API: sign-in, uploads, executions.
 // Every failure becomes an ApiError whose message is the server's plain-words `detail`.
 
@@ -221,6 +222,11 @@ export class ApiClient {
       }
       await new Promise((resolve) => setTimeout(resolve, intervalMs))
     }
+  }
+
+  /** GET /operations: each operation's user options with their limits and defaults (public, no token). */
+  async operations(): Promise<ServedOperation[]> {
+    return (await this.send('/operations', {}, false)).json() as Promise<ServedOperation[]>
   }
 
   async events(id: string): Promise<HistoryEvent[]> {

@@ -1,112 +1,136 @@
-// The operations and their options, as data: the form is drawn from this table.
-// Option names are those ValidateInput accepts (lambdas/validate_input/validation.py).
+// The operations and their options. The facts (names, types, ranges, choices, defaults, units, input
+// limits) come from the server's GET /operations, which reads the one schema the API, ValidateInput and
+// the jobs check with (aiorch/operations.py). Only display words (labels) are kept here.
+import { reactive } from 'vue'
 
-export type OptionValue = string | number
+export type OptionValue = string | number | boolean
 
-export interface ChoiceOption {
-  kind: 'choice'
+/** One option as GET /operations serves it. */
+export interface ServedOption {
   name: string
-  label: string
-  choices: { value: string; label: string }[]
-  default: string
+  type: 'integer' | 'number' | 'boolean' | 'choice' | 'string'
+  description: string
+  default: OptionValue | null // null: the job decides (see the description)
+  minimum?: number | null
+  maximum?: number | null
+  exclusive_minimum?: boolean
+  choices?: string[] | null
+  unit?: string | null
+  applies_to?: string | null
+  jobs: string[]
 }
 
-export interface NumberOption {
-  kind: 'number'
-  name: string
-  label: string
-  min: number
-  max: number
-  step: number
-  default: number | null // null: leave it to the job (e.g. estimate the noise level)
-  hint?: string
+export interface ServedOperation {
+  name: 'upscale' | 'denoise' | 'inpaint'
+  accepts_mask: boolean
+  input: { min_side_px: number; max_bytes: number; max_pixels: number }
+  options: ServedOption[]
 }
-
-export type OptionSpec = ChoiceOption | NumberOption
 
 export interface OperationSpec {
-  name: 'upscale' | 'denoise' | 'inpaint'
+  name: ServedOperation['name']
   label: string
   description: string
-  options: OptionSpec[]
   acceptsMask: boolean
+  input: ServedOperation['input'] | null // null until the schema is loaded
+  options: ServedOption[]
 }
 
-const outputFormat: ChoiceOption = {
-  kind: 'choice',
-  name: 'format',
-  label: 'Output format',
-  choices: [
-    { value: 'png', label: 'PNG (lossless)' },
-    { value: 'jpeg', label: 'JPEG' },
-    { value: 'webp', label: 'WebP' },
-  ],
-  default: 'png',
-}
-
-export const OPERATIONS: OperationSpec[] = [
-  {
-    name: 'upscale',
-    label: 'Upscale',
-    description: 'Real-ESRGAN makes the image four times larger and sharper.',
-    acceptsMask: false,
-    options: [
-      {
-        kind: 'choice',
-        name: 'model',
-        label: 'Model',
-        choices: [
-          { value: 'realesrgan-x4plus', label: 'Photos (Real-ESRGAN x4plus)' },
-          { value: 'realesrgan-x4plus-anime', label: 'Drawings and anime (x4plus anime)' },
-          { value: 'realesr-animevideov3', label: 'Fast, small model (animevideo v3)' },
-        ],
-        default: 'realesrgan-x4plus',
-      },
-      { kind: 'number', name: 'outscale', label: 'Final scale', min: 1, max: 4, step: 0.5, default: 4 },
-      outputFormat,
-    ],
-  },
-  {
-    name: 'denoise',
+const WORDS: Record<ServedOperation['name'], { label: string; description: string }> = {
+  upscale: { label: 'Upscale', description: 'Real-ESRGAN makes the image four times larger and sharper.' },
+  denoise: {
     label: 'Denoise',
     description: 'DeepInverse removes noise; without DRUNet weights it uses a classical denoiser and says so.',
-    acceptsMask: false,
-    options: [
-      {
-        kind: 'choice',
-        name: 'method',
-        label: 'Method',
-        choices: [
-          { value: 'auto', label: 'Best available' },
-          { value: 'bm3d', label: 'BM3D (classical)' },
-          { value: 'tv', label: 'Total variation (classical)' },
-          { value: 'wavelet', label: 'Wavelet (classical)' },
-          { value: 'drunet', label: 'DRUNet (needs weights)' },
-        ],
-        default: 'auto',
-      },
-      {
-        kind: 'number',
-        name: 'sigma',
-        label: 'Noise level (0–255)',
-        min: 0,
-        max: 255,
-        step: 1,
-        default: null,
-        hint: 'Leave empty to estimate it from the image.',
-      },
-      outputFormat,
-    ],
   },
-  {
-    name: 'inpaint',
+  inpaint: {
     label: 'Remove text',
     description: 'Finds text with OCR and fills it in; paint over anything else you want removed.',
-    acceptsMask: true,
-    // Both jobs (detect-text, inpaint) receive these options, so only what both accept is offered.
-    options: [outputFormat],
   },
-]
+}
+
+const OPTION_LABELS: Record<string, string> = {
+  model: 'Model',
+  outscale: 'Final scale',
+  tile: 'Tile size',
+  tile_overlap: 'Tile overlap',
+  batch: 'Tiles per pass',
+  precision: 'Precision',
+  format: 'Output format',
+  quality: 'Quality',
+  method: 'Method',
+  sigma: 'Noise level',
+  use_ocr: 'Find text with OCR',
+  min_score: 'Minimum OCR confidence',
+  dilate_px: 'Grow text mask by',
+  context_px: 'Context around each region',
+  radius: 'Telea radius',
+  max_side: 'LaMa crop size',
+}
+
+const CHOICE_LABELS: Record<string, string> = {
+  'realesrgan-x4plus': 'Photos (Real-ESRGAN x4plus)',
+  'realesrgan-x4plus-anime': 'Drawings and anime (x4plus anime)',
+  'realesr-animevideov3': 'Fast, small model (animevideo v3)',
+  png: 'PNG (lossless)',
+  jpeg: 'JPEG',
+  jpg: 'JPEG (.jpg)',
+  webp: 'WebP',
+  auto: 'Best available',
+  bm3d: 'BM3D (classical)',
+  tv: 'Total variation (classical)',
+  wavelet: 'Wavelet (classical)',
+  drunet: 'DRUNet (needs weights)',
+  lama: 'LaMa (needs weights)',
+  telea: 'OpenCV Telea (classical)',
+}
+
+export function optionLabel(option: ServedOption): string {
+  const label = OPTION_LABELS[option.name] ?? option.name
+  return option.unit ? `${label} (${option.unit})` : label
+}
+
+export function choiceLabel(value: string): string {
+  return CHOICE_LABELS[value] ?? value
+}
+
+/** The allowed values in words, for the field's hint. */
+export function allowedRange(option: ServedOption): string {
+  if (option.type === 'choice') return (option.choices ?? []).join(', ')
+  if (option.type === 'boolean') return 'yes or no'
+  if (option.minimum == null || option.maximum == null) return ''
+  const low = option.exclusive_minimum ? `more than ${option.minimum}` : `${option.minimum}`
+  return `${low} to ${option.maximum}`
+}
+
+// Reactive, so forms drawn before the schema arrives are redrawn when it does.
+
+export const OPERATIONS: OperationSpec[] = reactive(
+  (Object.keys(WORDS) as ServedOperation['name'][]).map((name) => ({
+    name,
+    ...WORDS[name],
+    acceptsMask: name === 'inpaint',
+    input: null,
+    options: [],
+  })),
+)
+
+/** Take the served schema: each operation's options and limits replace the placeholders. */
+export function useServedOperations(served: ServedOperation[]): void {
+  const specs = served.map((op) => ({
+    name: op.name,
+    label: WORDS[op.name]?.label ?? op.name,
+    description: WORDS[op.name]?.description ?? '',
+    acceptsMask: op.accepts_mask,
+    input: op.input,
+    options: op.options.filter((o) => o.type !== 'string'),
+  }))
+  OPERATIONS.splice(0, OPERATIONS.length, ...specs)
+}
+
+/** GET /operations through the client, then use it; a failure leaves the placeholders (no options offered). */
+export async function loadOperations(api: { operations(): Promise<ServedOperation[]> }): Promise<void> {
+  useServedOperations(await api.operations())
+}
 
 export function operation(name: string): OperationSpec {
   const found = OPERATIONS.find((o) => o.name === name)

@@ -83,9 +83,9 @@ def test_a_good_option_still_starts_an_execution(
 
 
 def test_operations_serves_user_options_with_limits_and_no_operator_setting(
-    client: TestClient, alice: dict[str, str], settings: Settings
+    client: TestClient, settings: Settings
 ) -> None:
-    answer = client.get("/operations", headers=alice)
+    answer = client.get("/operations")  # public: the form is drawn before sign-in completes
     assert answer.status_code == 200, answer.text
     served = {op["name"]: op for op in answer.json()}
     assert set(served) == {"upscale", "denoise", "inpaint"}
@@ -100,7 +100,3 @@ def test_operations_serves_user_options_with_limits_and_no_operator_setting(
     assert (outscale["minimum"], outscale["maximum"], outscale["exclusive_minimum"]) == (0, 16, True)
     dilate = next(o for o in served["inpaint"]["options"] if o["name"] == "dilate_px")
     assert dilate["default"] == 8 and dilate["jobs"] == ["detect-text"]
-
-
-def test_operations_needs_a_token(client: TestClient) -> None:
-    assert client.get("/operations").status_code == 401

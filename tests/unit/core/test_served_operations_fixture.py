@@ -1,0 +1,26 @@
+"""frontend/tests/served-operations.json is what GET /operations serves with the default settings, so the
+front end's form tests draw from the real schema. Regenerate it with:
+``python -m tests.unit.core.test_served_operations_fixture``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiorch.operations import served_operations
+from aiorch.settings import Settings
+
+FIXTURE = Path(__file__).resolve().parents[3] / "frontend" / "tests" / "served-operations.json"
+
+
+def served_json() -> str:
+    defaults = Settings.model_construct()  # the model's defaults, no AIORCH_* from the environment
+    return json.dumps([op.model_dump(mode="json") for op in served_operations(defaults)], indent=2) + "\n"
+
+
+def test_the_front_end_fixture_is_the_served_schema() -> None:
+    assert FIXTURE.read_text() == served_json(), "stale: regenerate with the command in this module's docstring"
+
+
+if __name__ == "__main__":
+    FIXTURE.write_text(served_json())
