@@ -239,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.index import main as index_main
 
         return index_main(argv[1:])
+    if argv[:1] == ["jobs"]:  # python -m bench jobs: warm vs cold local job fixed costs (bench/fixed_costs.py)
+        from bench.fixed_costs import main as jobs_main
+
+        return jobs_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="auto", help="cpu | cuda | auto (auto: CPU, plus the GPU if present)")
     parser.add_argument("--size", type=int, default=None, help="upscale input side (default: 1024 GPU, 48 CPU)")
