@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
 
 from aiorch import keys
 from aiorch.contracts import (
@@ -21,6 +25,10 @@ from aiorch.contracts import (
 from aiorch.index import ExecutionIndex, open_index
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_app_storage
+from lambdas.outcome import OutcomeEvent
+from lambdas.powertools import lambda_entry, logger, metrics
+
+Recorder = Callable[[OutcomeEvent, Storage], dict[str, Any]]
 
 
 def app_storage(settings: Settings | None = None) -> Storage:
@@ -210,3 +218,23 @@ def record_outcome(
             error_type=error_type,
         )
     return record, changed
+
+
+def recorder_handler(record: Recorder, metric: str, message: str) -> Callable[[dict[str, Any], Any], Any]:
+    """The Lambda handler of a recorder (RecordResult, RecordFailure): one body for both.
+
+    The event is parsed with powertools' parser into ``OutcomeEvent``; ``record`` does the work on the
+    application storage; one ``metric`` is counted and the outcome logged with ``message``.
+    """
+
+    @lambda_entry
+    def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        outcome = parse(event=event, model=OutcomeEvent)
+        logger.append_keys(execution_id=outcome.input.request.execution_id)
+        result = record(outcome, app_storage())
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+        logger.info(message, extra={"outcome": result})
+        return result
+
+    handler.recorder = record  # type: ignore[attr-defined]  # which recorder runs (the unit test reads it)
+    return handler

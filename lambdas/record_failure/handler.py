@@ -9,20 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from aiorch.contracts import ExecutionStatus
 from aiorch.index import open_index
 from aiorch.settings import get_settings
 from aiorch.storage import Storage
 from lambdas.outcome import OutcomeEvent
-from lambdas.powertools import lambda_entry, logger, metrics
 from lambdas.records import (
-    app_storage,
     ensure_record,
     find_job_error,
     plain_error,
     record_outcome,
+    recorder_handler,
 )
 
 
@@ -47,11 +44,4 @@ def record_failure(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
     return {"status": ExecutionStatus.FAILED.value, "error_type": error_type, "message": message}
 
 
-@lambda_entry
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    outcome = OutcomeEvent.model_validate(event)
-    logger.append_keys(execution_id=outcome.input.request.execution_id)
-    result = record_failure(outcome, app_storage())
-    metrics.add_metric(name="ExecutionFailed", unit=MetricUnit.Count, value=1)
-    logger.info("failure recorded", extra={"outcome": result})
-    return result
+handler = recorder_handler(record_failure, metric="ExecutionFailed", message="failure recorded")

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from aiorch import keys
 from aiorch.contracts import ExecutionStatus
 from aiorch.index import open_index
 from aiorch.settings import get_settings
 from aiorch.storage import Storage
 from lambdas.outcome import OutcomeEvent
-from lambdas.powertools import lambda_entry, logger, metrics
-from lambdas.records import app_storage, ensure_record, job_kinds, read_job_metadata, record_outcome
+from lambdas.records import ensure_record, job_kinds, read_job_metadata, record_outcome, recorder_handler
 
 
 class ResultMissing(Exception):
@@ -45,11 +42,4 @@ def record_result(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
     return {"status": ExecutionStatus.SUCCEEDED.value, "result_key": results[0]}
 
 
-@lambda_entry
-def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    outcome = OutcomeEvent.model_validate(event)
-    logger.append_keys(execution_id=outcome.input.request.execution_id)
-    result = record_result(outcome, app_storage())
-    metrics.add_metric(name="ExecutionSucceeded", unit=MetricUnit.Count, value=1)
-    logger.info("execution recorded", extra={"outcome": result})
-    return result
+handler = recorder_handler(record_result, metric="ExecutionSucceeded", message="execution recorded")

@@ -178,3 +178,13 @@ def test_a_late_recorder_never_contradicts_the_first(storage, state) -> None:
     record_failure(outcome(state, error={"Error": "States.TaskFailed", "Cause": "{}"}), None)
     assert open_index(get_settings()).get(USER, EXEC).status is ExecutionStatus.ABORTED
     assert [row["status"] for row in analytics_rows(storage)] == ["ABORTED"]
+
+
+def test_both_recorders_run_the_one_handler_body_in_lambdas_records() -> None:
+    import lambdas.record_failure.handler as failure_module
+    import lambdas.record_result.handler as result_module
+
+    assert result_module.handler.recorder is result_module.record_result
+    assert failure_module.handler.recorder is failure_module.record_failure
+    # Both are made by lambdas.records.recorder_handler: under powertools' wrapper, one code object.
+    assert result_module.handler.__wrapped__.__code__ is failure_module.handler.__wrapped__.__code__
