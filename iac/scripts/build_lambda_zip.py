@@ -14,14 +14,21 @@ same bytes and Terraform's content-addressed upload key does not change.
 
     python iac/scripts/build_lambda_zip.py                      # -> iac/build/lambda.zip
     python iac/scripts/build_lambda_zip.py --no-deps -o x.zip   # project code only
+    python iac/scripts/build_lambda_zip.py --deps-cache .tox/lambda-deps   # pip runs once per input set
+
+With ``--deps-cache`` the installed dependencies are kept in that folder under a key of
+everything that decides them (requirements, the versions installed here, platform tags,
+Python version), so a second build with the same inputs runs no pip at all.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -156,6 +163,22 @@ def install_dependencies(requirements: list[str], target: Path) -> dict[str, str
     return fallbacks
 
 
+def cached_dependencies(requirements: list[str], cache: Path) -> tuple[Path, dict[str, str]]:
+    """``install_dependencies`` into ``cache/<key>/site``, reused while its inputs are the same."""
+    inputs = json.dumps(
+        [requirements, sorted(installed_pins().items()), LAMBDA_PLATFORMS, LAMBDA_PYTHON], sort_keys=True
+    )
+    entry = cache / hashlib.sha256(inputs.encode()).hexdigest()[:16]
+    done = entry / "fallbacks.json"  # written last: its presence means the install completed
+    if not done.is_file():
+        if entry.exists():
+            shutil.rmtree(entry)  # an interrupted install
+        entry.mkdir(parents=True)
+        fallbacks = install_dependencies(requirements, entry / "site")
+        done.write_text(json.dumps(fallbacks, sort_keys=True))
+    return entry / "site", json.loads(done.read_text())
+
+
 def dependency_files(target: Path) -> Iterator[tuple[str, Path]]:
     for path in target.rglob("*"):
         rel = path.relative_to(target)
@@ -182,14 +205,19 @@ def write_zip(entries: dict[str, Path], output: Path) -> None:
     tmp.replace(output)
 
 
-def build(output: Path, with_dependencies: bool = True, repo: Path = REPO) -> tuple[str, dict[str, str]]:
+def build(
+    output: Path, with_dependencies: bool = True, repo: Path = REPO, deps_cache: Path | None = None
+) -> tuple[str, dict[str, str]]:
     """Write the zip; return its sha256 and the version fallbacks (see install_dependencies)."""
     entries: dict[str, Path] = dict(project_files(repo))
     fallbacks: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="aiorch-lambda-") as tmp:
         if with_dependencies:
-            target = Path(tmp) / "site"
-            fallbacks = install_dependencies(dependency_requirements(repo), target)
+            if deps_cache is not None:
+                target, fallbacks = cached_dependencies(dependency_requirements(repo), deps_cache)
+            else:
+                target = Path(tmp) / "site"
+                fallbacks = install_dependencies(dependency_requirements(repo), target)
             for name, path in dependency_files(target):
                 # The project's own code wins over anything a dependency ships under the same name.
                 entries.setdefault(name, path)
@@ -203,9 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-deps", action="store_true", help="project code only (for emulators that never run the code)"
     )
+    parser.add_argument("--deps-cache", type=Path, help="keep the installed dependencies here, keyed by their inputs")
     args = parser.parse_args(argv)
     try:
-        digest, fallbacks = build(args.output, with_dependencies=not args.no_deps)
+        digest, fallbacks = build(args.output, with_dependencies=not args.no_deps, deps_cache=args.deps_cache)
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
