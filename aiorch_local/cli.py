@@ -176,20 +176,21 @@ def executions_list(user: str | None, limit: int) -> None:
 def executions_show(execution_id: str, user: str | None) -> None:
     """For ops: each state entered and left with times, job progress and exit, error and cause."""
     from aiorch.analysis import AnalysisError, AnalysisService
-    from aiorch.states.history import describe
 
     settings = get_settings()
     service = AnalysisService(settings)
     user = user or settings.local_user
     try:
+        view = None
+        no_report = "the states service no longer holds this execution"
         view = service.get_status(user, execution_id)
         record = service.index.get(user, execution_id)
-        report = describe(service.states, record.execution_arn) if record and record.execution_arn else None
+        report = service.state_report(record) if record else None
     except AnalysisError as exc:
-        _fail(exc.message)
-        return
-    except Exception:  # the states service no longer holds it (restarted) or is down
-        report = None
+        if view is None:
+            _fail(exc.message)
+            return
+        report, no_report = None, exc.message  # no history, said in plain words below
 
     def clock(when: Any) -> str:
         return f"{when:%H:%M:%S.%f}"[:-3] if when else "…"
@@ -199,7 +200,7 @@ def executions_show(execution_id: str, user: str | None) -> None:
     if view.finished_at:
         click.echo(f"finished {view.finished_at:%Y-%m-%d} {clock(view.finished_at)}Z  ({view.duration_s} s)")
     if report is None:
-        click.echo("(no state history: the states service no longer holds this execution)")
+        click.echo(f"(no state history: {no_report})")
     else:
         for run in report.states:
             line = f"  {run.name:<15} {clock(run.entered_at)} → {clock(run.exited_at)}  {run.outcome}"

@@ -33,3 +33,9 @@ class TooManyRunning(AnalysisError):
 
 class StatesUnavailable(AnalysisError):
     status_code = 503
+
+
+class StorageFull(AnalysisError):
+    """The disk (or quota) under storage or the index is full: nothing was stored."""
+
+    status_code = 507

@@ -9,8 +9,10 @@ AWS in AWS.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import sqlite3
 import time
 from typing import Any
 
@@ -22,6 +24,7 @@ from aiorch.analysis.errors import (
     IdempotencyConflict,
     NotFoundError,
     StatesUnavailable,
+    StorageFull,
     TooManyRunning,
 )
 from aiorch.analysis.media import EXTENSIONS, content_type_for, sniff_image
@@ -38,8 +41,8 @@ from aiorch.contracts import (
     utcnow,
 )
 from aiorch.ids import new_id
-from aiorch.operations import OptionError, check_options
 from aiorch.index import IdempotencyKeyReused, RunningLimitReached, open_index
+from aiorch.operations import OptionError, check_options
 from aiorch.settings import Settings
 from aiorch.storage import NotFound, Storage, open_app_storage
 
@@ -85,7 +88,12 @@ class AnalysisService:
         if fmt not in EXTENSIONS:
             raise BadRequest(f"{fmt} images are not accepted: use PNG, JPEG, WebP, TIFF or BMP")
         key = keys.upload_key(user, new_id(), EXTENSIONS[fmt])
-        self.storage.put_bytes(key, data, content_type_for(key))
+        try:
+            self.storage.put_bytes(key, data, content_type_for(key))
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull("the storage is full: the upload was not stored; free some space") from exc
+            raise
         return UploadInfo(key=key, width=width, height=height, format=fmt, bytes=len(data))
 
     # --- executions ---------------------------------------------------------------------
@@ -148,6 +156,10 @@ class AnalysisService:
             ) from None
         except IdempotencyKeyReused:
             raise IdempotencyConflict("this Idempotency-Key was already used for a different request") from None
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc):  # SQLITE_FULL: "database or disk is full"
+                raise StorageFull("the disk under the execution index is full: nothing was started") from exc
+            raise
         if not started.created:
             return started.record
         try:
@@ -307,13 +319,42 @@ class AnalysisService:
 
     def history(self, user: str, execution_id: str) -> list[dict[str, Any]]:
         """The state-by-state event history, for ops (Step Functions' own events)."""
+        return self._history(self._record(user, execution_id))[1]
+
+    def _history(self, record: ExecutionRecord) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """(DescribeExecution, its events) from Step Functions, else the copy stored when it ended
+        (aiorch/index/history.py: the local service forgets at a restart). Never an empty answer
+        that hides a missing history: the error says what is missing and why."""
+        from botocore.exceptions import BotoCoreError
+
+        from aiorch.index.history import load_history
         from aiorch.states import history_events  # pages through any Step Functions endpoint
 
-        record = self._record(user, execution_id)
+        arn = record.execution_arn or ""
         try:
-            return history_events(self.states, record.execution_arn or "")
-        except ClientError:
-            return []
+            described = dict(self.states.describe_execution(executionArn=arn))
+            return described, history_events(self.states, arn)
+        except ClientError as exc:
+            unknown = "ExecutionDoesNotExist" in str(exc)
+            reason = None if unknown else f"the workflow service answered {exc}"
+        except BotoCoreError as exc:
+            reason = f"the workflow service is down ({exc})"
+        stored = load_history(self.storage, record.user, record.execution_id)
+        if stored is not None:
+            return stored
+        if reason is not None:
+            raise StatesUnavailable(f"the state history cannot be read now: {reason}")
+        raise NotFoundError(
+            "the state history of this execution is no longer kept: the workflow service "
+            "restarted before it was stored"
+        )
+
+    def state_report(self, record: ExecutionRecord) -> Any:
+        """The execution's states with their times (aiorch.states.history.ExecutionReport)."""
+        from aiorch.states.history import summarise
+
+        described, events = self._history(record)
+        return summarise(events, described)
 
     def open_result(self, user: str, key: str) -> bytes:
         if not key.startswith(f"results/{user}/") or not keys.is_under_user(key, user):

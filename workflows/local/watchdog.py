@@ -33,6 +33,7 @@ LEASE_S = 120.0  # moto's .sync loop polls every 0.5 s; a job unpolled this long
 NOTIFIED_STATUSES = {"FAILED", "TIMED_OUT", "ABORTED"}
 MAX_HANDLER_ATTEMPTS = 3
 SWEEP_EVERY_ROUNDS = 60  # the running-count sweep (aiorch/index) about once a minute
+ARCHIVE_RUNNING_EVERY_ROUNDS = 10  # a running execution's history is stored this often (rounds)
 
 StatusChangeHandler = Callable[[dict[str, Any], Any], Any]
 
@@ -130,6 +131,8 @@ class Watchdog:
         self.interrupted = interrupted or []
         self._attempts: dict[str, int] = {}  # execution ARN → handler calls so far
         self._done: set[str] = set()  # executions reported (or given up on)
+        self._archived: set[str] = set()  # ended executions whose final history is stored
+        self._rounds = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
 
@@ -165,6 +168,13 @@ class Watchdog:
 
     def check_once(self) -> None:
         executions = self._executions()
+        self._rounds += 1
+        for arn, item in executions.items():
+            ended = item["status"] != "RUNNING"
+            if (ended and arn not in self._archived) or (
+                not ended and self._rounds % ARCHIVE_RUNNING_EVERY_ROUNDS == 0
+            ):
+                self.archive(arn, ended=ended)
         now = time.monotonic()
         for job in self.runner.active_jobs():
             status = executions.get(job.execution_arn or "", {}).get("status")
@@ -188,6 +198,26 @@ class Watchdog:
                     cause=described.get("cause"),
                 )
                 self._send(arn, event)
+
+    def archive(self, arn: str, *, ended: bool) -> None:
+        """Store the execution's history beside its results (moto forgets it at a restart)."""
+        from aiorch.index.history import store_history
+        from aiorch.states import history_events
+
+        try:
+            described = self.states.describe_execution(executionArn=arn)
+            user = json.loads(described.get("input") or "{}")["request"]["user"]
+            store_history(
+                open_app_storage(self.settings), user, described["name"], described, history_events(self.states, arn)
+            )
+        except (KeyError, TypeError, ValueError):
+            self._archived.add(arn)  # not an analysis request: nothing to store it under
+            return
+        except Exception:
+            log.exception("storing the history of %s failed; retried next round", arn)
+            return
+        if ended:
+            self._archived.add(arn)
 
     def _executions(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}

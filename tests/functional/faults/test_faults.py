@@ -161,6 +161,37 @@ def test_a_killed_job_is_recorded_failed(stack: Settings) -> None:
     assert_index_agrees_with_states(stack, user, [record.execution_id])
 
 
+def test_state_history_survives_a_restart_of_the_states_service(
+    stack: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from aiorch.index.history import history_key
+    from aiorch.settings import get_settings
+    from aiorch_local.cli import cli
+    from workflows.local.client import settings_env
+
+    user = stack.local_user
+    record = service(stack).submit(user, "upscale", upload(stack, user), options={"sleep_s": 0.2})
+    assert final_record(stack, user, record.execution_id).status is ExecutionStatus.SUCCEEDED
+    stored = Path(stack.resolved_storage_url) / history_key(user, record.execution_id)
+    wait_for(lambda: stored.is_file() and b"ExecutionSucceeded" in stored.read_bytes(), 30, "the history to be stored")
+
+    stop_service(stack)
+    ensure_service(stack, timeout_s=90)  # a new service: moto's memory of the execution is gone
+
+    events = service(stack).history(user, record.execution_id)
+    assert events[-1]["type"] == "ExecutionSucceeded"
+    for name, value in settings_env(stack).items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    shown = CliRunner().invoke(cli, ["executions", "show", record.execution_id])
+    get_settings.cache_clear()
+    assert shown.exit_code == 0, shown.output
+    assert "no state history" not in shown.output
+    assert "Upscale" in shown.output and "→" in shown.output  # each state with its enter and exit times
+
+
 def test_states_service_killed_mid_job_is_recorded_by_the_real_handler(stack: Settings) -> None:
     user = "rex"
     svc = service(stack)
