@@ -40,6 +40,17 @@ JOBS_FOR_OPERATION: dict[Operation, tuple[JobKind, ...]] = {
 }
 
 
+# The state machine's task state for each job (workflows/image_ai_analysis.asl.json; a unit test reads
+# the file and holds the two equal). ValidateInput keys its job specs by them; progress reads them back.
+STATE_FOR_JOB: dict[JobKind, str] = {
+    JobKind.upscale: "Upscale",
+    JobKind.denoise: "Denoise",
+    JobKind.detect_text: "DetectText",
+    JobKind.inpaint: "Inpaint",
+}
+JOB_FOR_STATE: dict[str, JobKind] = {state: job for job, state in STATE_FOR_JOB.items()}
+
+
 class ExecutionStatus(StrEnum):
     """Step Functions' execution statuses, plus our own for an interrupted local service."""
 

@@ -10,16 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from aiorch.analysis.views import ProgressView
-from aiorch.contracts import JOBS_FOR_OPERATION, JobKind, JobProgress, Operation
+from aiorch.contracts import JOB_FOR_STATE, JOBS_FOR_OPERATION, STATE_FOR_JOB, JobProgress, Operation
 
-# Which job each state runs (the state machine's task names).
-JOB_FOR_STATE = {
-    "Upscale": JobKind.upscale,
-    "Denoise": JobKind.denoise,
-    "DetectText": JobKind.detect_text,
-    "Inpaint": JobKind.inpaint,
-}
-STATE_FOR_JOB = {job: state for state, job in JOB_FOR_STATE.items()}
+__all__ = ["FINISHED_STAGE", "JOB_FOR_STATE", "STATE_FOR_JOB", "job_fraction", "progress_view", "stage_remaining_s"]
 
 # jobs/cli.py's stages around the model's own; the last write of a finished job is FINISHED_STAGE.
 READING_STAGE, WRITING_STAGE, FINISHED_STAGE = "reading input", "writing result", "done"

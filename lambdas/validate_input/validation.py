@@ -17,6 +17,7 @@ from aiorch import keys
 from aiorch.analysis.media import ACCEPTED_IN_WORDS, EXTENSIONS, size_in_words
 from aiorch.contracts import (
     JOBS_FOR_OPERATION,
+    STATE_FOR_JOB,
     AnalysisRequest,
     JobKind,
     JobSpec,
@@ -28,13 +29,6 @@ from aiorch.settings import Settings
 from aiorch.storage import NotFound, Storage
 
 ALLOWED_FORMATS = frozenset(EXTENSIONS)  # the formats uploads accept (aiorch.analysis.media)
-
-STATE_FOR_JOB = {
-    JobKind.upscale: "Upscale",
-    JobKind.denoise: "Denoise",
-    JobKind.detect_text: "DetectText",
-    JobKind.inpaint: "Inpaint",
-}
 
 
 class InvalidRequest(Exception):

@@ -10,18 +10,18 @@ import json
 from typing import Any
 
 from aiorch import keys
-from aiorch.contracts import JOBS_FOR_OPERATION, ExecutionStatus, JobKind, JobSpec, Operation, ValidatedRequest
+from aiorch.contracts import (
+    JOBS_FOR_OPERATION,
+    STATE_FOR_JOB,
+    ExecutionStatus,
+    JobSpec,
+    Operation,
+    ValidatedRequest,
+)
 from aiorch.index import ExecutionIndex, open_index
 from aiorch.settings import get_settings
 from aiorch.storage import open_app_storage
 from tests.fakes import record_call
-
-STATE_FOR_JOB = {
-    JobKind.upscale: "Upscale",
-    JobKind.denoise: "Denoise",
-    JobKind.detect_text: "DetectText",
-    JobKind.inpaint: "Inpaint",
-}
 
 
 class InvalidRequest(Exception):

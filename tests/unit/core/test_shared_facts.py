@@ -1,0 +1,58 @@
+"""Each fact shared by several parts has one definition, and the other sites use it (issue 10, "Why" item 3)."""
+
+from __future__ import annotations
+
+import json
+
+from aiorch import contracts
+from aiorch.contracts import JOBS_FOR_OPERATION, STATE_FOR_JOB
+from workflows.definition import DEFINITION_PATH, JOB_TASKS
+
+
+def asl_states() -> dict:
+    return json.loads(DEFINITION_PATH.read_text())["States"]
+
+
+def test_job_state_names_are_the_asl_file_s_batch_tasks() -> None:
+    batch_tasks = [name for name, s in asl_states().items() if "batch:submitJob" in str(s.get("Resource", ""))]
+    assert sorted(batch_tasks) == sorted(STATE_FOR_JOB.values())
+    assert set(JOB_TASKS) == set(STATE_FOR_JOB.values())
+
+
+def test_each_operation_s_jobs_follow_each_other_in_the_asl_file() -> None:
+    states = asl_states()
+    for jobs in JOBS_FOR_OPERATION.values():
+        names = [STATE_FOR_JOB[job] for job in jobs]
+        assert names[0] in [c["Next"] for c in states["ChooseOperation"]["Choices"]]
+        for first, then in zip(names, [*names[1:], "RecordResult"], strict=True):
+            assert states[first]["Next"] == then
+
+
+def test_validate_input_progress_and_the_fakes_use_the_contracts_table() -> None:
+    from aiorch.analysis import progress
+    from lambdas.validate_input import validation
+    from tests.fakes import handlers
+
+    assert validation.STATE_FOR_JOB is contracts.STATE_FOR_JOB
+    assert handlers.STATE_FOR_JOB is contracts.STATE_FOR_JOB
+    assert progress.STATE_FOR_JOB is contracts.STATE_FOR_JOB
+    assert progress.JOB_FOR_STATE is contracts.JOB_FOR_STATE
+
+
+def test_validate_input_accepts_the_formats_uploads_accept() -> None:
+    from aiorch.analysis import media
+    from lambdas.validate_input import validation
+
+    assert set(media.EXTENSIONS) == validation.ALLOWED_FORMATS
+
+
+def test_the_option_schema_is_the_one_every_checker_calls() -> None:
+    from aiorch import operations
+    from aiorch.analysis import service
+    from jobs import cli
+    from lambdas.validate_input import validation
+
+    assert validation.check_options is operations.check_options
+    assert service.check_options is operations.check_options
+    assert cli.check_options is operations.check_options
+    assert cli.OUTPUT_OPTIONS is operations.OUTPUT_OPTIONS
