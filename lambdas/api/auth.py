@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import tempfile
 import threading
 import time
 import urllib.request
@@ -28,6 +26,7 @@ from ulid import ULID
 
 from aiorch import keys
 from aiorch.settings import Settings
+from aiorch.storage.local import LocalStorage
 
 LOCAL_ISSUER = "urn:aiorch:local-issuer"
 ALGORITHM = "RS256"
@@ -155,20 +154,13 @@ def _b64(n: int) -> str:
 
 
 def write_private_file(path: Path, data: bytes) -> bool:
-    """Create ``path`` with mode 0600 if absent, atomically; False when it already existed."""
+    """Create ``path`` with mode 0600 if absent, atomically; False when it already existed.
+
+    The one create-if-absent write of local files (``LocalStorage.put_if_absent``: a complete temporary
+    file, mkstemp's 0600, hard-linked into place); only the folder's 0700 is added here.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mkstemp creates files 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.link(tmp, path)  # fails if another process won the race: theirs is kept
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        os.unlink(tmp)
+    return LocalStorage(path.parent).put_if_absent(path.name, data)
 
 
 class LocalIssuer:

@@ -56,3 +56,22 @@ def test_the_option_schema_is_the_one_every_checker_calls() -> None:
     assert service.check_options is operations.check_options
     assert cli.check_options is operations.check_options
     assert cli.OUTPUT_OPTIONS is operations.OUTPUT_OPTIONS
+
+
+def test_the_local_issuer_key_is_written_by_the_storage_create_if_absent(tmp_path, monkeypatch) -> None:
+    from aiorch.storage.local import LocalStorage
+    from lambdas.api import auth
+
+    written: list[str] = []
+    original = LocalStorage.put_if_absent
+
+    def spy(self, key, data, content_type=None):
+        written.append(key)
+        return original(self, key, data, content_type)
+
+    monkeypatch.setattr(LocalStorage, "put_if_absent", spy)
+    target = tmp_path / "auth" / "key.pem"
+    assert auth.write_private_file(target, b"first") is True
+    assert auth.write_private_file(target, b"second") is False  # the first one is kept
+    assert written == ["key.pem", "key.pem"] and target.read_bytes() == b"first"
+    assert target.stat().st_mode & 0o777 == 0o600
