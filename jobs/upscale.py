@@ -6,7 +6,7 @@ Options (all optional):
 - ``weights``: a .pth/.safetensors/.pt path or file:// / s3:// URI instead of a registered model;
 - ``outscale``: the final scale relative to the input (default: the model's); the model's
   output is resampled with Lanczos (up) or area (down) to reach it;
-- ``tile``: nominal tile size in input pixels, 0 = auto (512 on CUDA, 128 on the CPU);
+- ``tile``: nominal tile size in input pixels, 0 = auto (512 on CUDA; on the CPU sized to the free memory);
 - ``tile_overlap``: input pixels shared by neighbouring tiles (default 32);
 - ``precision``: auto | fp16 | fp32 (auto: fp16 on CUDA, fp32 on the CPU);
 - ``device``: auto | cpu | cuda | cuda:N;
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress, no_progress
 from jobs.devices import describe_device, pick_device
 from jobs.tiler import Tiler, TilerOptions
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     import torch
 
 DEFAULT_MODEL = "realesrgan-x4plus"
-AUTO_TILE = {"cuda": 512, "cpu": 128}
+AUTO_TILE = {"cuda": 512, "cpu": 0}  # cpu 0: the tiler sizes tiles to the free memory (jobs/tiler.py plan_tile)
 AUTO_BATCH_PIXELS = 512 * 512  # on CUDA, batch small tiles up to about this many input pixels per pass
 MAX_OUTSCALE = 16.0
 
@@ -150,6 +151,7 @@ def run(image: np.ndarray, options: dict[str, Any] | None, progress: Progress = 
         precision=precision,
         compile=opts.compile,
         clamp=True,  # on the device, per tile: no pass over the full output on the host
+        slots=get_settings().job_slots,  # the jobs that share this machine's memory (tile 0 only)
     )
     tiler = _tiler(loaded, device, tiler_options)
     output, report = tiler.run(image, progress, stage="upscale")
@@ -179,6 +181,7 @@ def run(image: np.ndarray, options: dict[str, Any] | None, progress: Progress = 
         "tile": report.tile,
         "tile_overlap": opts.tile_overlap,
         "tiles": report.grid[0] * report.grid[1],
+        "pixels_computed_over_kept": report.overhead,
         "batch": batch,
         "oom_retries": report.oom_retries,
         "fp32_retries": report.fp32_retries,
