@@ -145,11 +145,13 @@ class Watchdog:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        self.report_interrupted(self.interrupted)
+        pending = self.report_interrupted(self.interrupted)
         rounds = 0
         while not self._stop.wait(self.settings.job_stop_check_s):
             rounds += 1
             try:
+                if pending:  # finalisations that failed are retried, with the rounds' pause between
+                    pending = self.report_interrupted(pending)
                 self.check_once()
                 if rounds % SWEEP_EVERY_ROUNDS == 0:
                     open_index(self.settings).sweep()  # logs and corrects any drift of the running counts
@@ -157,14 +159,18 @@ class Watchdog:
                 log.exception("watchdog round failed")
 
     # --- the checks -------------------------------------------------------------------
-    def report_interrupted(self, records: list[ExecutionRecord]) -> int:
-        """Send INTERRUPTED for each record (from ``running_records`` taken before this service answered)."""
-        sent = 0
+    def report_interrupted(self, records: list[ExecutionRecord]) -> list[ExecutionRecord]:
+        """Send INTERRUPTED for each record (from ``running_records`` taken before this service answered).
+
+        Returns the records to try again: the handler failed and has attempts left. One out of
+        attempts stays RUNNING in the index and is reported again at the next start."""
+        retry = []
         for record in records:
             event = interrupted_event(record, self.settings)
-            if self._send(event["detail"]["executionArn"], event):
-                sent += 1
-        return sent
+            arn = event["detail"]["executionArn"]
+            if not self._send(arn, event) and arn not in self._done:
+                retry.append(record)
+        return retry
 
     def check_once(self) -> None:
         executions = self._executions()
@@ -242,6 +248,7 @@ class Watchdog:
         except Exception:
             log.exception("status-change handler failed for %s (attempt %d)", arn, self._attempts[arn])
             if self._attempts[arn] >= MAX_HANDLER_ATTEMPTS:
+                log.error("gave up reporting %s: its index entry is left for the next start and the sweep", arn)
                 self._done.add(arn)
             return False
         self._done.add(arn)

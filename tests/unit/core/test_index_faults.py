@@ -127,3 +127,27 @@ def test_a_full_disk_is_a_507_for_upload_and_submit(settings, storage, photo_png
     monkeypatch.setattr(service.index, "start", full_index)
     with pytest.raises(StorageFull, match="nothing was started"):
         service.submit("alice", "upscale", key)
+
+
+def test_a_failed_interrupted_report_is_retried_and_carries_the_input(settings) -> None:
+    import json
+
+    from aiorch.contracts import ExecutionRecord
+    from workflows.local.watchdog import Watchdog
+
+    calls: list[dict[str, Any]] = []
+
+    def flaky_handler(event: dict[str, Any], context: Any) -> None:
+        calls.append(event)
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")
+
+    watchdog = Watchdog(settings, runner=None, states=None, status_change=flaky_handler)  # type: ignore[arg-type]
+    record = ExecutionRecord(
+        execution_id="01JINTERRUPTED000000000000", user="alice", operation="upscale", input_key="k"
+    )
+    pending = watchdog.report_interrupted([record])
+    assert pending == [record]
+    assert watchdog.report_interrupted(pending) == []
+    assert len(calls) == 2
+    assert json.loads(calls[1]["detail"]["input"])["request"]["user"] == "alice"
