@@ -119,8 +119,19 @@ def record_status_change(
     return {"recorded": True, "status": status.value, "error_type": error_type, "message": message}
 
 
+def sweep_running_counts(index: ExecutionIndex) -> dict[str, Any]:
+    """The periodic sweep (an EventBridge schedule in AWS, the watchdog locally): recompute each
+    user's running count from the RUNNING records and correct any drift (logged by the index)."""
+    drift = index.sweep()
+    return {"swept": True, "corrected": [{"user": d.user, "counted": d.counted, "actual": d.actual} for d in drift]}
+
+
 @lambda_entry
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        result = sweep_running_counts(open_index(get_settings()))
+        logger.info("running counts swept", extra={"outcome": result})
+        return result
     detail = parse(event=event, model=StatusChangeDetail, envelope=envelopes.EventBridgeEnvelope)
     if not isinstance(detail, StatusChangeDetail):  # an event with no detail at all
         raise ValueError("not a Step Functions status-change event: it has no detail")

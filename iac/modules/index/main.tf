@@ -85,3 +85,28 @@ resource "aws_iam_role_policy" "access" {
   role     = each.key
   policy   = data.aws_iam_policy_document.access[each.key].json
 }
+
+# The sweep: the status-change handler answers a "Scheduled Event" by recomputing every user's
+# running count from the RUNNING records (lambdas/status_change/handler.py sweep_running_counts).
+resource "aws_cloudwatch_event_rule" "sweep" {
+  count               = var.sweep_function == null ? 0 : 1
+  name                = "${var.table_name}-sweep"
+  description         = "Recompute the execution index's running counts and log any drift."
+  schedule_expression = var.sweep_schedule
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "sweep" {
+  count = var.sweep_function == null ? 0 : 1
+  rule  = aws_cloudwatch_event_rule.sweep[0].name
+  arn   = var.sweep_function.arn
+}
+
+resource "aws_lambda_permission" "sweep" {
+  count         = var.sweep_function == null ? 0 : 1
+  statement_id  = "IndexSweepSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = var.sweep_function.name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.sweep[0].arn
+}

@@ -33,3 +33,18 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "sweep_function" {
+  description = "The status-change function ({ name, arn }) that a schedule calls to recompute the running counts; null: no schedule."
+  type = object({
+    name = string
+    arn  = string
+  })
+  default = null
+}
+
+variable "sweep_schedule" {
+  description = "How often the running counts are recomputed from the records (an EventBridge schedule expression)."
+  type        = string
+  default     = "rate(15 minutes)"
+}

@@ -188,3 +188,23 @@ def test_both_recorders_run_the_one_handler_body_in_lambdas_records() -> None:
     assert failure_module.handler.recorder is failure_module.record_failure
     # Both are made by lambdas.records.recorder_handler: under powertools' wrapper, one code object.
     assert result_module.handler.__wrapped__.__code__ is failure_module.handler.__wrapped__.__code__
+
+
+def test_a_scheduled_event_sweeps_the_running_counts(storage, state) -> None:
+    index = open_index(get_settings())
+    with index._write() as db:  # type: ignore[attr-defined]  # drift, as a crash between writes would leave
+        db.execute("UPDATE running_counts SET running = 3 WHERE user = ?", (USER,))
+    scheduled = {
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-26T10:15:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/aiorch-index-sweep"],
+        "detail": {},
+    }
+    out = status_change(scheduled, None)
+    assert out["corrected"] == [{"user": USER, "counted": 3, "actual": 1}]
+    assert index.running_count(USER) == 1

@@ -82,3 +82,19 @@ run "unknown_access_is_refused" {
   }
   expect_failures = [var.role_access]
 }
+
+run "a_schedule_calls_the_sweep" {
+  command = plan
+  variables {
+    sweep_function = { name = "it-status-change", arn = "arn:aws:lambda:eu-west-1:111122223333:function:it-status-change" }
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.sweep[0].schedule_expression == "rate(15 minutes)"
+    error_message = "the sweep runs every 15 minutes by default"
+  }
+  assert {
+    condition     = aws_lambda_permission.sweep[0].function_name == "it-status-change" && aws_lambda_permission.sweep[0].principal == "events.amazonaws.com"
+    error_message = "EventBridge may invoke the status-change function"
+  }
+}
