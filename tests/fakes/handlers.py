@@ -91,7 +91,7 @@ def status_change(event: dict[str, Any], context: Any) -> None:
                 record.user,
                 record.execution_id,
                 ExecutionStatus(detail["status"]),
-                recorded_by="status-change",
+                recorded_by="StatusChange",  # as lambdas/status_change/handler.py records it
                 error_type=detail.get("error"),
                 error_message=detail.get("cause"),
             )

@@ -19,8 +19,14 @@ class FakeStates:
 
     def __init__(self) -> None:
         self.executions: dict[str, dict[str, Any]] = {}
+        self.started: list[dict[str, Any]] = []  # every StartExecution's arguments, in order
+        self.stopped: list[str] = []  # every StopExecution's ARN, in order
+        self.fail_start = False  # True: StartExecution answers as an unavailable service
 
     def start_execution(self, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
+        if self.fail_start:
+            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "StartExecution")
+        self.started.append({"stateMachineArn": stateMachineArn, "name": name, "input": input})
         arn = stateMachineArn.replace(":stateMachine:", ":execution:") + f":{name}"
         now = datetime.now(UTC)
         self.executions[arn] = {
@@ -68,6 +74,7 @@ class FakeStates:
 
     def stop_execution(self, executionArn: str, error: str = "", cause: str = "") -> dict[str, Any]:
         execution = self._get(executionArn, "StopExecution")
+        self.stopped.append(executionArn)
         execution["status"] = "ABORTED"
         execution["stopDate"] = datetime.now(UTC)
         events = execution["events"]

@@ -4,7 +4,6 @@ real jobs as subprocesses, on small real photos."""
 from __future__ import annotations
 
 import io
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,15 +17,10 @@ from aiorch.settings import Settings
 from lambdas.api.app import create_app
 from lambdas.api.auth import issue_local_token
 from tests.conftest import encode, photo
+from tests.support import free_port
 from workflows.local.client import ensure_service, stop_service
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ log every call, so each test can check what really ran.
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from aiorch.index import ExecutionIndex, open_index
 from aiorch.settings import Settings
 from aiorch.storage import open_app_storage
 from tests.fakes import read_calls
+from tests.support import free_port
 
 USER = "local"
 FAKE_DISPATCH = {
@@ -32,12 +32,6 @@ FAKE_DISPATCH = {
     "status_change_handler": "tests.fakes.handlers:status_change",
     "extra_hooks": ["tests.fakes.faults"],
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:

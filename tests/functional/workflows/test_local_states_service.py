@@ -194,7 +194,7 @@ def test_service_killed_mid_execution_reports_interrupted_and_leaves_no_job(tmp_
             10,
             "the index entry to be finalised",
         )
-        assert record.status is ExecutionStatus.INTERRUPTED and record.recorded_by == "status-change"
+        assert record.status is ExecutionStatus.INTERRUPTED and record.recorded_by == "StatusChange"
         t0 = time.monotonic()
         ensure_service(settings)  # already up: returns at once
         assert time.monotonic() - t0 < 2

@@ -18,35 +18,7 @@ from aiorch.analysis import (
 )
 from aiorch.contracts import ExecutionStatus
 from tests.conftest import encode, photo
-
-
-class FakeStates:
-    """Step Functions as far as the service uses it; records what it was asked."""
-
-    def __init__(self) -> None:
-        self.started: list[dict[str, Any]] = []
-        self.stopped: list[str] = []
-        self.status = "RUNNING"
-        self.events: list[dict[str, Any]] = []
-        self.fail_start = False
-
-    def start_execution(self, **kwargs: Any) -> dict[str, Any]:
-        if self.fail_start:
-            raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "down"}}, "StartExecution")
-        self.started.append(kwargs)
-        return {"executionArn": "arn"}
-
-    def describe_execution(self, executionArn: str) -> dict[str, Any]:
-        return {"status": self.status}
-
-    def get_execution_history(self, **kwargs: Any) -> dict[str, Any]:
-        # Like the local states service (moto): reverseOrder and maxResults are ignored, oldest first.
-        return {"events": list(self.events)}
-
-    def stop_execution(self, executionArn: str, **kwargs: Any) -> dict[str, Any]:
-        self.stopped.append(executionArn)
-        self.status = "ABORTED"
-        return {}
+from tests.fakes.states import FakeStates
 
 
 @pytest.fixture
@@ -149,10 +121,7 @@ def test_unknown_operation_and_unavailable_service(service, states, photo_png) -
 def test_status_shows_the_running_job_progress(service, states, storage, photo_png) -> None:
     upload = service.store_upload("alice", photo_png)
     record = service.submit("alice", "inpaint", upload.key)
-    states.events = [
-        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "ValidateInput"}},
-        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Inpaint"}},
-    ]
+    states.enter(record.execution_arn, "Inpaint")
     storage.put_json(
         f"results/alice/{record.execution_id}/inpaint/progress.json", {"stage": "inpaint", "done": 1, "total": 2}
     )
