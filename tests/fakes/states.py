@@ -65,6 +65,10 @@ class FakeStates:
             )
         return self.executions[arn]
 
+    def describe_state_machine(self, stateMachineArn: str) -> dict[str, Any]:
+        """The readiness check's call: the fake's one state machine always exists."""
+        return {"stateMachineArn": stateMachineArn, "status": "ACTIVE"}
+
     def describe_execution(self, executionArn: str) -> dict[str, Any]:
         execution = self._get(executionArn, "DescribeExecution")
         described = {k: execution[k] for k in ("name", "status", "startDate")} | {"executionArn": executionArn}

@@ -158,6 +158,7 @@ module "index" {
     (module.lambdas.role_names["status_change"])  = "status_change"
   }
   deletion_protection = !var.force_destroy
+  sweep_function      = { name = module.lambdas.function_names["status_change"], arn = module.lambdas.function_arns["status_change"] }
 }
 
 module "workflow" {

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from lambdas.api import schemas
 from lambdas.api.context import Ctx
+from lambdas.api.problems import problem_response
 
 router = APIRouter(tags=["public"])
 
@@ -64,7 +65,11 @@ def readyz(ctx: Ctx) -> JSONResponse:
             cached = (now, readiness(ctx))
             _ready_cache[id(ctx)] = cached
     answer = cached[1]
-    return JSONResponse(answer, status_code=200 if answer["status"] == "ready" else 503)
+    if answer["status"] == "ready":
+        return JSONResponse(answer)
+    down = [f"{part}: {answer[part]['reason']}" for part in ("states", "storage") if answer[part]["status"] == "down"]
+    # A problem like every other error answer, with each part's state as extensions.
+    return problem_response(503, "not ready: " + "; ".join(down), states=answer["states"], storage=answer["storage"])
 
 
 @router.get("/config.json", include_in_schema=False)

@@ -22,6 +22,7 @@ CASES_PER_OPERATION = 200
 # Every operation in the schema; test_every_operation_is_fuzzed keeps this list honest.
 OPERATIONS = [
     ("/healthz", "GET"),
+    ("/readyz", "GET"),
     ("/.well-known/jwks.json", "GET"),
     ("/authorize", "GET"),
     ("/local-uploads/{token}", "POST"),
@@ -37,7 +38,12 @@ OPERATIONS = [
     ("/analytics/queries/{name}/runs/{query_id}", "GET"),
 ]
 # Operations whose only input is nothing at all: hypothesis cannot make 200 different requests of them.
-WITHOUT_INPUTS = {("/healthz", "GET"), ("/.well-known/jwks.json", "GET"), ("/analytics/queries", "GET")}
+WITHOUT_INPUTS = {
+    ("/healthz", "GET"),
+    ("/readyz", "GET"),
+    ("/.well-known/jwks.json", "GET"),
+    ("/analytics/queries", "GET"),
+}
 
 
 @pytest.fixture
