@@ -1,6 +1,6 @@
-import type { ServedOperation } from './operations'
 // The browser's side of the /image-ai-analysis API: sign-in, uploads, executions.
 // Every failure becomes an ApiError whose message is the server's plain-words `detail`.
+import type { ServedOperation } from './operations'
 
 export interface Progress {
   stage: string | null

@@ -2,30 +2,18 @@
 // limits) come from the server's GET /operations, which reads the one schema the API, ValidateInput and
 // the jobs check with (aiorch/operations.py). Only display words (labels) are kept here.
 import { reactive } from 'vue'
+import type { components } from './api-types'
 
 export type OptionValue = string | number | boolean
 
-/** One option as GET /operations serves it. */
-export interface ServedOption {
-  name: string
-  type: 'integer' | 'number' | 'boolean' | 'choice' | 'string'
-  description: string
+type Schemas = components['schemas']
+
+/** One option as GET /operations serves it (types generated from the OpenAPI document: api-types.ts). */
+export type ServedOption = Omit<Schemas['OptionSpec'], 'default'> & {
   default: OptionValue | null // null: the job decides (see the description)
-  minimum?: number | null
-  maximum?: number | null
-  exclusive_minimum?: boolean
-  choices?: string[] | null
-  unit?: string | null
-  applies_to?: string | null
-  jobs: string[]
 }
 
-export interface ServedOperation {
-  name: 'upscale' | 'denoise' | 'inpaint'
-  accepts_mask: boolean
-  input: { min_side_px: number; max_bytes: number; max_pixels: number }
-  options: ServedOption[]
-}
+export type ServedOperation = Omit<Schemas['OperationOut'], 'options'> & { options: ServedOption[] }
 
 export interface OperationSpec {
   name: ServedOperation['name']
