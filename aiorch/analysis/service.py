@@ -28,10 +28,12 @@ from aiorch.analysis.errors import (
     TooManyRunning,
 )
 from aiorch.analysis.media import EXTENSIONS, content_type_for, sniff_image
-from aiorch.analysis.progress import FINISHED_STAGE, JOB_FOR_STATE, STATE_FOR_JOB, progress_view
+from aiorch.analysis.progress import FINISHED_STAGE, progress_view
 from aiorch.analysis.views import ErrorView, ExecutionView, ResultLink, UploadInfo
 from aiorch.contracts import (
+    JOB_FOR_STATE,
     JOBS_FOR_OPERATION,
+    STATE_FOR_JOB,
     AnalysisRequest,
     ExecutionRecord,
     ExecutionStatus,

@@ -60,8 +60,10 @@ def wait_image_loaded(page: Any, test_id: str, timeout_ms: float = 30_000) -> No
 
 
 def paint_a_stroke(page: Any) -> None:
-    canvas = page.get_by_test_id("mask-canvas")
-    canvas.wait_for()
+    """Paint once the brush has fitted its canvas to the image, and wait until the stroke is on it."""
+    canvas = page.locator('[data-testid="mask-canvas"][data-ready="true"]')
+    canvas.wait_for(timeout=30_000)
+    canvas.scroll_into_view_if_needed()  # mouse events only reach what is inside the viewport
     box = canvas.bounding_box()
     y = box["y"] + box["height"] * 0.3
     page.mouse.move(box["x"] + box["width"] * 0.2, y)
@@ -69,6 +71,7 @@ def paint_a_stroke(page: Any) -> None:
     page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=5)
     page.mouse.move(box["x"] + box["width"] * 0.8, y + 10, steps=5)
     page.mouse.up()
+    page.get_by_role("button", name="Clear mask").and_(page.locator(":enabled")).wait_for()  # the stroke took
 
 
 @pytest.mark.parametrize(
@@ -336,3 +339,56 @@ def test_main_flow_on_a_phone(browser: Any, stack: Any, photo_file: Path, artifa
     finally:
         context.close()
     assert not problems, problems
+
+
+# Mean absolute change (0-255) the fill must make under a drawn mask on a textured photo.
+MIN_MEAN_CHANGE_UNDER_MASK = 3.0
+
+
+def read_stored_image(settings: Any, key: str, mode: str) -> Any:
+    """A stored image read back as the pipeline wrote it (the local storage), as an array in ``mode``."""
+    import numpy as np
+
+    from aiorch.storage import open_app_storage
+
+    with Image.open(io.BytesIO(open_app_storage(settings).get_bytes(key))) as image:
+        return np.asarray(image.convert(mode))
+
+
+@pytest.mark.parametrize("detect_text", [False, True])
+def test_a_drawn_mask_on_a_photo_without_text(
+    page: Any, stack: Any, tmp_path: Path, artifacts: Path, detect_text: bool
+) -> None:
+    """Issue 12 item 2: a photo with no text and a drawn stroke: the pixels under the stroke change (mean
+    change above MIN_MEAN_CHANGE_UNDER_MASK), every other pixel is unchanged; with "also detect text" on,
+    OCR finds nothing to add, so the mask that was filled is the drawn one only."""
+    import numpy as np
+
+    from aiorch.analysis import AnalysisService
+
+    cat = tmp_path / "chelsea.png"
+    photo(160, "chelsea").save(cat)
+    signed_in(page)
+    page.get_by_test_id("operation-inpaint").check()
+    page.get_by_test_id("file-input").set_input_files(str(cat))
+    page.get_by_test_id("preview").wait_for()
+    paint_a_stroke(page)
+    page.locator("input[name=use_ocr]").set_checked(detect_text)  # the form's "detect text" switch
+    run_and_watch(page)
+    expect(page.get_by_test_id("status")).to_have_text("Done")
+    page.screenshot(path=artifacts / f"mask-ocr-{'on' if detect_text else 'off'}.png")
+
+    execution_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    record = AnalysisService(stack.settings).index.get("local", execution_id)
+    assert record is not None and record.mask_key and record.options.get("use_ocr") is detect_text
+    drawn = read_stored_image(stack.settings, record.mask_key, "L") > 127
+    filled = read_stored_image(stack.settings, f"results/local/{execution_id}/detect-text/mask.png", "L") > 127
+    original = read_stored_image(stack.settings, record.input_key, "RGB").astype(np.int16)
+    result_key = next(k for k in record.result_keys if "/inpaint/" in k)
+    result = read_stored_image(stack.settings, result_key, "RGB").astype(np.int16)
+
+    assert drawn.shape == original.shape[:2] and 0 < drawn.mean() < 0.5
+    assert np.array_equal(filled, drawn)  # OCR, on or off, added nothing on a photo with no text
+    change = np.abs(result - original).mean(axis=2)
+    assert change[drawn].mean() > MIN_MEAN_CHANGE_UNDER_MASK, change[drawn].mean()
+    assert np.array_equal(result[~drawn], original[~drawn])  # the rest is untouched
