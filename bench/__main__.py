@@ -243,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.fixed_costs import main as jobs_main
 
         return jobs_main(argv[1:])
+    if argv[:1] == ["ncnn"]:  # python -m bench ncnn: CPU x4plus, ours vs the ncnn engine (bench/ncnn_compare.py)
+        from bench.ncnn_compare import main as ncnn_main
+
+        return ncnn_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="auto", help="cpu | cuda | auto (auto: CPU, plus the GPU if present)")
     parser.add_argument("--size", type=int, default=None, help="upscale input side (default: 1024 GPU, 48 CPU)")

@@ -45,7 +45,9 @@ def _run(runner: Any, source: Path, out: Path, job: str, options: dict[str, Any]
     return {"wall_s": round(wall, 3), "model_s": timings["model"], "fixed_s": round(wall - inside, 3)}
 
 
-def measure(job: str, size: int, options: dict[str, Any], runs: int) -> dict[str, list[dict]]:
+def measure(
+    job: str, size: int, options: dict[str, Any], runs: int, modes: tuple[str, ...] = ("cold", "warm")
+) -> dict[str, list[dict]]:
     from aiorch.settings import Settings
     from workflows.local.jobs import JobRunner
 
@@ -55,7 +57,7 @@ def measure(job: str, size: int, options: dict[str, Any], runs: int) -> dict[str
         source = root / "photo.png"
         _photo(source, size)
         env = {"AIORCH_DATA_DIR": str(root / "home")}
-        for mode in ("cold", "warm"):
+        for mode in modes:
             settings = Settings(data_dir=root / mode, job_slots=1, job_workers=mode == "warm")
             runner = JobRunner(settings)
             runner.start()
