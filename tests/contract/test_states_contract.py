@@ -140,4 +140,5 @@ def test_a_stopped_execution_is_described_as_aborted(subject) -> None:
     )
     assert described["status"] == "ABORTED"
     assert described["stopDate"] >= described["startDate"]
-    assert history_events(subject.client, arn)[-1]["type"] == "ExecutionAborted"
+    # moto writes the end event after the status: wait for it rather than read it once.
+    wait_for(lambda: history_events(subject.client, arn)[-1]["type"] == "ExecutionAborted", 30, "ExecutionAborted")
