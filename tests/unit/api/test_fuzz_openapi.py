@@ -24,6 +24,7 @@ OPERATIONS = [
     ("/healthz", "GET"),
     ("/readyz", "GET"),
     ("/.well-known/jwks.json", "GET"),
+    ("/operations", "GET"),
     ("/authorize", "GET"),
     ("/local-uploads/{token}", "POST"),
     ("/downloads/{token}", "GET"),
@@ -42,6 +43,7 @@ WITHOUT_INPUTS = {
     ("/healthz", "GET"),
     ("/readyz", "GET"),
     ("/.well-known/jwks.json", "GET"),
+    ("/operations", "GET"),
     ("/analytics/queries", "GET"),
 }
 
