@@ -8,6 +8,7 @@ per URL and process, so connections are reused.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from aiorch.index.base import Drift, ExecutionIndex, IdempotencyKeyReused, RunningLimitReached, Started
@@ -18,7 +19,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Drift", "ExecutionIndex", "IdempotencyKeyReused", "RunningLimitReached", "Started", "open_index"]
 
-_opened: dict[str, ExecutionIndex] = {}
+# The indexes opened lately, by URL. Bounded: a process that opens many (a test run, one data
+# directory per test) drops the oldest, and with it their SQLite connections.
+_opened: OrderedDict[str, ExecutionIndex] = OrderedDict()
+_OPENED_MAX = 8
 _lock = threading.Lock()
 
 
@@ -29,6 +33,7 @@ def open_index(settings: Settings, storage: Storage | None = None) -> ExecutionI
     with _lock:
         index = _opened.get(url)
         if index is not None:
+            _opened.move_to_end(url)
             return index
         if url.startswith("dynamodb://"):
             from aiorch.index.dynamodb import DynamoDbIndex
@@ -43,4 +48,6 @@ def open_index(settings: Settings, storage: Storage | None = None) -> ExecutionI
             index = SqliteIndex(url.removeprefix("sqlite://"))
             index.migrate_json_records(storage or open_app_storage(settings))
         _opened[url] = index
+        while len(_opened) > _OPENED_MAX:
+            _opened.popitem(last=False)
         return index
