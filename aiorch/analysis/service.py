@@ -347,8 +347,7 @@ class AnalysisService:
         if reason is not None:
             raise StatesUnavailable(f"the state history cannot be read now: {reason}")
         raise NotFoundError(
-            "the state history of this execution is no longer kept: the workflow service "
-            "restarted before it was stored"
+            "the state history of this execution is no longer kept: the workflow service restarted before it was stored"
         )
 
     def state_report(self, record: ExecutionRecord) -> Any:
