@@ -269,7 +269,14 @@ def test_errors_are_shown_in_plain_words(page: Any, tmp_path: Path) -> None:
     not_an_image = tmp_path / "notes.txt"
     not_an_image.write_text("hello")
     page.get_by_test_id("file-input").set_input_files(str(not_an_image))
-    expect(page.get_by_test_id("error")).to_contain_text("is not an image we can process")
+    refused = "is not an image (accepted: PNG, JPEG, WebP, TIFF, BMP)"  # the server's words after the name
+    expect(page.get_by_test_id("error")).to_have_text(f"notes.txt {refused}")
+    # Known by its bytes, not its name: a text file called .png is refused before any upload.
+    disguised = tmp_path / "holiday.png"
+    disguised.write_text("hello, I am text")
+    page.get_by_test_id("file-input").set_input_files(str(disguised))
+    expect(page.get_by_test_id("error")).to_have_text(f"holiday.png {refused}")
+    expect(page.get_by_test_id("preview")).to_have_count(0)
 
 
 OVERFLOWING = """() => [...document.querySelectorAll('body *')]
