@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -92,6 +93,17 @@ for line in sys.stdin:
 """
 
 
+def lambda_interpreter() -> str:
+    """A CPython of Lambda's version: the package's native wheels are built for it alone."""
+    wanted = builder().LAMBDA_PYTHON
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == wanted:
+        return sys.executable
+    found = shutil.which(f"python{wanted}")
+    if found is None:
+        raise RuntimeError(f"no python{wanted} here: the Lambda package's wheels are built for CPython {wanted}")
+    return found
+
+
 class LambdaError(RuntimeError):
     """The handler raised: Lambda's errorType and errorMessage."""
 
@@ -107,7 +119,7 @@ class LambdaWorker:
         self.name = name
         base = {k: os.environ[k] for k in ("PATH", "HOME", "TMPDIR", "LANG") if k in os.environ}
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _DRIVER, str(package)],
+            [lambda_interpreter(), "-I", "-S", "-c", _DRIVER, str(package)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=base | env,
