@@ -1,4 +1,4 @@
-"""Stand-ins for the three APIs moto 5.2.5 answers with 500, for the Terraform apply test only.
+"""Stand-ins for the APIs moto 5.2.5 answers with 500 (or, PublishFunction, 404), for the Terraform apply test only.
 
 Loaded into the local states service through its dispatch file (``extra_hooks``): the
 service calls ``register(events, settings)`` in its own process before its moto server
@@ -12,12 +12,16 @@ starts, which is the one place these answers can be changed. Nothing outside tes
 - ``DeleteNamedQuery`` (Athena): called by ``terraform destroy``; not implemented. Deletes
   the query from moto's Athena backend, as AWS would.
 
-And one moto gap in bucket policies: moto fills in no request context (it knows nothing
-of aws:SecureTransport, aws:SourceArn, ...) and treats a condition on a key it does not know
-as met. AWS treats it as not met, so the statement does not apply. Under moto the buckets'
-"deny unless aws:SecureTransport" statement therefore denied every request, including
-Terraform's upload of the Lambda package. Here a statement whose condition names a key the
-request does not carry is skipped, as AWS does (``...IfExists`` and ``Null`` excepted).
+And one moto gap in policy conditions: moto fills in no request context (it knows nothing
+of aws:SecureTransport, aws:SourceArn, s3:prefix, ...) and treats a condition on a key it
+does not know as met. Under moto the buckets' "deny unless aws:SecureTransport" statement
+therefore denied every request, including Terraform's upload of the Lambda package. AWS
+always carries aws:SecureTransport, so there the statement denies only plain-HTTP requests.
+Here a *Deny* statement whose condition names a key the request does not carry is skipped
+(``...IfExists`` and ``Null`` excepted). Allow statements are left to moto: an earlier
+version skipped those too, which turned the roles' prefix-scoped ``s3:ListBucket`` (condition
+on ``s3:prefix``, a key AWS does fill in) into AccessDenied. Under moto such an Allow
+therefore holds for every prefix: the prefix scoping itself is not checked here.
 """
 
 from __future__ import annotations
@@ -39,7 +43,15 @@ def _delete_named_query(self: Any) -> str:
     return json.dumps({})
 
 
-def _statement_applies_only_when_its_condition_holds() -> None:
+def _publish_function(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    function = self.backend.describe_function(name=self._get_param("Name"))
+    function.stage = "LIVE"
+    return ActionResult({"FunctionSummary": function.function_summary, "ETag": function.etag})
+
+
+def _deny_applies_only_when_its_condition_holds() -> None:
     from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
     moto_is_action_permitted = IAMPolicyStatement.is_action_permitted
@@ -51,6 +63,8 @@ def _statement_applies_only_when_its_condition_holds() -> None:
         principal: str | None = None,
         incoming_condition_values: dict[str, str] | None = None,
     ) -> Any:
+        if self._statement.get("Effect") != "Deny":
+            return moto_is_action_permitted(self, action, resource, principal, incoming_condition_values)
         known = incoming_condition_values or {}
         for operator, tests in (self._statement.get("Condition") or {}).items():
             if operator.endswith("IfExists") or operator == "Null":
@@ -64,9 +78,15 @@ def _statement_applies_only_when_its_condition_holds() -> None:
 
 def register(events: Any, settings: Any) -> None:
     from moto.athena.responses import AthenaResponse
+    from moto.cloudfront import urls as cloudfront_urls
+    from moto.cloudfront.responses import CloudFrontResponse
+
+    # PublishFunction (the SPA fallback's CloudFront Function): moto has no route for it (404).
+    cloudfront_urls.url_paths["{0}/2020-05-31/function/(?P<function_name>[^/]+)/publish$"] = CloudFrontResponse.dispatch
+    CloudFrontResponse.publish_function = _publish_function  # type: ignore[attr-defined]
     from moto.stepfunctions.responses import StepFunctionResponse
 
-    _statement_applies_only_when_its_condition_holds()
+    _deny_applies_only_when_its_condition_holds()
     StepFunctionResponse.validate_state_machine_definition = _validate_state_machine_definition  # type: ignore[attr-defined]
     StepFunctionResponse.list_state_machine_versions = _list_state_machine_versions  # type: ignore[attr-defined]
     AthenaResponse.delete_named_query = _delete_named_query  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ provider "aws" {
       cloudfront   = var.endpoint_url
       cloudwatch   = var.endpoint_url
       cognitoidp   = var.endpoint_url
+      dynamodb     = var.endpoint_url
       ec2          = var.endpoint_url
       ecr          = var.endpoint_url
       events       = var.endpoint_url
