@@ -118,7 +118,8 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     except JobFailure as failure:
         print(f"error: {failure.message}", file=sys.stderr)
         return EXIT_USAGE
-    _current_output.append((output, args.job))
+    running = (output, args.job)
+    _current_output.append(running)
     try:
         output.storage.delete(output.key("error.json"))  # a retry must not leave a stale failure behind
         run_job(args.job, args.input, output, args.mask, parse_options(args.options), settings)
@@ -131,6 +132,9 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         traceback.print_exc(file=sys.stderr)
         _write_error_quietly(output, describe_unexpected(exc, args.job), args.job)
         return EXIT_FAILED
+    finally:
+        # A warm worker runs many jobs in one process: a stop names only the job still running.
+        _current_output.remove(running)
 
 
 def run_job(

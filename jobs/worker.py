@@ -98,7 +98,6 @@ def output_to(log_path: str) -> Any:
 
 def run_one(entry: JobMain, request: dict[str, Any]) -> int:
     """One job, with a cold process's exit semantics: main's return, SystemExit's code, else 1."""
-    cli._current_output.clear()  # the stop handler names only this job's output
     with job_environment(request.get("env") or {}), output_to(request["log"]):
         try:
             return int(entry(list(request["argv"])))
@@ -107,8 +106,6 @@ def run_one(entry: JobMain, request: dict[str, Any]) -> int:
         except BaseException:
             traceback.print_exc()
             return 1
-        finally:
-            cli._current_output.clear()
 
 
 def serve(module: str, max_rss_mb: float) -> int:
