@@ -46,6 +46,7 @@ from aiorch.ids import new_id
 from aiorch.index import IdempotencyKeyReused, RunningLimitReached, open_index
 from aiorch.operations import OptionError, check_options
 from aiorch.settings import Settings
+from aiorch.states import execution_arn
 from aiorch.storage import NotFound, Storage, open_app_storage
 
 
@@ -66,7 +67,7 @@ class AnalysisService:
         return self._states
 
     def execution_arn(self, execution_id: str) -> str:
-        return self.settings.resolved_state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_id}"
+        return execution_arn(self.settings.resolved_state_machine_arn, execution_id)
 
     def _record(self, user: str, execution_id: str) -> ExecutionRecord:
         try:

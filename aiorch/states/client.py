@@ -17,6 +17,11 @@ from aiorch.settings import Settings
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
+def execution_arn(state_machine_arn: str, execution_id: str) -> str:
+    """The ARN Step Functions gives an execution named ``execution_id`` (our ids are the names)."""
+    return state_machine_arn.replace(":stateMachine:", ":execution:") + f":{execution_id}"
+
+
 def states_endpoint(settings: Settings) -> str | None:
     """Where Step Functions answers: an explicit endpoint, AWS (``state_machine_arn`` set), or the local service."""
     if settings.states_endpoint_url:

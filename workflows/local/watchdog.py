@@ -23,6 +23,7 @@ from typing import Any
 from aiorch.contracts import AnalysisRequest, ExecutionRecord, ExecutionStatus
 from aiorch.index import open_index
 from aiorch.settings import Settings
+from aiorch.states import execution_arn
 from aiorch.storage import open_app_storage
 from workflows.local.dispatch import LocalLambdaContext
 from workflows.local.jobs import JobRunner
@@ -82,11 +83,9 @@ def status_change_event(
 
 def interrupted_event(record: ExecutionRecord, settings: Settings) -> dict[str, Any]:
     state_machine_arn = settings.resolved_state_machine_arn
-    execution_arn = record.execution_arn or state_machine_arn.replace(":stateMachine:", ":execution:") + (
-        f":{record.execution_id}"
-    )
+    arn = record.execution_arn or execution_arn(state_machine_arn, record.execution_id)
     return status_change_event(
-        execution_arn=execution_arn,
+        execution_arn=arn,
         state_machine_arn=state_machine_arn,
         name=record.execution_id,
         status=ExecutionStatus.INTERRUPTED.value,

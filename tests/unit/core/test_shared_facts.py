@@ -75,3 +75,29 @@ def test_the_local_issuer_key_is_written_by_the_storage_create_if_absent(tmp_pat
     assert auth.write_private_file(target, b"second") is False  # the first one is kept
     assert written == ["key.pem", "key.pem"] and target.read_bytes() == b"first"
     assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_service_and_the_watchdog_build_execution_arns_with_the_core_formula(settings) -> None:
+    from aiorch.analysis import service
+    from aiorch.contracts import ExecutionRecord
+    from aiorch.states import execution_arn
+    from workflows.local import watchdog
+
+    assert service.execution_arn is execution_arn
+    assert watchdog.execution_arn is execution_arn
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:aiorch"
+    assert execution_arn(machine, "01J") == "arn:aws:states:us-east-1:123456789012:execution:aiorch:01J"
+    assert service.AnalysisService(settings, states_client=object()).execution_arn("01J") == execution_arn(
+        settings.resolved_state_machine_arn, "01J"
+    )
+    record = ExecutionRecord.model_validate(
+        {
+            "execution_id": "01J",
+            "user": "alice",
+            "operation": "upscale",
+            "input_key": "uploads/alice/u/original.png",
+            "created_at": "2026-12-01T00:00:00Z",
+        }
+    )
+    event = watchdog.interrupted_event(record, settings)
+    assert event["detail"]["executionArn"] == execution_arn(settings.resolved_state_machine_arn, "01J")
