@@ -7,8 +7,6 @@ log every call, so each test can check what really ran.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from aiorch.index import ExecutionIndex, open_index
 from aiorch.settings import Settings
 from aiorch.storage import open_app_storage
 from tests.fakes import read_calls
-from tests.support import free_port
+from tests.support import free_port, wait_for  # re-exported: the suites import both from here
 
 USER = "local"
 FAKE_DISPATCH = {
@@ -32,16 +30,6 @@ FAKE_DISPATCH = {
     "status_change_handler": "tests.fakes.handlers:status_change",
     "extra_hooks": ["tests.fakes.faults"],
 }
-
-
-def wait_for(predicate: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 @dataclass

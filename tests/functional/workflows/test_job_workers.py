@@ -9,58 +9,28 @@ import json
 import os
 import signal
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from aiorch.settings import Settings
-from workflows.local.jobs import JobRunner, JobStatus
+from tests.support import fake_job_runner, submit_fake_job, wait_final, wait_for
 
 pytestmark = pytest.mark.functional
 
 
-def _runner(tmp_path: Path, warm: bool, slots: int = 1) -> JobRunner:
-    settings = Settings(data_dir=tmp_path, job_slots=slots, job_module="tests.fakes.jobs", job_workers=warm)
-    runner = JobRunner(settings, stop_grace_s=2)
-    runner.start()
-    return runner
-
-
-def _submit(runner: JobRunner, tmp_path: Path, name: str, **options: object):
-    command = ["denoise", "--input", "file:///in.png", "--output", f"file://{tmp_path}/out/{name}/"]
-    return runner.submit(
-        name=name,
-        queue="q",
-        definition="d",
-        command=[*command, "--options", json.dumps(options)],
-        environment={"AIORCH_DATA_DIR": str(tmp_path), "AIORCH_EXECUTION_ARN": f"arn:{name}"},
-    )
-
-
-def _wait(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _final(runner: JobRunner, job_id: str, timeout_s: float = 30) -> dict:
-    def done():
-        (job,) = runner.describe([job_id])
-        return job if JobStatus(job["status"]).is_final else None
-
-    return _wait(done, timeout_s, f"job {job_id} to finish")
+# Each job names its execution (arn:<name>), as the state machine's jobs do: the first test checks
+# that a warm worker gives every job its own environment.
+submit = partial(submit_fake_job, with_execution_arn=True)
 
 
 @pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
 def test_jobs_keep_the_contract_and_their_own_environment(tmp_path: Path, warm: bool) -> None:
-    runner = _runner(tmp_path, warm)
+    runner = fake_job_runner(tmp_path, warm=warm)
     try:
-        ok = _final(runner, _submit(runner, tmp_path, "ok").job_id)
-        failed = _final(runner, _submit(runner, tmp_path, "bad", fail=True).job_id)
-        again = _final(runner, _submit(runner, tmp_path, "again").job_id)
+        ok = wait_final(runner, submit(runner, tmp_path, "ok").job_id)
+        failed = wait_final(runner, submit(runner, tmp_path, "bad", fail=True).job_id)
+        again = wait_final(runner, submit(runner, tmp_path, "again").job_id)
     finally:
         runner.shutdown()
     assert ok["status"] == "SUCCEEDED" and ok["container"]["exitCode"] == 0
@@ -79,17 +49,17 @@ def test_jobs_keep_the_contract_and_their_own_environment(tmp_path: Path, warm: 
 
 
 def test_a_killed_worker_fails_only_its_job_and_the_next_job_runs(tmp_path: Path) -> None:
-    runner = _runner(tmp_path, warm=True)
+    runner = fake_job_runner(tmp_path, warm=True)
     try:
-        doomed = _submit(runner, tmp_path, "doomed", sleep_s=30)
-        pid = _wait(
+        doomed = submit(runner, tmp_path, "doomed", sleep_s=30)
+        pid = wait_for(
             lambda: (tmp_path / "out/doomed/pid").exists() and (tmp_path / "out/doomed/pid").read_text(),
             20,
             "the job to start",
         )
         os.kill(int(pid), signal.SIGKILL)
-        killed = _final(runner, doomed.job_id, timeout_s=10)
-        after = _final(runner, _submit(runner, tmp_path, "after").job_id)
+        killed = wait_final(runner, doomed.job_id, timeout_s=10)
+        after = wait_final(runner, submit(runner, tmp_path, "after").job_id)
     finally:
         runner.shutdown()
     assert killed["status"] == "FAILED" and killed["container"]["exitCode"] == -signal.SIGKILL
@@ -99,15 +69,15 @@ def test_a_killed_worker_fails_only_its_job_and_the_next_job_runs(tmp_path: Path
 
 @pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
 def test_a_stop_ends_a_running_job_within_seconds_and_a_new_job_runs(tmp_path: Path, warm: bool) -> None:
-    runner = _runner(tmp_path, warm)
+    runner = fake_job_runner(tmp_path, warm=warm)
     try:
-        running = _submit(runner, tmp_path, "running", sleep_s=60)
-        _wait(lambda: (tmp_path / "out/running/pid").exists(), 20, "the job to start")
+        running = submit(runner, tmp_path, "running", sleep_s=60)
+        wait_for(lambda: (tmp_path / "out/running/pid").exists(), 20, "the job to start")
         asked = time.monotonic()
         runner.request_stop(running.job_id, "Execution ABORTED")
-        stopped = _final(runner, running.job_id, timeout_s=10)
+        stopped = wait_final(runner, running.job_id, timeout_s=10)
         took = time.monotonic() - asked
-        after = _final(runner, _submit(runner, tmp_path, "after").job_id)
+        after = wait_final(runner, submit(runner, tmp_path, "after").job_id)
     finally:
         runner.shutdown()
     assert stopped["status"] == "FAILED" and stopped["statusReason"] == "Execution ABORTED"
@@ -116,10 +86,10 @@ def test_a_stop_ends_a_running_job_within_seconds_and_a_new_job_runs(tmp_path: P
 
 
 def test_workers_start_with_the_runner_and_end_with_it(tmp_path: Path) -> None:
-    runner = _runner(tmp_path, warm=True, slots=2)
+    runner = fake_job_runner(tmp_path, warm=True, slots=2)
     assert runner.workers is not None
     workers = list(runner.workers.workers)
     assert len(workers) == 2
-    _wait(lambda: all(w.usable and w.ready for w in workers), 20, "the workers to warm up")
+    wait_for(lambda: all(w.usable and w.ready for w in workers), 20, "the workers to warm up")
     runner.shutdown()
     assert all(w.process.poll() is not None for w in workers)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from aiorch.settings import Settings
 from aiorch.states import states_endpoint
 from aiorch.states.history import summarise
+from tests.support import fake_job_runner, job_status, submit_fake_job, wait_final, wait_for
 from workflows.local.casing import to_boto_casing, to_sfn_casing
 from workflows.local.client import settings_env
 from workflows.local.dispatch import (
@@ -22,7 +22,7 @@ from workflows.local.dispatch import (
     function_name,
     load_dispatch,
 )
-from workflows.local.jobs import JobRunner, JobStatus
+from workflows.local.jobs import JobRunner
 
 
 @pytest.fixture(scope="module")
@@ -183,43 +183,14 @@ def test_history_lists_states_with_retries_and_caught_failures() -> None:
 
 
 # --- the job runner -------------------------------------------------------------------------
-def _runner(tmp_path: Path, slots: int = 1) -> JobRunner:
-    settings = Settings(data_dir=tmp_path, job_slots=slots, job_module="tests.fakes.jobs")
-    runner = JobRunner(settings, stop_grace_s=2)
-    runner.start()
-    return runner
-
-
-def _submit(runner: JobRunner, tmp_path: Path, name: str, **options: object):
-    command = ["denoise", "--input", "file:///in.png", "--output", f"file://{tmp_path}/out/{name}/"]
-    return runner.submit(
-        name=name,
-        queue="q",
-        definition="d",
-        command=[*command, "--options", json.dumps(options)],
-        environment={"AIORCH_DATA_DIR": str(tmp_path)},
-    )
-
-
-def _wait_final(runner: JobRunner, job_id: str, timeout_s: float = 20) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        (job,) = runner.describe([job_id])
-        if JobStatus(job["status"]).is_final:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} not finished")
-
-
 def test_runner_queues_beyond_its_slots_and_reports_exit_codes(tmp_path: Path) -> None:
-    runner = _runner(tmp_path, slots=1)
+    runner = fake_job_runner(tmp_path, slots=1)
     try:
-        first = _submit(runner, tmp_path, "first", sleep_s=1)
-        second = _submit(runner, tmp_path, "second", fail=True)
-        time.sleep(0.5)
-        statuses = [j["status"] for j in runner.describe([first.job_id, second.job_id])]
-        assert statuses == ["RUNNING", "RUNNABLE"]
-        ok, failed = _wait_final(runner, first.job_id), _wait_final(runner, second.job_id)
+        first = submit_fake_job(runner, tmp_path, "first", sleep_s=1)
+        second = submit_fake_job(runner, tmp_path, "second", fail=True)
+        wait_for(lambda: job_status(runner, first.job_id)["status"] == "RUNNING", 10, "the first job to start")
+        assert job_status(runner, second.job_id)["status"] == "RUNNABLE"  # one slot: it waits
+        ok, failed = wait_final(runner, first.job_id), wait_final(runner, second.job_id)
         assert ok["status"] == "SUCCEEDED" and ok["container"]["exitCode"] == 0
         assert failed["status"] == "FAILED" and failed["container"]["exitCode"] == 3
         assert "exited with code 3" in failed["statusReason"]
@@ -230,14 +201,14 @@ def test_runner_queues_beyond_its_slots_and_reports_exit_codes(tmp_path: Path) -
 
 
 def test_runner_stops_a_running_job_and_a_queued_one(tmp_path: Path) -> None:
-    runner = _runner(tmp_path, slots=1)
+    runner = fake_job_runner(tmp_path, slots=1)
     try:
-        running = _submit(runner, tmp_path, "running", sleep_s=30)
-        queued = _submit(runner, tmp_path, "queued", sleep_s=30)
-        time.sleep(0.8)
+        running = submit_fake_job(runner, tmp_path, "running", sleep_s=30)
+        queued = submit_fake_job(runner, tmp_path, "queued", sleep_s=30)
+        wait_for(lambda: (tmp_path / "out/running/pid").exists(), 10, "the first job to start")
         runner.request_stop(running.job_id, "Execution ABORTED")
         runner.request_stop(queued.job_id, "Execution ABORTED")
-        stopped = _wait_final(runner, running.job_id, timeout_s=5)
+        stopped = wait_final(runner, running.job_id, timeout_s=5)
         assert stopped["status"] == "FAILED" and stopped["statusReason"] == "Execution ABORTED"
         never_started = runner.describe([queued.job_id])[0]
         assert never_started["status"] == "FAILED" and "startedAt" not in never_started
