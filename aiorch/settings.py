@@ -85,6 +85,16 @@ class Settings(BaseSettings):
         description="Device a job must run on: auto (a GPU when usable, else the CPU), cpu, cuda or cuda:N. "
         "AWS Batch sets cuda, so a host whose GPU torch cannot use fails the job at once (jobs/devices.py).",
     )
+    job_spawned_at: float | None = Field(
+        default=None,
+        description="Set by the local job runner, not by hand: the epoch time (s) it started this job's process "
+        "or handed the job to a warm worker; a process cannot time its own start (metadata timings_s.startup).",
+    )
+    job_worker_startup_s: float | None = Field(
+        default=None,
+        description="Set by a warm worker for each job it runs: its own start-up (spawn to ready, torch "
+        "imported), reported in metadata.worker apart from the job's timings.",
+    )
     states_dispatch_file: Path | None = Field(
         default=None,
         description="JSON adding Lambda names → handlers and Batch queue/definition names to the local "

@@ -13,6 +13,7 @@ light (no torch).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import logging
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,8 +99,15 @@ class JobOutput:
         self.storage.put_json(self.key("error.json"), error.model_dump(mode="json"))
 
 
-def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> int:
-    """Run one job; returns the process exit code."""
+def main(
+    argv: Sequence[str] | None = None, settings: Settings | None = None, *, process_started_at: float | None = None
+) -> int:
+    """Run one job; returns the process exit code.
+
+    ``process_started_at`` (epoch s) is when this process started, for timings_s.startup when the runner
+    gave no spawn time (``Settings.job_spawned_at``); run_process reads it from /proc.
+    """
+    entered_at = time.time()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     try:
@@ -118,11 +126,12 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     except JobFailure as failure:
         print(f"error: {failure.message}", file=sys.stderr)
         return EXIT_USAGE
+    clock = JobClock.starting(settings.job_spawned_at or process_started_at, entered_at)
     running = (output, args.job)
     _current_output.append(running)
     try:
         output.storage.delete(output.key("error.json"))  # a retry must not leave a stale failure behind
-        run_job(args.job, args.input, output, args.mask, parse_options(args.options), settings)
+        run_job(args.job, args.input, output, args.mask, parse_options(args.options), settings, clock)
         return EXIT_OK
     except JobFailure as failure:
         log.error("job %s failed: %s: %s", args.job, failure.type, failure.message)
@@ -137,6 +146,61 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
         _current_output.remove(running)
 
 
+@dataclass
+class JobClock:
+    """The job's timings_s: separate figures for start-up, imports, decode, model load, model and encode.
+
+    ``origin`` is the runner's spawn time (or the process start) when known: a process cannot time its
+    own start, so start-up is ``entered - origin``, and ``total`` runs from ``origin`` (else from
+    ``entered``) to the metadata. The parts never overlap, so their sum is at most ``total``.
+    """
+
+    origin: float | None  # epoch s
+    entered: float  # epoch s: main() began
+    stages: dict[str, float]
+
+    @classmethod
+    def starting(cls, origin: float | None, entered: float) -> JobClock:
+        # A spawn time after entry (clocks of two processes agree on one machine; guard anyway) is unusable.
+        return cls(origin if origin is not None and origin <= entered else None, entered, {})
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - started
+
+    def timings(self, operation_timings: dict[str, Any]) -> dict[str, Any]:
+        """timings_s for the metadata; ``operation_timings`` are the operation's own (load_model, model, ...)."""
+        run_s = self.stages.pop("operation", 0.0)
+        load_s = _seconds(operation_timings.get("load_model"), 0.0)
+        model_s = _seconds(operation_timings.get("model"), max(0.0, run_s - load_s))
+        detail = {k: round(_seconds(v, 0.0), 4) for k, v in operation_timings.items() if k not in _OWN_TIMINGS}
+        ended = time.time()
+        start = self.origin if self.origin is not None else self.entered
+        return {
+            "startup": None if self.origin is None else round(self.entered - self.origin, 4),
+            "imports": round(self.stages.get("imports", 0.0), 4),
+            "decode": round(self.stages.get("decode", 0.0), 4),
+            "load_model": round(load_s, 4),
+            "model": round(model_s, 4),
+            "encode": round(self.stages.get("encode", 0.0), 4),
+            "total": round(ended - start, 4),
+            "total_from": "spawn" if self.origin is not None else "job start (spawn time unknown)",
+            "detail": {**detail, "operation": round(run_s, 4)},
+        }
+
+
+# The operation's timings that JobClock.timings places itself; the rest go under "detail".
+_OWN_TIMINGS = frozenset({"load_model", "model"})
+
+
+def _seconds(value: Any, default: float) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else default
+
+
 def run_job(
     job: str,
     input_uri: str,
@@ -144,8 +208,10 @@ def run_job(
     mask_uri: str | None,
     options: dict[str, Any],
     settings: Settings,
+    clock: JobClock | None = None,
 ) -> dict[str, Any]:
     """Run one job end to end; returns the metadata it wrote."""
+    clock = clock or JobClock.starting(None, time.time())
     job_type = JOB_TYPES[job]
     require_job_device(settings.job_device)  # before any work: a GPU host that cannot use its GPU fails now
     progress = ProgressWriter(output.storage, output.key("progress.json"))
@@ -154,38 +220,38 @@ def run_job(
         raise JobFailure(f"The {job} job takes no mask; --mask is only for detect-text and inpaint.", "BadRequest")
     if not mask_uri and job_type.mask == "required":
         raise JobFailure(f"The {job} job needs a mask (--mask).", "BadRequest")
-    module = importlib.import_module(job_type.module)
     operation_options, output_options = split_options(job, options)
     imageio.check_output_options(output_options.get("format", "png"), output_options.get("quality"))
     max_pixels = settings.max_pixels(job_type.operation)
+    with clock.stage("imports"):  # torch, spandrel, deepinv...: seconds on a cold process, nothing when warm
+        module = importlib.import_module(job_type.module)
+        for library in module.libraries(operation_options):
+            importlib.import_module(library)
 
-    started = time.perf_counter()
-    input_bytes = read_uri(input_uri, "input", settings)
-    decoded = imageio.decode_image(input_bytes, max_pixels)
-    mask = imageio.decode_mask(read_uri(mask_uri, "mask", settings), max_pixels) if mask_uri else None
-    decode_s = time.perf_counter() - started
+    with clock.stage("decode"):
+        input_bytes = read_uri(input_uri, "input", settings)
+        decoded = imageio.decode_image(input_bytes, max_pixels)
+        mask = imageio.decode_mask(read_uri(mask_uri, "mask", settings), max_pixels) if mask_uri else None
     progress("reading input", 1, 1)
 
-    started = time.perf_counter()
-    extra = {"mask": mask} if job_type.mask != "none" else {}
-    result: OperationOutput = module.run(decoded.rgb, operation_options, progress, **extra)
-    model_s = time.perf_counter() - started
+    with clock.stage("operation"):
+        extra = {"mask": mask} if job_type.mask != "none" else {}
+        result: OperationOutput = module.run(decoded.rgb, operation_options, progress, **extra)
 
     progress("writing result", 0, 1)
-    started = time.perf_counter()
-    data, ext, content_type, notes = encode_result(job, result, decoded, output_options)
-    output.storage.put_bytes(output.key(f"result.{ext}"), data, content_type)
-    for name, blob in result.extra_files.items():
-        output.storage.put_bytes(output.key(name), blob)
-    encode_s = time.perf_counter() - started
+    with clock.stage("encode"):
+        data, ext, content_type, notes = encode_result(job, result, decoded, output_options)
+        output.storage.put_bytes(output.key(f"result.{ext}"), data, content_type)
+        for name, blob in result.extra_files.items():
+            output.storage.put_bytes(output.key(name), blob)
 
     metadata = build_metadata(job, result, decoded, data, ext, options, notes)
-    metadata["timings_s"] = {
-        "decode": round(decode_s, 4),
-        "model": round(model_s, 4),
-        **{k: round(float(v), 4) for k, v in result.metadata.get("timings_s", {}).items()},
-        "encode": round(encode_s, 4),
-    }
+    metadata["worker"] = (
+        None
+        if settings.job_worker_startup_s is None
+        else {"pid": os.getpid(), "startup_s": settings.job_worker_startup_s}
+    )
+    metadata["timings_s"] = clock.timings(result.metadata.get("timings_s", {}))
     output.storage.put_json(output.key("metadata.json"), metadata)
     progress("done", 1, 1)
     return metadata
@@ -374,4 +440,20 @@ def run_process() -> None:
     """The console entry point (``python -m jobs``)."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     install_stop_handler()
-    sys.exit(main())
+    sys.exit(main(process_started_at=process_start_time()))
+
+
+def process_start_time() -> float | None:
+    """When this process started (epoch s), from /proc: its start in clock ticks after boot.
+
+    Used for timings_s.startup when no runner passed a spawn time (AWS Batch starts the container's
+    process itself). None where /proc is not readable.
+    """
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        started_after_boot = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of proc(5)
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - started_after_boot
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return time.time() - age if age >= 0 else None

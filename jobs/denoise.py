@@ -40,13 +40,27 @@ TILE_OVERLAP = 32
 DRUNET_SIZE_MULTIPLE = 8
 
 
-def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> OperationOutput:
+def resolve_method(options: dict[str, Any]) -> tuple[str, Any]:
+    """(method, DRUNet weights): "auto" is DRUNet when weights are configured, else BM3D."""
     method = str(options.get("method", "auto")).lower()
     if method not in METHODS:
         raise JobFailure(f"Unknown denoise method {method!r}: use one of {', '.join(METHODS)}.", "BadRequest")
     weights = options.get("weights") or get_settings().drunet_weights
     if method == "auto":
         method = "drunet" if weights else "bm3d"
+    return method, weights
+
+
+def libraries(options: dict[str, Any]) -> tuple[str, ...]:
+    """What the job imports before its first pixel (the job CLI times it as timings_s.imports)."""
+    method, _ = resolve_method(options)
+    if method == "drunet":
+        return ("torch", "spandrel")
+    return ("torch", "deepinv.models", *(("bm3d",) if method == "bm3d" else ()))
+
+
+def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> OperationOutput:
+    method, weights = resolve_method(options)
     if method == "drunet" and not weights:
         raise JobFailure(
             "DRUNet needs weights: set the 'weights' option or AIORCH_DRUNET_WEIGHTS to a .pth or "
@@ -65,22 +79,23 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
         "device": describe_device(device),
         "precision": fp32_precision(options, "denoise"),
     }
+    started = time.perf_counter()
     if method == "drunet":
         denoiser, size_multiple, weights_info = _drunet(str(weights), sigma / 255.0, device)
         metadata.update(model="DRUNet", fallback=False, **weights_info)
     else:
         denoiser, size_multiple = _classical(method, sigma / 255.0, device), 1
         metadata.update(model=method, weights=f"fallback: {method}", weights_sha256=None, fallback=True)
+    loaded_at = time.perf_counter()
 
     progress("denoising", 0, 1)
-    started = time.perf_counter()
     if sigma <= 0:
         result, report = image, None
     else:
         tiler_options = TilerOptions(tile=tile, overlap=TILE_OVERLAP, channels_last=False, clamp=True)
         tiler = Tiler(denoiser, scale=1, device=device, options=tiler_options, size_multiple=size_multiple)
         result, report = tiler.run(np.ascontiguousarray(image, dtype=np.float32), progress, stage="denoising")
-    metadata["timings_s"] = {"denoise": time.perf_counter() - started}
+    metadata["timings_s"] = {"load_model": loaded_at - started, "model": time.perf_counter() - loaded_at}
     metadata["tile"] = report.tile if report else None
     metadata["tiles"] = report.tiles if report else 0
     progress("denoising", 1, 1)

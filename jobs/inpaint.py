@@ -72,18 +72,19 @@ def run(
     radius = int_option(options, "radius", DEFAULT_TELEA_RADIUS, 1, 64)
     fp32_precision(options, "inpaint")
 
+    started = time.perf_counter()
     filler, metadata = _choose_filler(options, radius, max_side)
+    loaded_at = time.perf_counter()
     regions = mask_regions(mask, context_px)
     result = image.copy()
     progress("inpainting", 0, len(regions))
-    started = time.perf_counter()
     for done, region in enumerate(regions, start=1):
         rows, cols = region.slices
         crop_mask = mask[rows, cols]
         filled = filler(image[rows, cols], crop_mask)
         result[rows, cols][crop_mask] = filled[crop_mask]
         progress("inpainting", done, len(regions))
-    metadata["timings_s"] = {"inpaint": time.perf_counter() - started}
+    metadata["timings_s"] = {"load_model": loaded_at - started, "model": time.perf_counter() - loaded_at}
     metadata.update(
         tiles=len(regions),
         masked_pixels=int(mask.sum()),
@@ -182,8 +183,8 @@ def lama_fill(model: Any, device: Any, max_side: int) -> Any:
     return fill
 
 
-def _choose_filler(options: dict[str, Any], radius: int, max_side: int) -> tuple[Any, dict[str, Any]]:
-    """(fill function, metadata naming what fills): LaMa with weights, else the Telea fallback."""
+def resolve_filler(options: dict[str, Any]) -> tuple[str, Any, str | None]:
+    """(method, LaMa weights, registered LaMa name): "auto" is LaMa when weights exist, else Telea."""
     method = str(options.get("method") or "auto").lower()
     if method not in METHODS:
         raise JobFailure(f"Unknown inpaint method {method!r}: use one of {', '.join(METHODS)}.", "BadRequest")
@@ -201,7 +202,21 @@ def _choose_filler(options: dict[str, Any], radius: int, max_side: int) -> tuple
             "Without them, use method telea.",
             "BadRequest",
         )
-    if method == "telea" or (not weights and not name):
+    if method == "auto":
+        method = "lama" if weights or name else "telea"
+    return method, weights, name
+
+
+def libraries(options: dict[str, Any]) -> tuple[str, ...]:
+    """What the job imports before its first pixel (the job CLI times it as timings_s.imports)."""
+    method, _, _ = resolve_filler(options)
+    return ("cv2", "torch", "spandrel") if method == "lama" else ("cv2",)
+
+
+def _choose_filler(options: dict[str, Any], radius: int, max_side: int) -> tuple[Any, dict[str, Any]]:
+    """(fill function, metadata naming what fills): LaMa with weights, else the Telea fallback."""
+    method, weights, name = resolve_filler(options)
+    if method == "telea":
         metadata = {
             "model": "opencv-telea",
             "weights": "fallback: opencv-telea",

@@ -57,16 +57,30 @@ def warm_up() -> dict[str, Any]:
     return {"torch": True, "warm_s": round(time.perf_counter() - started, 3)}
 
 
+def startup_since_spawn() -> float | None:
+    """This worker's start-up: from the pool's spawn time (Settings.job_spawned_at) to now, torch imported;
+    else from the process start in /proc."""
+    spawned_at = get_settings().job_spawned_at or cli.process_start_time()
+    return None if spawned_at is None else round(max(0.0, time.time() - spawned_at), 3)
+
+
 def rss_mb() -> float:
     """Peak resident memory of this process in MiB (Linux reports ru_maxrss in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 @contextlib.contextmanager
-def job_environment(env: dict[str, str]) -> Any:
-    """The job's environment over the worker's, undone afterwards; settings re-read for the job."""
+def job_environment(env: dict[str, str], worker_startup_s: float | None = None) -> Any:
+    """The job's environment over the worker's, undone afterwards; settings re-read for the job.
+
+    ``worker_startup_s`` (this worker's own start-up) travels as Settings.job_worker_startup_s, so the
+    job's metadata names it apart from the job's own timings.
+    """
     saved = dict(os.environ)
+    os.environ.pop("AIORCH_JOB_SPAWNED_AT", None)  # the worker's own; the job's comes with its env
     os.environ.update(env)
+    if worker_startup_s is not None:
+        os.environ["AIORCH_JOB_WORKER_STARTUP_S"] = repr(worker_startup_s)
     get_settings.cache_clear()
     try:
         yield
@@ -96,9 +110,9 @@ def output_to(log_path: str) -> Any:
         os.close(saved_err)
 
 
-def run_one(entry: JobMain, request: dict[str, Any]) -> int:
+def run_one(entry: JobMain, request: dict[str, Any], worker_startup_s: float | None = None) -> int:
     """One job, with a cold process's exit semantics: main's return, SystemExit's code, else 1."""
-    with job_environment(request.get("env") or {}), output_to(request["log"]):
+    with job_environment(request.get("env") or {}, worker_startup_s), output_to(request["log"]):
         try:
             return int(entry(list(request["argv"])))
         except SystemExit as exc:
@@ -113,11 +127,13 @@ def serve(module: str, max_rss_mb: float) -> int:
     os.dup2(2, 1)
     cli.install_stop_handler()
     entry = job_entry(module)
-    answers.write(json.dumps({"ready": True, "pid": os.getpid(), **warm_up()}) + "\n")
+    warm = warm_up()
+    startup_s = startup_since_spawn()
+    answers.write(json.dumps({"ready": True, "pid": os.getpid(), **warm, "startup_s": startup_s}) + "\n")
     for line in sys.stdin:
         if not line.strip():
             continue
-        code = run_one(entry, json.loads(line))
+        code = run_one(entry, json.loads(line), startup_s)
         over = max_rss_mb > 0 and rss_mb() > max_rss_mb
         answers.write(json.dumps({"exit_code": code, "rss_mb": round(rss_mb(), 1), "retiring": over}) + "\n")
         if over:

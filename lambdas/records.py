@@ -129,20 +129,7 @@ def write_analytics(
     last = metadata.get(kinds[-1], {}) if kinds else {}
     model_meta = last or first
 
-    stage_ms: dict[str, int] = {}
-    job_ms = 0
-    for kind, meta in metadata.items():
-        timings = meta.get("timings_s") or {}
-        # A job's own "total" when it gives one; else its top-level stages (sub-stages
-        # such as "denoise" inside "model" would count twice).
-        if isinstance(timings.get("total"), int | float):
-            total_s = float(timings["total"])
-        else:
-            total_s = sum(
-                float(timings[k]) for k in ("decode", "model", "encode") if isinstance(timings.get(k), int | float)
-            )
-        stage_ms[kind] = round(total_s * 1000)
-        job_ms += stage_ms[kind]
+    job_ms, model_ms, stage_ms = job_times_ms(metadata)
     total_ms = round((finished_at - started_at).total_seconds() * 1000) if started_at else None
     inp = first.get("input") or {}
     out = last.get("output") or {}
@@ -162,16 +149,49 @@ def write_analytics(
         output_height=out.get("height"),
         output_bytes=out.get("bytes"),
         tiles=model_meta.get("tiles"),
-        job_ms=job_ms if metadata else None,
+        job_ms=job_ms,
+        model_ms=model_ms,
         stage_ms_json=json.dumps(stage_ms) if stage_ms else None,
         total_ms=total_ms,
         status=status.value,
         error_type=error_type,
-        estimated_cost_usd=estimate_cost_usd(device, job_ms / 1000, settings) if metadata else None,
+        estimated_cost_usd=None if job_ms is None else estimate_cost_usd(device, job_ms / 1000, settings),
         started_at=started_at,
         finished_at=finished_at,
     )
     return write_row(storage, row)
+
+
+# The parts of a job's metadata timings_s (jobs/cli.py JobClock), summed over jobs into stage_ms_json.
+JOB_STAGES = ("startup", "imports", "decode", "load_model", "model", "encode")
+
+
+def job_times_ms(metadata: dict[str, dict[str, Any]]) -> tuple[int | None, int | None, dict[str, int]]:
+    """(job_ms, model_ms, stage_ms) summed over the jobs, from each job's timings_s, explicitly:
+    job_ms from its ``total`` (spawn to metadata: what the job's machine time costs), model_ms from its
+    ``model`` (the model's work only, for throughput), stage_ms from its parts. A figure no job gave is None.
+    """
+    totals: list[float] = []
+    models: list[float] = []
+    stages: dict[str, float] = {}
+    for meta in metadata.values():
+        timings = meta.get("timings_s") or {}
+        if _is_seconds(timings.get("total")):
+            totals.append(float(timings["total"]))
+        if _is_seconds(timings.get("model")):
+            models.append(float(timings["model"]))
+        for stage in JOB_STAGES:
+            if _is_seconds(timings.get(stage)):
+                stages[stage] = stages.get(stage, 0.0) + float(timings[stage])
+    return (
+        round(sum(totals) * 1000) if totals else None,
+        round(sum(models) * 1000) if models else None,
+        {stage: round(seconds * 1000) for stage, seconds in stages.items()},
+    )
+
+
+def _is_seconds(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
 
 
 def record_outcome(

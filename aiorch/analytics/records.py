@@ -33,7 +33,7 @@ class AnalyticsRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: int = 1
+    schema_version: int = 2
     execution_id: str
     user_hash: str | None = None
     operation: str
@@ -52,6 +52,7 @@ class AnalyticsRow(BaseModel):
     queue_wait_ms: int | None = None
     job_ms: int | None = None
     stage_ms_json: str | None = None
+    model_ms: int | None = None
     total_ms: int | None = None
     status: str
     error_type: str | None = None

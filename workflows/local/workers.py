@@ -48,6 +48,12 @@ def launcher_argv(python: str, args: list[str]) -> list[str]:
     return [sys.executable, "-c", _LAUNCHER, str(os.getpid()), python, *args]
 
 
+def spawn_time_env() -> dict[str, str]:
+    """The environment that tells a process when it was started (Settings.job_spawned_at): it cannot time
+    its own start, so its metadata's timings_s.startup runs from this."""
+    return {"AIORCH_JOB_SPAWNED_AT": repr(time.time())}
+
+
 def default_max_rss_mb(slots: int) -> float:
     """The machine's memory shared between the slots: what one worker may hold (torch plus its models)."""
     total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
@@ -62,6 +68,7 @@ class WarmWorker:
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(
                 launcher_argv(python, ["-m", "jobs.worker", module, str(max_rss_mb)]),
+                env={**os.environ, **spawn_time_env()},  # the worker reports its own start-up from it
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -87,7 +94,8 @@ class WarmWorker:
     def run(self, command: list[str], environment: dict[str, str], log_path: Path) -> WorkerJob:
         job = WorkerJob(self)
         self.job = job
-        request = {"argv": command, "env": environment, "log": str(log_path)}
+        # The job's start-up is the hand-over to this worker; the worker's own start-up is reported apart.
+        request = {"argv": command, "env": {**environment, **spawn_time_env()}, "log": str(log_path)}
         assert self.process.stdin is not None
         try:
             self.process.stdin.write((json.dumps(request) + "\n").encode())

@@ -53,6 +53,7 @@ def generate_rows(n: int, seed: int) -> list[AnalyticsRow]:
                 validate_ms=rng.randrange(5, 500),
                 queue_wait_ms=rng.randrange(0, 60_000),
                 job_ms=job_ms,
+                model_ms=None if job_ms is None else job_ms * rng.randrange(1, 100) // 100,
                 stage_ms_json=json.dumps({"load": rng.randrange(10, 900)}),
                 total_ms=total_ms,
                 status=status,

@@ -144,18 +144,23 @@ def test_throughput_per_model(dataset, runner):
     _, rows = dataset
     groups: dict[str, list] = defaultdict(list)
     for r in rows:
-        if r.status == "SUCCEEDED" and r.input_width is not None and r.input_height is not None and (r.job_ms or 0) > 0:
+        if (
+            r.status == "SUCCEEDED"
+            and r.input_width is not None
+            and r.input_height is not None
+            and (r.model_ms or 0) > 0
+        ):
             groups[r.model].append(r)
     got = answer(runner, "throughput_per_model")
     assert [g["model"] for g in got] == sorted(groups)
     for g in got:
         members = groups[g["model"]]
         pixels = sum(r.input_width * r.input_height for r in members)
-        job_ms = sum(r.job_ms for r in members)
+        model_ms = sum(r.model_ms for r in members)
         assert g["executions"] == len(members)
         assert g["input_megapixels"] == pixels / 1e6
-        assert g["job_seconds"] == job_ms / 1e3
-        assert g["megapixels_per_second"] == (pixels / 1e6) / (job_ms / 1e3)
+        assert g["model_seconds"] == model_ms / 1e3
+        assert g["megapixels_per_second"] == (pixels / 1e6) / (model_ms / 1e3)
 
 
 def test_cost_per_image(dataset, runner):

@@ -55,7 +55,7 @@ def full_row() -> AnalyticsRow:
 
 def test_schema_json_has_the_columns_the_issue_lists_and_version_1():
     raw = json.loads(SCHEMA_PATH.read_text())
-    assert raw["version"] == 1 and raw["table"] == "results"
+    assert raw["version"] == 2 and raw["table"] == "results"
     assert [p["name"] for p in raw["partition_keys"]] == ["year", "month", "day"]
     assert raw["location_prefix"] == "analytics/results/"
     names = [c["name"] for c in raw["columns"]]

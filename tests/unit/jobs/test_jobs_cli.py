@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -211,3 +215,59 @@ def test_detect_text_result_is_the_mask_unioned_with_the_user_mask(workdir: Path
     assert (out / "mask.png").read_bytes() == (out / "result.png").read_bytes()
     text = json.loads((out / "text.json").read_text())
     assert text["lines"] == [] and text["user_mask"] is True
+
+
+TIMING_PARTS = ("startup", "imports", "decode", "load_model", "model", "encode")
+
+
+def test_timings_separate_startup_imports_model_load_model_and_encode(workdir: Path, settings: Settings) -> None:
+    """The runner's spawn time (Settings.job_spawned_at) makes start-up a figure of its own; the parts
+    never overlap, so they sum to at most the total, which runs from the spawn."""
+    source = put(workdir, "photo.png", encoded(astronaut(24)))
+    spawned = settings.model_copy(update={"job_spawned_at": time.time() - 1.5})  # "started 1.5 s ago"
+    code, out = run(workdir, spawned, "denoise", "--input", source, "--options", '{"method": "tv"}')
+    assert code == 0
+    timings = json.loads((out / "metadata.json").read_text())["timings_s"]
+
+    assert all(isinstance(timings[part], float) and timings[part] >= 0 for part in TIMING_PARTS), timings
+    assert 1.5 <= timings["startup"] < 1.5 + 5.0  # from the spawn to the job's entry, not the model's work
+    assert timings["total_from"] == "spawn"
+    assert sum(timings[part] for part in TIMING_PARTS) <= timings["total"]
+    assert timings["model"] > 0
+    # The operation's own run holds its model load and model work and nothing of the CLI's stages.
+    assert timings["load_model"] + timings["model"] <= timings["detail"]["operation"] + 1e-3
+    assert timings["detail"]["operation"] + timings["startup"] <= timings["total"]
+
+
+def test_without_a_spawn_time_startup_is_unknown_and_the_total_says_where_it_starts(
+    workdir: Path, settings: Settings
+) -> None:
+    source = put(workdir, "photo.png", encoded(astronaut(16)))
+    code, out = run(workdir, settings, "denoise", "--input", source, "--options", '{"method": "tv"}')
+    assert code == 0
+    metadata = json.loads((out / "metadata.json").read_text())
+    timings = metadata["timings_s"]
+    assert timings["startup"] is None and timings["total_from"] == "job start (spawn time unknown)"
+    assert sum(timings[part] for part in TIMING_PARTS if part != "startup") <= timings["total"]
+    assert metadata["worker"] is None  # a cold job: no warm worker's start-up to report
+
+
+def test_a_spawn_time_after_the_job_began_is_not_used(settings: Settings) -> None:
+    clock = cli.JobClock.starting(origin=200.0, entered=100.0)  # clocks disagree: no start-up figure at all
+    assert clock.origin is None
+    assert cli.JobClock.starting(origin=90.0, entered=100.0).origin == 90.0
+
+
+def test_the_process_start_time_is_read_from_proc() -> None:
+    """A fresh process reads its own start from /proc: after we spawned it, before it answered."""
+    before = time.time()
+    done = subprocess.run(
+        [sys.executable, "-c", "from jobs.cli import process_start_time; print(repr(process_start_time()))"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    after = time.time()
+    started = float(done.stdout.strip())
+    tick = 1 / os.sysconf("SC_CLK_TCK")  # /proc counts in clock ticks
+    assert before - 2 * tick <= started <= after
+    # The import of jobs.cli happened after the start: the reading is the start, not the call.
+    assert started < after - 0.01

@@ -51,7 +51,16 @@ def job_metadata(kind: str, seconds: float) -> dict:
         "precision": "fp32",
         "input": {"width": 64, "height": 64, "bytes": 100},
         "output": {"width": 64, "height": 64, "bytes": 90},
-        "timings_s": {"model": seconds},
+        # As jobs/cli.py writes it: the parts, and a total from the spawn that is more than their sum.
+        "timings_s": {
+            "startup": 0.25,
+            "imports": 0.5,
+            "decode": 0.01,
+            "load_model": 0.125,
+            "model": seconds,
+            "encode": 0.02,
+            "total": seconds + 1.0,
+        },
     }
 
 
@@ -70,8 +79,18 @@ def test_record_result_finalises_and_writes_one_row(storage, state) -> None:
     assert record.status is ExecutionStatus.SUCCEEDED and record.recorded_by == "RecordResult"
     assert record.result_keys == [out["result_key"]]
     (row,) = analytics_rows(storage)
-    assert row["status"] == "SUCCEEDED" and row["job_ms"] == 2000 and row["model"] == "inpaint-model"
-    assert json.loads(row["stage_ms_json"]) == {"detect-text": 500, "inpaint": 1500}
+    assert row["status"] == "SUCCEEDED" and row["model"] == "inpaint-model"
+    # Explicit figures: job time from each job's total (start-up and imports included), model time
+    # from each job's model work only, the parts summed per stage over the two jobs.
+    assert row["job_ms"] == 1500 + 2500 and row["model_ms"] == 500 + 1500
+    assert json.loads(row["stage_ms_json"]) == {
+        "startup": 500,
+        "imports": 1000,
+        "decode": 20,
+        "load_model": 250,
+        "model": 2000,
+        "encode": 40,
+    }
     assert row["user_hash"] != USER and len(row["user_hash"]) == 64
     # Recording again replaces the row, never duplicates it.
     record_result(outcome(state), None)
