@@ -23,12 +23,33 @@ from lambdas.api.app import create_app, is_loopback
 log = logging.getLogger(__name__)
 
 
+def wait_for_service_pid(settings: Settings, *, other_than: int | None = None, timeout_s: float = 60.0) -> int | None:
+    """The pid in the service file once it names a live service other than ``other_than``; None
+    when none has within ``timeout_s``.
+
+    The service answers (its state machine exists) a moment before it writes that file (after its
+    job runner and watchdog have started), so "it answers" does not yet tell which process it is;
+    liveness is checked by that pid, and a check in the gap would see the dead one's pid (or none)."""
+    from workflows.local.client import pid_alive, service_pid
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pid = service_pid(settings)
+        if pid is not None and pid != other_than and pid_alive(pid):
+            return pid
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.1)
+
+
 class StatesSupervisor:
     """Restarts the local states service when its process dies.
 
     At most ``max_restarts`` restarts within ``window_s`` (a service that keeps dying is left dead,
     loudly: /readyz then says so); the wait before each restart doubles from ``backoff_s`` up to
     ``max_backoff_s``. Checking with ``pid_alive`` also reaps the dead child (no zombie).
+    A restart counts as done once the new service has written its pid (wait_for_service_pid), so the
+    next check cannot mistake a service still starting for a dead one.
     """
 
     def __init__(
@@ -40,6 +61,7 @@ class StatesSupervisor:
         window_s: float = 600.0,
         backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
+        start_timeout_s: float = 60.0,
     ) -> None:
         self.settings = settings
         self.check_s = check_s
@@ -47,6 +69,7 @@ class StatesSupervisor:
         self.window_s = window_s
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        self.start_timeout_s = start_timeout_s
         self.restarts: list[float] = []  # monotonic times of the restarts within the window
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="states-supervisor", daemon=True)
@@ -55,22 +78,27 @@ class StatesSupervisor:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop supervising; a restart under way is waited for (it is bounded by the start timeout),
+        so that whoever stops the service next finds the pid of the one just started, not an
+        orphan that comes up after the stop."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=2 * self.start_timeout_s + 10)
 
-    def _alive(self) -> bool:
+    def _service_state(self) -> tuple[bool, int | None]:
+        """(alive, pid the service file names)."""
         from workflows.local.client import pid_alive, service_pid
 
         pid = service_pid(self.settings)
-        return pid is not None and pid_alive(pid)
+        return pid is not None and pid_alive(pid), pid
 
     def _run(self) -> None:
         from workflows.local.client import ServiceNotReady, ensure_service
 
         backoff = self.backoff_s
         while not self._stop.wait(self.check_s):
-            if self._alive():
+            alive, dead = self._service_state()
+            if alive:
                 backoff = self.backoff_s
                 continue
             now = time.monotonic()
@@ -83,23 +111,29 @@ class StatesSupervisor:
                     self.window_s,
                 )
                 return
-            log.warning("the local states service is not running: restarting it in %.0f s", backoff)
+            log.warning("the local states service (pid %s) is not running: restarting it in %.0f s", dead, backoff)
             if self._stop.wait(backoff):
                 return
             self.restarts.append(time.monotonic())
+            backoff = min(backoff * 2, self.max_backoff_s)
             try:
-                ensure_service(self.settings)
+                ensure_service(self.settings, timeout_s=self.start_timeout_s)
             except ServiceNotReady as exc:
                 log.error("restarting the local states service failed: %s", exc)
-                backoff = min(backoff * 2, self.max_backoff_s)
                 continue
-            log.warning("the local states service was restarted (restart %d)", len(self.restarts))
-            backoff = min(backoff * 2, self.max_backoff_s)
+            pid = wait_for_service_pid(self.settings, other_than=dead, timeout_s=self.start_timeout_s)
+            if pid is None:
+                log.error(
+                    "the local states service answers but wrote no pid of a live process within %.0f s",
+                    self.start_timeout_s,
+                )
+                continue
+            log.warning("the local states service was restarted as pid %d (restart %d)", pid, len(self.restarts))
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
     """Start the states service if it is not running, then serve the API and the front end."""
-    from workflows.local.client import ensure_service, service_is_up, stop_service
+    from workflows.local.client import ensure_service, service_file, service_is_up, stop_service
 
     # The app decides automatic sign-in from the address it really listens on.
     settings = settings.model_copy(
@@ -107,8 +141,14 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     )
     started_here = not service_is_up(settings)
     ensure_service(settings)
-    supervisor = StatesSupervisor(settings) if started_here else None
-    if supervisor is not None:
+    supervisor = None
+    if started_here:
+        # Supervise once the service has written its pid: until then it is starting, not dead.
+        if wait_for_service_pid(settings) is None:
+            raise SystemExit(
+                f"the local states service answers but wrote no pid of a live process to {service_file(settings)}"
+            )
+        supervisor = StatesSupervisor(settings)
         supervisor.start()
     if not is_loopback(settings.api_host):
         log.warning("listening on %s: automatic sign-in is off; use `aiorch token`", settings.api_host)

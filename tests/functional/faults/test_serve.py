@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.functional.workflows.states_harness import free_port, make_settings, wait_for
+from aiorch.settings import Settings
+from tests.functional.workflows.states_harness import make_settings
+from tests.support import free_port, wait_for
 from workflows.local.client import pid_alive, service_pid, settings_env
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
@@ -42,6 +44,11 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def live_service_pid(settings: Settings, other_than: int | None = None) -> int | None:
+    pid = service_pid(settings)
+    return pid if pid is not None and pid != other_than and pid_alive(pid) else None
+
+
 def test_serve_restarts_a_dead_states_service_and_sigterm_stops_everything(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     api_port = free_port()
@@ -54,8 +61,8 @@ def test_serve_restarts_a_dead_states_service_and_sigterm_stops_everything(tmp_p
     )
     try:
         wait_for(lambda: (r := readyz(api_port)) and r[0] == 200, 120, "aiorch serve to be ready")
-        first = service_pid(settings)
-        assert first is not None and pid_alive(first)
+        first = live_service_pid(settings)  # serve supervises (and listens) once the service wrote it
+        assert first is not None
 
         os.kill(first, signal.SIGKILL)
         # While it is down, readiness says which part is down, with a non-200 status.
@@ -64,10 +71,16 @@ def test_serve_restarts_a_dead_states_service_and_sigterm_stops_everything(tmp_p
         assert body["storage"]["status"] == "up"
         # The supervisor restarts it, and reaps the dead one (no zombie left under `aiorch serve`).
         wait_for(lambda: (r := readyz(api_port)) and r[0] == 200, 120, "the states service to be restarted")
-        second = service_pid(settings)
-        assert second is not None and second != first and pid_alive(second)
+        # Ready (its state machine answers) comes a moment before the new service writes its pid,
+        # and before the supervisor, polling too, logs the restart: wait for each, do not read once.
+        second = wait_for(lambda: live_service_pid(settings, other_than=first), 60, "the new service's pid")
         wait_for(lambda: not Path(f"/proc/{first}").exists(), 10, f"the dead service {first} to be reaped")
-        assert "restarted" in (tmp_path / "serve.log").read_text()
+        log = wait_for(
+            lambda: f"restarted as pid {second}" in (text := (tmp_path / "serve.log").read_text()) and text,
+            30,
+            "the supervisor to log the restart",
+        )
+        assert log.count("was restarted") == 1  # one kill, one restart: no restart of a service still starting
 
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=60) is not None
