@@ -23,6 +23,7 @@ from aiorch.contracts import (
     utcnow,
 )
 from aiorch.index import ExecutionIndex, open_index
+from aiorch.job_exit import batch_job_failure, batch_job_kind
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_app_storage
 from lambdas.outcome import OutcomeEvent
@@ -99,6 +100,25 @@ def plain_error(error: dict[str, Any] | None) -> tuple[str, str]:
             elif parsed.get("StatusReason") or parsed.get("statusReason"):
                 message = str(parsed.get("StatusReason") or parsed.get("statusReason"))
     return err_type, message[:1000]
+
+
+def ended_job_failure(error: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(type, message) for a Batch task whose job ended without error.json: the cause of a failed
+    ``.sync`` job is its DescribeJobs JSON, and what it knows (Batch's statusReason, the container's
+    reason and exit code; locally the signal and the cgroup's out-of-memory count) is all there is.
+    None when the cause is not a job description."""
+    cause = (error or {}).get("Cause")
+    if not isinstance(cause, str) or not cause.startswith("{"):
+        return None
+    try:
+        job = json.loads(cause)
+    except ValueError:
+        return None
+    if not isinstance(job, dict) or (ended := batch_job_failure(job)) is None:
+        return None
+    error_type, message = ended
+    kind = batch_job_kind(job)
+    return error_type, (f"{kind}: {message}" if kind else message)[:1000]
 
 
 def ensure_record(index: ExecutionIndex, request: AnalysisRequest, execution_arn: str | None) -> None:

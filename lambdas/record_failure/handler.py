@@ -2,7 +2,9 @@
 
 A failed Batch job reaches the Catch as ``States.TaskFailed`` whose cause is
 the DescribeJobs JSON, so the user-facing reason comes from the job's own
-``error.json`` in storage; other failures use the Catch's error and cause.
+``error.json`` in storage; a job that ended without one (killed, out of memory)
+is recorded from what its description knows (aiorch.job_exit); other failures
+use the Catch's error and cause.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from aiorch.settings import get_settings
 from aiorch.storage import Storage
 from lambdas.outcome import OutcomeEvent
 from lambdas.records import (
+    ended_job_failure,
     ensure_record,
     find_job_error,
     plain_error,
@@ -29,8 +32,11 @@ def record_failure(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
 
     error_type, message = plain_error(event.input.error)
     job_error = find_job_error(storage, request) if event.input.validated else None
+    ended = ended_job_failure(event.input.error) if event.input.validated else None
     if job_error is not None:
         error_type, message = job_error.type, f"{job_error.job}: {job_error.message}"
+    elif ended is not None:  # killed, out of memory...: the job could not say why, Batch's description does
+        error_type, message = ended
 
     record_outcome(
         storage,

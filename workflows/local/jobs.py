@@ -32,6 +32,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from aiorch.job_exit import local_job_end_reason
 from aiorch.settings import Settings
 from workflows.local.workers import WarmWorker, WorkerJob, WorkerPool, launcher_argv, spawn_time_env
 
@@ -74,6 +75,9 @@ class LocalJob:
     stop_reason: str | None = None
     term_sent_at: float | None = None
     process: subprocess.Popen[bytes] | WorkerJob | None = field(default=None, repr=False)
+    # The job's cgroup out-of-memory counter and its count when the job started (None: not readable).
+    oom_counter: OomCounter | None = field(default=None, repr=False)
+    oom_kills_at_start: int | None = None
 
     @property
     def execution_arn(self) -> str | None:
@@ -220,7 +224,7 @@ class JobRunner:
                 continue
             code = job.process.poll()
             if code is not None:
-                reason = job.stop_reason or (None if code == 0 else f"Essential container exited with code {code}")
+                reason = job.stop_reason or (None if code == 0 else local_job_end_reason(code, self._oom_kills(job)))
                 self._finish(job, code, reason)
                 changed = True
             elif job.stop_reason and job.term_sent_at is None:
@@ -259,12 +263,27 @@ class JobRunner:
             job.pid = job.process.pid
         except OSError as exc:
             self._finish(job, None, f"CannotStartContainerError: {exc}")
+            return
+        self._count_oom_kills_from_now(job)
 
     def _start_in_worker(self, job: LocalJob, worker: WarmWorker) -> None:
         job.status = JobStatus.RUNNING
         job.started_at = _now_ms()
         job.process = worker.run(job.command, job.environment, job.log_path)
         job.pid = job.process.pid
+        self._count_oom_kills_from_now(job)
+
+    def _count_oom_kills_from_now(self, job: LocalJob) -> None:
+        assert job.pid is not None
+        job.oom_counter = OomCounter.of_process(job.pid)
+        job.oom_kills_at_start = job.oom_counter.read() if job.oom_counter else None
+
+    def _oom_kills(self, job: LocalJob) -> int | None:
+        """Out-of-memory kills in the job's cgroup since it started; None when that cannot be told."""
+        if job.oom_counter is None or job.oom_kills_at_start is None:
+            return None
+        now = job.oom_counter.read()
+        return None if now is None else max(0, now - job.oom_kills_at_start)
 
     def _finish(self, job: LocalJob, exit_code: int | None, reason: str | None) -> None:
         job.exit_code = exit_code
@@ -285,6 +304,52 @@ class JobRunner:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"slots": self.slots, "jobs": snapshot}, indent=1), encoding="utf-8")
         tmp.replace(path)
+
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+@dataclass(frozen=True)
+class OomCounter:
+    """The kernel's out-of-memory kill count of one cgroup: ``oom_kill`` in memory.events (cgroup v2)
+    or memory.oom_control (cgroup v1 memory controller)."""
+
+    path: Path
+
+    @classmethod
+    def of_process(cls, pid: int, root: Path = CGROUP_ROOT, proc: Path = Path("/proc")) -> OomCounter | None:
+        """The counter of the cgroup ``pid`` is in (local jobs run in the service's cgroup: the count is of
+        that cgroup, whatever process in it was killed). None when no counter is readable."""
+        try:
+            lines = (proc / str(pid) / "cgroup").read_text(encoding="ascii").splitlines()
+        except OSError:
+            return None
+        candidates: list[Path] = []
+        for line in lines:
+            _, controllers, cgroup = line.split(":", 2)
+            if controllers == "":  # v2: "0::/path"
+                candidates.append(root / cgroup.lstrip("/") / "memory.events")
+            elif "memory" in controllers.split(","):  # v1: "4:memory:/path"
+                candidates.append(root / "memory" / cgroup.lstrip("/") / "memory.oom_control")
+        # Fallback: in a container the cgroup path is the host's while the container's own cgroup is
+        # mounted at the root, so the path may not exist below the mount: the mount root is that cgroup.
+        candidates += [root / "memory.events", root / "memory" / "memory.oom_control"]
+        for path in candidates:
+            counter = cls(path)
+            if counter.read() is not None:
+                return counter
+        return None
+
+    def read(self) -> int | None:
+        try:
+            text = self.path.read_text(encoding="ascii")
+        except OSError:
+            return None
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip().isdigit():
+                return int(value)
+        return None  # a kernel too old to count kills (before 4.13)
 
 
 def _signal_group(job: LocalJob, sig: signal.Signals) -> None:

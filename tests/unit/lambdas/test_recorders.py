@@ -121,6 +121,24 @@ def test_record_failure_prefers_the_jobs_own_words(storage, state) -> None:
     assert row["status"] == "FAILED" and row["error_type"] == "ImageDecodeError"
 
 
+def test_record_failure_of_a_job_that_left_no_error_json_says_what_is_known(storage, state) -> None:
+    """Killed (here locally, out of memory): the job's description is all there is, and it is shown."""
+    from aiorch.job_exit import local_job_end_reason
+
+    described = {  # the .sync task's cause: the failed job's DescribeJobs entry
+        "JobName": f"{EXEC}-detect-text",
+        "Status": "FAILED",
+        "StatusReason": local_job_end_reason(-9, 1),
+        "Container": {"Command": ["detect-text", "--input", "file:///x"], "ExitCode": -9},
+    }
+    cause = json.dumps(described)
+    out = record_failure(outcome(state, error={"Error": "States.TaskFailed", "Cause": cause}), None)
+    assert out["error_type"] == "OutOfMemory"
+    assert out["message"].startswith("detect-text: the job ended without reporting an error: OutOfMemoryError: ")
+    assert "killed by SIGKILL (signal 9)" in out["message"] and "exit code -9" not in out["message"]
+    assert open_index(get_settings()).get(USER, EXEC).error_message == out["message"]
+
+
 def test_record_failure_of_validation_uses_the_lambda_error(storage, state) -> None:
     cause = json.dumps({"errorMessage": "unknown operation 'x'", "errorType": "InvalidRequest"})
     out = record_failure(
