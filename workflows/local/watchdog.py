@@ -7,6 +7,10 @@ has polled for ``LEASE_S`` is ended too. Executions that end FAILED, TIMED_OUT
 or ABORTED are sent to the status-change handler, as EventBridge does in AWS.
 At start, executions the index still holds as RUNNING died with the previous
 service (moto keeps its state in memory only): they are reported INTERRUPTED.
+
+A report whose handler fails (the index locked or its disk full, say) is retried with backoff;
+after MAX_HANDLER_ATTEMPTS it is marked for the sweep, which tries it again each time it runs
+(about once a minute), and the record stays RUNNING, so the next start reports it too.
 """
 
 from __future__ import annotations
@@ -32,11 +36,38 @@ log = logging.getLogger(__name__)
 
 LEASE_S = 120.0  # moto's .sync loop polls every 0.5 s; a job unpolled this long has no execution waiting
 NOTIFIED_STATUSES = {"FAILED", "TIMED_OUT", "ABORTED"}
-MAX_HANDLER_ATTEMPTS = 3
+MAX_HANDLER_ATTEMPTS = 6  # with the backoff below: tries over about a minute, then the sweep's turn
+RETRY_FIRST_S = 1.0  # the pause after a failed report, doubled after each failure up to RETRY_MAX_S
+RETRY_MAX_S = 30.0
 SWEEP_EVERY_ROUNDS = 60  # the running-count sweep (aiorch/index) about once a minute
 ARCHIVE_RUNNING_EVERY_ROUNDS = 10  # a running execution's history is stored this often (rounds)
 
 StatusChangeHandler = Callable[[dict[str, Any], Any], Any]
+
+
+class Backoff:
+    """When a failed report may be tried again: the pause doubles from ``first_s`` up to ``max_s``."""
+
+    def __init__(self, first_s: float, max_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.first_s = first_s
+        self.max_s = max_s
+        self.clock = clock
+        self._next: dict[str, float] = {}
+        self._pause: dict[str, float] = {}
+
+    def failed(self, key: str) -> float:
+        """Note a failure; returns the pause before the next try."""
+        pause = min(self._pause[key] * 2, self.max_s) if key in self._pause else self.first_s
+        self._pause[key] = pause
+        self._next[key] = self.clock() + pause
+        return pause
+
+    def due(self, key: str) -> bool:
+        return self.clock() >= self._next.get(key, float("-inf"))
+
+    def forget(self, key: str) -> None:
+        self._next.pop(key, None)
+        self._pause.pop(key, None)
 
 
 def _ms(value: datetime | None) -> int | None:
@@ -121,6 +152,7 @@ class Watchdog:
         *,
         interrupted: list[ExecutionRecord] | None = None,
         lease_s: float = LEASE_S,
+        clock: Callable[[], float] = time.monotonic,  # of the retries' backoff
     ) -> None:
         self.settings = settings
         self.runner = runner
@@ -129,7 +161,10 @@ class Watchdog:
         self.lease_s = lease_s
         self.interrupted = interrupted or []
         self._attempts: dict[str, int] = {}  # execution ARN → handler calls so far
-        self._done: set[str] = set()  # executions reported (or given up on)
+        self._retry = Backoff(RETRY_FIRST_S, RETRY_MAX_S, clock)
+        self.pending: list[ExecutionRecord] = []  # INTERRUPTED finalisations to try again
+        self._done: set[str] = set()  # executions reported
+        self.for_sweep: dict[str, dict[str, Any]] = {}  # out of attempts: ARN → event, tried at each sweep
         self._archived: set[str] = set()  # ended executions whose final history is stored
         self._rounds = 0
         self._stop = threading.Event()
@@ -144,18 +179,32 @@ class Watchdog:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        pending = self.report_interrupted(self.interrupted)
+        self.pending = self.report_interrupted(self.interrupted)
         rounds = 0
         while not self._stop.wait(self.settings.job_stop_check_s):
             rounds += 1
             try:
-                if pending:  # finalisations that failed are retried, with the rounds' pause between
-                    pending = self.report_interrupted(pending)
+                self.retry_interrupted()
                 self.check_once()
                 if rounds % SWEEP_EVERY_ROUNDS == 0:
-                    open_index(self.settings).sweep()  # logs and corrects any drift of the running counts
+                    self.sweep()
             except Exception:  # one bad round must not end the watchdog
                 log.exception("watchdog round failed")
+
+    def retry_interrupted(self) -> None:
+        """Report again each failed INTERRUPTED finalisation whose backoff has passed."""
+        due: list[ExecutionRecord] = []
+        waiting: list[ExecutionRecord] = []
+        for record in self.pending:
+            (due if self._retry.due(self._arn(record)) else waiting).append(record)
+        self.pending = waiting + self.report_interrupted(due)
+
+    def sweep(self) -> None:
+        """Report again what ran out of attempts, then recompute the running counts (logging drift)."""
+        for arn, event in list(self.for_sweep.items()):
+            if self._send(arn, event):
+                log.info("reported %s at the sweep", arn)
+        open_index(self.settings).sweep()
 
     # --- the checks -------------------------------------------------------------------
     def report_interrupted(self, records: list[ExecutionRecord]) -> list[ExecutionRecord]:
@@ -167,9 +216,12 @@ class Watchdog:
         for record in records:
             event = interrupted_event(record, self.settings)
             arn = event["detail"]["executionArn"]
-            if not self._send(arn, event) and arn not in self._done:
+            if not self._send(arn, event) and arn not in self._done and arn not in self.for_sweep:
                 retry.append(record)
         return retry
+
+    def _arn(self, record: ExecutionRecord) -> str:
+        return record.execution_arn or execution_arn(self.settings.resolved_state_machine_arn, record.execution_id)
 
     def check_once(self) -> None:
         executions = self._executions()
@@ -188,7 +240,12 @@ class Watchdog:
             elif now - job.last_polled > self.lease_s:
                 self.runner.request_stop(job.job_id, f"No execution polled this job for {self.lease_s:.0f} s")
         for arn, item in executions.items():
-            if item["status"] in NOTIFIED_STATUSES and arn not in self._done:
+            if (
+                item["status"] in NOTIFIED_STATUSES
+                and arn not in self._done
+                and arn not in self.for_sweep
+                and self._retry.due(arn)
+            ):
                 described = self.states.describe_execution(executionArn=arn)
                 event = status_change_event(
                     execution_arn=arn,
@@ -238,6 +295,8 @@ class Watchdog:
         return out
 
     def _send(self, arn: str, event: dict[str, Any]) -> bool:
+        """Call the status-change handler; True once it succeeded. A failure is retried with
+        backoff; out of attempts, the event is marked for the sweep (``for_sweep``)."""
         if self.status_change is None:
             self._done.add(arn)
             return False
@@ -245,10 +304,27 @@ class Watchdog:
         try:
             self.status_change(event, LocalLambdaContext("aiorch-status-change", region=self.settings.aws_region))
         except Exception:
-            log.exception("status-change handler failed for %s (attempt %d)", arn, self._attempts[arn])
-            if self._attempts[arn] >= MAX_HANDLER_ATTEMPTS:
-                log.error("gave up reporting %s: its index entry is left for the next start and the sweep", arn)
-                self._done.add(arn)
+            pause = self._retry.failed(arn)
+            if arn in self.for_sweep:
+                log.exception("status-change handler failed again for %s at the sweep; next sweep", arn)
+            elif self._attempts[arn] >= MAX_HANDLER_ATTEMPTS:
+                self.for_sweep[arn] = event
+                log.exception(
+                    "status-change handler failed for %s %d times: marked for the sweep (about every %.0f s); "
+                    "its index record stays RUNNING until a report succeeds",
+                    arn,
+                    self._attempts[arn],
+                    SWEEP_EVERY_ROUNDS * self.settings.job_stop_check_s,
+                )
+            else:
+                log.exception(
+                    "status-change handler failed for %s (attempt %d): retried in %.0f s",
+                    arn,
+                    self._attempts[arn],
+                    pause,
+                )
             return False
         self._done.add(arn)
+        self.for_sweep.pop(arn, None)
+        self._retry.forget(arn)
         return True

@@ -237,3 +237,45 @@ def test_states_endpoint_is_local_unless_aws_is_configured() -> None:
     aws = Settings(state_machine_arn="arn:aws:states:eu-west-1:111122223333:stateMachine:image-ai-analysis")
     assert states_endpoint(aws) is None  # boto3's regional endpoint
     assert states_endpoint(Settings(states_endpoint_url="http://sfn.example:8083")) == "http://sfn.example:8083"
+
+
+# --- the watchdog's retries -------------------------------------------------------------------
+def test_a_failing_interrupted_report_backs_off_then_waits_for_the_sweep(settings: Settings) -> None:
+    from aiorch.contracts import ExecutionRecord
+    from aiorch.states import execution_arn
+    from workflows.local.watchdog import MAX_HANDLER_ATTEMPTS, Watchdog
+
+    now = [0.0]
+    calls: list[float] = []  # the clock at each handler call
+
+    def handler_down_for_eight_calls(event: dict, context: object) -> None:
+        calls.append(now[0])
+        if len(calls) <= 8:
+            raise OSError(28, "No space left on device")
+
+    watchdog = Watchdog(
+        settings,
+        runner=None,  # type: ignore[arg-type]
+        states=None,
+        status_change=handler_down_for_eight_calls,
+        clock=lambda: now[0],
+    )
+    record = ExecutionRecord(
+        execution_id="01JINTERRUPTED000000000000", user="alice", operation="upscale", input_key="k"
+    )
+    arn = execution_arn(settings.resolved_state_machine_arn, record.execution_id)
+    watchdog.pending = watchdog.report_interrupted([record])
+    while now[0] < 200:  # rounds every half second
+        now[0] += 0.5
+        watchdog.retry_interrupted()
+    assert MAX_HANDLER_ATTEMPTS == 6
+    assert calls == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0]  # pauses of 1, 2, 4, 8, 16 s, then no more rounds' tries
+    assert watchdog.pending == [] and list(watchdog.for_sweep) == [arn]
+
+    watchdog.sweep()  # the sweep tries again: still failing (7th call), still marked
+    assert len(calls) == 7 and watchdog.for_sweep
+    watchdog.sweep()  # 8th call fails too; the 9th, at the next sweep, succeeds and unmarks it
+    watchdog.sweep()
+    assert len(calls) == 9 and not watchdog.for_sweep
+    watchdog.sweep()
+    assert len(calls) == 9  # reported: never sent again
