@@ -78,7 +78,8 @@ describe('App', () => {
     expect(window.location.pathname).toBe('/run/E')
     expect(app.get('[data-testid="after"]').attributes('src')).toBe('/downloads/r')
     expect(app.get('[data-testid="before"]').attributes('src')).toBe('/downloads/input-token')
-    expect(app.get('[data-testid="download"]').attributes('download')).toBe('upscale-E.png')
+    // Named after the original and what was done to it.
+    expect(app.get('[data-testid="download"]').attributes('download')).toBe('photo-upscaled-4x.png')
 
     const submitted = calls.find((c) => c.url === '/image-ai-analysis' && c.init.method === 'POST')!
     expect(JSON.parse(String(submitted.init.body))).toEqual({

@@ -42,7 +42,7 @@ describe('OperationPicker', () => {
     expect((picker$.get('select[name="model"]').element as HTMLSelectElement).value).toBe('realesrgan-x4plus')
     expect((picker$.get('input[name="tile_overlap"]').element as HTMLInputElement).value).toBe('32')
     expect((picker$.get('input[name="quality"]').element as HTMLInputElement).value).toBe('95')
-    expect(picker$.text()).toContain('Allowed: 1 to 100.')
+    expect(picker$.text()).toContain('Allowed: a whole number from 1 to 100.')  // the server's words
   })
 
   it('never offers an operator setting', () => {
@@ -133,9 +133,10 @@ describe('CompareSlider', () => {
 
   it('clips the result at the divider and moves it with the slider', async () => {
     const slider = mount(CompareSlider, { props })
-    expect(slider.get('[data-testid="after"]').attributes('style')).toContain('inset(0 0 0 50%)')
+    expect(slider.get('[data-testid="after-clip"]').attributes('style')).toContain('inset(0 0 0 50%)')
     await slider.get('[data-testid="split"]').setValue('20')
-    expect(slider.get('[data-testid="after"]').attributes('style')).toContain('inset(0 0 0 20%)')
+    expect(slider.get('[data-testid="after-clip"]').attributes('style')).toContain('inset(0 0 0 20%)')
+    expect(slider.get('[data-testid="divider"]').attributes('style')).toContain('left: 20%')
   })
 
   it('zooms with the slider and the mouse wheel, between 1× and 8×', async () => {
@@ -148,20 +149,23 @@ describe('CompareSlider', () => {
     expect(slider.get('.layers').attributes('style')).toContain('scale(1)')
   })
 
-  it('drags a zoomed-in view, and centres it again at 1×', async () => {
-    const slider = mount(CompareSlider, { props })
+  it('drags a zoomed-in view within the image, and centres it again at 1×', async () => {
+    const slider = mount(CompareSlider, { props, attachTo: document.body })
     const viewport = slider.get('.viewport')
-    await viewport.trigger('pointerdown', { clientX: 100, clientY: 100 })
-    await viewport.trigger('pointermove', { clientX: 150, clientY: 80 })
-    expect(slider.get('.layers').attributes('style')).toContain('translate(0px, 0px)') // nothing to pan at 1×
-    await viewport.trigger('pointerup')
-    await slider.get('[data-testid="zoom"]').setValue('2')
-    await viewport.trigger('pointerdown', { clientX: 100, clientY: 100 })
+    ;(viewport.element as HTMLElement).getBoundingClientRect = () => ({ left: 0, top: 0, width: 400, height: 400 }) as DOMRect
+    await slider.get('[data-testid="zoom"]').setValue('2') // on the middle: pan (-200, -200)
+    expect(slider.get('.layers').attributes('style')).toContain('translate(-200px, -200px) scale(2)')
+    await viewport.trigger('pointerdown', { clientX: 100, clientY: 100 }) // far from the divider: a pan
     await viewport.trigger('pointermove', { clientX: 150, clientY: 80 })
     await viewport.trigger('pointerup')
-    expect(slider.get('.layers').attributes('style')).toContain('translate(50px, -20px) scale(2)')
+    expect(slider.get('.layers').attributes('style')).toContain('translate(-150px, -220px) scale(2)')
+    await viewport.trigger('pointerdown', { clientX: 0, clientY: 0 })
+    await viewport.trigger('pointermove', { clientX: 900, clientY: 900 }) // no further than the image's edge
+    await viewport.trigger('pointerup')
+    expect(slider.get('.layers').attributes('style')).toContain('translate(0px, 0px) scale(2)')
     await slider.get('[data-testid="zoom"]').setValue('1')
     expect(slider.get('.layers').attributes('style')).toContain('translate(0px, 0px) scale(1)')
+    slider.unmount()
   })
 
   it('offers the result for download under a readable name', () => {
@@ -172,16 +176,31 @@ describe('CompareSlider', () => {
 })
 
 describe('HistoryList', () => {
-  it('lists executions with their status and re-opens one', async () => {
+  it('shows each execution as a card with its thumbnail, name, options and status, and re-opens one', async () => {
     const items = [
-      execution({ execution_id: 'B', status: 'SUCCEEDED', duration_s: 2 }),
-      execution({ execution_id: 'A', status: 'FAILED', error: { type: 'X', message: 'not an image' } }),
+      execution({
+        execution_id: 'B',
+        status: 'SUCCEEDED',
+        duration_s: 2,
+        options: { model: 'realesr-animevideov3', tile: 32 },
+        results: [
+          { job: 'upscale', key: 'results/u/B/upscale/result.png', content_type: 'image/png', url: '/d/big' },
+          { job: 'upscale', key: 'results/u/B/upscale/thumbnail.webp', content_type: 'image/webp', url: '/d/thumb' },
+        ],
+      }),
+      execution({ execution_id: 'A', status: 'FAILED', error: { type: 'X', message: 'not an image' }, input_url: '/d/in' }),
     ]
-    const list = mount(HistoryList, { props: { items, hasMore: true } })
-    const rows = list.findAll('tbody tr')
-    expect(rows.map((r) => r.attributes('data-status'))).toEqual(['SUCCEEDED', 'FAILED'])
-    expect(rows[1].text()).toContain('not an image')
-    await rows[1].get('button').trigger('click')
+    const list = mount(HistoryList, { props: { items, hasMore: true, names: { B: 'holiday.png' } } })
+    const cards = list.findAll('[data-testid="history-item"]')
+    expect(cards.map((r) => r.attributes('data-status'))).toEqual(['SUCCEEDED', 'FAILED'])
+    expect(cards[0].get('[data-testid="history-name"]').text()).toBe('holiday.png')
+    expect(cards[0].get('[data-testid="history-options"]').text()).toBe('model=realesr-animevideov3, tile=32')
+    // The job's small thumbnail, never the large result; without one, the original.
+    expect(cards[0].get('[data-testid="thumbnail"]').attributes('src')).toBe('/d/thumb')
+    expect(cards[1].get('[data-testid="thumbnail"]').attributes('src')).toBe('/d/in')
+    expect(cards[1].get('[data-testid="history-name"]').text()).toBe('A') // no name known: the id
+    expect(cards[1].text()).toContain('not an image')
+    await cards[1].get('button').trigger('click')
     expect(list.emitted('open')).toEqual([['A']])
   })
 
@@ -233,7 +252,7 @@ describe('ImagePicker', () => {
 
   it('refuses a file that is not an image we process', async () => {
     const picker = await pick(new File(['hello'], 'notes.txt', { type: 'text/plain' }))
-    expect(picker.emitted('error')?.[0][0]).toMatch(/notes.txt is not an image/)
+    expect(picker.emitted('refused')?.[0][0]).toMatch(/notes.txt is not an image/)
     expect(picker.emitted('picked')).toBeUndefined()
   })
 

@@ -14,7 +14,7 @@ async function pick(file: File) {
 describe('ImagePicker checks before upload', () => {
   it('refuses a text file named .png by its bytes, in the server’s words', async () => {
     const picker = await pick(new File(['just some notes'], 'photo.png', { type: 'image/png' }))
-    expect(picker.emitted('error')?.[0][0]).toBe('photo.png is not an image (accepted: PNG, JPEG, WebP, TIFF, BMP)')
+    expect(picker.emitted('refused')?.[0][0]).toBe('photo.png is not an image (accepted: PNG, JPEG, WebP, TIFF, BMP)')
     expect(picker.emitted('picked')).toBeUndefined()
   })
 

@@ -81,13 +81,64 @@ export function choiceLabel(value: string): string {
   return CHOICE_LABELS[value] ?? value
 }
 
-/** The allowed values in words, for the field's hint. */
-export function allowedRange(option: ServedOption): string {
-  if (option.type === 'choice') return (option.choices ?? []).join(', ')
-  if (option.type === 'boolean') return 'yes or no'
-  if (option.minimum == null || option.maximum == null) return ''
-  const low = option.exclusive_minimum ? `more than ${option.minimum}` : `${option.minimum}`
-  return `${low} to ${option.maximum}`
+/** A number as the server's messages write it (aiorch/operations.py `_plain`): 16, not 16.0. */
+function plain(value: number | null | undefined): string {
+  return value === null || value === undefined ? 'any' : String(value)
+}
+
+/**
+ * The allowed values in the server's words (aiorch/operations.py `OptionSpec.allowed`), so the hint,
+ * the browser's refusal and the API's 400 all say the same thing.
+ */
+export function allowedWords(option: ServedOption): string {
+  if (option.type === 'choice') return 'one of ' + (option.choices ?? []).join(', ')
+  if (option.type === 'boolean') return 'true or false'
+  if (option.type === 'string') return option.pattern ? `text matching ${option.pattern}` : 'text'
+  const kind = option.type === 'integer' ? 'a whole number' : 'a number'
+  const unit = option.unit ? ` ${option.unit}` : ''
+  if (option.exclusive_minimum) {
+    return `${kind} greater than ${plain(option.minimum)} and at most ${plain(option.maximum)}${unit}`
+  }
+  return `${kind} from ${plain(option.minimum)} to ${plain(option.maximum)}${unit}`
+}
+
+/** A value as Python's repr writes it in the server's message (`not 100`, `not 'x'`, `not True`). */
+function pythonRepr(value: OptionValue): string {
+  if (typeof value === 'boolean') return value ? 'True' : 'False'
+  if (typeof value === 'string') return `'${value}'`
+  return String(value)
+}
+
+/**
+ * Why the value is refused, in the words the API's 400 uses (OptionSpec.check), or null when it is
+ * allowed; null and '' mean "the default" and are always allowed.
+ */
+export function optionProblem(option: ServedOption, value: OptionValue | null | ''): string | null {
+  if (value === null || value === '') return null
+  let ok = false
+  if (option.type === 'boolean') ok = typeof value === 'boolean'
+  else if (option.type === 'choice') ok = typeof value === 'string' && (option.choices ?? []).includes(value.toLowerCase())
+  else if (option.type === 'string') {
+    ok = typeof value === 'string' && value !== '' && (!option.pattern || new RegExp(`^(?:${option.pattern})$`).test(value))
+  } else if (typeof value === 'number' && Number.isFinite(value)) {
+    const low = option.minimum
+    const high = option.maximum
+    const inRange =
+      (low === null || low === undefined || (option.exclusive_minimum ? value > low : value >= low)) &&
+      (high === null || high === undefined || value <= high)
+    ok = (option.type === 'number' || Number.isInteger(value)) && inRange
+  }
+  return ok ? null : `option '${option.name}' must be ${allowedWords(option)}, not ${pythonRepr(value)}`
+}
+
+/** Every refused option of a request, by name (empty: all allowed). */
+export function optionProblems(spec: OperationSpec, values: Record<string, OptionValue | null | ''>): Record<string, string> {
+  const problems: Record<string, string> = {}
+  for (const option of spec.options) {
+    const problem = optionProblem(option, values[option.name] ?? null)
+    if (problem) problems[option.name] = problem
+  }
+  return problems
 }
 
 // Reactive, so forms drawn before the schema arrives are redrawn when it does.

@@ -1,0 +1,200 @@
+// The stage: cursor-centred zoom with a thin divider, the brush's undo/redo and size keys, result
+// names after the original, and chaining a result into the next run.
+import { flushPromises, mount } from '@vue/test-utils'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import App from '../src/App.vue'
+import CompareSlider from '../src/components/CompareSlider.vue'
+import MaskBrush from '../src/components/MaskBrush.vue'
+import { ApiClient } from '../src/lib/api'
+import { operationSuffix, originalStem, resultFileName } from '../src/lib/names'
+import { UndoStack, resizeBrush, snapshotLimit } from '../src/lib/undo'
+import { zoomAt } from '../src/lib/zoom'
+import { execution, json, scriptedFetch } from './fakes'
+
+const size = { width: 400, height: 300 }
+
+describe('zoomAt', () => {
+  it('keeps the image point under the cursor where it is, zooming in and out', () => {
+    let view = { zoom: 1, pan: { x: 0, y: 0 } }
+    const cursor = { x: 300, y: 60 }
+    const under = (v: typeof view) => ({ x: (cursor.x - v.pan.x) / v.zoom, y: (cursor.y - v.pan.y) / v.zoom })
+    const before = under(view)
+    for (let i = 0; i < 6; i++) {
+      view = zoomAt(view, cursor, 1.2, size)
+      expect(under(view).x).toBeCloseTo(before.x, 6)
+      expect(under(view).y).toBeCloseTo(before.y, 6)
+    }
+    expect(view.zoom).toBeGreaterThan(2.9)
+    view = zoomAt(view, cursor, 1 / 1.2, size)
+    expect(under(view).x).toBeCloseTo(before.x, 6)
+  })
+
+  it('stays between 1× and 8× and never leaves an empty edge', () => {
+    let view = { zoom: 1, pan: { x: 0, y: 0 } }
+    for (let i = 0; i < 40; i++) view = zoomAt(view, { x: 399, y: 299 }, 1.2, size)
+    expect(view.zoom).toBe(8)
+    for (let i = 0; i < 40; i++) view = zoomAt(view, { x: 0, y: 0 }, 1 / 1.2, size)
+    expect(view).toEqual({ zoom: 1, pan: { x: 0, y: 0 } })
+    const edge = zoomAt({ zoom: 4, pan: { x: -1200, y: -900 } }, { x: 0, y: 0 }, 1 / 1.2, size)
+    expect(edge.pan.x).toBeGreaterThanOrEqual(size.width - edge.zoom * size.width)
+    expect(edge.pan.y).toBeGreaterThanOrEqual(size.height - edge.zoom * size.height)
+  })
+})
+
+describe('CompareSlider at any zoom', () => {
+  const props = { before: '/d/before', after: '/d/after', downloadName: 'photo-upscaled-4x.png' }
+  function slider() {
+    const s = mount(CompareSlider, { props })
+    ;(s.get('.viewport').element as HTMLElement).getBoundingClientRect = () =>
+      ({ left: 10, top: 20, width: 400, height: 300 }) as DOMRect
+    return s
+  }
+
+  it('zooms on the cursor with the wheel', async () => {
+    const s = slider()
+    await s.get('.viewport').trigger('wheel', { deltaY: -1, clientX: 10 + 300, clientY: 20 + 60 })
+    // zoom 1.2 at (300, 60): pan = cursor − 1.2 × cursor
+    expect(s.get('.layers').attributes('style')).toContain('translate(-60px, -12px) scale(1.2)')
+  })
+
+  it('draws the divider and the clip outside the zoomed layers: a thin line, "before" left of it', async () => {
+    const s = slider()
+    for (let i = 0; i < 30; i++) await s.get('.viewport').trigger('wheel', { deltaY: -1, clientX: 400, clientY: 300 })
+    expect(s.get('.layers').attributes('style')).toContain('scale(8)')
+    const divider = s.get('[data-testid="divider"]')
+    expect(divider.element.closest('.layers')).toBeNull()
+    expect(s.get('[data-testid="after-clip"]').element.closest('.layers')).toBeNull()
+    expect(divider.attributes('style')).toBe('left: 50%;')
+    // The before image is never clipped; only the after side is.
+    expect(s.get('[data-testid="before"]').attributes('style')).toBeUndefined()
+    expect(s.get('[data-testid="after-clip"]').attributes('style')).toContain('inset(0 0 0 50%)')
+  })
+
+  it('drags the divider on the image itself (near it when zoomed, anywhere at 1×)', async () => {
+    const s = slider()
+    const viewport = s.get('.viewport')
+    await viewport.trigger('pointerdown', { clientX: 10 + 100, clientY: 100 })
+    await viewport.trigger('pointermove', { clientX: 10 + 300, clientY: 100 })
+    await viewport.trigger('pointerup')
+    expect(s.get('[data-testid="divider"]').attributes('style')).toBe('left: 75%;')
+    await s.get('[data-testid="zoom"]').setValue('3')
+    await viewport.trigger('pointerdown', { clientX: 10 + 305, clientY: 100 }) // within the grip of 75% (310)
+    await viewport.trigger('pointermove', { clientX: 10 + 40, clientY: 100 })
+    await viewport.trigger('pointerup')
+    expect(s.get('[data-testid="divider"]').attributes('style')).toBe('left: 10%;')
+  })
+})
+
+describe('the mask brush', () => {
+  it('undoes and redoes in order, and a new stroke forgets the redo', () => {
+    const stack = new UndoStack<string>(3)
+    stack.push('empty')
+    stack.push('one stroke')
+    expect(stack.undo('two strokes')).toBe('one stroke')
+    expect(stack.undo('one stroke')).toBe('empty')
+    expect(stack.undo('empty')).toBeNull()
+    expect(stack.redo('empty')).toBe('one stroke')
+    stack.push('one stroke')
+    expect(stack.canRedo).toBe(false)
+    for (const s of ['a', 'b', 'c', 'd']) stack.push(s)
+    expect([stack.undo('e'), stack.undo('d'), stack.undo('c'), stack.undo('b')]).toEqual(['d', 'c', 'b', null]) // limit 3
+  })
+
+  it('keeps fewer snapshots for a large image', () => {
+    expect(snapshotLimit(256, 256)).toBe(50)
+    expect(snapshotLimit(8000, 8000)).toBe(3)
+  })
+
+  it('[ and ] change the brush size, within its bounds', async () => {
+    expect(resizeBrush(24, ']')).toBe(29)
+    expect(resizeBrush(24, '[')).toBe(19)
+    expect(resizeBrush(4, '[')).toBe(4)
+    expect(resizeBrush(160, ']')).toBe(160)
+    const brush = mount(MaskBrush, { props: { src: 'blob:x' }, attachTo: document.body })
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: ']' }))
+    await flushPromises()
+    expect(brush.get('[data-testid="brush-size"]').text()).toBe('29')
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: '[' }))
+    await flushPromises()
+    expect(brush.get('[data-testid="brush-size"]').text()).toBe('23')
+    expect(brush.get('[data-testid="undo"]').attributes('disabled')).toBeDefined() // nothing painted yet
+    expect(brush.find('[data-testid="tool-eraser"]').exists()).toBe(true)
+    brush.unmount()
+  })
+})
+
+describe('result names', () => {
+  it('are named after the original and what was done', () => {
+    expect(resultFileName('holiday photo.jpeg', 'upscale', {}, 'png')).toBe('holiday photo-upscaled-4x.png')
+    expect(resultFileName('a.png', 'upscale', { outscale: 2.5 }, 'png')).toBe('a-upscaled-2.5x.png')
+    expect(operationSuffix('upscale', { model: 'realesr-animevideov3-x3' })).toBe('upscaled-3x')
+    expect(resultFileName('scan.tiff', 'denoise', {}, 'webp')).toBe('scan-denoised.webp')
+    expect(resultFileName('sign.png', 'inpaint', {}, 'png')).toBe('sign-inpainted.png')
+  })
+
+  it('drop folders, quotes and control characters, and keep unicode', () => {
+    expect(originalStem('C:\\Users\\me\\"quoted"\nname.png')).toBe('quotedname')
+    expect(originalStem('../../etc/passwd')).toBe('passwd')
+    expect(originalStem('Übersicht – 東京.png')).toBe('Übersicht – 東京')
+    expect(originalStem('x'.repeat(300) + '.png')).toHaveLength(100)
+    expect(originalStem('.png')).toBe('image')
+  })
+})
+
+describe('chaining', () => {
+  beforeEach(() => {
+    vi.useFakeTimers()
+    URL.createObjectURL = vi.fn(() => 'blob:preview')
+    URL.revokeObjectURL = vi.fn()
+    window.history.replaceState(null, '', '/')
+  })
+  afterEach(() => {
+    vi.useRealTimers()
+    vi.unstubAllGlobals()
+  })
+
+  it('"use this result as the next input" picks the result, named after the original, and runs it next', async () => {
+    const id = '01JDQZ8M3V6Y7N2W4X5A9B0C1D'
+    window.history.replaceState(null, '', `/run/${id}`)
+    localStorage.setItem('aiorch.original-names', JSON.stringify({ [id]: 'cat.png' }))
+    const done = execution({
+      execution_id: id,
+      status: 'SUCCEEDED',
+      results: [{ job: 'upscale', key: `results/local/${id}/upscale/result.png`, content_type: 'image/png', url: '/downloads/r' }],
+    })
+    const resultBytes = new Uint8Array(33)
+    resultBytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
+    new DataView(resultBytes.buffer).setUint32(16, 384)
+    new DataView(resultBytes.buffer).setUint32(20, 384)
+    // (a jsdom Blob: Node's own Blob from a real Response is not one jsdom's File can read)
+    vi.stubGlobal('fetch', vi.fn(async () => ({ ok: true, status: 200, blob: async () => new Blob([resultBytes], { type: 'image/png' }) })))
+    const { fetcher, calls } = scriptedFetch([
+      (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
+      (url) => (url === `/image-ai-analysis/${id}` ? json(done) : undefined),
+      (url) => (url === '/uploads' ? json({ url: '/local-uploads/t', fields: {}, file_field: 'file', max_bytes: 1e6, upload: null }, 201) : undefined),
+      (url) => (url === '/local-uploads/t' ? json({ upload: 'uploads/local/U2/original.png' }, 201) : undefined),
+      (url, init) => (url === '/image-ai-analysis' && init.method === 'POST' ? json({ execution_id: 'E2', status: 'RUNNING' }, 202) : undefined),
+      (url) => (url === '/image-ai-analysis/E2' ? json(execution({ execution_id: 'E2', operation: 'denoise' })) : undefined),
+    ])
+    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    await flushPromises()
+    expect(app.get('[data-testid="download"]').attributes('download')).toBe('cat-upscaled-4x.png')
+    await app.get('[data-testid="chain"]').trigger('click')
+    await flushPromises()
+    expect(fetch).toHaveBeenCalledWith('/downloads/r')
+    expect(app.findAll('[data-testid="error"]').map((e) => e.text())).toEqual([])
+    expect(app.find('[data-testid="compare"]').exists()).toBe(false)
+    expect(app.get('[data-testid="preview"]').attributes('src')).toBe('blob:preview')
+    expect(window.location.pathname).toBe('/')
+    await app.get('[data-testid="operation-denoise"]').setValue(true)
+    await app.get('[data-testid="run"]').trigger('click')
+    await flushPromises()
+    const upload = calls.find((c) => c.url === '/local-uploads/t')!
+    const sent = (upload.init.body as FormData).get('file') as File
+    expect(sent.name).toBe('cat-upscaled-4x.png')
+    expect(new Uint8Array(await sent.arrayBuffer())).toEqual(resultBytes)
+    const submitted = calls.find((c) => c.url === '/image-ai-analysis' && c.init.method === 'POST')!
+    expect(JSON.parse(String(submitted.init.body)).operation).toBe('denoise')
+    app.unmount()
+  })
+})
