@@ -34,6 +34,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
+# The two screens every page is checked and photographed at (issue 12): a laptop and a phone.
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 
 
 @dataclass
@@ -115,7 +118,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, stack: Stack) -> Iterator[Any]:
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(accept_downloads=True, viewport=DESKTOP)
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
@@ -130,3 +133,47 @@ def page(browser: Any, stack: Stack) -> Iterator[Any]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """test-artifacts/e2e/<name>-<width>x<height>.png, the whole page: one systematic name per page and size."""
+    size = page.viewport_size
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}-{size['width']}x{size['height']}.png"
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
+class Api:
+    """The local API as a script sees it: signed in as the local user (loopback), no browser."""
+
+    def __init__(self, url: str) -> None:
+        import httpx
+
+        self.client = httpx.Client(base_url=url, timeout=60)
+        token = self.client.get("/authorize").raise_for_status().json()["access_token"]
+        self.client.headers["Authorization"] = f"Bearer {token}"
+
+    def upload(self, data: bytes, filename: str, content_type: str = "image/png") -> Any:
+        """The two steps the browser takes: ask for a target, then post the form to it. Returns the response."""
+        target = self.client.post("/uploads", json={"content_type": content_type}).raise_for_status().json()
+        files = {target["file_field"]: (filename, data, content_type)}
+        return self.client.post(target["url"], data=target["fields"], files=files)
+
+    def submit(self, operation: str, upload: str, options: dict[str, Any]) -> Any:
+        body = {"operation": operation, "upload": upload, "options": options}
+        return self.client.post("/image-ai-analysis", json=body, headers={"Idempotency-Key": os.urandom(8).hex()})
+
+    def wait_until_ended(self, execution_id: str, timeout_s: float = 120) -> dict[str, Any]:
+        """Poll the execution until it ends (what a script following it would do)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            execution: dict[str, Any] = self.client.get(f"/image-ai-analysis/{execution_id}").raise_for_status().json()
+            if execution["status"] != "RUNNING" or time.monotonic() > deadline:
+                return execution
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def api(stack: Stack) -> Api:
+    return Api(stack.url)
