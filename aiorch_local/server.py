@@ -23,23 +23,25 @@ from lambdas.api.app import create_app, is_loopback
 log = logging.getLogger(__name__)
 
 
-def wait_for_service_pid(settings: Settings, *, other_than: int | None = None, timeout_s: float = 60.0) -> int | None:
+def wait_for_service_pid(
+    settings: Settings, *, other_than: int | None = None, timeout_s: float = 60.0, stop: threading.Event | None = None
+) -> int | None:
     """The pid in the service file once it names a live service other than ``other_than``; None
-    when none has within ``timeout_s``.
+    when none has within ``timeout_s`` (or ``stop`` was set).
 
     The service answers (its state machine exists) a moment before it writes that file (after its
     job runner and watchdog have started), so "it answers" does not yet tell which process it is;
     liveness is checked by that pid, and a check in the gap would see the dead one's pid (or none)."""
     from workflows.local.client import pid_alive, service_pid
 
+    stop = stop or threading.Event()
     deadline = time.monotonic() + timeout_s
     while True:
         pid = service_pid(settings)
         if pid is not None and pid != other_than and pid_alive(pid):
             return pid
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or stop.wait(0.1):
             return None
-        time.sleep(0.1)
 
 
 class StatesSupervisor:
@@ -48,8 +50,8 @@ class StatesSupervisor:
     At most ``max_restarts`` restarts within ``window_s`` (a service that keeps dying is left dead,
     loudly: /readyz then says so); the wait before each restart doubles from ``backoff_s`` up to
     ``max_backoff_s``. Checking with ``pid_alive`` also reaps the dead child (no zombie).
-    A restart counts as done once the new service has written its pid (wait_for_service_pid), so the
-    next check cannot mistake a service still starting for a dead one.
+    It checks only once the service has written its pid, and a restart counts as done only once the
+    new one has (wait_for_service_pid), so no check mistakes a service still starting for a dead one.
     """
 
     def __init__(
@@ -85,6 +87,11 @@ class StatesSupervisor:
         if self._thread.is_alive():
             self._thread.join(timeout=2 * self.start_timeout_s + 10)
 
+    def _wait_for_pid(self, *, other_than: int | None) -> int | None:
+        return wait_for_service_pid(
+            self.settings, other_than=other_than, timeout_s=self.start_timeout_s, stop=self._stop
+        )
+
     def _service_state(self) -> tuple[bool, int | None]:
         """(alive, pid the service file names)."""
         from workflows.local.client import pid_alive, service_pid
@@ -95,6 +102,9 @@ class StatesSupervisor:
     def _run(self) -> None:
         from workflows.local.client import ServiceNotReady, ensure_service
 
+        # Supervise once the service has written its pid: until then it is starting, not dead.
+        if self._wait_for_pid(other_than=None) is None and not self._stop.is_set():
+            log.error("the local states service wrote no pid of a live process within %.0f s", self.start_timeout_s)
         backoff = self.backoff_s
         while not self._stop.wait(self.check_s):
             alive, dead = self._service_state()
@@ -121,8 +131,10 @@ class StatesSupervisor:
             except ServiceNotReady as exc:
                 log.error("restarting the local states service failed: %s", exc)
                 continue
-            pid = wait_for_service_pid(self.settings, other_than=dead, timeout_s=self.start_timeout_s)
+            pid = self._wait_for_pid(other_than=dead)
             if pid is None:
+                if self._stop.is_set():
+                    return
                 log.error(
                     "the local states service answers but wrote no pid of a live process within %.0f s",
                     self.start_timeout_s,
@@ -133,7 +145,7 @@ class StatesSupervisor:
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
     """Start the states service if it is not running, then serve the API and the front end."""
-    from workflows.local.client import ensure_service, service_file, service_is_up, stop_service
+    from workflows.local.client import ensure_service, service_is_up, stop_service
 
     # The app decides automatic sign-in from the address it really listens on.
     settings = settings.model_copy(
@@ -141,14 +153,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     )
     started_here = not service_is_up(settings)
     ensure_service(settings)
-    supervisor = None
-    if started_here:
-        # Supervise once the service has written its pid: until then it is starting, not dead.
-        if wait_for_service_pid(settings) is None:
-            raise SystemExit(
-                f"the local states service answers but wrote no pid of a live process to {service_file(settings)}"
-            )
-        supervisor = StatesSupervisor(settings)
+    supervisor = StatesSupervisor(settings) if started_here else None
+    if supervisor is not None:
         supervisor.start()
     if not is_loopback(settings.api_host):
         log.warning("listening on %s: automatic sign-in is off; use `aiorch token`", settings.api_host)

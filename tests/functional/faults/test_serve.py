@@ -61,8 +61,7 @@ def test_serve_restarts_a_dead_states_service_and_sigterm_stops_everything(tmp_p
     )
     try:
         wait_for(lambda: (r := readyz(api_port)) and r[0] == 200, 120, "aiorch serve to be ready")
-        first = live_service_pid(settings)  # serve supervises (and listens) once the service wrote it
-        assert first is not None
+        first = wait_for(lambda: live_service_pid(settings), 60, "the service to write its pid")
 
         os.kill(first, signal.SIGKILL)
         # While it is down, readiness says which part is down, with a non-200 status.
