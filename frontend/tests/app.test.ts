@@ -1,7 +1,7 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import App from '../src/App.vue'
-import { ApiClient } from '../src/lib/api'
+import { ApiClient, type Execution } from '../src/lib/api'
 import { execution, json, scriptedFetch } from './fakes'
 
 describe('App', () => {
@@ -44,7 +44,8 @@ describe('App', () => {
         status: 'SUCCEEDED',
         progress: { stage: 'done', done: 1, total: 1, percent: 100 },
         duration_s: 1.5,
-        results: [{ job: 'upscale', key: 'results/local/E/upscale/result.png', content_type: 'image/png', url: '/downloads/r' }],
+        // filename: the server's download name, after the original (aiorch/analysis/names.py)
+        results: [{ job: 'upscale', key: 'results/local/E/upscale/result.png', content_type: 'image/png', url: '/downloads/r', filename: 'photo-upscaled.png' } as Execution['results'][number]],
         metadata: { upscale: { model: 'RRDBNet x4plus' } },
       }),
     ]
@@ -78,8 +79,8 @@ describe('App', () => {
     expect(window.location.pathname).toBe('/run/E')
     expect(app.get('[data-testid="after"]').attributes('src')).toBe('/downloads/r')
     expect(app.get('[data-testid="before"]').attributes('src')).toBe('/downloads/input-token')
-    // Named after the original and what was done to it.
-    expect(app.get('[data-testid="download"]').attributes('download')).toBe('photo-upscaled-4x.png')
+    // The server's name for it, after the original and what was done to it.
+    expect(app.get('[data-testid="download"]').attributes('download')).toBe('photo-upscaled.png')
 
     const submitted = calls.find((c) => c.url === '/image-ai-analysis' && c.init.method === 'POST')!
     expect(JSON.parse(String(submitted.init.body))).toEqual({

@@ -1,12 +1,11 @@
-// The stage: cursor-centred zoom with a thin divider, the brush's undo/redo and size keys, result
-// names after the original, and chaining a result into the next run.
+// The stage: cursor-centred zoom with a thin divider, the brush's undo/redo and size keys, and
+// chaining a result into the next run.
 import { flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import App from '../src/App.vue'
 import CompareSlider from '../src/components/CompareSlider.vue'
 import MaskBrush from '../src/components/MaskBrush.vue'
-import { ApiClient } from '../src/lib/api'
-import { operationSuffix, originalStem, resultFileName } from '../src/lib/names'
+import { ApiClient, type Execution } from '../src/lib/api'
 import { UndoStack, resizeBrush, snapshotLimit } from '../src/lib/undo'
 import { zoomAt } from '../src/lib/zoom'
 import { execution, json, scriptedFetch } from './fakes'
@@ -42,7 +41,7 @@ describe('zoomAt', () => {
 })
 
 describe('CompareSlider at any zoom', () => {
-  const props = { before: '/d/before', after: '/d/after', downloadName: 'photo-upscaled-4x.png' }
+  const props = { before: '/d/before', after: '/d/after', downloadName: 'photo-upscaled.png' }
   function slider() {
     const s = mount(CompareSlider, { props })
     ;(s.get('.viewport').element as HTMLElement).getBoundingClientRect = () =>
@@ -123,24 +122,6 @@ describe('the mask brush', () => {
   })
 })
 
-describe('result names', () => {
-  it('are named after the original and what was done', () => {
-    expect(resultFileName('holiday photo.jpeg', 'upscale', {}, 'png')).toBe('holiday photo-upscaled-4x.png')
-    expect(resultFileName('a.png', 'upscale', { outscale: 2.5 }, 'png')).toBe('a-upscaled-2.5x.png')
-    expect(operationSuffix('upscale', { model: 'realesr-animevideov3-x3' })).toBe('upscaled-3x')
-    expect(resultFileName('scan.tiff', 'denoise', {}, 'webp')).toBe('scan-denoised.webp')
-    expect(resultFileName('sign.png', 'inpaint', {}, 'png')).toBe('sign-inpainted.png')
-  })
-
-  it('drop folders, quotes and control characters, and keep unicode', () => {
-    expect(originalStem('C:\\Users\\me\\"quoted"\nname.png')).toBe('quotedname')
-    expect(originalStem('../../etc/passwd')).toBe('passwd')
-    expect(originalStem('Übersicht – 東京.png')).toBe('Übersicht – 東京')
-    expect(originalStem('x'.repeat(300) + '.png')).toHaveLength(100)
-    expect(originalStem('.png')).toBe('image')
-  })
-})
-
 describe('chaining', () => {
   beforeEach(() => {
     vi.useFakeTimers()
@@ -153,15 +134,17 @@ describe('chaining', () => {
     vi.unstubAllGlobals()
   })
 
-  it('"use this result as the next input" picks the result, named after the original, and runs it next', async () => {
+  it('"use this result as the next input" picks the result under its download name, and runs it next', async () => {
     const id = '01JDQZ8M3V6Y7N2W4X5A9B0C1D'
     window.history.replaceState(null, '', `/run/${id}`)
-    localStorage.setItem('aiorch.original-names', JSON.stringify({ [id]: 'cat.png' }))
     const done = execution({
       execution_id: id,
       status: 'SUCCEEDED',
-      results: [{ job: 'upscale', key: `results/local/${id}/upscale/result.png`, content_type: 'image/png', url: '/downloads/r' }],
-    })
+      original_name: 'cat.png',
+      results: [
+        { job: 'upscale', key: `results/local/${id}/upscale/result.png`, content_type: 'image/png', url: '/downloads/r', filename: 'cat-upscaled.png' },
+      ],
+    } as unknown as Partial<Execution>)
     const resultBytes = new Uint8Array(33)
     resultBytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
     new DataView(resultBytes.buffer).setUint32(16, 384)
@@ -178,7 +161,7 @@ describe('chaining', () => {
     ])
     const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
     await flushPromises()
-    expect(app.get('[data-testid="download"]').attributes('download')).toBe('cat-upscaled-4x.png')
+    expect(app.get('[data-testid="download"]').attributes('download')).toBe('cat-upscaled.png')
     await app.get('[data-testid="chain"]').trigger('click')
     await flushPromises()
     expect(fetch).toHaveBeenCalledWith('/downloads/r')
@@ -191,7 +174,7 @@ describe('chaining', () => {
     await flushPromises()
     const upload = calls.find((c) => c.url === '/local-uploads/t')!
     const sent = (upload.init.body as FormData).get('file') as File
-    expect(sent.name).toBe('cat-upscaled-4x.png')
+    expect(sent.name).toBe('cat-upscaled.png')
     expect(new Uint8Array(await sent.arrayBuffer())).toEqual(resultBytes)
     const submitted = calls.find((c) => c.url === '/image-ai-analysis' && c.init.method === 'POST')!
     expect(JSON.parse(String(submitted.init.body)).operation).toBe('denoise')

@@ -111,7 +111,7 @@ export interface paths {
         };
         /**
          * Download
-         * @description The local stand-in for a presigned S3 GET.
+         * @description The local stand-in for a presigned S3 GET (which answers the same Content-Disposition).
          */
         get: operations["download_downloads__token__get"];
         put?: never;
@@ -284,20 +284,166 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** AnalysisIn */
+        /**
+         * AnalysisIn
+         * @description What to run: an operation over an upload (and, for inpaint, a mask), with its options.
+         */
         AnalysisIn: {
             /**
              * Mask
              * @description inpaint: a painted mask's upload key.
              */
             mask?: string | null;
-            operation: components["schemas"]["Operation"];
-            /**
-             * Options
-             * @description The operation's options.
-             */
+            /** @constant */
+            operation: "upscale";
+            /** @description The upscale options (GET /operations serves them with their units). */
             options?: {
-                [key: string]: unknown;
+                /**
+                 * @description Tiles per forward pass; 0: automatic.
+                 * @default 0
+                 */
+                batch: number | null;
+                /**
+                 * @description The result's file format.
+                 * @default png
+                 */
+                format: ("png" | "jpeg" | "jpg" | "webp") | null;
+                /**
+                 * @description The super-resolution model.
+                 * @default realesrgan-x4plus
+                 */
+                model: ("realesr-animevideov3" | "realesr-animevideov3-x2" | "realesr-animevideov3-x3" | "realesr-general-x4v3" | "realesrgan-x4plus" | "realesrgan-x4plus-anime" | "realesrgan-x4plus-pth") | null;
+                /** @description Final scale relative to the input; empty: the model's own scale. */
+                outscale?: number | null;
+                /**
+                 * @description Arithmetic precision; auto: fp16 on a GPU for a model that supports it, else fp32. fp16 needs a GPU and such a model (the classical methods run in fp32).
+                 * @default auto
+                 */
+                precision: ("auto" | "fp16" | "fp32") | null;
+                /**
+                 * @description Lossy compression quality (higher: larger file, fewer artefacts).
+                 * @default 95
+                 */
+                quality: number | null;
+                /**
+                 * @description Tile side in input pixels; 0: automatic (512 on a GPU, 128 on the CPU).
+                 * @default 0
+                 */
+                tile: number | null;
+                /**
+                 * @description Input pixels shared by neighbouring tiles (hides seams).
+                 * @default 32
+                 */
+                tile_overlap: number | null;
+            };
+            /**
+             * Upload
+             * @description The uploaded image's key.
+             */
+            upload: string;
+        } | {
+            /**
+             * Mask
+             * @description inpaint: a painted mask's upload key.
+             */
+            mask?: string | null;
+            /** @constant */
+            operation: "denoise";
+            /** @description The denoise options (GET /operations serves them with their units). */
+            options?: {
+                /**
+                 * @description The result's file format.
+                 * @default png
+                 */
+                format: ("png" | "jpeg" | "jpg" | "webp") | null;
+                /**
+                 * @description auto: DRUNet when its weights are installed, else BM3D; drunet needs weights.
+                 * @default auto
+                 */
+                method: ("auto" | "drunet" | "bm3d" | "tv" | "wavelet") | null;
+                /**
+                 * @description Arithmetic precision; auto: fp16 on a GPU for a model that supports it, else fp32. fp16 needs a GPU and such a model (the classical methods run in fp32).
+                 * @default auto
+                 */
+                precision: ("auto" | "fp16" | "fp32") | null;
+                /**
+                 * @description Lossy compression quality (higher: larger file, fewer artefacts).
+                 * @default 95
+                 */
+                quality: number | null;
+                /** @description Noise level; empty: estimated from the image. */
+                sigma?: number | null;
+                /**
+                 * @description Tile side in pixels; 0: automatic per method.
+                 * @default 0
+                 */
+                tile: number | null;
+            };
+            /**
+             * Upload
+             * @description The uploaded image's key.
+             */
+            upload: string;
+        } | {
+            /**
+             * Mask
+             * @description inpaint: a painted mask's upload key.
+             */
+            mask?: string | null;
+            /** @constant */
+            operation: "inpaint";
+            /** @description The inpaint options (GET /operations serves them with their units). */
+            options?: {
+                /**
+                 * @description Surroundings cropped with each masked region.
+                 * @default 128
+                 */
+                context_px: number | null;
+                /**
+                 * @description How far the text mask grows around each line of text.
+                 * @default 8
+                 */
+                dilate_px: number | null;
+                /**
+                 * @description The result's file format.
+                 * @default png
+                 */
+                format: ("png" | "jpeg" | "jpg" | "webp") | null;
+                /**
+                 * @description LaMa fills each crop at most this large (longest side), then scales it back.
+                 * @default 1024
+                 */
+                max_side: number | null;
+                /**
+                 * @description auto: LaMa when its weights are installed, else OpenCV Telea; lama needs weights.
+                 * @default auto
+                 */
+                method: ("auto" | "lama" | "telea") | null;
+                /**
+                 * @description OCR lines with a lower confidence are left alone.
+                 * @default 0.5
+                 */
+                min_score: number | null;
+                /**
+                 * @description Arithmetic precision; auto: fp16 on a GPU for a model that supports it, else fp32. fp16 needs a GPU and such a model (the classical methods run in fp32).
+                 * @default auto
+                 */
+                precision: ("auto" | "fp16" | "fp32") | null;
+                /**
+                 * @description Lossy compression quality (higher: larger file, fewer artefacts).
+                 * @default 95
+                 */
+                quality: number | null;
+                /**
+                 * @description Neighbourhood the Telea inpainter draws from.
+                 * @default 5
+                 */
+                radius: number | null;
+                /**
+                 * @description Find text with OCR; false: fill only the mask you drew.
+                 * @default true
+                 */
+                use_ocr: boolean | null;
             };
             /**
              * Upload
@@ -315,8 +461,9 @@ export interface components {
             /**
              * Content-Type
              * @description As in the target's fields.
+             * @enum {string}
              */
-            "Content-Type": string;
+            "Content-Type": "image/bmp" | "image/jpeg" | "image/png" | "image/tiff" | "image/webp";
             /**
              * File
              * @description The image.
@@ -357,6 +504,11 @@ export interface components {
             } | unknown[] | null;
             /** Operation */
             operation: string;
+            /**
+             * Original Name
+             * @description The upload's own file name, when it was given.
+             */
+            original_name?: string | null;
             progress?: components["schemas"]["ProgressOut"] | null;
             /** Results */
             results?: components["schemas"]["ResultOut"][];
@@ -377,10 +529,15 @@ export interface components {
              */
             next_cursor: string | null;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /** FieldErrorOut */
+        FieldErrorOut: {
+            /**
+             * Field
+             * @description Where in the request: `options.tile`, `query.limit`, ...
+             */
+            field: string;
+            /** Message */
+            message: string;
         };
         /** HealthOut */
         HealthOut: {
@@ -492,6 +649,37 @@ export interface components {
             /** Unit */
             unit?: string | null;
         };
+        /**
+         * ProblemOut
+         * @description Every error the API answers (RFC 9457, ``application/problem+json``).
+         */
+        Problem: {
+            /**
+             * Detail
+             * @description What went wrong, in plain words.
+             */
+            detail: string;
+            /**
+             * Errors
+             * @description 422: one entry per field.
+             * @default null
+             */
+            errors: components["schemas"]["FieldErrorOut"][] | null;
+            /**
+             * Retry After S
+             * @description 429: as the Retry-After header.
+             * @default null
+             */
+            retry_after_s: number | null;
+            /** Status */
+            status: number;
+            /** Title */
+            title: string;
+            /** Type */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
         /** ProgressOut */
         ProgressOut: {
             /**
@@ -553,6 +741,11 @@ export interface components {
         ResultOut: {
             /** Content Type */
             content_type?: string | null;
+            /**
+             * Filename
+             * @description The name it downloads as (the link's Content-Disposition), after the original.
+             */
+            filename?: string | null;
             /** Job */
             job: string;
             /** Key */
@@ -616,7 +809,12 @@ export interface components {
              * @description The image's media type.
              * @enum {string}
              */
-            content_type: "image/jpeg" | "image/png" | "image/webp" | "image/tiff" | "image/bmp";
+            content_type: "image/bmp" | "image/jpeg" | "image/png" | "image/tiff" | "image/webp";
+            /**
+             * Filename
+             * @description The file's own name: downloads of its results are named after it (photo.jpg gives photo-upscaled.png). Sanitised; optional.
+             */
+            filename?: string | null;
         };
         /** UploadTargetOut */
         UploadTargetOut: {
@@ -655,19 +853,6 @@ export interface components {
              * @description POST the form here: `fields` first, then the image as `file`.
              */
             url: string;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
         };
     };
     responses: never;
@@ -726,16 +911,22 @@ export interface operations {
             /** @description No valid token. */
             401: {
                 headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Forbidden */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -762,31 +953,39 @@ export interface operations {
             /** @description No valid token. */
             401: {
                 headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Forbidden */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not Found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -824,31 +1023,39 @@ export interface operations {
             /** @description No valid token. */
             401: {
                 headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Forbidden */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not Found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -880,24 +1087,30 @@ export interface operations {
             /** @description Sign in first (the body says how). */
             401: {
                 headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Refused. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -916,34 +1129,44 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description attachment, named after the original upload when its name is known. */
+                    "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": unknown;
+                    "image/bmp": unknown;
+                    "image/jpeg": unknown;
                     "image/png": unknown;
+                    "image/tiff": unknown;
+                    "image/webp": unknown;
                 };
             };
-            /** @description Forbidden */
+            /** @description Link expired or invalid. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Not Found */
+            /** @description The file no longer exists. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -992,17 +1215,21 @@ export interface operations {
             /** @description No valid token. */
             401: {
                 headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1026,55 +1253,98 @@ export interface operations {
             /** @description Successful Response */
             202: {
                 headers: {
+                    /** @description The execution's status. */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SubmittedOut"];
                 };
             };
-            /** @description Bad Request */
+            /** @description A bad option or value (the problem names it), or a body that is not UTF-8 JSON. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description No valid token. */
             401: {
                 headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Not Found */
+            /** @description No such upload or mask among yours. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Conflict */
+            /** @description The Idempotency-Key was used for another request. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Validation Error */
+            /** @description The body is not application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description Too many running; see Retry-After. */
             429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The workflow service is down; the problem says why. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage is full: nothing was stored. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -1102,24 +1372,39 @@ export interface operations {
             /** @description No valid token. */
             401: {
                 headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not Found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The workflow service is down; the problem says why. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1148,24 +1433,39 @@ export interface operations {
             /** @description No valid token. */
             401: {
                 headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Not Found */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The workflow service is down; the problem says why. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1194,24 +1494,39 @@ export interface operations {
             /** @description No valid token. */
             401: {
                 headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Not Found */
+            /** @description No such execution, or its history is no longer kept. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The workflow service is down; the problem says why. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1240,27 +1555,49 @@ export interface operations {
                     "application/json": components["schemas"]["UploadOut"];
                 };
             };
-            /** @description Link expired or invalid. */
+            /** @description Empty, or not an image of an accepted format. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Link expired or invalid, or another content type than the link's. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
             /** @description Too large. */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Validation Error */
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage is full: nothing was stored. */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1308,7 +1645,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
         };
     };
@@ -1334,20 +1673,42 @@ export interface operations {
                     "application/json": components["schemas"]["UploadTargetOut"];
                 };
             };
-            /** @description No valid token. */
-            401: {
+            /** @description The body could not be read (not UTF-8 JSON). */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description Validation Error */
+            /** @description No valid token. */
+            401: {
+                headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON, or content_type is not one of image/bmp, image/jpeg, image/png, image/tiff, image/webp. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
