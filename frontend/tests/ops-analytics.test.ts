@@ -131,3 +131,26 @@ describe('charts', () => {
     expect(page.get('[data-testid="answer"]').text()).toContain('upscale')
   })
 })
+
+describe('AnalyticsPage runs one query at a time', () => {
+  it('a choice made while a query runs waits for it, and a choice replaced meanwhile is not run', async () => {
+    const pending: ((a: unknown) => void)[] = []
+    const api = {
+      namedQueries: vi.fn(async () => ['a', 'b', 'c'].map((name) => ({ name, description: name }))),
+      runQuery: vi.fn((name: string) => new Promise((resolve) => pending.push(() => resolve({ name, columns: ['x', 'n'], rows: [{ x: name, n: 1 }] })))),
+    }
+    const page = mount(AnalyticsPage, { props: { api: api as never } })
+    await flushPromises()
+    expect(api.runQuery.mock.calls.map((c) => c[0])).toEqual(['a'])
+    await page.get('[data-testid="query"]').setValue('b')
+    await page.get('[data-testid="query"]').setValue('c')
+    await flushPromises()
+    expect(api.runQuery).toHaveBeenCalledTimes(1) // still only 'a', running
+    pending.shift()!(null)
+    await flushPromises()
+    expect(api.runQuery.mock.calls.map((c) => c[0])).toEqual(['a', 'c']) // 'b' was replaced before its turn
+    pending.shift()!(null)
+    await flushPromises()
+    expect(page.get('[data-testid="answer"]').text()).toContain('c')
+  })
+})
