@@ -16,7 +16,7 @@ import sqlite3
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from aiorch import keys
 from aiorch.analysis.errors import (
@@ -28,6 +28,7 @@ from aiorch.analysis.errors import (
     TooManyRunning,
 )
 from aiorch.analysis.media import EXTENSIONS, content_type_for, sniff_image
+from aiorch.analysis.names import download_name, original_name_key, sanitise_name
 from aiorch.analysis.progress import FINISHED_STAGE, progress_view
 from aiorch.analysis.views import ErrorView, ExecutionView, ResultLink, UploadInfo
 from aiorch.contracts import (
@@ -80,7 +81,9 @@ class AnalysisService:
         return record
 
     # --- uploads ----------------------------------------------------------------------
-    def store_upload(self, user: str, data: bytes, content_type: str | None = None) -> UploadInfo:
+    def store_upload(
+        self, user: str, data: bytes, content_type: str | None = None, original_name: str | None = None
+    ) -> UploadInfo:
         if not data:
             raise BadRequest("the upload is empty")
         if len(data) > self.settings.upload_max_bytes:
@@ -93,11 +96,27 @@ class AnalysisService:
         key = keys.upload_key(user, new_id(), EXTENSIONS[fmt])
         try:
             self.storage.put_bytes(key, data, content_type_for(key))
+            name = self.remember_original_name(key, original_name) if original_name else None
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise StorageFull("the storage is full: the upload was not stored; free some space") from exc
             raise
-        return UploadInfo(key=key, width=width, height=height, format=fmt, bytes=len(data))
+        return UploadInfo(key=key, width=width, height=height, format=fmt, bytes=len(data), original_name=name)
+
+    def remember_original_name(self, upload_key: str, name: str) -> str | None:
+        """Keep the upload's own file name (sanitised) beside it; returns what was kept."""
+        kept = sanitise_name(name)
+        if kept is not None:
+            self.storage.put_json(original_name_key(upload_key), {"name": kept})
+        return kept
+
+    def original_name(self, upload_key: str) -> str | None:
+        try:
+            value = self.storage.get_json(original_name_key(upload_key))
+        except (NotFound, ValueError):
+            return None
+        name = value.get("name") if isinstance(value, dict) else None
+        return name if isinstance(name, str) else None
 
     # --- executions ---------------------------------------------------------------------
     def submit(
@@ -183,10 +202,19 @@ class AnalysisService:
             raise StatesUnavailable(f"the workflow service could not start the execution: {exc}") from exc
         return record
 
-    def _describe(self, record: ExecutionRecord) -> dict[str, Any] | None:
+    def _describe(self, record: ExecutionRecord, *, live: bool = False) -> dict[str, Any] | None:
+        """DescribeExecution, or None when the service does not answer it. ``live``: the caller asked
+        for this execution's live status, so a service that cannot be reached is StatesUnavailable
+        (503 with the reason) rather than the index's possibly stale RUNNING."""
         try:
             return dict(self.states.describe_execution(executionArn=record.execution_arn or ""))
-        except Exception:  # unknown to the service, or the local service is down: the index still answers
+        except BotoCoreError as exc:  # not reached at all: down, or the connection failed
+            if live:
+                raise StatesUnavailable(
+                    f"the workflow service is down, so the live status cannot be read now; try again shortly ({exc})"
+                ) from exc
+            return None
+        except Exception:  # unknown to the service (its memory went with a restart): the index still answers
             return None
 
     def _job_progress(self, record: ExecutionRecord, job: JobKind) -> JobProgress | None:
@@ -227,13 +255,16 @@ class AnalysisService:
         entered = [e for e in events if e["type"].endswith("StateEntered")]
         return str(entered[-1]["stateEnteredEventDetails"]["name"]) if entered else None
 
-    def view(self, record: ExecutionRecord) -> ExecutionView:
+    def view(self, record: ExecutionRecord, *, live: bool = False) -> ExecutionView:
+        """The execution as the CLI and API show it. ``live`` (one execution's status): a running one
+        whose workflow service cannot be reached raises StatesUnavailable; lists (``live`` False)
+        show the index's status instead, so one unreachable service does not fail a whole page."""
         status = record.status
         finished_at = record.finished_at
         state: str | None = None
         job_progress: JobProgress | None = None
         if not status.is_final:
-            described = self._describe(record)
+            described = self._describe(record, live=live)
             if described is not None and described.get("status") not in (None, "RUNNING"):
                 # Ended but not yet finalised by the recorder: report what Step Functions says.
                 status = ExecutionStatus(described["status"])
@@ -247,6 +278,7 @@ class AnalysisService:
             started_at=record.created_at,
             finished_at=finished_at,
             input_key=record.input_key,
+            original_name=self.original_name(record.input_key),
             mask_key=record.mask_key,
             options=record.options,
         )
@@ -264,7 +296,13 @@ class AnalysisService:
         if record.error_type or record.error_message:
             view.error = ErrorView(type=record.error_type or "Error", message=record.error_message or "")
         view.results = [
-            ResultLink(job=k.split("/")[-2], key=k, content_type=content_type_for(k)) for k in record.result_keys
+            ResultLink(
+                job=k.split("/")[-2],
+                key=k,
+                content_type=content_type_for(k),
+                filename=download_name(view.original_name, record.operation, record.execution_id, k),
+            )
+            for k in record.result_keys
         ]
         for key in record.metadata_keys:
             try:
@@ -274,7 +312,7 @@ class AnalysisService:
         return view
 
     def get_status(self, user: str, execution_id: str) -> ExecutionView:
-        return self.view(self._record(user, execution_id))
+        return self.view(self._record(user, execution_id), live=True)
 
     def list_executions(
         self, user: str, limit: int = 20, cursor: str | None = None
@@ -298,6 +336,10 @@ class AnalysisService:
                     executionArn=record.execution_arn or "", error="Cancelled", cause="cancelled by the user"
                 )
                 return
+            except BotoCoreError as exc:
+                raise StatesUnavailable(
+                    f"the workflow service is down, so the execution cannot be cancelled now; try again shortly ({exc})"
+                ) from exc
             except ClientError as exc:
                 if "ExecutionDoesNotExist" in str(exc):
                     # The service no longer knows it (its memory went with a restart): nothing can
@@ -328,8 +370,6 @@ class AnalysisService:
         """(DescribeExecution, its events) from Step Functions, else the copy stored when it ended
         (aiorch/index/history.py: the local service forgets at a restart). Never an empty answer
         that hides a missing history: the error says what is missing and why."""
-        from botocore.exceptions import BotoCoreError
-
         from aiorch.index.history import load_history
         from aiorch.states import history_events  # pages through any Step Functions endpoint
 

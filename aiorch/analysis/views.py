@@ -16,6 +16,7 @@ class UploadInfo(BaseModel):
     height: int
     format: str
     bytes: int
+    original_name: str | None = None  # sanitised; results download under names made from it
 
 
 class ProgressView(BaseModel):
@@ -36,6 +37,7 @@ class ResultLink(BaseModel):
     job: str
     key: str
     content_type: str
+    filename: str  # the name it downloads as (Content-Disposition), after the original when known
 
 
 class ExecutionView(BaseModel):
@@ -48,6 +50,7 @@ class ExecutionView(BaseModel):
     finished_at: datetime | None = None
     duration_s: float | None = None
     input_key: str
+    original_name: str | None = None  # the upload's own file name, sanitised, when it was given
     mask_key: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     error: ErrorView | None = None

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from aiorch.analysis import AnalysisService
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import Storage, open_app_storage
-from lambdas.api import problems
+from lambdas.api import paths, problems
 from lambdas.api.auth import LocalIssuer, TokenVerifier, uses_local_issuer, verifier_for
 from lambdas.api.cognito import CognitoTokens
 from lambdas.api.context import ApiContext, is_loopback
@@ -42,10 +42,14 @@ class SpaStaticFiles(StaticFiles):
     an API path above all, stays a 404 problem, never the page."""
 
     async def get_response(self, path: str, scope: Any) -> Response:
+        url_path = scope["path"]  # the whole path: the mount is at the root
+        if paths.methods_at(scope["app"], url_path):
+            raise StarletteHTTPException(405)  # an API path without GET (the handler names what it serves)
         try:
             return await super().get_response(path, scope)
         except StarletteHTTPException as exc:
-            if exc.status_code == 404 and path.split("/", 1)[0] in SPA_ROUTES:
+            spa_route = path.split("/", 1)[0] in SPA_ROUTES and not paths.is_api_path(scope["app"], url_path)
+            if exc.status_code == 404 and spa_route:
                 return await super().get_response("index.html", scope)
             raise
 
@@ -80,6 +84,7 @@ def create_app(
     )
     app.state.ctx = ctx
     problems.install(app)
+    problems.install_openapi(app)
 
     @app.middleware("http")
     async def refuse_oversized_uploads(request: Request, call_next: Any) -> Response:

@@ -20,7 +20,11 @@ from lambdas.api.cognito import CognitoTokens
 from lambdas.api.problems import Problem
 from lambdas.api.transfers import Transfers
 
-UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"description": "No valid token."}}
+Responses = dict[int | str, dict[str, Any]]
+UNAUTHORIZED: Responses = {401: {"description": "No valid token."}}
+STATES_DOWN: Responses = {503: {"description": "The workflow service is down; the problem says why."}}
+STORAGE_FULL: Responses = {507: {"description": "Storage is full: nothing was stored."}}
+NOT_JSON: Responses = {415: {"description": "The body is not application/json."}}
 
 
 def is_loopback(host: str) -> bool:
@@ -51,6 +55,21 @@ def context(request: Request) -> ApiContext:
 
 Ctx = Annotated[ApiContext, Depends(context)]
 bearer = HTTPBearer(auto_error=False, description="A JWT from Cognito or the local issuer.")
+
+
+def json_body(request: Request) -> None:
+    """Routes that take a JSON body refuse another media type with 415 (FastAPI alone would try to read
+    it and answer an unclear 422). No Content-Type at all is read as JSON, as FastAPI does."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media_type = declared.split(";", 1)[0].strip().lower()
+    if media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json")):
+        return
+    raise Problem(415, f"send the body as application/json, not {media_type or 'an empty Content-Type'}")
+
+
+JsonBody = Depends(json_body)
 
 
 def current_principal(ctx: Ctx, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
@@ -91,8 +110,8 @@ def execution_json(ctx: ApiContext, request: Request, user: str, view: Any) -> d
     out = dump(view)
     here = base_url(request)
     for result in out.get("results") or []:
-        result["url"] = ctx.transfers.download_url(user, result["key"], here)
+        result["url"] = ctx.transfers.download_url(user, result["key"], here, filename=result.get("filename"))
     input_key = out.get("input_key")
     if input_key and keys.is_under_user(input_key, user):
-        out["input_url"] = ctx.transfers.download_url(user, input_key, here)
+        out["input_url"] = ctx.transfers.download_url(user, input_key, here, filename=out.get("original_name"))
     return out

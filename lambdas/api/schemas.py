@@ -6,18 +6,49 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aiorch.analysis.media import EXTENSION_FOR_CONTENT_TYPE
 from aiorch.contracts import Operation
+from aiorch.operations import Audience, OptionSpec, schema_for
 
-UploadContentType = Literal["image/jpeg", "image/png", "image/webp", "image/tiff", "image/bmp"]
+# What the browser may upload (the media tables' types): refused with 415 otherwise, so the schema
+# lists them as an enum while the field itself takes any string.
+UPLOAD_CONTENT_TYPES = sorted(EXTENSION_FOR_CONTENT_TYPE)
+UPLOAD_CONTENT_TYPE_SCHEMA: dict[str, Any] = {"enum": UPLOAD_CONTENT_TYPES}
 
 # Ids and keys travel in URLs and storage keys: the key layout's characters only.
 ID_PATTERN = r"^[A-Za-z0-9._@+=-]{1,128}$"
 
 
+class FieldErrorOut(BaseModel):
+    field: str = Field(description="Where in the request: `options.tile`, `query.limit`, ...")
+    message: str
+
+
+class ProblemOut(BaseModel):
+    """Every error the API answers (RFC 9457, ``application/problem+json``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str = Field(description="What went wrong, in plain words.")
+    errors: list[FieldErrorOut] | None = Field(default=None, description="422: one entry per field.")
+    retry_after_s: int | None = Field(default=None, description="429: as the Retry-After header.")
+
+
 class UploadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    content_type: UploadContentType = Field(description="The image's media type.")
+    content_type: str = Field(
+        max_length=255, description="The image's media type.", json_schema_extra=UPLOAD_CONTENT_TYPE_SCHEMA
+    )
+    filename: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="The file's own name: downloads of its results are named after it (photo.jpg gives "
+        "photo-upscaled.png). Sanitised; optional.",
+    )
 
 
 class UploadTargetOut(BaseModel):
@@ -39,8 +70,64 @@ class UploadOut(BaseModel):
     upload: str = Field(description="The key to pass as `upload` (or `mask`) to POST /image-ai-analysis.")
 
 
+def option_json_schema(spec: OptionSpec) -> dict[str, Any]:
+    """One user option as JSON Schema: the same type, range and choices ``check_options`` applies
+    (null, meaning the default, is allowed for every option)."""
+    value: dict[str, Any]
+    if spec.type == "boolean":
+        value = {"type": "boolean"}
+    elif spec.type == "choice":
+        value = {"type": "string", "enum": list(spec.choices or [])}
+    elif spec.type == "string":
+        value = {"type": "string", "minLength": 1}
+        if spec.pattern:
+            value["pattern"] = f"^(?:{spec.pattern})$"  # the check is a full match
+    else:
+        value = {"type": spec.type}
+        if spec.minimum is not None:
+            value["exclusiveMinimum" if spec.exclusive_minimum else "minimum"] = spec.minimum
+        if spec.maximum is not None:
+            value["maximum"] = spec.maximum
+    described: dict[str, Any] = {"anyOf": [value, {"type": "null"}], "description": spec.description}
+    if spec.default is not None:
+        described["default"] = spec.default
+    return described
+
+
+def options_json_schema(operation: Operation) -> dict[str, Any]:
+    """The user options of one operation (aiorch.operations' schema) as a JSON Schema object."""
+    options = [o for o in schema_for(operation).options if o.audience is Audience.user]
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {o.name: option_json_schema(o) for o in options},
+        "description": f"The {operation.value} options (GET /operations serves them with their units).",
+    }
+
+
+def _one_variant_per_operation(schema: dict[str, Any]) -> None:
+    """The body's document: one variant per operation, each with that operation's own options, so a
+    client (and a fuzzer) sees which options each operation takes. The API checks them with
+    ``check_options`` (400 naming the option), not through this schema."""
+    variants = []
+    for operation in Operation:
+        variant = {key: value for key, value in schema.items() if key not in ("title", "description")}
+        variant["properties"] = {
+            **schema["properties"],
+            "operation": {"type": "string", "const": operation.value},
+            "options": options_json_schema(operation),
+        }
+        variant["title"] = f"{operation.value.capitalize()}In"
+        variants.append(variant)
+    kept: dict[str, Any] = {key: schema[key] for key in ("title", "description") if key in schema}
+    schema.clear()
+    schema.update(kept, oneOf=variants)
+
+
 class AnalysisIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """What to run: an operation over an upload (and, for inpaint, a mask), with its options."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_one_variant_per_operation)
 
     operation: Operation
     upload: str = Field(min_length=1, max_length=1024, description="The uploaded image's key.")
@@ -73,6 +160,9 @@ class ResultOut(BaseModel):
     job: str
     key: str
     content_type: str | None = None
+    filename: str | None = Field(
+        default=None, description="The name it downloads as (the link's Content-Disposition), after the original."
+    )
     url: str = Field(description="An expiring download link.")
 
 
@@ -90,6 +180,7 @@ class ExecutionOut(BaseModel):
     error: dict[str, Any] | None = None
     results: list[ResultOut] = Field(default_factory=list)
     metadata: dict[str, Any] | list[Any] | None = None
+    original_name: str | None = Field(default=None, description="The upload's own file name, when it was given.")
     input_url: str | None = Field(default=None, description="An expiring link to the original image.")
 
 

@@ -10,6 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import jwt
 
@@ -22,6 +23,16 @@ from lambdas.api.auth import write_private_file
 
 # What the browser may upload, and the extension its key gets.
 UPLOAD_CONTENT_TYPES = EXTENSION_FOR_CONTENT_TYPE
+
+
+def content_disposition(filename: str | None) -> str:
+    """``attachment`` with the name in both forms (RFC 6266): ``filename*`` in UTF-8, percent-encoded,
+    for every browser of the last decade, and an ASCII ``filename`` fallback with nothing that could
+    end the quoted string or the header (names are sanitised when kept; this holds for any name)."""
+    if not filename:
+        return "attachment"
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in filename)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class LinkError(Exception):
@@ -85,7 +96,9 @@ class Transfers:
     def presigned(self) -> bool:
         return isinstance(self.storage, S3Storage)
 
-    def upload_target(self, user: str, content_type: str, base_url: str) -> UploadTarget:
+    def upload_target(
+        self, user: str, content_type: str, base_url: str, original_name: str | None = None
+    ) -> UploadTarget:
         ttl = self.settings.signed_url_ttl_s
         max_bytes = self.settings.upload_max_bytes
         expires_at = int(time.time()) + ttl
@@ -99,15 +112,32 @@ class Transfers:
                 ExpiresIn=ttl,
             )
             return UploadTarget(post["url"], dict(post["fields"]), max_bytes, content_type, expires_at, key)
-        token = self.signer.sign("upload", {"user": user, "ct": content_type, "max": max_bytes}, ttl)
+        claims: dict[str, Any] = {"user": user, "ct": content_type, "max": max_bytes}
+        if original_name:
+            claims["name"] = original_name  # the local upload keeps it with the image
+        token = self.signer.sign("upload", claims, ttl)
         url = f"{base_url.rstrip('/')}/local-uploads/{token}"
         return UploadTarget(url, {"Content-Type": content_type}, max_bytes, content_type, expires_at, None)
 
-    def download_url(self, user: str, key: str, base_url: str) -> str:
+    def download_url(self, user: str, key: str, base_url: str, filename: str | None = None) -> str:
+        """An expiring link; the file downloads as ``filename`` (Content-Disposition) when given."""
         if not keys.is_under_user(key, user):
             raise LinkError("that file is not yours")
         ttl = self.settings.signed_url_ttl_s
         if isinstance(self.storage, S3Storage):
-            return self.storage.presigned_get(key, expires_s=ttl)
-        token = self.signer.sign("download", {"user": user, "key": key}, ttl)
+            return str(
+                self.storage.client.generate_presigned_url(
+                    "get_object",
+                    Params={
+                        "Bucket": self.storage.bucket,
+                        "Key": self.storage.prefix + key,
+                        "ResponseContentDisposition": content_disposition(filename),
+                    },
+                    ExpiresIn=ttl,
+                )
+            )
+        claims: dict[str, Any] = {"user": user, "key": key}
+        if filename:
+            claims["name"] = filename
+        token = self.signer.sign("download", claims, ttl)
         return f"{base_url.rstrip('/')}/downloads/{token}"

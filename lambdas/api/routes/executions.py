@@ -8,7 +8,18 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from lambdas.api import schemas
-from lambdas.api.context import UNAUTHORIZED, Ctx, ExecutionId, User, base_url, execution_json
+from lambdas.api.context import (
+    NOT_JSON,
+    STATES_DOWN,
+    STORAGE_FULL,
+    UNAUTHORIZED,
+    Ctx,
+    ExecutionId,
+    JsonBody,
+    User,
+    base_url,
+    execution_json,
+)
 
 router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
 
@@ -17,7 +28,17 @@ router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
     "/image-ai-analysis",
     status_code=202,
     response_model=schemas.SubmittedOut,
-    responses={400: {}, 404: {}, 409: {}, 429: {"description": "Too many running; see Retry-After."}},
+    dependencies=[JsonBody],
+    responses={
+        202: {"headers": {"Location": {"description": "The execution's status.", "schema": {"type": "string"}}}},
+        400: {"description": "A bad option or value (the problem names it), or a body that is not UTF-8 JSON."},
+        404: {"description": "No such upload or mask among yours."},
+        409: {"description": "The Idempotency-Key was used for another request."},
+        429: {"description": "Too many running; see Retry-After."},
+        **NOT_JSON,
+        **STATES_DOWN,
+        **STORAGE_FULL,
+    },
 )
 def submit(
     ctx: Ctx,
@@ -57,18 +78,26 @@ def list_executions(
     return {"items": [execution_json(ctx, request, user, v) for v in views], "next_cursor": next_cursor}
 
 
-@router.get("/image-ai-analysis/{execution_id}", response_model=schemas.ExecutionOut, responses={404: {}})
+@router.get(
+    "/image-ai-analysis/{execution_id}", response_model=schemas.ExecutionOut, responses={404: {}, **STATES_DOWN}
+)
 def get_execution(ctx: Ctx, request: Request, user: User, execution_id: ExecutionId) -> dict[str, Any]:
     return execution_json(ctx, request, user, ctx.service.get_status(user, execution_id))
 
 
-@router.delete("/image-ai-analysis/{execution_id}", response_model=schemas.ExecutionOut, responses={404: {}})
+@router.delete(
+    "/image-ai-analysis/{execution_id}", response_model=schemas.ExecutionOut, responses={404: {}, **STATES_DOWN}
+)
 def cancel_execution(ctx: Ctx, request: Request, user: User, execution_id: ExecutionId) -> dict[str, Any]:
     """Stop the execution and its job."""
     return execution_json(ctx, request, user, ctx.service.cancel(user, execution_id))
 
 
-@router.get("/image-ai-analysis/{execution_id}/events", response_model=schemas.EventsOut, responses={404: {}})
+@router.get(
+    "/image-ai-analysis/{execution_id}/events",
+    response_model=schemas.EventsOut,
+    responses={404: {"description": "No such execution, or its history is no longer kept."}, **STATES_DOWN},
+)
 def execution_events(ctx: Ctx, user: User, execution_id: ExecutionId) -> dict[str, Any]:
     """The execution's state-by-state history (for the ops page)."""
     return {"execution_id": execution_id, "events": ctx.service.history(user, execution_id)}

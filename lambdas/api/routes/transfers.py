@@ -10,27 +10,44 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 
 from aiorch import keys
+from aiorch.analysis import CONTENT_TYPES
 from aiorch.storage import NotFound
 from lambdas.api import schemas
-from lambdas.api.context import UNAUTHORIZED, Ctx, User, base_url, dump
+from lambdas.api.context import STORAGE_FULL, UNAUTHORIZED, Ctx, JsonBody, User, base_url, dump
 from lambdas.api.problems import Problem
+from lambdas.api.transfers import UPLOAD_CONTENT_TYPES, content_disposition
 
 public = APIRouter(tags=["public"])
 router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
+
+ACCEPTED_TYPES_IN_WORDS = ", ".join(sorted(UPLOAD_CONTENT_TYPES))
 
 
 @public.post(
     "/local-uploads/{token}",
     status_code=201,
     response_model=schemas.UploadOut,
-    responses={403: {"description": "Link expired or invalid."}, 413: {"description": "Too large."}},
+    responses={
+        400: {"description": "Empty, or not an image of an accepted format."},
+        403: {"description": "Link expired or invalid, or another content type than the link's."},
+        413: {"description": "Too large."},
+        **STORAGE_FULL,
+    },
 )
 def local_upload(
     ctx: Ctx,
     request: Request,
     token: Annotated[str, PathParam(max_length=4096)],
     file: Annotated[bytes, File(description="The image.")],
-    content_type: Annotated[str, Form(alias="Content-Type", description="As in the target's fields.")],
+    content_type: Annotated[
+        str,
+        Form(
+            alias="Content-Type",
+            max_length=255,
+            description="As in the target's fields.",
+            json_schema_extra=schemas.UPLOAD_CONTENT_TYPE_SCHEMA,
+        ),
+    ],
 ) -> dict[str, Any]:
     """The local stand-in for a presigned S3 POST: the token carries the user, type and size limits."""
     claims = ctx.transfers.signer.read("upload", token)
@@ -40,7 +57,7 @@ def local_upload(
         raise Problem(413, f"the image is {len(file)} bytes; the limit is {claims['max']} bytes")
     if not file:
         raise Problem(400, "the uploaded file is empty")
-    info = ctx.service.store_upload(claims["user"], file, content_type)
+    info = ctx.service.store_upload(claims["user"], file, content_type, original_name=claims.get("name"))
     out = dump(info)
     out["upload"] = out.get("upload") or out["key"]
     return out
@@ -49,10 +66,22 @@ def local_upload(
 @public.get(
     "/downloads/{token}",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}, "application/json": {}}}, 403: {}, 404: {}},
+    responses={
+        200: {
+            "content": {media_type: {} for media_type in sorted(set(CONTENT_TYPES.values()))},
+            "headers": {
+                "Content-Disposition": {
+                    "description": "attachment, named after the original upload when its name is known.",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        403: {"description": "Link expired or invalid."},
+        404: {"description": "The file no longer exists."},
+    },
 )
 def download(ctx: Ctx, token: Annotated[str, PathParam(max_length=4096)]) -> Response:
-    """The local stand-in for a presigned S3 GET."""
+    """The local stand-in for a presigned S3 GET (which answers the same Content-Disposition)."""
     claims = ctx.transfers.signer.read("download", token)
     key = str(claims.get("key", ""))
     if not keys.is_under_user(key, str(claims.get("user", ""))):
@@ -62,12 +91,27 @@ def download(ctx: Ctx, token: Annotated[str, PathParam(max_length=4096)]) -> Res
     except NotFound as exc:
         raise Problem(404, "that file no longer exists") from exc
     media_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
-    # No filename here: the page's <a download="..."> names the file (a header name would override it).
-    return Response(data, media_type=media_type, headers={"Content-Disposition": "inline"})
+    return Response(
+        data, media_type=media_type, headers={"Content-Disposition": content_disposition(claims.get("name"))}
+    )
 
 
-@router.post("/uploads", status_code=201, response_model=schemas.UploadTargetOut)
+@router.post(
+    "/uploads",
+    status_code=201,
+    response_model=schemas.UploadTargetOut,
+    dependencies=[JsonBody],
+    responses={
+        400: {"description": "The body could not be read (not UTF-8 JSON)."},
+        415: {"description": f"The body is not JSON, or content_type is not one of {ACCEPTED_TYPES_IN_WORDS}."},
+    },
+)
 def create_upload(ctx: Ctx, request: Request, user: User, body: schemas.UploadRequest) -> dict[str, Any]:
     """Where to send an image: a presigned S3 POST in AWS, a signed local URL on one machine."""
-    target = ctx.transfers.upload_target(user, body.content_type, base_url(request))
+    if body.content_type not in UPLOAD_CONTENT_TYPES:
+        raise Problem(415, f"{body.content_type!r} cannot be uploaded: send one of {ACCEPTED_TYPES_IN_WORDS}")
+    target = ctx.transfers.upload_target(user, body.content_type, base_url(request), original_name=body.filename)
+    if target.upload is not None and body.filename:
+        # S3: the browser posts straight to the bucket, so the name is kept now, under the known key.
+        ctx.service.remember_original_name(target.upload, body.filename)
     return {**target.__dict__}

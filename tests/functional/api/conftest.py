@@ -1,0 +1,96 @@
+"""The real local server (``python -m aiorch_local.server``, as ``aiorch serve`` runs it) on free ports
+with a temporary data dir: the API under uvicorn, the built front end when there is one, and the local
+states service it starts and supervises."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aiorch.settings import Settings
+from tests.support import free_port
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    settings: Settings
+    log: Path
+
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One plain HTTP request (urllib); any status comes back, never raised."""
+        call = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(call, timeout=30) as answer:
+                return answer.status, dict(answer.headers), answer.read()
+        except urllib.error.HTTPError as refused:
+            return refused.code, dict(refused.headers), refused.read()
+
+    def token(self) -> str:
+        """The local user's token, fetched as the SPA does on loopback (GET /authorize)."""
+        status, _, body = self.request("GET", "/authorize")
+        assert status == 200, body
+        return str(json.loads(body)["access_token"])
+
+
+def wait_until_ready(server: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:  # not listening yet, or 503 while the states service starts
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"the local server did not get ready: {log.read_text()[-3000:]}")
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="package")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    data_dir = tmp_path_factory.mktemp("live-api")
+    port, states_port = free_port(), free_port()
+    settings = Settings(data_dir=data_dir, api_port=port, states_port=states_port)
+    env: dict[str, Any] = {k: v for k, v in os.environ.items() if not k.startswith("AIORCH_")} | {
+        "AIORCH_DATA_DIR": str(data_dir),
+        "AIORCH_STATES_PORT": str(states_port),
+    }
+    log = data_dir / "serve.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "aiorch_local.server", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(server, url, log)
+        yield LiveServer(url, settings, log)
+    finally:
+        server.terminate()  # SIGTERM: the server stops the states service it started
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        from workflows.local.client import stop_service
+
+        stop_service(settings)  # in case the server died before it could
