@@ -1,0 +1,101 @@
+"""The live local server while its states service is dead: status and events answer 503 with the reason,
+never 500, and the same keep-alive connection keeps serving (no reset); the supervisor then brings the
+service back and the server is ready again."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import encode, photo
+from tests.functional.api.conftest import LiveServer
+from tests.functional.workflows.states_harness import wait_for
+from workflows.local.client import pid_alive, service_pid
+
+pytestmark = [pytest.mark.functional, pytest.mark.slow]
+
+REASONS = {"status": "the workflow service is down", "events": "the state history cannot be read now"}
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection: a reset would raise here instead of answering."""
+
+    def __init__(self, url: str, token: str) -> None:
+        parts = urlsplit(url)
+        self.http = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        self.auth = {"Authorization": f"Bearer {token}"}
+
+    def send(self, method: str, path: str, body: bytes | None = None, **headers: str) -> tuple[int, Any]:
+        self.http.request(method, path, body=body, headers={**self.auth, **headers})
+        answer = self.http.getresponse()
+        data = answer.read()
+        kind = answer.getheader("content-type") or ""
+        return answer.status, json.loads(data) if "json" in kind else data
+
+    def upload(self, data: bytes) -> str:
+        _, target = self.send(
+            "POST",
+            "/uploads",
+            json.dumps({"content_type": "image/png"}).encode(),
+            **{"Content-Type": "application/json"},
+        )
+        boundary = uuid.uuid4().hex
+        form = b"".join(
+            [
+                f'--{boundary}\r\nContent-Disposition: form-data; name="Content-Type"\r\n\r\nimage/png\r\n'.encode(),
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.png"\r\n'.encode(),
+                b"Content-Type: image/png\r\n\r\n" + data + b"\r\n",
+                f"--{boundary}--\r\n".encode(),
+            ]
+        )
+        status, body = self.send(
+            "POST",
+            urlsplit(target["url"]).path,
+            form,
+            **{"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        assert status == 201, body
+        return str(body["upload"])
+
+
+def test_a_dead_states_service_is_503_with_the_reason_on_the_same_connection(live_server: LiveServer) -> None:
+    connection = Connection(live_server.url, live_server.token())
+    key = connection.upload(encode(photo(64)))
+    request = {"operation": "denoise", "upload": key, "options": {"method": "tv"}}
+    status, submitted = connection.send(
+        "POST", "/image-ai-analysis", json.dumps(request).encode(), **{"Content-Type": "application/json"}
+    )
+    assert status == 202, submitted
+    execution = submitted["execution_id"]
+
+    pid = service_pid(live_server.settings)
+    assert pid is not None and pid_alive(pid)
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(pid), 10, "the states service to die")
+
+    socket = connection.http.sock  # http.client reconnects silently: a new socket would mean a reset or close
+    answers: dict[str, list[tuple[int, Any]]] = {"status": [], "events": []}
+    paths = {"status": f"/image-ai-analysis/{execution}", "events": f"/image-ai-analysis/{execution}/events"}
+    deadline = time.monotonic() + 30
+    # Until both have said 503 (the supervisor may restart the service meanwhile: then 200 is right too).
+    while time.monotonic() < deadline and not all(any(s == 503 for s, _ in a) for a in answers.values()):
+        for name, path in paths.items():
+            answers[name].append(connection.send("GET", path))
+    for name, seen in answers.items():
+        assert all(s in (200, 503) for s, _ in seen), (name, seen)
+        down = [body for s, body in seen if s == 503]
+        assert down, f"{name} never answered 503 while the states service was dead: {seen}"
+        assert all(REASONS[name] in body["detail"] and "Could not connect" in body["detail"] for body in down), down
+    assert connection.send("GET", "/healthz")[0] == 200
+    assert connection.http.sock is socket, "the server closed or reset the connection"
+
+    # The supervisor restarts the service; the server is ready again for the tests after this one.
+    wait_for(lambda: live_server.request("GET", "/readyz")[0] == 200, 120, "the states service to be restarted")
