@@ -30,7 +30,8 @@ describe('ApiClient', () => {
     api.useToken('T', 'local')
     const key = await api.upload(new Blob([new Uint8Array(10)], { type: 'image/png' }), 'a.png')
     expect(key).toBe('uploads/local/U1/original.png')
-    expect(JSON.parse(String(calls[0].init.body))).toEqual({ content_type: 'image/png' })
+    // The file's own name goes with it: the server keeps it and names the downloads after it.
+    expect(JSON.parse(String(calls[0].init.body))).toEqual({ content_type: 'image/png', filename: 'a.png' })
     const form = calls[1].init.body as FormData
     expect(form.get('Content-Type')).toBe('image/png')
     expect(form.get('file')).toBeInstanceOf(Blob)

@@ -1,8 +1,8 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import App from '../src/App.vue'
-import { ApiClient, type Execution } from '../src/lib/api'
-import { execution, json, scriptedFetch } from './fakes'
+import { ApiClient } from '../src/lib/api'
+import { execution, json, result, scriptedFetch } from './fakes'
 
 describe('App', () => {
   beforeEach(() => {
@@ -45,7 +45,7 @@ describe('App', () => {
         progress: { stage: 'done', done: 1, total: 1, percent: 100 },
         duration_s: 1.5,
         // filename: the server's download name, after the original (aiorch/analysis/names.py)
-        results: [{ job: 'upscale', key: 'results/local/E/upscale/result.png', content_type: 'image/png', url: '/downloads/r', filename: 'photo-upscaled.png' } as Execution['results'][number]],
+        results: [result('upscale', 'results/local/E/upscale/result.png', '/downloads/r', 'image/png', 'photo-upscaled.png')],
         metadata: { upscale: { model: 'RRDBNet x4plus' } },
       }),
     ]

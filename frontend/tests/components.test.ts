@@ -10,7 +10,7 @@ import OpsPage from '../src/components/OpsPage.vue'
 import ProgressPanel from '../src/components/ProgressPanel.vue'
 import { defaultOptions, operation, useServedOperations, type OptionValue, type ServedOperation } from '../src/lib/operations'
 import served from './served-operations.json'
-import { execution } from './fakes'
+import { execution, result } from './fakes'
 
 describe('OperationPicker', () => {
   // The schema exactly as GET /operations serves it (tests/unit/core/test_served_operations_fixture.py
@@ -184,8 +184,8 @@ describe('HistoryList', () => {
         duration_s: 2,
         options: { model: 'realesr-animevideov3', tile: 32 },
         results: [
-          { job: 'upscale', key: 'results/u/B/upscale/result.png', content_type: 'image/png', url: '/d/big' },
-          { job: 'upscale', key: 'results/u/B/upscale/thumbnail.webp', content_type: 'image/webp', url: '/d/thumb' },
+          result('upscale', 'results/u/B/upscale/result.png', '/d/big'),
+          result('upscale', 'results/u/B/upscale/thumbnail.webp', '/d/thumb', 'image/webp'),
         ],
       }),
       execution({ execution_id: 'A', status: 'FAILED', error: { type: 'X', message: 'not an image' }, input_url: '/d/in' }),

@@ -28,13 +28,20 @@ export function scriptedFetch(routes: Route[]) {
   return { fetcher: fetcher as typeof fetch, calls }
 }
 
+/** A result link as the server lists it (filename: its download name, after the original). */
+export function result(job: string, key: string, url: string, contentType = 'image/png', filename: string | null = null) {
+  const link = { job, key, url, content_type: contentType, filename }
+  return link as Execution['results'][number]
+}
+
 export function execution(overrides: Partial<Execution> = {}): Execution {
+  const progress = { stage: 'tiles', done: 1, total: 4, percent: 42, elapsed_s: null, remaining_s: null }
   return {
     execution_id: '01J000000000000000000000AA',
     operation: 'upscale',
     status: 'RUNNING',
     current_state: 'Upscale',
-    progress: { stage: 'tiles', done: 1, total: 4, percent: 42 },
+    progress,
     started_at: '2026-01-01T10:00:00Z',
     finished_at: null,
     duration_s: null,

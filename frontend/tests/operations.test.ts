@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { OPERATIONS, defaultOptions, loadOperations, operation, requestOptions, type ServedOperation } from '../src/lib/operations'
 import served from './served-operations.json'
 import { mainResult } from '../src/lib/poll'
-import { execution } from './fakes'
+import { execution, result } from './fakes'
 
 describe('operations', () => {
   it('offers the three operations, and only inpaint takes a mask', () => {
@@ -32,8 +32,8 @@ describe('mainResult', () => {
     const e = execution({
       operation: 'inpaint',
       results: [
-        { job: 'detect-text', key: 'results/u/E/detect-text/result.png', content_type: 'image/png', url: '/d/1' },
-        { job: 'inpaint', key: 'results/u/E/inpaint/result.png', content_type: 'image/png', url: '/d/2' },
+        result('detect-text', 'results/u/E/detect-text/result.png', '/d/1'),
+        result('inpaint', 'results/u/E/inpaint/result.png', '/d/2'),
       ],
     })
     expect(mainResult(e)?.url).toBe('/d/2')

@@ -8,7 +8,7 @@ import MaskBrush from '../src/components/MaskBrush.vue'
 import { ApiClient, type Execution } from '../src/lib/api'
 import { UndoStack, resizeBrush, snapshotLimit } from '../src/lib/undo'
 import { zoomAt } from '../src/lib/zoom'
-import { execution, json, scriptedFetch } from './fakes'
+import { execution, json, result, scriptedFetch } from './fakes'
 
 const size = { width: 400, height: 300 }
 
@@ -142,7 +142,7 @@ describe('chaining', () => {
       status: 'SUCCEEDED',
       original_name: 'cat.png',
       results: [
-        { job: 'upscale', key: `results/local/${id}/upscale/result.png`, content_type: 'image/png', url: '/downloads/r', filename: 'cat-upscaled.png' },
+        result('upscale', `results/local/${id}/upscale/result.png`, '/downloads/r', 'image/png', 'cat-upscaled.png'),
       ],
     } as unknown as Partial<Execution>)
     const resultBytes = new Uint8Array(33)

@@ -262,6 +262,8 @@ def test_chain_history_ops_and_analytics_pages(page: Any, photo_file: Path) -> N
     expect(page.get_by_test_id("compare")).to_have_count(0)
     wait_image_loaded(page, "preview")
     page.locator("select[name=method]").select_option("tv")
+    # Before Run, a hint from the past run of the same method: about how long it takes on this machine.
+    expect(page.get_by_test_id("estimate")).to_contain_text("on this machine (a past denoise with tv of 0.01 MP took")
     assert run_and_watch(page)[-1] == "100%"
     expect(page.get_by_test_id("status")).to_have_text("Done")
     second_run = page.url.rsplit("/", 1)[-1]

@@ -1,6 +1,12 @@
 // A named query's answer as a bar chart: one bar per row (labelled by its text columns, e.g.
 // "upscale · cpu"), one series per chosen numeric column.
-import type { QueryAnswer } from './api'
+
+/** What a chart reads of a query's answer (the API's QueryAnswer has these and more). */
+export interface QueryAnswer {
+  name: string
+  columns: string[]
+  rows: Record<string, unknown>[]
+}
 
 // Which measures each named query is about (analytics/queries/*.sql); other queries chart their
 // first numeric column. Every numeric column can be added in the page.

@@ -38,6 +38,6 @@ export function followExecution(
 /** The result to show for an operation: its last job's image (inpaint also has the OCR job's mask). */
 export function mainResult(execution: Execution) {
   const job = { upscale: 'upscale', denoise: 'denoise', inpaint: 'inpaint' }[execution.operation]
-  const images = execution.results.filter((r) => r.content_type.startsWith('image/'))
+  const images = execution.results.filter((r) => (r.content_type ?? '').startsWith('image/'))
   return images.find((r) => r.job === job) ?? images[images.length - 1] ?? null
 }

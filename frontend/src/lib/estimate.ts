@@ -1,0 +1,52 @@
+// "About N s on this machine": an estimate for the chosen operation and model from the past runs the
+// server lists (their durations and the input size their metadata records), before anything is run.
+import type { Execution } from './api'
+
+/** The option that picks the model: upscale's model, denoise's and inpaint's method. */
+const MODEL_OPTION: Record<string, string> = { upscale: 'model', denoise: 'method', inpaint: 'method' }
+
+export interface Estimate {
+  seconds: number
+  basis: string // which past run it comes from, in words
+}
+
+function inputPixels(e: Execution): number | null {
+  for (const job of Object.values(e.metadata ?? {})) {
+    const input = (job as { input?: { width?: unknown; height?: unknown } } | null)?.input
+    if (typeof input?.width === 'number' && typeof input?.height === 'number') return input.width * input.height
+  }
+  return null
+}
+
+/**
+ * From the succeeded past run of the same operation and model nearest in size: its duration, scaled up
+ * by the pixel ratio for a larger image (never down: fixed costs such as start-up and loading stay).
+ */
+export function estimateRun(
+  past: Execution[],
+  operation: string,
+  options: Record<string, unknown>,
+  defaults: Record<string, unknown>,
+  pixels: number | null,
+): Estimate | null {
+  if (pixels === null) return null
+  const option = MODEL_OPTION[operation]
+  const model = (option && (options[option] ?? defaults[option])) ?? null
+  let best: { run: Execution; px: number } | null = null
+  for (const run of past) {
+    if (run.operation !== operation || run.status !== 'SUCCEEDED' || run.duration_s === null) continue
+    if (option && ((run.options[option] ?? defaults[option]) ?? null) !== model) continue
+    const px = inputPixels(run)
+    if (px === null || px === 0) continue
+    if (!best || Math.abs(Math.log(px / pixels)) < Math.abs(Math.log(best.px / pixels))) best = { run, px }
+  }
+  if (!best) return null
+  const seconds = best.run.duration_s! * Math.max(1, pixels / best.px)
+  const mp = (n: number) => (n / 1e6 < 0.1 ? (n / 1e6).toFixed(2) : (n / 1e6).toFixed(1))
+  return { seconds, basis: `a past ${operation}${model ? ` with ${model}` : ''} of ${mp(best.px)} MP took ${best.run.duration_s!.toFixed(1)} s` }
+}
+
+export function secondsInWords(s: number): string {
+  if (s < 90) return `${Math.max(1, Math.round(s))} s`
+  return `${Math.round(s / 60)} min`
+}
