@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiorch.analysis.media import EXTENSION_FOR_CONTENT_TYPE
-from aiorch.contracts import Operation
+from aiorch.contracts import ExecutionStatus, Operation
 from aiorch.operations import Audience, OptionSpec, schema_for
 
 # What the browser may upload (the media tables' types): refused with 415 otherwise, so the schema
@@ -145,42 +146,59 @@ class SubmittedOut(BaseModel):
     links: dict[str, str]
 
 
+# Answers list every field they carry, each always present (defaults included), so the generated
+# TypeScript types (frontend/src/lib/api-types.ts) are exact.
+ANSWER = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
 class ProgressOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ANSWER
 
     stage: str | None = None
     done: int = 0
     total: int = 0
     percent: float = 0.0
+    elapsed_s: float | None = Field(default=None, description="Since the start (to the end once ended).")
+    remaining_s: float | None = Field(default=None, description="Left in the current job stage; null: unknown.")
 
 
 class ResultOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ANSWER
 
     job: str
     key: str
-    content_type: str | None = None
+    content_type: str
     filename: str | None = Field(
         default=None, description="The name it downloads as (the link's Content-Disposition), after the original."
     )
     url: str = Field(description="An expiring download link.")
 
 
+class ErrorOut(BaseModel):
+    model_config = ANSWER
+
+    type: str
+    message: str = Field(description="Why it failed, in plain words.")
+
+
 class ExecutionOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ANSWER
 
     execution_id: str
     operation: str
-    status: str
+    status: ExecutionStatus
     current_state: str | None = None
-    progress: ProgressOut | None = None
-    started_at: str | None = None
-    finished_at: str | None = None
+    progress: ProgressOut = Field(default_factory=ProgressOut)
+    started_at: datetime
+    finished_at: datetime | None = None
     duration_s: float | None = None
-    error: dict[str, Any] | None = None
-    results: list[ResultOut] = Field(default_factory=list)
-    metadata: dict[str, Any] | list[Any] | None = None
+    input_key: str
     original_name: str | None = Field(default=None, description="The upload's own file name, when it was given.")
+    mask_key: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    error: ErrorOut | None = None
+    results: list[ResultOut] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Each job's metadata.json, by job.")
     input_url: str | None = Field(default=None, description="An expiring link to the original image.")
 
 
@@ -189,9 +207,28 @@ class ExecutionPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
 
 
+class StateDetails(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+
+
+class HistoryEventOut(BaseModel):
+    """One Step Functions history event, as Step Functions gives it (its details vary with its type)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    type: str
+    timestamp: datetime
+    previousEventId: int | None = None
+    stateEnteredEventDetails: StateDetails | None = None
+    stateExitedEventDetails: StateDetails | None = None
+
+
 class EventsOut(BaseModel):
     execution_id: str
-    events: list[dict[str, Any]]
+    events: list[HistoryEventOut]
 
 
 class TokensOut(BaseModel):

@@ -470,54 +470,70 @@ export interface components {
              */
             file: string;
         };
+        /** ErrorOut */
+        ErrorOut: {
+            /**
+             * Message
+             * @description Why it failed, in plain words.
+             */
+            message: string;
+            /** Type */
+            type: string;
+        };
         /** EventsOut */
         EventsOut: {
             /** Events */
-            events: {
-                [key: string]: unknown;
-            }[];
+            events: components["schemas"]["HistoryEventOut"][];
             /** Execution Id */
             execution_id: string;
         };
         /** ExecutionOut */
         ExecutionOut: {
             /** Current State */
-            current_state?: string | null;
+            current_state: string | null;
             /** Duration S */
-            duration_s?: number | null;
-            /** Error */
-            error?: {
-                [key: string]: unknown;
-            } | null;
+            duration_s: number | null;
+            error: components["schemas"]["ErrorOut"] | null;
             /** Execution Id */
             execution_id: string;
             /** Finished At */
-            finished_at?: string | null;
+            finished_at: string | null;
+            /** Input Key */
+            input_key: string;
             /**
              * Input Url
              * @description An expiring link to the original image.
              */
-            input_url?: string | null;
-            /** Metadata */
-            metadata?: {
+            input_url: string | null;
+            /** Mask Key */
+            mask_key: string | null;
+            /**
+             * Metadata
+             * @description Each job's metadata.json, by job.
+             */
+            metadata: {
                 [key: string]: unknown;
-            } | unknown[] | null;
+            };
             /** Operation */
             operation: string;
+            /** Options */
+            options: {
+                [key: string]: unknown;
+            };
             /**
              * Original Name
              * @description The upload's own file name, when it was given.
              */
-            original_name?: string | null;
-            progress?: components["schemas"]["ProgressOut"] | null;
+            original_name: string | null;
+            progress: components["schemas"]["ProgressOut"];
             /** Results */
-            results?: components["schemas"]["ResultOut"][];
-            /** Started At */
-            started_at?: string | null;
-            /** Status */
-            status: string;
-        } & {
-            [key: string]: unknown;
+            results: components["schemas"]["ResultOut"][];
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            status: components["schemas"]["ExecutionStatus"];
         };
         /** ExecutionPage */
         ExecutionPage: {
@@ -529,6 +545,12 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /**
+         * ExecutionStatus
+         * @description Step Functions' execution statuses, plus our own for an interrupted local service.
+         * @enum {string}
+         */
+        ExecutionStatus: "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED" | "INTERRUPTED";
         /** FieldErrorOut */
         FieldErrorOut: {
             /**
@@ -556,6 +578,27 @@ export interface components {
              * @enum {string}
              */
             storage: "local" | "s3";
+        };
+        /**
+         * HistoryEventOut
+         * @description One Step Functions history event, as Step Functions gives it (its details vary with its type).
+         */
+        HistoryEventOut: {
+            /** Id */
+            id: number;
+            /** Previouseventid */
+            previousEventId?: number | null;
+            stateEnteredEventDetails?: components["schemas"]["StateDetails"] | null;
+            stateExitedEventDetails?: components["schemas"]["StateDetails"] | null;
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
+            /** Type */
+            type: string;
+        } & {
+            [key: string]: unknown;
         };
         /** InputLimits */
         InputLimits: {
@@ -688,19 +731,27 @@ export interface components {
              */
             done: number;
             /**
+             * Elapsed S
+             * @description Since the start (to the end once ended).
+             */
+            elapsed_s: number | null;
+            /**
              * Percent
              * @default 0
              */
             percent: number;
+            /**
+             * Remaining S
+             * @description Left in the current job stage; null: unknown.
+             */
+            remaining_s: number | null;
             /** Stage */
-            stage?: string | null;
+            stage: string | null;
             /**
              * Total
              * @default 0
              */
             total: number;
-        } & {
-            [key: string]: unknown;
         };
         /** QueryAnswer */
         QueryAnswer: {
@@ -740,12 +791,12 @@ export interface components {
         /** ResultOut */
         ResultOut: {
             /** Content Type */
-            content_type?: string | null;
+            content_type: string;
             /**
              * Filename
              * @description The name it downloads as (the link's Content-Disposition), after the original.
              */
-            filename?: string | null;
+            filename: string | null;
             /** Job */
             job: string;
             /** Key */
@@ -755,6 +806,11 @@ export interface components {
              * @description An expiring download link.
              */
             url: string;
+        };
+        /** StateDetails */
+        StateDetails: {
+            /** Name */
+            name: string;
         } & {
             [key: string]: unknown;
         };

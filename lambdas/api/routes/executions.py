@@ -96,6 +96,7 @@ def cancel_execution(ctx: Ctx, request: Request, user: User, execution_id: Execu
 @router.get(
     "/image-ai-analysis/{execution_id}/events",
     response_model=schemas.EventsOut,
+    response_model_exclude_unset=True,  # each event keeps only the details Step Functions gave it
     responses={404: {"description": "No such execution, or its history is no longer kept."}, **STATES_DOWN},
 )
 def execution_events(ctx: Ctx, user: User, execution_id: ExecutionId) -> dict[str, Any]:
