@@ -173,7 +173,8 @@ export interface paths {
         post?: never;
         /**
          * Cancel Execution
-         * @description Stop the execution and its job.
+         * @description Cancel: stop the execution and its job. The execution is not removed: it stays in the history as
+         *     ABORTED (or as it ended, if it ended first), and GET keeps answering it.
          */
         delete: operations["cancel_execution_image_ai_analysis__execution_id__delete"];
         options?: never;

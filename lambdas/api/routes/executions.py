@@ -89,7 +89,8 @@ def get_execution(ctx: Ctx, request: Request, user: User, execution_id: Executio
     "/image-ai-analysis/{execution_id}", response_model=schemas.ExecutionOut, responses={404: {}, **STATES_DOWN}
 )
 def cancel_execution(ctx: Ctx, request: Request, user: User, execution_id: ExecutionId) -> dict[str, Any]:
-    """Stop the execution and its job."""
+    """Cancel: stop the execution and its job. The execution is not removed: it stays in the history as
+    ABORTED (or as it ended, if it ended first), and GET keeps answering it."""
     return execution_json(ctx, request, user, ctx.service.cancel(user, execution_id))
 
 

@@ -4,6 +4,7 @@ states service it starts and supervises."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -11,10 +12,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -22,6 +25,47 @@ from aiorch.settings import Settings
 from tests.support import free_port
 
 REPO = Path(__file__).resolve().parents[3]
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection: a reset would raise here instead of answering."""
+
+    def __init__(self, url: str, token: str) -> None:
+        parts = urlsplit(url)
+        self.http = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        self.auth = {"Authorization": f"Bearer {token}"}
+
+    def send(self, method: str, path: str, body: bytes | None = None, **headers: str) -> tuple[int, Any]:
+        self.http.request(method, path, body=body, headers={**self.auth, **headers})
+        answer = self.http.getresponse()
+        data = answer.read()
+        kind = answer.getheader("content-type") or ""
+        return answer.status, json.loads(data) if "json" in kind else data
+
+    def upload(self, data: bytes) -> str:
+        _, target = self.send(
+            "POST",
+            "/uploads",
+            json.dumps({"content_type": "image/png"}).encode(),
+            **{"Content-Type": "application/json"},
+        )
+        boundary = uuid.uuid4().hex
+        form = b"".join(
+            [
+                f'--{boundary}\r\nContent-Disposition: form-data; name="Content-Type"\r\n\r\nimage/png\r\n'.encode(),
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.png"\r\n'.encode(),
+                b"Content-Type: image/png\r\n\r\n" + data + b"\r\n",
+                f"--{boundary}--\r\n".encode(),
+            ]
+        )
+        status, body = self.send(
+            "POST",
+            urlsplit(target["url"]).path,
+            form,
+            **{"Content-Type": f"multipart/form-data; boundary={boundary}"},
+        )
+        assert status == 201, body
+        return str(body["upload"])
 
 
 @dataclass

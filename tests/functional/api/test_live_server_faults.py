@@ -4,66 +4,22 @@ service back and the server is ready again."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
 import time
-import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.conftest import encode, photo
-from tests.functional.api.conftest import LiveServer
+from tests.functional.api.conftest import Connection, LiveServer
 from tests.functional.workflows.states_harness import wait_for
 from workflows.local.client import pid_alive, service_pid
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
 REASONS = {"status": "the workflow service is down", "events": "the state history cannot be read now"}
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection: a reset would raise here instead of answering."""
-
-    def __init__(self, url: str, token: str) -> None:
-        parts = urlsplit(url)
-        self.http = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-        self.auth = {"Authorization": f"Bearer {token}"}
-
-    def send(self, method: str, path: str, body: bytes | None = None, **headers: str) -> tuple[int, Any]:
-        self.http.request(method, path, body=body, headers={**self.auth, **headers})
-        answer = self.http.getresponse()
-        data = answer.read()
-        kind = answer.getheader("content-type") or ""
-        return answer.status, json.loads(data) if "json" in kind else data
-
-    def upload(self, data: bytes) -> str:
-        _, target = self.send(
-            "POST",
-            "/uploads",
-            json.dumps({"content_type": "image/png"}).encode(),
-            **{"Content-Type": "application/json"},
-        )
-        boundary = uuid.uuid4().hex
-        form = b"".join(
-            [
-                f'--{boundary}\r\nContent-Disposition: form-data; name="Content-Type"\r\n\r\nimage/png\r\n'.encode(),
-                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.png"\r\n'.encode(),
-                b"Content-Type: image/png\r\n\r\n" + data + b"\r\n",
-                f"--{boundary}--\r\n".encode(),
-            ]
-        )
-        status, body = self.send(
-            "POST",
-            urlsplit(target["url"]).path,
-            form,
-            **{"Content-Type": f"multipart/form-data; boundary={boundary}"},
-        )
-        assert status == 201, body
-        return str(body["upload"])
 
 
 def test_a_dead_states_service_is_503_with_the_reason_on_the_same_connection(live_server: LiveServer) -> None:
