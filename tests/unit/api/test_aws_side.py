@@ -67,6 +67,33 @@ def test_result_links_are_presigned_s3_gets(
     assert requests.get(status["input_url"], timeout=10).content == photo_png
 
 
+def test_s3_downloads_are_named_after_the_original(
+    s3_client_app: tuple[TestClient, S3Storage], alice: dict[str, str], photo_png: bytes
+) -> None:
+    """The browser posts straight to S3, so the name given with POST /uploads is kept then; the presigned
+    GET answers the same Content-Disposition as the local download."""
+    from tests.unit.api.test_routes import finish
+
+    client, storage = s3_client_app
+    target = client.post("/uploads", json={"content_type": "image/png", "filename": "Ünïcode cat.png"}, headers=alice)
+    key = target.json()["upload"]
+    storage.put_bytes(key, photo_png, "image/png")  # as S3 stores the browser's POST
+    execution = client.post("/image-ai-analysis", json={"operation": "upscale", "upload": key}, headers=alice)
+    execution_id = execution.json()["execution_id"]
+    service = client.app.state.ctx.service  # type: ignore[attr-defined]
+    finish(service, "alice", execution_id)
+
+    status = client.get(f"/image-ai-analysis/{execution_id}", headers=alice).json()
+    assert status["original_name"] == "Ünïcode cat.png"
+    (result,) = status["results"]
+    assert result["filename"] == "Ünïcode cat-upscaled.png"
+    downloaded = requests.get(result["url"], timeout=10)
+    assert downloaded.status_code == 200
+    assert downloaded.headers["Content-Disposition"] == (
+        "attachment; filename=\"_n_code cat-upscaled.png\"; filename*=UTF-8''%C3%9Cn%C3%AFcode%20cat-upscaled.png"
+    )
+
+
 def test_the_lambda_handler_serves_the_app_through_mangum(settings: Settings) -> None:
     handler_module = importlib.import_module("lambdas.api.handler")
     event: dict[str, Any] = {
