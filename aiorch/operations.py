@@ -94,7 +94,14 @@ class OptionSpec(BaseModel):
             )
             if (self.type == "number" or whole) and in_range:
                 return int(value) if self.type == "integer" else float(value)
-        raise OptionError(self.name, f"option {self.name!r} must be {self.allowed()}, not {value!r}")
+        raise self.refusal(value)
+
+    def refusal(self, value: Any, allowed: str | None = None) -> OptionError:
+        """The one wording of a refused value: the API's 400, ValidateInput's failure and the job's error.
+
+        ``allowed`` replaces the schema's range where the job knows more (a model without half precision,
+        the device's memory)."""
+        return OptionError(self.name, f"option {self.name!r} must be {allowed or self.allowed()}, not {value!r}")
 
 
 class OperationSchema(BaseModel):
@@ -189,6 +196,20 @@ def _output(jobs: list[str]) -> list[OptionSpec]:
     ]
 
 
+def _precision(jobs: list[str]) -> OptionSpec:
+    # Whether a model runs in half precision is the model's fact (spandrel's supports_half), known only
+    # once the job has loaded it: the job refuses fp16 for one that does not, in this option's words.
+    return OptionSpec(
+        name="precision",
+        type="choice",
+        choices=["auto", "fp16", "fp32"],
+        default="auto",
+        description="Arithmetic precision; auto: fp16 on a GPU for a model that supports it, else fp32. "
+        "fp16 needs a GPU and such a model (the classical methods run in fp32).",
+        jobs=jobs,
+    )
+
+
 def _operator(jobs: list[str], weights_for: str, *, compile_: bool = False) -> list[OptionSpec]:
     specs = [
         OptionSpec(
@@ -279,14 +300,7 @@ SCHEMAS: dict[Operation, OperationSchema] = {
                 description="Tiles per forward pass; 0: automatic.",
                 jobs=_UPSCALE,
             ),
-            OptionSpec(
-                name="precision",
-                type="choice",
-                choices=["auto", "fp16", "fp32"],
-                default="auto",
-                description="Arithmetic precision; auto: fp16 on a GPU, fp32 on the CPU (fp16 needs a GPU).",
-                jobs=_UPSCALE,
-            ),
+            _precision(_UPSCALE),
             *_output(_UPSCALE),
             *_operator(_UPSCALE, "super-resolution model", compile_=True),
         ],
@@ -324,14 +338,7 @@ SCHEMAS: dict[Operation, OperationSchema] = {
                 description="Tile side in pixels; 0: automatic per method.",
                 jobs=_DENOISE,
             ),
-            OptionSpec(
-                name="precision",
-                type="choice",
-                choices=["auto", "fp32"],
-                default="auto",
-                description="Arithmetic precision; the denoisers run in fp32 only.",
-                jobs=_DENOISE,
-            ),
+            _precision(_DENOISE),
             *_output(_DENOISE),
             *_operator(_DENOISE, "DRUNet"),
         ],
@@ -409,15 +416,7 @@ SCHEMAS: dict[Operation, OperationSchema] = {
                 applies_to="method lama",
                 jobs=_INPAINT,
             ),
-            OptionSpec(
-                name="precision",
-                type="choice",
-                choices=["auto", "fp32"],
-                default="auto",
-                description="Arithmetic precision; LaMa runs in fp32 only.",
-                applies_to="method lama",
-                jobs=_INPAINT,
-            ),
+            _precision(_INPAINT),
             *_output(_INPAINT),
             *_operator(_INPAINT, "LaMa"),
         ],

@@ -36,6 +36,7 @@ from aiorch.storage import NotFound, Storage, open_uri
 from jobs import imageio
 from jobs.contract import JobFailure, OperationOutput
 from jobs.devices import require_job_device
+from jobs.options import option_failure
 from jobs.progress import ProgressWriter
 
 log = logging.getLogger("jobs")
@@ -294,7 +295,7 @@ def split_options(job: str, options: dict[str, Any]) -> tuple[dict[str, Any], di
     try:
         checked = check_options(JOB_TYPES[job].operation, options, operator=True)
     except OptionError as exc:
-        raise JobFailure(f"Bad options for the {job} job: {exc.message}.", "BadRequest") from None
+        raise option_failure(job, exc) from None
     return (
         {k: v for k, v in checked.items() if k not in OUTPUT_OPTIONS},
         {k: v for k, v in checked.items() if k in OUTPUT_OPTIONS},

@@ -17,16 +17,16 @@ from typing import Any
 
 import numpy as np
 
+from aiorch.contracts import Operation
 from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress
 from jobs.devices import describe_device, pick_device
-from jobs.options import float_option, fp32_precision, int_option
+from jobs.options import choose_precision, option_names, read_options
 from jobs.tiler import Tiler, TilerOptions
 from jobs.weights.loaders import load_model
 
-OPTIONS = frozenset({"method", "sigma", "weights", "device", "precision", "tile"})
-CLASSICAL_METHODS = ("bm3d", "tv", "wavelet")
-METHODS = ("auto", "drunet", *CLASSICAL_METHODS)
+JOB = "denoise"
+OPTIONS = option_names(Operation.denoise)
 
 # Thresholds as multiples of sigma, tuned on scikit-image's astronaut (256x256) at sigma 10, 25 and 50.
 TV_THRESHOLD_PER_SIGMA = 0.75
@@ -42,9 +42,7 @@ DRUNET_SIZE_MULTIPLE = 8
 
 def resolve_method(options: dict[str, Any]) -> tuple[str, Any]:
     """(method, DRUNet weights): "auto" is DRUNet when weights are configured, else BM3D."""
-    method = str(options.get("method", "auto")).lower()
-    if method not in METHODS:
-        raise JobFailure(f"Unknown denoise method {method!r}: use one of {', '.join(METHODS)}.", "BadRequest")
+    method = options.get("method") or "auto"  # checked by the schema (jobs.options.read_options)
     weights = options.get("weights") or get_settings().drunet_weights
     if method == "auto":
         method = "drunet" if weights else "bm3d"
@@ -60,6 +58,7 @@ def libraries(options: dict[str, Any]) -> tuple[str, ...]:
 
 
 def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> OperationOutput:
+    options = read_options(Operation.denoise, JOB, options)
     method, weights = resolve_method(options)
     if method == "drunet" and not weights:
         raise JobFailure(
@@ -67,32 +66,42 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
             ".safetensors file. Without them, use method bm3d, tv or wavelet.",
             "BadRequest",
         )
-    sigma_estimated = options.get("sigma") is None
-    sigma = estimate_sigma(image) if sigma_estimated else float_option(options, "sigma", None, 0.0, 255.0)
-    device = pick_device(options.get("device"))
+    sigma_estimated = options["sigma"] is None
+    sigma = estimate_sigma(image) if sigma_estimated else float(options["sigma"])
+    device = pick_device(options["device"])
     auto_tile = AUTO_TILE[f"drunet-{device.type}" if method == "drunet" else method]
-    tile = int_option(options, "tile", 0, 0, 16384) or auto_tile
+    tile = options["tile"] or auto_tile
 
     metadata: dict[str, Any] = {
         "sigma": round(sigma, 3),
         "sigma_estimated": sigma_estimated,
         "device": describe_device(device),
-        "precision": fp32_precision(options, "denoise"),
     }
     started = time.perf_counter()
     if method == "drunet":
-        denoiser, size_multiple, weights_info = _drunet(str(weights), sigma / 255.0, device)
+        denoiser, size_multiple, weights_info, supports_half = _drunet(str(weights), sigma / 255.0, device)
         metadata.update(model="DRUNet", fallback=False, **weights_info)
-    else:
-        denoiser, size_multiple = _classical(method, sigma / 255.0, device), 1
+    else:  # deepinv's classical denoisers are no spandrel models: fp32 only
+        denoiser, size_multiple, supports_half = _classical(method, sigma / 255.0, device), 1, False
         metadata.update(model=method, weights=f"fallback: {method}", weights_sha256=None, fallback=True)
     loaded_at = time.perf_counter()
+    precision = choose_precision(
+        Operation.denoise,
+        JOB,
+        options["precision"],
+        device_type=device.type,
+        supports_half=supports_half,
+        model=metadata["model"] if method == "drunet" else f"{method} (a classical method)",
+    )
+    metadata["precision"] = precision
 
     progress("denoising", 0, 1)
     if sigma <= 0:
         result, report = image, None
     else:
-        tiler_options = TilerOptions(tile=tile, overlap=TILE_OVERLAP, channels_last=False, clamp=True)
+        tiler_options = TilerOptions(
+            tile=tile, overlap=TILE_OVERLAP, precision=precision, channels_last=False, clamp=True
+        )
         tiler = Tiler(denoiser, scale=1, device=device, options=tiler_options, size_multiple=size_multiple)
         result, report = tiler.run(np.ascontiguousarray(image, dtype=np.float32), progress, stage="denoising")
     metadata["timings_s"] = {"load_model": loaded_at - started, "model": time.perf_counter() - loaded_at}
@@ -137,7 +146,7 @@ def _classical(method: str, sigma: float, device: Any) -> Any:
     return Classical()
 
 
-def _drunet(weights: str, sigma: float, device: Any) -> tuple[Any, int, dict[str, Any]]:
+def _drunet(weights: str, sigma: float, device: Any) -> tuple[Any, int, dict[str, Any], bool]:
     """DRUNet as a module that adds the constant noise-level map it takes as a fourth input channel."""
     import torch
 
@@ -155,4 +164,5 @@ def _drunet(weights: str, sigma: float, device: Any) -> tuple[Any, int, dict[str
             return self.drunet(torch.cat([noisy, noise_map], dim=1))
 
     size_multiple = max(DRUNET_SIZE_MULTIPLE, loaded.size_multiple)
-    return WithNoiseLevel(loaded.module), size_multiple, {"weights": loaded.weights, "weights_sha256": loaded.sha256}
+    weights_info = {"weights": loaded.weights, "weights_sha256": loaded.sha256}
+    return WithNoiseLevel(loaded.module), size_multiple, weights_info, loaded.supports_half

@@ -18,18 +18,17 @@ from typing import Any
 
 import numpy as np
 
+from aiorch.contracts import Operation
 from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress
-from jobs.options import INPAINT_OPERATION_OPTIONS, fp32_precision, int_option
+from jobs.options import choose_precision, option_names, read_options
 from jobs.text_detection import fit_user_mask
 
-OPTIONS = INPAINT_OPERATION_OPTIONS  # shared with the detect-text job; see jobs.options
-METHODS = ("auto", "lama", "telea")
-DEFAULT_CONTEXT_PX = 128
-DEFAULT_TELEA_RADIUS = 5
-# LaMa sees each crop at most this large (longest side); bigger crops are filled at this size
-# and the fill is scaled back up. big-lama was trained on 256-512 px crops.
-DEFAULT_MAX_SIDE = 1024
+JOB = "inpaint"
+# One options object for both of the operation's jobs (detect-text, then inpaint): each takes all of it.
+OPTIONS = option_names(Operation.inpaint)
+# Option max_side: LaMa sees each crop at most this large (longest side); bigger crops are filled at
+# that size and the fill is scaled back up. big-lama was trained on 256-512 px crops.
 LAMA_SIZE_MULTIPLE = 8
 
 
@@ -65,12 +64,10 @@ def run(
 ) -> OperationOutput:
     if mask is None:
         raise JobFailure("Inpainting needs a mask.", "BadRequest")
+    options = read_options(Operation.inpaint, JOB, options)
     height, width = image.shape[:2]
     mask = fit_user_mask(mask, height, width)
-    context_px = int_option(options, "context_px", DEFAULT_CONTEXT_PX, 8, 4096)
-    max_side = int_option(options, "max_side", DEFAULT_MAX_SIDE, 32, 8192)
-    radius = int_option(options, "radius", DEFAULT_TELEA_RADIUS, 1, 64)
-    fp32_precision(options, "inpaint")
+    context_px, max_side, radius = options["context_px"], options["max_side"], options["radius"]
 
     started = time.perf_counter()
     filler, metadata = _choose_filler(options, radius, max_side)
@@ -164,8 +161,9 @@ def lama_fill(model: Any, device: Any, max_side: int) -> Any:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
             pixels = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
             holes = (cv2.resize(holes, size, interpolation=cv2.INTER_AREA) > 0).astype(np.float32)
-        image_t = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))[None].to(device)
-        mask_t = torch.from_numpy(np.ascontiguousarray(holes))[None, None].to(device)
+        dtype = next(model.parameters()).dtype  # fp16 when the job chose half precision
+        image_t = torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1)))[None].to(device, dtype)
+        mask_t = torch.from_numpy(np.ascontiguousarray(holes))[None, None].to(device, dtype)
         h, w = mask_t.shape[-2:]
         pad_h, pad_w = (-h) % LAMA_SIZE_MULTIPLE, (-w) % LAMA_SIZE_MULTIPLE
         # LaMa needs 16 px at least; reflect padding needs the pad smaller than the side.
@@ -185,9 +183,7 @@ def lama_fill(model: Any, device: Any, max_side: int) -> Any:
 
 def resolve_filler(options: dict[str, Any]) -> tuple[str, Any, str | None]:
     """(method, LaMa weights, registered LaMa name): "auto" is LaMa when weights exist, else Telea."""
-    method = str(options.get("method") or "auto").lower()
-    if method not in METHODS:
-        raise JobFailure(f"Unknown inpaint method {method!r}: use one of {', '.join(METHODS)}.", "BadRequest")
+    method = options.get("method") or "auto"  # checked by the schema (jobs.options.read_options)
     settings = get_settings()
     weights = options.get("weights") or settings.lama_weights
     name = None
@@ -217,6 +213,15 @@ def _choose_filler(options: dict[str, Any], radius: int, max_side: int) -> tuple
     """(fill function, metadata naming what fills): LaMa with weights, else the Telea fallback."""
     method, weights, name = resolve_filler(options)
     if method == "telea":
+        # OpenCV's inpainter works on 8-bit pixels: no half (or full) float precision to choose.
+        choose_precision(
+            Operation.inpaint,
+            JOB,
+            options.get("precision") or "auto",
+            device_type="cpu",
+            supports_half=False,
+            model="opencv-telea (a classical method)",
+        )
         metadata = {
             "model": "opencv-telea",
             "weights": "fallback: opencv-telea",
@@ -235,14 +240,23 @@ def _choose_filler(options: dict[str, Any], radius: int, max_side: int) -> tuple
     if loaded.architecture != "LaMa":
         raise JobFailure(f"The inpaint weights hold a {loaded.architecture} model, not LaMa.", "BadWeights")
     device = pick_device(options.get("device"))
+    precision = choose_precision(
+        Operation.inpaint,
+        JOB,
+        options.get("precision") or "auto",
+        device_type=device.type,
+        supports_half=loaded.supports_half,
+        model="LaMa",
+    )
     model = loaded.module.to(device)
+    model = model.half() if precision == "fp16" else model
     metadata = {
         "model": "LaMa",
         "weights": loaded.weights,
         "weights_sha256": loaded.sha256,
         "fallback": False,
         "device": describe_device(device),
-        "precision": fp32_precision(options, "LaMa"),
+        "precision": precision,
         "max_side": max_side,
     }
     return lama_fill(model, device, max_side), metadata

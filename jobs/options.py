@@ -1,53 +1,62 @@
-"""Reading one operation option with a clear error when it has the wrong type or range."""
+"""The job side of the operations' option schema (aiorch/operations.py), the one definition of every option.
+
+The job CLI checks a job's options with the schema (as the API and ValidateInput do); the operation
+modules read them through ``read_options``, the same check (so a module called directly, by a test or a
+benchmark, refuses what the API refuses, in the same words) with the schema's defaults filled in.
+Values that are only known to be wrong inside the job (fp16 for a model without half precision, a tile
+too large for the device's memory) are refused by ``refuse`` in the schema's words:
+"option 'precision' must be auto or fp32 ..., not 'fp16'".
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aiorch.contracts import JobKind, Operation
-from aiorch.operations import OUTPUT_OPTIONS, schema_for
+from aiorch.contracts import Operation
+from aiorch.operations import OUTPUT_OPTIONS, OptionError, check_options, schema_for
 from jobs.contract import JobFailure
 
 
-def int_option(options: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
-    value = options.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise JobFailure(f"Option {name!r} must be a whole number, not {value!r}.", "BadRequest")
-    if not low <= int(value) <= high:
-        raise JobFailure(f"Option {name!r} must be between {low} and {high}, not {value}.", "BadRequest")
-    return int(value)
+def option_failure(job: str, error: OptionError) -> JobFailure:
+    """A refused option as the job's error (error.json): the schema's words, named for the job."""
+    return JobFailure(f"Bad options for the {job} job: {error.message}.", "BadRequest")
 
 
-def float_option(options: dict[str, Any], name: str, default: float | None, low: float, high: float) -> float:
-    value = options.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise JobFailure(f"Option {name!r} must be a number, not {value!r}.", "BadRequest")
-    if not low <= float(value) <= high:
-        raise JobFailure(f"Option {name!r} must be between {low} and {high}, not {value}.", "BadRequest")
-    return float(value)
+def read_options(operation: Operation, job: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """Every model option of ``operation`` (output options are the CLI's): the checked value, else the
+    schema's default (None: the job decides). Operator settings are accepted: the operator runs the job."""
+    try:
+        checked = check_options(operation, dict(options or {}), operator=True)
+    except OptionError as error:
+        raise option_failure(job, error) from None
+    return {
+        spec.name: checked.get(spec.name, spec.default)
+        for spec in schema_for(operation).options
+        if spec.name not in OUTPUT_OPTIONS
+    }
 
 
-def bool_option(options: dict[str, Any], name: str, default: bool) -> bool:
-    value = options.get(name, default)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in {"true", "false", "yes", "no", "1", "0"}:
-        return value.strip().lower() in {"true", "yes", "1"}
-    raise JobFailure(f"Option {name!r} must be true or false, not {value!r}.", "BadRequest")
+def option_names(operation: Operation) -> frozenset[str]:
+    """The model options a job of ``operation`` takes (inpaint's two jobs share one options object)."""
+    return frozenset(schema_for(operation).names()) - OUTPUT_OPTIONS
 
 
-def fp32_precision(options: dict[str, Any], model: str) -> str:
-    """The precision option for models that run in fp32 only: "auto" or "fp32" is fine, others are refused."""
-    value = str(options.get("precision") or "auto").lower()
-    if value not in {"auto", "fp32"}:
-        raise JobFailure(f"{model} runs in fp32 only; option 'precision' {value!r} is not available.", "BadRequest")
-    return "fp32"
+def refuse(operation: Operation, job: str, name: str, value: Any, allowed: str) -> JobFailure:
+    """A value the schema allows but this job cannot use here, refused in the schema's words."""
+    spec = schema_for(operation).option(name)
+    assert spec is not None, f"{name!r} is no option of {operation}"  # a programming error, not bad input
+    return option_failure(job, spec.refusal(value, allowed))
 
 
-# The inpaint operation runs two jobs, detect-text then inpaint, with one options object
-# (ValidateInput passes the same --options to both). Each job accepts the whole vocabulary
-# and uses its own part of it. The names come from the operation's schema (aiorch.operations).
-_INPAINT_SCHEMA = schema_for(Operation.inpaint)
-DETECT_TEXT_OPTIONS = frozenset(o.name for o in _INPAINT_SCHEMA.options if JobKind.detect_text.value in o.jobs)
-INPAINT_OPTIONS = frozenset(o.name for o in _INPAINT_SCHEMA.options if JobKind.inpaint.value in o.jobs) - OUTPUT_OPTIONS
-INPAINT_OPERATION_OPTIONS = DETECT_TEXT_OPTIONS | INPAINT_OPTIONS
+def choose_precision(
+    operation: Operation, job: str, requested: str, *, device_type: str, supports_half: bool, model: str
+) -> str:
+    """fp16 or fp32 for ``model`` on the device: "auto" is fp16 on a GPU when the model supports half
+    precision (spandrel's ModelDescriptor.supports_half), else fp32; fp16 where it cannot run is refused."""
+    if requested == "auto":
+        return "fp16" if device_type == "cuda" and supports_half else "fp32"
+    if requested == "fp16" and not supports_half:
+        raise refuse(operation, job, "precision", requested, f"auto or fp32 for {model} (no half precision)")
+    if requested == "fp16" and device_type != "cuda":
+        raise refuse(operation, job, "precision", requested, "auto or fp32 on the CPU (fp16 needs a CUDA GPU)")
+    return requested

@@ -21,13 +21,14 @@ from typing import Any
 
 import numpy as np
 
+from aiorch.contracts import Operation
 from jobs.contract import JobFailure, OperationOutput, Progress, no_progress
 from jobs.imageio import encode_mask
-from jobs.options import INPAINT_OPERATION_OPTIONS, bool_option, float_option, int_option
+from jobs.options import option_names, read_options
 
-OPTIONS = INPAINT_OPERATION_OPTIONS  # shared with the inpaint job; see jobs.options
-DEFAULT_DILATE_PX = 8
-DEFAULT_MIN_SCORE = 0.5
+JOB = "detect-text"
+# One options object for both of the inpaint operation's jobs: each takes all of it.
+OPTIONS = option_names(Operation.inpaint)
 # A "line" whose box covers more of the image than this is taken for no line of text: on photos with no
 # text at all PP-OCR reported a whole-image "8" (score 0.51) and a "6" boxed over 42% of a cat (0.56), and
 # masking them wipes the photo. Real lines are strips; a word filling a quarter of the frame can be drawn.
@@ -51,9 +52,8 @@ PACKAGED_MODELS = {
 def run(
     image: np.ndarray, options: dict[str, Any], progress: Progress, mask: np.ndarray | None = None
 ) -> OperationOutput:
-    dilate_px = int_option(options, "dilate_px", DEFAULT_DILATE_PX, 0, 256)
-    min_score = float_option(options, "min_score", DEFAULT_MIN_SCORE, 0.0, 1.0)
-    use_ocr = bool_option(options, "use_ocr", True)
+    options = read_options(Operation.inpaint, JOB, options)
+    dilate_px, min_score, use_ocr = options["dilate_px"], options["min_score"], options["use_ocr"]
     if not use_ocr and mask is None:
         raise JobFailure("With use_ocr false the mask must come from the user: upload a mask.", "BadRequest")
     height, width = image.shape[:2]

@@ -8,7 +8,8 @@ Options (all optional):
   output is resampled with Lanczos (up) or area (down) to reach it;
 - ``tile``: nominal tile size in input pixels, 0 = auto (512 on CUDA; on the CPU sized to the free memory);
 - ``tile_overlap``: input pixels shared by neighbouring tiles (default 32);
-- ``precision``: auto | fp16 | fp32 (auto: fp16 on CUDA, fp32 on the CPU);
+- ``precision``: auto | fp16 | fp32 (auto: fp16 on CUDA for a model whose spandrel descriptor
+  ``supports_half``, else fp32);
 - ``device``: auto | cpu | cuda | cuda:N;
 - ``batch``: tiles per forward pass, 0 = auto;
 - ``compile``: torch.compile the model (default off).
@@ -22,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from aiorch.contracts import Operation
 from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress, no_progress
 from jobs.devices import describe_device, pick_device
+from jobs.options import choose_precision, option_names, read_options, refuse
 from jobs.tiler import Tiler, TilerOptions
-from jobs.weights import LoadedModel, load_model, names_for
+from jobs.weights import LoadedModel, load_model
 
 if TYPE_CHECKING:
     import torch
@@ -34,7 +37,7 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "realesrgan-x4plus"
 AUTO_TILE = {"cuda": 512, "cpu": 0}  # cpu 0: the tiler sizes tiles to the free memory (jobs/tiler.py plan_tile)
 AUTO_BATCH_PIXELS = 512 * 512  # on CUDA, batch small tiles up to about this many input pixels per pass
-MAX_OUTSCALE = 16.0
+JOB = "upscale"
 
 
 @dataclass(frozen=True)
@@ -50,62 +53,18 @@ class UpscaleOptions:
     compile: bool = False
 
 
-OPTIONS = frozenset(UpscaleOptions.__dataclass_fields__)  # the names the job CLI passes through
+OPTIONS = option_names(Operation.upscale)  # the names the job CLI passes through
 
 
 def parse_options(options: dict[str, Any] | None) -> UpscaleOptions:
-    """Validate the job's options; anything unknown or out of range is a clear JobFailure."""
-    options = dict(options or {})
-    known = set(UpscaleOptions.__dataclass_fields__)
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise JobFailure(f"Unknown upscale option(s) {unknown}; known: {sorted(known)}.", "BadOptions")
-
-    def integer(name: str, low: int, high: int) -> int | None:
-        if name not in options or options[name] in (None, "auto"):
-            return None
-        value = options[name]
-        if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
-            raise JobFailure(f"Option {name} must be a whole number, got {value!r}.", "BadOptions")
-        if not low <= value <= high:
-            raise JobFailure(f"Option {name} must be between {low} and {high}, got {value}.", "BadOptions")
-        return int(value)
-
-    model = options.get("model") or DEFAULT_MODEL
-    weights = options.get("weights") or None
-    if not weights and model not in names_for("upscale"):
-        raise JobFailure(f"Unknown upscale model {model!r}. Known: {', '.join(names_for('upscale'))}.", "UnknownModel")
-    outscale = options.get("outscale")
-    if outscale is not None:
-        if isinstance(outscale, bool) or not isinstance(outscale, int | float) or not 0 < outscale <= MAX_OUTSCALE:
-            raise JobFailure(f"Option outscale must be a number in (0, {MAX_OUTSCALE}], got {outscale!r}.")
-        outscale = float(outscale)
-    precision = str(options.get("precision", "auto")).lower()
-    if precision not in ("auto", "fp16", "fp32"):
-        raise JobFailure(f"Option precision must be auto, fp16 or fp32, got {precision!r}.", "BadOptions")
-    compile_ = options.get("compile", False)
-    if not isinstance(compile_, bool):
-        raise JobFailure(f"Option compile must be true or false, got {compile_!r}.", "BadOptions")
-    return UpscaleOptions(
-        model=model,
-        weights=weights,
-        outscale=outscale,
-        tile=integer("tile", 0, 8192) or 0,
-        tile_overlap=_default(integer("tile_overlap", 0, 256), 32),
-        precision=precision,
-        device=str(options.get("device") or "auto"),
-        batch=integer("batch", 0, 256) or 0,
-        compile=compile_,
-    )
+    """The job's options, checked by the operation's schema (aiorch.operations) with its defaults."""
+    values = read_options(Operation.upscale, JOB, options)
+    return UpscaleOptions(**{name: values[name] for name in UpscaleOptions.__dataclass_fields__})
 
 
 def libraries(options: dict[str, Any]) -> tuple[str, ...]:
     """What the job imports before its first pixel (the job CLI times it as timings_s.imports)."""
     return ("torch", "spandrel")
-
-
-def _default(value: int | None, default: int) -> int:
-    return default if value is None else value
 
 
 _MODELS: dict[tuple[str, str | None], LoadedModel] = {}
@@ -133,10 +92,8 @@ def run(image: np.ndarray, options: dict[str, Any] | None, progress: Progress = 
         raise JobFailure("Upscale takes a float32 RGB image (H x W x 3).", "BadInput")
     opts = parse_options(options)
     device = pick_device(opts.device)
-    precision = "fp16" if opts.precision == "auto" and device.type == "cuda" else opts.precision
-    precision = "fp32" if precision == "auto" else precision
-    if precision == "fp16" and device.type != "cuda":
-        raise JobFailure("fp16 needs a CUDA GPU; use precision fp32 (or auto) on the CPU.", "BadOptions")
+    if opts.precision == "fp16" and device.type != "cuda":  # known before loading anything
+        raise refuse(Operation.upscale, JOB, "precision", "fp16", "auto or fp32 on the CPU (fp16 needs a CUDA GPU)")
 
     progress("load-model", 0, 1)
     loaded = _model(opts)
@@ -146,6 +103,14 @@ def run(image: np.ndarray, options: dict[str, Any] | None, progress: Progress = 
             "not an upscaler.",
             "BadOptions",
         )
+    precision = choose_precision(
+        Operation.upscale,
+        JOB,
+        opts.precision,
+        device_type=device.type,
+        supports_half=loaded.supports_half,
+        model=loaded.architecture,
+    )
     loaded_at = time.perf_counter()
     tile = opts.tile or AUTO_TILE["cuda" if device.type == "cuda" else "cpu"]
     batch = opts.batch or (max(1, AUTO_BATCH_PIXELS // (tile * tile)) if device.type == "cuda" else 1)

@@ -43,6 +43,7 @@ class LoadedModel:
     converted_sha256: str | None = None  # of the converted tensors (package weights)
     size_multiple: int = 1  # input sides must be a multiple of this
     license: str | None = None
+    supports_half: bool = False  # spandrel's ModelDescriptor.supports_half: fp16 gives sane results
 
     @property
     def total_scale(self) -> float:
@@ -255,4 +256,5 @@ def _from_state_dict(
         converted_sha256=converted_sha256,
         size_multiple=max(1, descriptor.size_requirements.multiple_of),
         license=entry.license if entry else None,
+        supports_half=bool(descriptor.supports_half),
     )

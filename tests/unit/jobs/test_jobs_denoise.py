@@ -67,7 +67,7 @@ def test_drunet_without_weights_is_a_clear_error() -> None:
 
 
 def test_sigma_out_of_range_is_refused() -> None:
-    with pytest.raises(JobFailure, match=r"between 0\.0 and 255\.0"):
+    with pytest.raises(JobFailure, match=r"option 'sigma' must be a number from 0 to 255 0-255 levels, not 300"):
         denoise.run(astronaut_crop(16), {"sigma": 300}, no_progress)
 
 
@@ -124,6 +124,10 @@ def test_tiled_denoising_matches_the_whole_image_and_reports_each_tile() -> None
     assert ("denoising", 9, 9) in updates
 
 
-def test_half_precision_is_refused_plainly() -> None:
-    with pytest.raises(JobFailure, match="fp32 only"):
-        denoise.run(astronaut_crop(16), {"precision": "fp16"}, no_progress)
+def test_half_precision_is_refused_for_a_method_that_has_none_in_the_schema_s_words() -> None:
+    with pytest.raises(JobFailure) as refused:
+        denoise.run(astronaut_crop(16), {"method": "tv", "precision": "fp16"}, no_progress)
+    assert refused.value.message == (
+        "Bad options for the denoise job: option 'precision' must be auto or fp32 for tv (a classical method) "
+        "(no half precision), not 'fp16'."
+    )

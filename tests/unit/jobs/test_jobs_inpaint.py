@@ -130,7 +130,10 @@ def test_method_lama_without_weights_is_a_clear_error() -> None:
 
 @pytest.mark.parametrize(
     ("options", "words"),
-    [({"method": "magic"}, "Unknown inpaint method"), ({"precision": "fp16"}, "fp32 only")],
+    [
+        ({"method": "magic"}, "option 'method' must be one of auto, lama, telea, not 'magic'"),
+        ({"precision": "fp16"}, r"option 'precision' must be auto or fp32 for opencv-telea \(a classical method\)"),
+    ],
 )
 def test_unknown_method_or_precision_is_refused(options: dict, words: str) -> None:
     with pytest.raises(JobFailure, match=words):

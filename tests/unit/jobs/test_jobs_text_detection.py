@@ -94,7 +94,8 @@ def test_a_user_mask_of_another_shape_is_refused() -> None:
     "options", [{"dilate_px": -1}, {"dilate_px": 2.5}, {"min_score": "high"}, {"use_ocr": "maybe"}]
 )
 def test_bad_option_values_are_refused(options: dict) -> None:
-    with pytest.raises(JobFailure, match="Option"):
+    (name,) = options
+    with pytest.raises(JobFailure, match=f"^Bad options for the detect-text job: option '{name}' must be "):
         text_detection.run(np.zeros((8, 8, 3), np.float32), options, no_progress)
 
 
@@ -102,7 +103,7 @@ def test_without_ocr_the_mask_is_the_users_alone() -> None:
     image = np.asarray(photo_with_text(128), np.float32) / 255.0
     user_mask = np.zeros((128, 128), bool)
     user_mask[10:20, 30:60] = True
-    output = text_detection.run(image, {"use_ocr": "false"}, no_progress, mask=user_mask)
+    output = text_detection.run(image, {"use_ocr": False}, no_progress, mask=user_mask)
     np.testing.assert_array_equal(output.image, user_mask)
     assert json.loads(output.extra_files["text.json"])["ocr"] is False
     assert output.metadata["model"] is None

@@ -22,23 +22,27 @@ def small_image() -> np.ndarray:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"modle": "x"}, "Unknown upscale option"),
-        ({"model": "no-such-model"}, "Unknown upscale model"),
-        ({"model": "big-lama"}, "Unknown upscale model"),  # an inpainting model is not an upscaler
-        ({"precision": "int8"}, "precision"),
-        ({"tile": -5}, "tile"),
+        # The schema's words (aiorch.operations), as the API and ValidateInput give them.
+        ({"modle": "x"}, "unknown option 'modle' for upscale"),
+        ({"model": "no-such-model"}, "option 'model' must be one of realesr-animevideov3"),
+        ({"model": "big-lama"}, "option 'model' must be one of"),  # an inpainting model is not an upscaler
+        ({"precision": "int8"}, "option 'precision' must be one of auto, fp16, fp32, not 'int8'"),
+        ({"tile": -5}, "option 'tile' must be a whole number from 0 to 8192 px, not -5"),
         ({"tile": 1.5}, "whole number"),
         ({"batch": "many"}, "whole number"),
-        ({"outscale": 0}, "outscale"),
-        ({"outscale": 100}, "outscale"),
-        ({"compile": "yes"}, "compile"),
-        ({"device": "tpu"}, "Unknown device"),
-        ({"device": "cpu", "precision": "fp16"}, "fp16 needs a CUDA GPU"),
+        ({"outscale": 0}, "option 'outscale' must be a number greater than 0"),
+        ({"outscale": 100}, "option 'outscale'"),
+        ({"compile": "yes"}, "option 'compile' must be true or false"),
+        ({"device": "tpu"}, "option 'device' must be text matching"),
+        # Known only in the job, said in the same words:
+        ({"device": "cpu", "precision": "fp16"}, r"option 'precision' must be auto or fp32 on the CPU \(fp16 needs"),
     ],
 )
 def test_bad_options_fail_with_a_clear_message(options: dict, message: str, small_image: np.ndarray) -> None:
-    with pytest.raises(JobFailure, match=message):
+    with pytest.raises(JobFailure, match=message) as refused:
         upscale.run(small_image, options)
+    assert refused.value.message.startswith("Bad options for the upscale job: ")
+    assert refused.value.type == "BadRequest"
 
 
 def test_bad_input_arrays_are_refused() -> None:
