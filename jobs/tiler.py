@@ -190,10 +190,10 @@ class Tiler:
         self.size_multiple = size_multiple
         memory_format = torch.channels_last if options.channels_last else torch.contiguous_format
         self._models: dict[str, Any] = {}
-        self._base = model.eval().to(device=device, memory_format=memory_format)
+        self._base = model.eval().to(device=device, memory_format=memory_format)  # type: ignore[call-overload]  # torch stubs lack this overload
         self._memory_format = memory_format
         self._copy_stream = torch.cuda.Stream(device) if device.type == "cuda" else None
-        self._pinned: dict[tuple[str, tuple[int, ...]], list[torch.Tensor]] = {}
+        self._pinned: dict[tuple[str, tuple[object, ...]], list[torch.Tensor]] = {}
         if device.type == "cuda":
             # Every tile of a run has one shape, so letting cuDNN pick the fastest kernels pays off.
             torch.backends.cudnn.benchmark = True
@@ -260,8 +260,64 @@ class Tiler:
         return output.numpy(), report
 
 
+@dataclass
+class _Grid:
+    """Where the tiles of one pass lie: start offsets, the common tile size, and their blend weights."""
+
+    rows: list[int]
+    cols: list[int]
+    tile_h: int
+    tile_w: int
+    weights_y: list[np.ndarray]  # per row of tiles, in output pixels
+    weights_x: list[np.ndarray]  # per column of tiles
+
+    @classmethod
+    def plan(cls, height: int, width: int, tile: int, overlap: int, scale: int) -> _Grid:
+        rows, tile_h = axis_tiles(height, tile, overlap)
+        cols, tile_w = axis_tiles(width, tile, overlap)
+        return cls(rows, cols, tile_h, tile_w, axis_weights(rows, tile_h, height, scale),
+                   axis_weights(cols, tile_w, width, scale))  # fmt: skip
+
+    @property
+    def positions(self) -> list[tuple[int, int]]:
+        return [(r, c) for r in range(len(self.rows)) for c in range(len(self.cols))]
+
+    def region(self, rc: tuple[int, int]) -> tuple[slice, slice]:
+        """The input pixels of tile (row, column)."""
+        r, c = rc
+        return slice(self.rows[r], self.rows[r] + self.tile_h), slice(self.cols[c], self.cols[c] + self.tile_w)
+
+
+@dataclass
+class _Staging:
+    """The CUDA branch's two page-locked slots: input tiles up, weighted outputs and finite flags back."""
+
+    inputs: list[torch.Tensor]
+    outputs: list[torch.Tensor]
+    flags: list[torch.Tensor]
+
+
+@dataclass
+class _Launched:
+    """A batch queued on the device: its tiles, and where its weighted output will be."""
+
+    batch: list[tuple[int, int]]
+    precision: str
+    slot: int
+    finite: torch.Tensor | None = None  # CPU: the result itself
+    weighted: torch.Tensor | None = None
+    copied: Any = None  # CUDA: the event recorded after the copy back
+    keep: tuple[torch.Tensor, ...] = ()  # CUDA: device tensors kept alive until the copy ends
+
+
 class _Run:
-    """One tiled pass over one image (nested runs handle out-of-memory and fp32 retries)."""
+    """One tiled pass over one image (nested runs handle out-of-memory and fp32 retries).
+
+    ``execute`` plans the grid, then launches batches with one in flight: each launched batch is
+    finished (waited for, checked finite, added into the output) while the next one computes. A batch
+    that runs out of memory halves the tile from then on; a batch that is not finite in fp16 is redone
+    in fp32; both through nested runs whose output is weighted as the planned tile would have been.
+    """
 
     def __init__(self, tiler: Tiler, report: TilerReport, top_level: bool) -> None:
         self.tiler = tiler
@@ -274,125 +330,147 @@ class _Run:
 
         tiler, scale = self.tiler, self.tiler.scale
         height, width, channels = source.shape
-        rows, tile_h = axis_tiles(height, tile, tiler.options.overlap)
-        cols, tile_w = axis_tiles(width, tile, tiler.options.overlap)
-        weights_y = axis_weights(rows, tile_h, height, scale)
-        weights_x = axis_weights(cols, tile_w, width, scale)
+        self._source, self._progress, self._stage = source, progress, stage
+        self._grid = grid = _Grid.plan(height, width, tile, tiler.options.overlap, scale)
         # The output stays in ordinary host memory: tiles come back through pinned staging buffers,
         # and pinning a whole output would cost more time than the copies it speeds up.
-        output = torch.zeros((height * scale, width * scale, channels), dtype=torch.float32)
-        self._source = source
-        positions = [(r, c) for r in range(len(rows)) for c in range(len(cols))]
-        total, done = len(positions), 0
+        self._output = torch.zeros((height * scale, width * scale, channels), dtype=torch.float32)
+        positions = grid.positions
+        self._total, self._done = len(positions), 0
         batch_size = max(1, tiler.options.batch)
-        device_wy = [torch.from_numpy(w).to(tiler.device) for w in weights_y]
-        device_wx = [torch.from_numpy(w).to(tiler.device) for w in weights_x]
-        staging_in = staging_out = flags = None
-        if self.cuda:
-            keep = self.top_level
-            staging_in = tiler.pinned_buffers("in", (batch_size, tile_h, tile_w, channels), torch.float32, keep)
-            staging_out = tiler.pinned_buffers(
-                "out", (batch_size, tile_h * scale, tile_w * scale, channels), torch.float32, keep
-            )
-            flags = tiler.pinned_buffers("finite", (1,), torch.bool, keep)
-        pending: list[dict[str, Any]] = []
+        self._device_wy = [torch.from_numpy(w).to(tiler.device) for w in grid.weights_y]
+        self._device_wx = [torch.from_numpy(w).to(tiler.device) for w in grid.weights_x]
+        self._staging = self._staging_buffers(batch_size, channels) if self.cuda else None
+
+        pending: list[_Launched] = []
         current_tile = tile
-
-        def region(rc: tuple[int, int]) -> tuple[slice, slice]:
-            r, c = rc
-            return slice(rows[r], rows[r] + tile_h), slice(cols[c], cols[c] + tile_w)
-
-        def accumulate(batch: list[tuple[int, int]], tiles_out: torch.Tensor) -> None:
-            nonlocal done
-            for index, rc in enumerate(batch):
-                ys, xs = region(rc)
-                output[ys.start * scale : ys.stop * scale, xs.start * scale : xs.stop * scale] += tiles_out[index]
-                done += 1
-                if self.top_level:
-                    progress(stage, done, total)
-
-        def via_nested_run(batch: list[tuple[int, int]], nested_tile: int, nested_precision: str) -> None:
-            """Compute each tile of ``batch`` with a nested tiled run, then weight it as planned."""
-            results = []
-            for rc in batch:
-                ys, xs = region(rc)
-                nested = _Run(tiler, self.report, top_level=False).execute(
-                    source[ys, xs], nested_tile, nested_precision, no_progress, stage
-                )
-                r, c = rc
-                weight = torch.from_numpy(weights_y[r])[:, None, None] * torch.from_numpy(weights_x[c])[None, :, None]
-                results.append(nested * weight)
-            accumulate(batch, torch.stack(results))
-
-        def finish(item: dict[str, Any]) -> None:
-            """Wait for a launched batch, retry it in fp32 if it is not finite, add it to the output."""
-            batch = item["batch"]
-            if self.cuda:
-                item["copied"].synchronize()
-                finite = bool(flags[item["slot"]].item())  # type: ignore[index]
-                tiles_out = staging_out[item["slot"]]  # type: ignore[index]
-            else:
-                finite = bool(item["finite"].item())
-                tiles_out = item["weighted"]
-            if finite:
-                accumulate(batch, tiles_out)
-            elif item["precision"] == "fp32":
-                raise JobFailure("The model produced NaN or infinite values even in fp32.", "ModelFailed")
-            else:
-                self.report.fp32_retries += 1
-                via_nested_run(batch, max(tile_h, tile_w), "fp32")
-
-        for batch_start in range(0, total, batch_size):
+        for batch_start in range(0, self._total, batch_size):
             batch = positions[batch_start : batch_start + batch_size]
             if current_tile < tile:  # an earlier batch ran out of memory: smaller tiles from now on
-                via_nested_run(batch, current_tile, precision)
+                self._via_nested_run(batch, current_tile, precision)
                 continue
             slot = (batch_start // batch_size) % 2
             try:
-                item = self._launch(
-                    batch, region, slot, precision, staging_in, staging_out, flags, device_wy, device_wx
-                )
+                launched: _Launched | None = self._launch(batch, slot, precision)
             except torch.cuda.OutOfMemoryError:
-                item = None
-            if item is None:
+                launched = None
+            if launched is None:
                 while pending:
-                    finish(pending.pop(0))
-                if self.cuda:
-                    torch.cuda.empty_cache()
-                current_tile = tile // 2
-                if current_tile < MIN_TILE:
-                    raise JobFailure(
-                        f"Out of GPU memory even with {current_tile * 2}-pixel tiles.", "OutOfMemory"
-                    ) from None
-                self.report.oom_retries += 1
-                self.report.tile = min(self.report.tile, current_tile)
-                via_nested_run(batch, current_tile, precision)
+                    self._finish(pending.pop(0))
+                current_tile = self._smaller_tile_after_oom(tile)
+                self._via_nested_run(batch, current_tile, precision)
                 continue
-            pending.append(item)
+            pending.append(launched)
             # Keep one batch in flight: finish the previous one while the GPU computes this one.
             while len(pending) > 1:
-                finish(pending.pop(0))
+                self._finish(pending.pop(0))
         while pending:
-            finish(pending.pop(0))
-        return output
+            self._finish(pending.pop(0))
+        return self._output
 
-    def _launch(self, batch, region, slot, precision, staging_in, staging_out, flags, device_wy, device_wx):
-        """Queue one batch: upload, forward, weight, and (on CUDA) the copy back. Returns its record."""
+    def _staging_buffers(self, batch_size: int, channels: int) -> _Staging:
+        import torch
+
+        tiler, scale, grid, keep = self.tiler, self.tiler.scale, self._grid, self.top_level
+        out_shape = (batch_size, grid.tile_h * scale, grid.tile_w * scale, channels)
+        return _Staging(
+            inputs=tiler.pinned_buffers("in", (batch_size, grid.tile_h, grid.tile_w, channels), torch.float32, keep),
+            outputs=tiler.pinned_buffers("out", out_shape, torch.float32, keep),
+            flags=tiler.pinned_buffers("finite", (1,), torch.bool, keep),
+        )
+
+    def _smaller_tile_after_oom(self, tile: int) -> int:
+        """Out of memory: free the cache and halve the tile (a failure below MIN_TILE)."""
+        import torch
+
+        if self.cuda:
+            torch.cuda.empty_cache()
+        smaller = tile // 2
+        if smaller < MIN_TILE:
+            raise JobFailure(f"Out of GPU memory even with {smaller * 2}-pixel tiles.", "OutOfMemory") from None
+        self.report.oom_retries += 1
+        self.report.tile = min(self.report.tile, smaller)
+        return smaller
+
+    def _accumulate(self, batch: list[tuple[int, int]], tiles_out: torch.Tensor) -> None:
+        """Add weighted tiles into the output; the top-level run reports each tile done."""
+        scale = self.tiler.scale
+        for index, rc in enumerate(batch):
+            ys, xs = self._grid.region(rc)
+            self._output[ys.start * scale : ys.stop * scale, xs.start * scale : xs.stop * scale] += tiles_out[index]
+            self._done += 1
+            if self.top_level:
+                self._progress(self._stage, self._done, self._total)
+
+    def _via_nested_run(self, batch: list[tuple[int, int]], nested_tile: int, nested_precision: str) -> None:
+        """Compute each tile of ``batch`` with a nested tiled run, then weight it as planned."""
+        import torch
+
+        grid, results = self._grid, []
+        for rc in batch:
+            ys, xs = grid.region(rc)
+            nested = _Run(self.tiler, self.report, top_level=False).execute(
+                self._source[ys, xs], nested_tile, nested_precision, no_progress, self._stage
+            )
+            r, c = rc
+            weight = (
+                torch.from_numpy(grid.weights_y[r])[:, None, None] * torch.from_numpy(grid.weights_x[c])[None, :, None]
+            )
+            results.append(nested * weight)
+        self._accumulate(batch, torch.stack(results))
+
+    def _finish(self, launched: _Launched) -> None:
+        """Wait for a launched batch, retry it in fp32 if it is not finite, add it to the output."""
+        if self._staging is not None:
+            launched.copied.synchronize()
+            finite = bool(self._staging.flags[launched.slot].item())
+            tiles_out = self._staging.outputs[launched.slot]
+        else:
+            assert launched.finite is not None and launched.weighted is not None
+            finite = bool(launched.finite.item())
+            tiles_out = launched.weighted
+        if finite:
+            self._accumulate(launched.batch, tiles_out)
+        elif launched.precision == "fp32":
+            raise JobFailure("The model produced NaN or infinite values even in fp32.", "ModelFailed")
+        else:
+            self.report.fp32_retries += 1
+            self._via_nested_run(launched.batch, max(self._grid.tile_h, self._grid.tile_w), "fp32")
+
+    def _launch(self, batch: list[tuple[int, int]], slot: int, precision: str) -> _Launched:
+        """Queue one batch: upload, forward, weight, and (on CUDA) the copy back."""
+        x = self._upload(batch, slot)
+        y, finite = self._forward(x, len(batch), precision)
+        weighted = self._weight(y, batch)
+        self.report.tiles += len(batch)
+        # Unpadded: what the image needed computed (a compile's full static slot counts its real tiles).
+        self.report.computed_pixels += len(batch) * x.shape[1] * x.shape[2]
+        self.report.batches += 1
+        if self._staging is None:
+            return _Launched(batch, precision, slot, finite=finite, weighted=weighted)
+        return self._copy_back(_Launched(batch, precision, slot), weighted, finite)
+
+    def _upload(self, batch: list[tuple[int, int]], slot: int) -> torch.Tensor:
+        """The batch's input tiles on the device, NHWC (CUDA: through the pinned staging slot)."""
+        import torch
+
+        tiler = self.tiler
+        tiles = [self._source[self._grid.region(rc)] for rc in batch]
+        if self._staging is None:
+            return torch.stack(tiles)
+        host = self._staging.inputs[slot][: len(batch)]
+        for index, tile in enumerate(tiles):
+            host[index].copy_(tile)
+        if tiler.options.compile and len(batch) < tiler.options.batch:  # keep one static shape for compile
+            host = self._staging.inputs[slot]
+        return host.to(tiler.device, non_blocking=True)
+
+    def _forward(self, x: torch.Tensor, count: int, precision: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """The model on NHWC tiles (padded to its size multiple): (NHWC output cropped back, all finite?)."""
         import torch
         import torch.nn.functional as F
 
         tiler, scale = self.tiler, self.tiler.scale
-        count = len(batch)
-        tiles = [self._source[region(rc)] for rc in batch]
-        if self.cuda:
-            host = staging_in[slot][:count]
-            for index, tile in enumerate(tiles):
-                host[index].copy_(tile)
-            if tiler.options.compile and count < tiler.options.batch:  # keep one static shape for compile
-                host = staging_in[slot]
-            x = host.to(tiler.device, non_blocking=True)
-        else:
-            x = torch.stack(tiles)
         dtype = torch.float16 if precision == "fp16" else torch.float32
         # NHWC memory viewed as NCHW is exactly channels_last.
         x = x.permute(0, 3, 1, 2).to(dtype)
@@ -406,23 +484,32 @@ class _Run:
         finite = torch.isfinite(y).all()
         if tiler.options.clamp:
             y = y.clamp(0.0, 1.0)
-        wy = torch.stack([device_wy[r] for r, _ in batch])[:, :, None, None]
-        wx = torch.stack([device_wx[c] for _, c in batch])[:, None, :, None]
-        weighted = (y.float() * wy).mul_(wx)
-        self.report.tiles += count
-        self.report.computed_pixels += count * height * width  # unpadded: what the image needed computed
-        self.report.batches += 1
-        item = {"batch": batch, "precision": precision, "slot": slot}
-        if not self.cuda:
-            item.update(finite=finite, weighted=weighted)
-            return item
-        stream = tiler._copy_stream
-        stream.wait_stream(torch.cuda.current_stream(tiler.device))
+        return y, finite
+
+    def _weight(self, y: torch.Tensor, batch: list[tuple[int, int]]) -> torch.Tensor:
+        """Each tile's output times its blend weight, in fp32."""
+        import torch
+
+        wy = torch.stack([self._device_wy[r] for r, _ in batch])[:, :, None, None]
+        wx = torch.stack([self._device_wx[c] for _, c in batch])[:, None, :, None]
+        return (y.float() * wy).mul_(wx)
+
+    def _copy_back(self, launched: _Launched, weighted: torch.Tensor, finite: torch.Tensor) -> _Launched:
+        """CUDA: queue the copy of the weighted tiles and the finite flag into the staging slot on the copy
+        stream, after the compute; the recorded event tells ``_finish`` when they have arrived."""
+        import torch
+
+        assert self._staging is not None
+        stream = self.tiler._copy_stream
+        assert stream is not None
+        count = len(launched.batch)
+        stream.wait_stream(torch.cuda.current_stream(self.tiler.device))
         with torch.cuda.stream(stream):
-            staging_out[slot][:count].copy_(weighted, non_blocking=True)
-            flags[slot].copy_(finite.reshape(1), non_blocking=True)
+            self._staging.outputs[launched.slot][:count].copy_(weighted, non_blocking=True)
+            self._staging.flags[launched.slot].copy_(finite.reshape(1), non_blocking=True)
             copied = torch.cuda.Event()
             copied.record(stream)
+        launched.copied = copied
         # Keep the device tensors alive until the copy has finished (the caching allocator could reuse them).
-        item.update(copied=copied, keep=(weighted, finite))
-        return item
+        launched.keep = (weighted, finite)
+        return launched
