@@ -17,6 +17,7 @@ Options (all optional):
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress, no_progress
 from jobs.devices import describe_device, pick_device
 from jobs.options import choose_precision, option_names, read_options, refuse
-from jobs.tiler import Tiler, TilerOptions
+from jobs.tiler import MIN_TILE, Tiler, TilerOptions, available_memory
 from jobs.weights import LoadedModel, load_model
 
 if TYPE_CHECKING:
@@ -60,6 +61,28 @@ def parse_options(options: dict[str, Any] | None) -> UpscaleOptions:
     """The job's options, checked by the operation's schema (aiorch.operations) with its defaults."""
     values = read_options(Operation.upscale, JOB, options)
     return UpscaleOptions(**{name: values[name] for name in UpscaleOptions.__dataclass_fields__})
+
+
+def check_tile_fits(height: int, width: int, options: TilerOptions, available_bytes: int) -> None:
+    """A tile option too large for this job's share of the free memory is refused in the option's words.
+
+    The estimate is the one tile 0 plans with (options.bytes_per_pixel per input pixel of a tile).
+    """
+    if not options.tile:
+        return
+    per_job = available_bytes / max(1, options.slots)
+    tile_h, tile_w = min(height, options.tile + options.overlap), min(width, options.tile + options.overlap)
+    if tile_h * tile_w * options.batch * options.bytes_per_pixel <= per_job:
+        return
+    largest = max(MIN_TILE, math.isqrt(int(per_job / options.bytes_per_pixel / options.batch)) - options.overlap)
+    raise refuse(
+        Operation.upscale,
+        JOB,
+        "tile",
+        options.tile,
+        f"0 (automatic) or at most {largest} px on this device for this image (a larger tile needs more than "
+        f"the {per_job / 2**20:.0f} MiB of memory free for this job)",
+    )
 
 
 def libraries(options: dict[str, Any]) -> tuple[str, ...]:
@@ -123,6 +146,8 @@ def run(image: np.ndarray, options: dict[str, Any] | None, progress: Progress = 
         clamp=True,  # on the device, per tile: no pass over the full output on the host
         slots=get_settings().job_slots,  # the jobs that share this machine's memory (tile 0 only)
     )
+    if device.type == "cpu":  # a GPU halves a tile that runs out of its memory; the CPU has no such retry
+        check_tile_fits(image.shape[0], image.shape[1], tiler_options, available_memory(device))
     tiler = _tiler(loaded, device, tiler_options)
     output, report = tiler.run(image, progress, stage="upscale")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from aiorch.settings import get_settings
 from jobs import upscale
 from jobs.contract import JobFailure
 from jobs.weights import REGISTRY
@@ -111,3 +112,24 @@ def test_x4plus_restores_a_real_photo_downscaled_four_times() -> None:
     assert psnr(ours, bicubic) < 35.0  # measured: about 25 dB
     assert result.metadata["tiles"] == 4  # the acceptance run goes through the tiler's blending
     assert result.metadata["weights_sha256"] == REGISTRY["realesrgan-x4plus"].sha256
+
+
+def test_a_tile_too_large_for_the_free_memory_is_refused_in_the_option_s_words(monkeypatch) -> None:
+    image = np.random.default_rng(2).random((120, 120, 3), dtype=np.float32)
+    monkeypatch.setattr(upscale, "available_memory", lambda device: 256 * 1024**2)  # 256 MiB free, 2 slots
+    monkeypatch.setenv("AIORCH_JOB_SLOTS", "2")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(JobFailure) as refused:
+            upscale.run(image, {"model": "realesr-animevideov3", "tile": 100, "device": "cpu"})
+        # 128 MiB per job at 12 KiB per pixel: 104 px a side, less the 32 px overlap.
+        assert refused.value.message == (
+            "Bad options for the upscale job: option 'tile' must be 0 (automatic) or at most 72 px on this "
+            "device for this image (a larger tile needs more than the 128 MiB of memory free for this job), "
+            "not 100."
+        )
+        assert refused.value.type == "BadRequest"
+        fits = upscale.run(image, {"model": "realesr-animevideov3", "tile": 72, "device": "cpu"})
+        assert fits.image.shape == (480, 480, 3) and fits.metadata["tile"] == 72
+    finally:
+        get_settings.cache_clear()
