@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aiorch.analysis import AnalysisService
+from aiorch.operations import MAX_OPTIONS_BYTES
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import Storage, open_app_storage
 from lambdas.api import paths, problems
@@ -30,6 +31,8 @@ from lambdas.api.transfers import LinkSigner, Transfers
 __all__ = ["REFRESH_COOKIE", "create_app", "is_loopback"]
 
 UPLOAD_FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and the form fields around the file
+# Every other body is a small JSON request: options (MAX_OPTIONS_BYTES), two keys, an operation.
+MAX_JSON_BODY_BYTES = 16 * 1024
 DEFAULT_FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
 
@@ -87,13 +90,20 @@ def create_app(
     problems.install_openapi(app)
 
     @app.middleware("http")
-    async def refuse_oversized_uploads(request: Request, call_next: Any) -> Response:
-        # Checked before the form is parsed, so an oversized body is never spooled to disk.
-        if request.url.path.startswith("/local-uploads/"):
-            declared = request.headers.get("content-length", "")
-            limit = settings.upload_max_bytes + UPLOAD_FORM_OVERHEAD_BYTES
-            if declared.isdigit() and int(declared) > limit:
-                detail = f"the upload is {int(declared)} bytes; the limit is {settings.upload_max_bytes} bytes"
+    async def refuse_oversized_bodies(request: Request, call_next: Any) -> Response:
+        # Checked from the declared length before the body is read: an oversized upload is never
+        # spooled to disk, and an oversized JSON body (200 KB of options) never reaches the service.
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit():
+            if request.url.path.startswith("/local-uploads/"):
+                if int(declared) > settings.upload_max_bytes + UPLOAD_FORM_OVERHEAD_BYTES:
+                    detail = f"the upload is {int(declared)} bytes; the limit is {settings.upload_max_bytes} bytes"
+                    return problems.problem_response(413, detail)
+            elif int(declared) > MAX_JSON_BODY_BYTES:
+                detail = (
+                    f"the request body is {int(declared)} bytes; the limit is {MAX_JSON_BODY_BYTES} bytes "
+                    f"(options at most {MAX_OPTIONS_BYTES} bytes)"
+                )
                 return problems.problem_response(413, detail)
         response: Response = await call_next(request)
         return response

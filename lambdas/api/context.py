@@ -24,7 +24,10 @@ Responses = dict[int | str, dict[str, Any]]
 UNAUTHORIZED: Responses = {401: {"description": "No valid token."}}
 STATES_DOWN: Responses = {503: {"description": "The workflow service is down; the problem says why."}}
 STORAGE_FULL: Responses = {507: {"description": "Storage is full: nothing was stored."}}
-NOT_JSON: Responses = {415: {"description": "The body is not application/json."}}
+NOT_JSON: Responses = {
+    413: {"description": "The body is larger than a request can be (16 KB)."},
+    415: {"description": "The body is not application/json."},
+}
 
 
 def is_loopback(host: str) -> bool:

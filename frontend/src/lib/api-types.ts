@@ -1356,6 +1356,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The body is larger than a request can be (16 KB). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is not application/json. */
             415: {
                 headers: {
@@ -1744,6 +1753,15 @@ export interface operations {
                 headers: {
                     /** @description Bearer, with the reason. */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than a request can be (16 KB). */
+            413: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

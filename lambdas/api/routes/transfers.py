@@ -13,7 +13,7 @@ from aiorch import keys
 from aiorch.analysis import CONTENT_TYPES
 from aiorch.storage import NotFound
 from lambdas.api import schemas
-from lambdas.api.context import STORAGE_FULL, UNAUTHORIZED, Ctx, JsonBody, User, base_url, dump
+from lambdas.api.context import NOT_JSON, STORAGE_FULL, UNAUTHORIZED, Ctx, JsonBody, User, base_url, dump
 from lambdas.api.problems import Problem
 from lambdas.api.transfers import UPLOAD_CONTENT_TYPES, content_disposition
 
@@ -103,6 +103,7 @@ def download(ctx: Ctx, token: Annotated[str, PathParam(max_length=4096)]) -> Res
     dependencies=[JsonBody],
     responses={
         400: {"description": "The body could not be read (not UTF-8 JSON)."},
+        **NOT_JSON,
         415: {"description": f"The body is not JSON, or content_type is not one of {ACCEPTED_TYPES_IN_WORDS}."},
     },
 )

@@ -53,5 +53,8 @@ def test_a_dead_states_service_is_503_with_the_reason_on_the_same_connection(liv
     assert connection.send("GET", "/healthz")[0] == 200
     assert connection.http.sock is socket, "the server closed or reset the connection"
 
-    # The supervisor restarts the service; the server is ready again for the tests after this one.
-    wait_for(lambda: live_server.request("GET", "/readyz")[0] == 200, 120, "the states service to be restarted")
+    # The supervisor restarts the service; the server is ready again for the tests after this one. (Not
+    # /readyz: it may still answer its cached "up" from before the kill. A running execution's status
+    # answers 200 only once the service answers again, or once the restarted service has recorded it.)
+    wait_for(lambda: connection.send("GET", paths["status"])[0] == 200, 120, "the states service to be restarted")
+    wait_for(lambda: live_server.request("GET", "/readyz")[0] == 200, 30, "the server to be ready")

@@ -44,12 +44,16 @@ def test_options_over_the_size_limit_are_refused_before_anything_is_stored(
     client: TestClient, alice, upload, photo_png, service: AnalysisService, states: FakeStates
 ) -> None:
     key = upload(alice, photo_png)
-    huge = {"model": "x" * 200_000}
-    refused = assert_problem(submit(client, alice, key, key="big-1", options=huge), 400, "larger than 4096 bytes")
-    assert "options" in refused["detail"]
+    # 200 KB of options: refused from the declared length, before the body is read.
+    refused = assert_problem(submit(client, alice, key, key="big-1", options={"model": "x" * 200_000}), 413)
+    assert "the limit is 16384 bytes" in refused["detail"] and "options at most 4096 bytes" in refused["detail"]
+    # 5 KB: within a body's limit, over the options' own (checked before the index or the workflow).
+    refused = assert_problem(submit(client, alice, key, key="big-2", options={"model": "x" * 5000}), 400)
+    assert "options are larger than 4096 bytes" in refused["detail"]
     assert states.started == []
     assert service.index.page("alice", 10)[0] == []  # no record, no idempotency claim
-    assert submit(client, alice, key, key="big-1").status_code == 202  # the key was not taken
+    assert submit(client, alice, key, key="big-1").status_code == 202  # the keys were not taken
+    assert submit(client, alice, key, key="big-2").status_code == 202
 
 
 # --- workflow service down: 503 with the reason ------------------------------------------------------
