@@ -532,6 +532,34 @@ def test_main_flow_on_a_phone(browser: Any, stack: Any, photo_file: Path, tmp_pa
     assert saved.name == "astronaut-denoised.png"  # named after the original (the server's name)
 
 
+def test_a_finger_drags_the_divider_on_a_phone(browser: Any, stack: Any, api: Api, photo_file: Path) -> None:
+    """Touch drag on the divider (real touch events through the DevTools protocol; its own page, as taps
+    after a protocol-driven touch sequence are not delivered by playwright)."""
+    upload = api.upload(photo_file.read_bytes(), "astronaut.png").json()["upload"]
+    execution_id = api.submit("denoise", upload, {"method": "tv"}).json()["execution_id"]
+    assert api.wait_until_ended(execution_id)["status"] == "SUCCEEDED"
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{stack.url}/run/{execution_id}")
+        wait_image_loaded(page, "after")
+        viewport = page.get_by_test_id("viewport")
+        viewport.scroll_into_view_if_needed()
+        box = viewport.bounding_box()
+        y = box["y"] + box["height"] / 2
+        touch = context.new_cdp_session(page)
+        start = {"x": box["x"] + box["width"] / 2, "y": y}
+        touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [start]})
+        for step in range(1, 6):
+            x = box["x"] + box["width"] * (0.5 - 0.06 * step)
+            touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        expect(page.get_by_test_id("divider")).to_have_attribute("style", re.compile(r"left: 2\d(\.\d+)?%"))
+        expect(page.get_by_test_id("after-clip")).to_have_attribute("style", re.compile(r"inset\(0px 0px 0px 2\d"))
+    finally:
+        context.close()
+
+
 # Mean absolute change (0-255) the fill must make under a drawn mask on a textured photo.
 MIN_MEAN_CHANGE_UNDER_MASK = 3.0
 
