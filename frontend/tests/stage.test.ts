@@ -180,4 +180,37 @@ describe('chaining', () => {
     expect(JSON.parse(String(submitted.init.body)).operation).toBe('denoise')
     app.unmount()
   })
+
+  it('re-runs from History: the original is picked again with the same operation and options', async () => {
+    const past = execution({
+      execution_id: 'P1',
+      operation: 'denoise',
+      status: 'SUCCEEDED',
+      duration_s: 3,
+      options: { method: 'tv' },
+      input_url: '/downloads/original',
+      original_name: 'dog.png',
+    } as unknown as Partial<Execution>)
+    const png = new Uint8Array(33)
+    png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
+    new DataView(png.buffer).setUint32(16, 64)
+    new DataView(png.buffer).setUint32(20, 64)
+    vi.stubGlobal('fetch', vi.fn(async () => ({ ok: true, status: 200, blob: async () => new Blob([png], { type: 'image/png' }) })))
+    const { fetcher } = scriptedFetch([
+      (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
+      (url) => (url.startsWith('/image-ai-analysis?') ? json({ items: [past], next_cursor: null }) : undefined),
+    ])
+    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    await flushPromises()
+    await app.get('[data-testid="tab-history"]').trigger('click')
+    await flushPromises()
+    await app.get('[data-testid="rerun"]').trigger('click')
+    await flushPromises()
+    expect(fetch).toHaveBeenCalledWith('/downloads/original')
+    expect(app.get('[data-testid="preview"]').attributes('src')).toBe('blob:preview')
+    expect((app.get('[data-testid="operation-denoise"]').element as HTMLInputElement).checked).toBe(true)
+    expect((app.get('select[name="method"]').element as HTMLSelectElement).value).toBe('tv')
+    expect(app.get('[data-testid="run"]').attributes('disabled')).toBeUndefined()
+    app.unmount()
+  })
 })

@@ -279,6 +279,13 @@ def test_chain_history_ops_and_analytics_pages(page: Any, photo_file: Path) -> N
              .every((img) => img.complete && img.naturalWidth > 0)"""
     )
     screenshot(page, "history")
+    # Re-run: the original is picked again with the same operation and options, ready to Run.
+    cards.nth(1).get_by_test_id("rerun").click()
+    wait_image_loaded(page, "preview")
+    expect(page.get_by_test_id("operation-denoise")).to_be_checked()
+    expect(page.locator("select[name=method]")).to_have_value("tv")
+    expect(page.get_by_test_id("run")).to_be_enabled()
+    page.get_by_test_id("tab-history").click()
     cards.nth(1).get_by_role("button", name="Open").click()
     page.get_by_test_id("status").filter(has_text="Done").wait_for(timeout=30_000)
     assert page.url.endswith(f"/run/{first_run}")
