@@ -100,7 +100,12 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
         result, report = image, None
     else:
         tiler_options = TilerOptions(
-            tile=tile, overlap=TILE_OVERLAP, precision=precision, channels_last=False, clamp=True
+            tile=tile,
+            overlap=TILE_OVERLAP,
+            precision=precision,
+            channels_last=False,
+            clamp=True,
+            estimate_progress_s=1.0,  # BM3D's tiles take seconds each on a CPU
         )
         tiler = Tiler(denoiser, scale=1, device=device, options=tiler_options, size_multiple=size_multiple)
         result, report = tiler.run(np.ascontiguousarray(image, dtype=np.float32), progress, stage="denoising")

@@ -33,6 +33,7 @@ How this one works:
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -109,6 +110,9 @@ class TilerOptions:
     clamp: bool = False  # clamp each tile's output to [0, 1] on the device (blending keeps it in range)
     bytes_per_pixel: float = X4PLUS_BYTES_PER_PIXEL  # the model's memory per input pixel, for tile=0
     slots: int = 1  # jobs sharing the device, for tile=0
+    # > 0: progress also moves inside a tile, estimated from the measured rate every this many seconds,
+    # and the stage says so (TileProgressEstimate); 0: progress per finished tile only.
+    estimate_progress_s: float = 0.0
 
 
 @dataclass
@@ -193,6 +197,7 @@ class Tiler:
         self._base = model.eval().to(device=device, memory_format=memory_format)  # type: ignore[call-overload]  # torch stubs lack this overload
         self._memory_format = memory_format
         self._copy_stream = torch.cuda.Stream(device) if device.type == "cuda" else None
+        self.seconds_per_pixel: float | None = None  # measured by the last run (TileProgressEstimate)
         self._pinned: dict[tuple[str, tuple[object, ...]], list[torch.Tensor]] = {}
         if device.type == "cuda":
             # Every tile of a run has one shape, so letting cuDNN pick the fastest kernels pays off.
@@ -249,15 +254,100 @@ class Tiler:
             raise ValueError("the tiler takes a float32 HxWxC array")
         height, width = image.shape[:2]
         tile = max(self.options.tile or self.device_tile(height, width), MIN_TILE)
-        rows, _ = axis_tiles(height, tile, self.options.overlap)
-        cols, _ = axis_tiles(width, tile, self.options.overlap)
+        rows, tile_h = axis_tiles(height, tile, self.options.overlap)
+        cols, tile_w = axis_tiles(width, tile, self.options.overlap)
         report = TilerReport(tile=tile, grid=(len(rows), len(cols)), kept_pixels=height * width)
+        estimate = None
+        if self.options.estimate_progress_s > 0:
+            estimate = TileProgressEstimate(
+                progress, stage, len(rows) * len(cols), tile_h * tile_w, self.seconds_per_pixel,
+                self.options.estimate_progress_s,
+            )  # fmt: skip
+            progress, stage = estimate, estimate.stage
+            estimate.start()
         started = time.perf_counter()
-        with torch.inference_mode():
-            source = torch.from_numpy(np.ascontiguousarray(image))
-            output = _Run(self, report, top_level=True).execute(source, tile, self.options.precision, progress, stage)
+        try:
+            with torch.inference_mode():
+                source = torch.from_numpy(np.ascontiguousarray(image))
+                output = _Run(self, report, top_level=True).execute(
+                    source, tile, self.options.precision, progress, stage
+                )
+        finally:
+            if estimate is not None:
+                estimate.stop()
         report.timings_s["tiled_run"] = time.perf_counter() - started
+        if report.computed_pixels:  # the device's rate, for the estimates of the next image (a warm worker's)
+            self.seconds_per_pixel = report.timings_s["tiled_run"] / report.computed_pixels
         return output.numpy(), report
+
+
+class TileProgressEstimate:
+    """A Progress for one tiled run that also moves inside a long tile, so a large tile does not freeze
+    the progress bar: counted in hundredths of a tile, from the measured time per tile (this run's tiles
+    so far, else the device's rate in seconds per pixel from the tiler's last run), never past 99% of the
+    running tile, never backwards. The stage is named as an estimate. Without any rate yet (the first
+    tile of a fresh process), the first tile moves only when it ends.
+    """
+
+    STEPS = 100  # progress units per tile
+
+    def __init__(
+        self,
+        progress: Progress,
+        stage: str,
+        tiles: int,
+        tile_pixels: int,
+        seconds_per_pixel: float | None,
+        interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.progress = progress
+        self.stage = f"{stage} (estimated within tiles)"
+        self.tiles = tiles
+        self.interval_s = interval_s
+        self.clock = clock
+        self._per_tile = seconds_per_pixel * tile_pixels if seconds_per_pixel else None
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._tick_until_stopped, name="tile-progress", daemon=True)
+        self._started = self._tile_started = clock()
+        self._done = 0
+        self._reported = -1
+
+    def start(self) -> None:
+        with self._lock:
+            self._report(0)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        """A tile finished (the run reports per tile)."""
+        with self._lock:
+            now = self.clock()
+            if done > 0:
+                self._per_tile = (now - self._started) / done  # this run's own rate, once it has one
+            self._done, self._tile_started = done, now
+            self._report(done * self.STEPS)
+
+    def tick(self) -> None:
+        """Move the estimate inside the running tile."""
+        with self._lock:
+            if self._per_tile is None or self._per_tile <= 0 or self._done >= self.tiles:
+                return
+            fraction = min(0.99, (self.clock() - self._tile_started) / self._per_tile)
+            self._report(self._done * self.STEPS + int(fraction * self.STEPS))
+
+    def _report(self, steps: int) -> None:
+        if steps > self._reported:
+            self._reported = steps
+            self.progress(self.stage, steps, self.tiles * self.STEPS)
+
+    def _tick_until_stopped(self) -> None:
+        while not self._stopped.wait(self.interval_s):
+            self.tick()
 
 
 @dataclass
@@ -361,8 +451,9 @@ class _Run:
                 self._via_nested_run(batch, current_tile, precision)
                 continue
             pending.append(launched)
-            # Keep one batch in flight: finish the previous one while the GPU computes this one.
-            while len(pending) > 1:
+            # On CUDA keep one batch in flight: finish the previous one while the GPU computes this one.
+            # A CPU batch is already computed: finish it now, so its tiles count as done when they are.
+            while len(pending) > (1 if self._staging is not None else 0):
                 self._finish(pending.pop(0))
         while pending:
             self._finish(pending.pop(0))

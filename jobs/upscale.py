@@ -39,6 +39,8 @@ DEFAULT_MODEL = "realesrgan-x4plus"
 AUTO_TILE = {"cuda": 512, "cpu": 0}  # cpu 0: the tiler sizes tiles to the free memory (jobs/tiler.py plan_tile)
 AUTO_BATCH_PIXELS = 512 * 512  # on CUDA, batch small tiles up to about this many input pixels per pass
 JOB = "upscale"
+# A large CPU tile runs for minutes: progress.json moves inside it, estimated, this often.
+PROGRESS_ESTIMATE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ def run(image: np.ndarray, options: dict[str, Any] | None, progress: Progress = 
         compile=opts.compile,
         clamp=True,  # on the device, per tile: no pass over the full output on the host
         slots=get_settings().job_slots,  # the jobs that share this machine's memory (tile 0 only)
+        estimate_progress_s=PROGRESS_ESTIMATE_S,
     )
     if device.type == "cpu":  # a GPU halves a tile that runs out of its memory; the CPU has no such retry
         check_tile_fits(image.shape[0], image.shape[1], tiler_options, available_memory(device))

@@ -121,7 +121,7 @@ def test_tiled_denoising_matches_the_whole_image_and_reports_each_tile() -> None
     tiled = denoise.run(degraded, {"method": "wavelet", "sigma": 25, "tile": 64}, lambda *u: updates.append(u))
     assert whole.metadata["tiles"] == 1 and tiled.metadata["tiles"] == 9 and tiled.metadata["tile"] == 64
     assert abs(psnr(tiled.image, clean) - psnr(whole.image, clean)) < 0.3
-    assert ("denoising", 9, 9) in updates
+    assert ("denoising (estimated within tiles)", 900, 900) in updates  # 9 tiles, in hundredths
 
 
 def test_half_precision_is_refused_for_a_method_that_has_none_in_the_schema_s_words() -> None:

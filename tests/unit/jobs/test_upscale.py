@@ -82,7 +82,7 @@ def test_metadata_names_the_real_weights_and_how_they_ran() -> None:
     assert (meta["scale"], meta["outscale"]) == (4.0, 4.0)
     # The model load and the model's work apart (the job CLI adds start-up, imports, decode, encode, total).
     assert set(meta["timings_s"]) == {"load_model", "model", "resize"}
-    assert progress[-1] == ("upscale", 4, 4)
+    assert progress[-1] == ("upscale (estimated within tiles)", 400, 400)  # 4 tiles, in hundredths
 
 
 def test_outscale_resamples_the_model_output(small_image: np.ndarray) -> None:
