@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import struct
+import warnings
+import zlib
 
 from aiorch.analysis.errors import BadRequest
 
@@ -35,14 +38,79 @@ def content_type_for(key: str) -> str:
     return CONTENT_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
-def sniff_image(data: bytes) -> tuple[str, int, int]:
-    """(format, width, height) from the bytes, or BadRequest. Pixels are not decoded here."""
+def pixel_limit_problem(width: int, height: int, max_pixels: int, limit_in_words: str) -> str | None:
+    """Why an image of width×height is refused for its pixel count, or None. The words are ValidateInput's
+    and the browser's (lambdas/validate_input/validation.py, frontend/src/lib/precheck.ts)."""
+    if width * height <= max_pixels:
+        return None
+    return (
+        f"the input image is {width}×{height} = {width * height / 1e6:.1f} megapixels; "
+        f"{limit_in_words} {max_pixels / 1e6:.0f} megapixels"
+    )
+
+
+def _png_ihdr_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR, the chunk that must come first, when its CRC holds; else None."""
+    if len(data) < 33 or data[:8] != b"\x89PNG\r\n\x1a\n" or data[8:16] != b"\x00\x00\x00\x0dIHDR":
+        return None
+    if zlib.crc32(data[12:29]) != struct.unpack(">I", data[29:33])[0]:
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return (width, height) if width and height else None
+
+
+def _header_past_pillows_limit(data: bytes) -> tuple[str, int, int]:
+    """(format, width, height) of an image Pillow's ``Image.open`` refuses as a decompression bomb.
+
+    ``Image.open`` reads the header, then raises on its size without saying the size; the format's own
+    header reader (the factory ``Image.open`` itself calls) gives it. Neither reads a pixel.
+    """
+    from PIL import Image
+
+    Image.init()
+    prefix = data[:16]
+    for fmt in Image.ID:
+        factory, accept = Image.OPEN[fmt]
+        if accept is not None and accept(prefix) is not True:
+            continue
+        try:
+            header = factory(io.BytesIO(data), "")
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue
+        with header:
+            return header.format or fmt, header.size[0], header.size[1]
+    raise ValueError("no image format reads this header")  # Image.open read it: not reached in practice
+
+
+def sniff_image(data: bytes, max_pixels: int) -> tuple[str, int, int]:
+    """(format, width, height) from the header, or BadRequest. Pixels are not decoded here.
+
+    ``max_pixels`` is the largest pixel count any operation accepts: an image over it is refused here with
+    its size and the limit (a valid 60000×60000 PNG is too large, not "not an image"); each operation's own
+    limit is ValidateInput's.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.format or "unknown", image.size[0], image.size[1]
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise BadRequest(f"the file is not an image (accepted: {ACCEPTED_IN_WORDS})") from None
+        with warnings.catch_warnings():
+            # Over Pillow's own threshold it warns (then refuses at twice it): the limit below is ours.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                fmt, width, height = image.format or "unknown", image.size[0], image.size[1]
+    except Image.DecompressionBombError:
+        fmt, width, height = _header_past_pillows_limit(data)
+    except UnidentifiedImageError:
+        claimed = _png_ihdr_size(data)
+        if claimed is None:
+            raise BadRequest(f"the file is not an image (accepted: {ACCEPTED_IN_WORDS})") from None
+        # A PNG cut short after its header (as the browser's check reads it): its size still decides first.
+        too_large = pixel_limit_problem(*claimed, max_pixels, "no operation accepts more than")
+        raise BadRequest(
+            too_large or f"the file is a damaged or truncated PNG (its header says {claimed[0]}×{claimed[1]})"
+        ) from None
     except Exception as exc:
         raise BadRequest(f"the file could not be read as an image: {exc}") from None
+    too_large = pixel_limit_problem(width, height, max_pixels, "no operation accepts more than")
+    if too_large is not None:
+        raise BadRequest(too_large)
+    return fmt, width, height

@@ -90,7 +90,7 @@ class AnalysisService:
             raise BadRequest(
                 f"the upload is {len(data) / 1e6:.1f} MB; the limit is {self.settings.upload_max_bytes / 1e6:.0f} MB"
             )
-        fmt, width, height = sniff_image(data)
+        fmt, width, height = sniff_image(data, max(self.settings.max_pixels(op) for op in Operation))
         if fmt not in EXTENSIONS:
             raise BadRequest(f"{fmt} images are not accepted: use PNG, JPEG, WebP, TIFF or BMP")
         key = keys.upload_key(user, new_id(), EXTENSIONS[fmt])

@@ -386,11 +386,14 @@ def test_refused_in_the_browser_before_upload_in_the_servers_words(page: Any, ap
     huge = tmp_path / "huge.png"
     huge.write_bytes(png_header(60000, 60000))
     page.get_by_test_id("file-input").set_input_files(str(huge))
-    expect(error).to_have_text(
-        "huge.png: the input image is 60000×60000 = 3600.0 megapixels; the limit for this operation is 4 megapixels"
-    )
+    size_words = "the input image is 60000×60000 = 3600.0 megapixels"
+    expect(error).to_have_text(f"huge.png: {size_words}; the limit for this operation is 4 megapixels")
     expect(page.get_by_test_id("preview")).to_have_count(0)
-    assert api.upload(huge.read_bytes(), "huge.png").status_code == 400  # the server refuses it too
+    # The server refuses it too, at the upload, which knows no operation yet: the same size, and the largest
+    # limit of any operation (never "not an image").
+    refused_huge = api.upload(huge.read_bytes(), "huge.png")
+    assert refused_huge.status_code == 400, refused_huge.text
+    assert refused_huge.json()["detail"] == f"{size_words}; no operation accepts more than 40 megapixels"
 
     # A valid pick clears the old error; then an option out of range is refused beside its field.
     small = tmp_path / "small.png"
