@@ -38,6 +38,13 @@ import re
 from dataclasses import dataclass
 
 import sqlglot
+
+# The dialects named below ("athena", "duckdb"), imported whole, once, here. sqlglot registers a dialect by
+# name as soon as its class is defined, before the rest of its module has run: two queries at once, the
+# first of the process, had one thread find "athena" registered and half-imported (NameError:
+# _TrinoTokenizer, a 500). Module imports are serialised by Python's import lock; first uses are not.
+import sqlglot.dialects.athena
+import sqlglot.dialects.duckdb
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError
 from sqlglot.optimizer.annotate_types import annotate_types
