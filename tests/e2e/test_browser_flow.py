@@ -40,10 +40,12 @@ def run_and_watch(page: Any) -> list[str]:
     seen: list[str] = []
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while time.monotonic() < deadline:
+        # The status first: once it has ended, the percent read after it is the final one (read before it,
+        # the last percent could be one render older than "Done": 67% under load).
+        status = page.get_by_test_id("status").text_content()
         percent = page.get_by_test_id("percent").text_content()
         if not seen or seen[-1] != percent:
             seen.append(percent)
-        status = page.get_by_test_id("status").text_content()
         if status != "Working":
             return seen
         page.wait_for_timeout(100)
