@@ -120,11 +120,13 @@ def assume_role(role_arn: str, session: str) -> dict[str, str]:
 
 
 def state_machine_role() -> str:
-    from moto.stepfunctions.models import stepfunctions_backends
+    """The role of the state machine Terraform deployed (the service also holds its own local one)."""
+    # With ASL execution on (the local states service), moto keeps state machines in its parser's backend.
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-    machines = stepfunctions_backends[ACCOUNT][config()["region"]].state_machines
-    assert len(machines) == 1, f"expected the one deployed state machine, found {len(machines)}"
-    return str(machines[0].roleArn)
+    machines = stepfunctions_parser_backends[ACCOUNT][config()["region"]].state_machines
+    (deployed,) = [m for m in machines if m.name == config()["state_machine_name"]]
+    return str(deployed.roleArn)
 
 
 def access_denied(operation: str, action: str, resource: str) -> Exception:

@@ -1,43 +1,60 @@
-"""iac/envs/dev applies to the local states service, runs one image through the state machine
-Terraform deployed, and is destroyed again.
+"""iac/envs/dev, applied to the local states service, works as deployed: with IAM enforced,
+each component signing as the role Terraform gave it (issue 9, part A).
 
-The local states service is a moto server with ASL execution and the dispatch hooks, so
-the Lambda and Batch tasks of the deployed definition run the project's own handlers and
-job CLI on this machine, found by the function, queue and job-definition names Terraform
-gave them.
+The emulator is the local states service (a moto server with ASL execution and the
+dispatch hooks). Terraform applies iac/envs/dev to it as an admin IAM user; right after the
+apply the test turns on moto's IAM enforcement (``POST /moto-api/reset-auth`` with ``0``).
+From then on (tests/iac/deployed_roles.py):
 
-Storage is the bucket Terraform created in moto (so the handlers and the job read and write
-S3 as deployed); Terraform and the set-up sign as an admin IAM user made before the apply
-(the first step towards IAM enforcement, which is not switched on here yet: see the
-report of issue 9: under enforcement moto answered sts:AssumeRole with 500 and the destroy's
-apigatewayv2/CloudFront reads with 403).
+- every Lambda, the API included, runs from the *unpacked real package* (third-party code
+  installed by pip for the Lambda platform) in its own ``python -I -S`` interpreter that
+  cannot import the repository, moto or torch, with the environment Terraform gave it and
+  credentials from ``sts:AssumeRole`` of its own role;
+- the model jobs run with the job definition's environment and the job role's credentials
+  (on the CPU: ``AIORCH_JOB_DEVICE=cpu`` over the definition's ``cuda``, the one override);
+- each Lambda invoke and SubmitJob of the state machine is checked against the state
+  machine role's policy;
+- storage is the bucket Terraform created and the index the DynamoDB table it created;
+- the user signs in to the Cognito pool Terraform created (moto issues the JWT,
+  ``admin_initiate_auth``), and the API handler checks it against moto's JWKS; requests
+  carry the secret header CloudFront adds (``x-origin-verify``).
 
-What this cannot show (moto holds these resources but does nothing with them): CloudFront
-serving, WAF filtering, Cognito sign-in, API Gateway routing and JWT checks, Batch compute
-scaling, alarms, EventBridge delivery (the service's watchdog plays the status-change
-rule), and Lambda running the uploaded zip (moto stores it; the hooks call the handlers
-in-process). CloudFront also shows drift on a second plan under moto, so "no drift" is not
-checked. See docs/deploy.md, "What the local apply proves".
+Through the deployed API handler the tests upload, run each operation to SUCCEEDED, download
+the result by its presigned link, find the analytics row, read the events, hit the per-user
+limit (set to 1) and cancel; and one test takes a permission away and sees the run fail with
+AccessDenied, named in the recorded error.
+
+Where moto stops (so these cannot fail here; see deployed_roles.py and moto_gaps.py):
+policy conditions are not evaluated, resource policies (bucket, Lambda, KMS) are not
+checked, a presigned URL's signature and POST-policy conditions are not checked (its
+signer's permissions are), and S3 answers NoSuchKey where AWS would answer AccessDenied to
+a caller without s3:ListBucket. moto holds but does nothing with CloudFront, WAF, API
+Gateway routing and its JWT authorizer, Batch compute, alarms and EventBridge (the service's
+watchdog plays the status-change rule); those are checked statically in ``terraform test``.
+Under enforcement moto also refuses the destroy's reads of API Gateway and CloudFront
+(403), so enforcement is lifted before the destroy.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import base64
+import io
 import json
-import socket
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
-from aiorch.ids import new_id
-from aiorch.keys import upload_key
 from aiorch.settings import Settings
-from aiorch.storage import LocalStorage, S3Storage
+from aiorch.storage import LocalStorage
 from tests.conftest import encode, photo
+from tests.iac.lambda_package import LambdaWorker, build_unpacked, builder, http_api_event
 from tests.iac.terraform import DEV_ENV, REPO, Terraform, terraform_missing_reason
+from tests.support import free_port
 
 TERRAFORM_MISSING = terraform_missing_reason()
 pytestmark = [
@@ -50,6 +67,7 @@ pytestmark = [
 NAME = "aiorch-it"
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"
+SERVICE_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # deployed_roles.SERVICE_ACCESS_KEY
 
 # The names iac/envs/dev gives its resources for NAME. The service must know them before
 # Terraform runs (moto keeps state in memory, so it cannot restart after the apply);
@@ -64,86 +82,15 @@ FUNCTIONS = {
 BUCKET = f"{NAME}-{ACCOUNT}-data"
 JOB_QUEUE = f"{NAME}-gpu"
 JOB_DEFINITION = f"{NAME}-model-job"
+STATE_MACHINE = f"{NAME}-image-ai-analysis"
 HANDLERS = {key: f"lambdas.{key}.handler.handler" for key in FUNCTIONS}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def lambda_handler_target(handler: str) -> str:
-    """Lambda's ``pkg.module.function`` as the dispatch file's ``pkg.module:function``."""
-    module, _, function = handler.rpartition(".")
-    return f"{module}:{function}"
-
-
-def build_code_only_zip(path: Path) -> None:
-    # moto stores the package and never runs it (the hooks call the handlers in-process),
-    # so the code-only build is enough here; the full build is the same script with deps.
-    spec = importlib.util.spec_from_file_location("build_lambda_zip", REPO / "iac/scripts/build_lambda_zip.py")
-    assert spec is not None and spec.loader is not None
-    builder = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(builder)
-    builder.build(path, with_dependencies=False)
-
-
-@pytest.fixture
-def states_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    from workflows.local.client import ensure_service, stop_service
-
-    dispatch_file = tmp_path / "dispatch.json"
-    dispatch_file.write_text(
-        json.dumps(
-            {
-                "functions": {
-                    FUNCTIONS[key]: lambda_handler_target(HANDLERS[key])
-                    for key in ("validate_input", "record_result", "record_failure")
-                },
-                "job_queues": [JOB_QUEUE],
-                "job_definitions": [JOB_DEFINITION],
-                "status_change_handler": lambda_handler_target(HANDLERS["status_change"]),
-                # moto 5.2.5 answers three APIs the AWS provider calls with 500 (see moto_gaps.py).
-                "extra_hooks": ["tests.iac.moto_gaps"],
-            }
-        )
-    )
-    port = free_port()
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        # The bucket Terraform creates (moto holds it once the apply ran), so S3 permissions can fail.
-        storage_url=f"s3://{BUCKET}",
-        s3_endpoint_url=f"http://127.0.0.1:{port}",
-        states_port=port,
-        states_dispatch_file=dispatch_file,
-        job_slots=1,
-        aws_region=REGION,
-    )
-    # AWS managed policies (AWSBatchServiceRole, ...) exist in moto only when it loads them.
-    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    monkeypatch.setenv("PYTHONPATH", str(REPO))  # so the service can import tests.iac.moto_gaps
-    # The service's in-process handlers sign with these; moto takes any keys until IAM is enforced.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    # The service opens its index before its moto server answers, and a first opening walks the
-    # storage for old JSON records: the bucket lives in that very moto server, so the walk is
-    # done here first, over an empty folder (the flag it sets makes the service skip it).
-    from aiorch.index.sqlite import SqliteIndex
-
-    settings.data_dir.mkdir(parents=True)
-    SqliteIndex(settings.resolved_index_url).migrate_json_records(LocalStorage(str(tmp_path / "no-old-records")))
-    ensure_service(settings, timeout_s=120)
-    try:
-        yield settings
-    finally:
-        stop_service(settings)
+DEPLOYED = "tests.iac.deployed_roles"
 
 
 def aws_client(service: str, endpoint: str, keys: dict[str, str] | None = None) -> Any:
     import boto3
 
-    keys = keys or {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    keys = keys or SERVICE_KEYS
     return boto3.client(
         service,
         endpoint_url=endpoint,
@@ -163,92 +110,363 @@ def admin_keys(endpoint: str) -> dict[str, str]:
     return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
 
 
-def wait_for_end(states: Any, execution_arn: str, timeout_s: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        described: dict[str, Any] = states.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING" or time.monotonic() > deadline:
-            return described
-        time.sleep(0.5)
+def enforce_iam(endpoint: str, enforced: bool) -> None:
+    # moto counts requests and checks IAM once the count reaches this number.
+    answer = requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0" if enforced else b"inf", timeout=30)
+    answer.raise_for_status()
 
 
-def test_dev_env_applies_runs_one_image_and_destroys(states_service: Settings, tmp_path: Path) -> None:
+def build_code_only_zip(path: Path) -> None:
+    # What Terraform uploads: moto stores it and never runs it. The handlers run from the
+    # full build (build_unpacked): the same script with the third-party packages.
+    builder().build(path, with_dependencies=False)
+
+
+@dataclass
+class Api:
+    """The deployed API function, called as API Gateway (HTTP API, payload 2.0) would through CloudFront."""
+
+    worker: LambdaWorker
+    token: str
+    origin_secret: str
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any, dict]:
+        headers = {"authorization": f"Bearer {token or self.token}", "x-origin-verify": self.origin_secret}
+        answer = self.worker.invoke(HANDLERS["api"], http_api_event(method, path, body=body, headers=headers))
+        raw = answer.get("body") or ""
+        if answer.get("isBase64Encoded"):
+            raw = base64.b64decode(raw).decode()
+        return answer["statusCode"], (json.loads(raw) if raw else None), answer.get("headers") or {}
+
+    def upload(self, image: bytes) -> str:
+        status, target, _ = self.call("POST", "/uploads", {"content_type": "image/png"})
+        assert status == 201, target
+        posted = requests.post(
+            target["url"], data=target["fields"], files={"file": ("in.png", image, "image/png")}, timeout=60
+        )
+        assert posted.status_code in (200, 201, 204), posted.text
+        return str(target["upload"])
+
+    def submit(self, operation: str, upload: str, **options: Any) -> tuple[int, Any]:
+        status, body, _ = self.call(
+            "POST", "/image-ai-analysis", {"operation": operation, "upload": upload, "options": options}
+        )
+        return status, body
+
+    def listed_status(self, execution_id: str) -> str | None:
+        """The execution's status as the user's history lists it."""
+        status, page, _ = self.call("GET", "/image-ai-analysis")
+        assert status == 200, page
+        return next((e["status"] for e in page["items"] if e["execution_id"] == execution_id), None)
+
+    def wait_until_final(self, execution_id: str, timeout_s: float = 300) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            status, view, _ = self.call("GET", f"/image-ai-analysis/{execution_id}")
+            assert status == 200, view
+            if view["status"] not in ("RUNNING", "PENDING") or time.monotonic() > deadline:
+                return dict(view)
+            time.sleep(0.5)
+
+
+@dataclass
+class Deployed:
+    endpoint: str
+    admin: dict[str, str]
+    outputs: dict[str, Any]
+    api: Api
+    user: str
+    other_api: Api  # the same function, called by a second user of the pool
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("lambda-package")
+    return build_unpacked(root / "lambda.zip", root / "unpacked")
+
+
+@pytest.fixture(scope="module")
+def states_service(tmp_path_factory: pytest.TempPathFactory, package: Path) -> Iterator[Settings]:
+    from aiorch.index.sqlite import SqliteIndex
+    from workflows.local.client import ensure_service, stop_service
+
+    work = tmp_path_factory.mktemp("states-service")
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    dispatch_file = work / "dispatch.json"
+    dispatch_file.write_text(
+        json.dumps(
+            {
+                # Every deployed function runs from the package as its role (deployed_roles.invoke).
+                "functions": {FUNCTIONS[key]: f"{DEPLOYED}:invoke" for key in ("validate_input", "record_result",
+                                                                             "record_failure")},
+                "job_queues": [JOB_QUEUE],
+                "job_definitions": [JOB_DEFINITION],
+                "status_change_handler": f"{DEPLOYED}:status_change",
+                # moto_gaps: stand-ins for APIs moto answers with 500; deployed_roles: IAM as deployed.
+                "extra_hooks": ["tests.iac.moto_gaps", DEPLOYED],
+            }
+        )
+    )  # fmt: skip
+    endpoints = {"AIORCH_S3_ENDPOINT_URL": endpoint, "AIORCH_DYNAMODB_ENDPOINT_URL": endpoint}
+    (work / "deployed.json").write_text(
+        json.dumps(
+            {
+                "region": REGION,
+                "package": str(package),
+                "scratch": str(work / "lambdas"),
+                "status_change_function": FUNCTIONS["status_change"],
+                "state_machine_name": STATE_MACHINE,
+                "lambda_environment": endpoints,
+                # The one override of what the job definition says: no GPU here.
+                "job_environment": endpoints | {"AIORCH_JOB_DEVICE": "cpu"},
+            }
+        )
+    )
+    settings = Settings(
+        data_dir=work / "data",
+        storage_url=f"s3://{BUCKET}",
+        s3_endpoint_url=endpoint,
+        states_port=port,
+        states_dispatch_file=dispatch_file,
+        job_slots=1,
+        aws_region=REGION,
+    )
+    with pytest.MonkeyPatch.context() as env:
+        # AWS managed policies (AWSBatchServiceRole, ...) exist in moto only when it loads them.
+        env.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        env.setenv("PYTHONPATH", str(REPO))  # so the service can import tests.iac.*
+        for name, value in SERVICE_KEYS.items():  # the service's own calls (deployed_roles.SERVICE_ACCESS_KEY)
+            env.setenv(name, value)
+        env.delenv("AWS_SESSION_TOKEN", raising=False)
+        # The service opens its index before its moto server answers, and a first opening walks the
+        # storage for old JSON records: the bucket lives in that very moto server, so the walk is
+        # done here first, over an empty folder (the flag it sets makes the service skip it).
+        settings.data_dir.mkdir(parents=True)
+        SqliteIndex(settings.resolved_index_url).migrate_json_records(LocalStorage(str(work / "no-old-records")))
+        ensure_service(settings, timeout_s=120)
+        try:
+            yield settings
+        finally:
+            stop_service(settings)
+
+
+def cognito_user_token(
+    endpoint: str, admin: dict[str, str], pool_id: str, client_id: str, user: str = "alice@example.com"
+) -> str:
+    cognito = aws_client("cognito-idp", endpoint, admin)
+    cognito.admin_create_user(UserPoolId=pool_id, Username=user, MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(
+        UserPoolId=pool_id, Username=user, Password="Correct-Horse-9-battery", Permanent=True
+    )
+    signed_in = cognito.admin_initiate_auth(
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": user, "PASSWORD": "Correct-Horse-9-battery"},
+    )
+    return str(signed_in["AuthenticationResult"]["AccessToken"])
+
+
+def jwt_subject(token: str) -> str:
+    payload = token.split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
+
+
+@pytest.fixture(scope="module")
+def deployed(states_service: Settings, package: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     endpoint = states_service.resolved_states_endpoint_url
-    package = tmp_path / "lambda.zip"
-    build_code_only_zip(package)
-
+    scratch = tmp_path_factory.mktemp("terraform")
+    code_zip = scratch / "lambda.zip"
+    build_code_only_zip(code_zip)
     admin = admin_keys(endpoint)
-    terraform = Terraform(root=DEV_ENV, scratch=tmp_path, env=admin | {"AWS_EC2_METADATA_DISABLED": "true"})
+    terraform = Terraform(root=DEV_ENV, scratch=scratch, env=admin | {"AWS_EC2_METADATA_DISABLED": "true"})
     variables = {
         "name": NAME,
         "region": REGION,
         "endpoint_url": endpoint,
         "job_image_tag": "integration-test",
-        "lambda_package_path": str(package),
+        "lambda_package_path": str(code_zip),
     }
     terraform.init()
-    applied = False
+    api_worker: LambdaWorker | None = None
     try:
         terraform.apply(variables)
-        applied = True
-        out = terraform.outputs()
+        outputs = terraform.outputs()
 
-        # --- what Terraform says it deployed ------------------------------------------
-        assert out["function_names"] == FUNCTIONS
-        assert out["lambda_handlers"] == HANDLERS
-        assert (out["job_queue"], out["job_definition"]) == (JOB_QUEUE, JOB_DEFINITION)
-        state_machine_arn = out["state_machine_arn"]
-        assert state_machine_arn == f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{NAME}-image-ai-analysis"
-        assert out["lambda_environment"]["AIORCH_STATE_MACHINE_ARN"] == state_machine_arn
-        assert out["storage_url"] == f"s3://{NAME}-{ACCOUNT}-data"
-        schema = json.loads((REPO / "analytics/schema.json").read_text())
-        assert out["glue_table_columns"] == [{"name": c["name"], "type": c["type"]} for c in schema["columns"]]
-        assert set(out["named_queries"]) == {p.stem for p in (REPO / "analytics/queries").glob("*.sql")}
-
-        # --- what moto holds --------------------------------------------------------------
-        states = aws_client("stepfunctions", endpoint)
-        deployed = states.describe_state_machine(stateMachineArn=state_machine_arn)
-        assert deployed["type"] == "STANDARD"
-        from workflows.definition import render_definition
-
-        expected_definition = render_definition(
-            {
-                "validate_input_function": FUNCTIONS["validate_input"],
-                "record_result_function": FUNCTIONS["record_result"],
-                "record_failure_function": FUNCTIONS["record_failure"],
-                "job_queue": JOB_QUEUE,
-                "job_definition": JOB_DEFINITION,
-            }
+        # The API function as deployed: its environment from moto, credentials of its role.
+        lam = aws_client("lambda", endpoint, admin)
+        api_function = lam.get_function_configuration(FunctionName=FUNCTIONS["api"])
+        api_env = dict(api_function["Environment"]["Variables"])
+        role = aws_client("sts", endpoint, admin).assume_role(RoleArn=api_function["Role"], RoleSessionName="api")
+        api_keys = role["Credentials"]
+        pool_id = outputs["cognito_user_pool_id"]
+        token = cognito_user_token(endpoint, admin, pool_id, api_env["AIORCH_AUTH_CLIENT_ID"])
+        other_token = cognito_user_token(endpoint, admin, pool_id, api_env["AIORCH_AUTH_CLIENT_ID"], "bob@example.com")
+        api_worker = LambdaWorker(
+            package,
+            api_env
+            | {
+                "AIORCH_DATA_DIR": str(scratch / "api-data"),
+                "AIORCH_S3_ENDPOINT_URL": endpoint,
+                "AIORCH_DYNAMODB_ENDPOINT_URL": endpoint,
+                "AIORCH_AUTH_JWKS_URL": f"{endpoint}/{pool_id}/.well-known/jwks.json",  # moto's JWKS
+                "AIORCH_MAX_RUNNING_EXECUTIONS_PER_USER": "1",
+                "AWS_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": api_keys["AccessKeyId"],
+                "AWS_SECRET_ACCESS_KEY": api_keys["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": api_keys["SessionToken"],
+            },
+            name="api",
         )
-        assert json.loads(deployed["definition"]) == json.loads(expected_definition)
-        job_definitions = aws_client("batch", endpoint).describe_job_definitions(
-            jobDefinitionName=JOB_DEFINITION, status="ACTIVE"
-        )["jobDefinitions"]
-        assert [d["retryStrategy"]["evaluateOnExit"][0]["onStatusReason"] for d in job_definitions] == ["Host EC2*"]
-        buckets = {b["Name"] for b in aws_client("s3", endpoint).list_buckets()["Buckets"]}
-        assert f"{NAME}-{ACCOUNT}-data" in buckets
-
-        # --- one execution of the deployed state machine ----------------------------------
-        storage = S3Storage(BUCKET, client=aws_client("s3", endpoint, admin))
-        execution_id = new_id()
-        input_key = upload_key(states_service.local_user, new_id(), "png")
-        storage.put_bytes(input_key, encode(photo(24)), content_type="image/png")
-        request = {
-            "execution_id": execution_id,
-            "user": states_service.local_user,
-            "operation": "denoise",
-            "input_key": input_key,
-            "options": {},
-        }
-        started = states.start_execution(
-            stateMachineArn=state_machine_arn, name=execution_id, input=json.dumps({"request": request})
+        api = Api(worker=api_worker, token=token, origin_secret=api_env["AIORCH_API_ORIGIN_SECRET"])
+        other_api = Api(worker=api_worker, token=other_token, origin_secret=api_env["AIORCH_API_ORIGIN_SECRET"])
+        enforce_iam(endpoint, True)
+        yield Deployed(
+            endpoint=endpoint, admin=admin, outputs=outputs, api=api, user=jwt_subject(token), other_api=other_api
         )
-        ended = wait_for_end(states, started["executionArn"], timeout_s=240)
-        assert ended["status"] == "SUCCEEDED", ended
-        results = list(storage.list(f"results/{states_service.local_user}/{execution_id}/"))
-        assert any(key.rsplit("/", 1)[-1].startswith("result.") for key in results), results
-
     finally:
-        if applied or terraform.state.exists():
+        enforce_iam(endpoint, False)
+        if api_worker is not None:
+            api_worker.close()
+        if terraform.state.exists():
             terraform.apply(variables, destroy=True)
-    assert terraform.outputs() == {}
+            assert terraform.outputs() == {}
+
+
+def test_terraform_deploys_what_the_code_names(deployed: Deployed) -> None:
+    out = deployed.outputs
+    assert out["function_names"] == FUNCTIONS
+    assert out["lambda_handlers"] == HANDLERS
+    assert (out["job_queue"], out["job_definition"]) == (JOB_QUEUE, JOB_DEFINITION)
+    state_machine_arn = out["state_machine_arn"]
+    assert state_machine_arn == f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE}"
+    assert out["lambda_environment"]["AIORCH_STATE_MACHINE_ARN"] == state_machine_arn
+    assert out["storage_url"] == f"s3://{BUCKET}"
+    schema = json.loads((REPO / "analytics/schema.json").read_text())
+    assert out["glue_table_columns"] == [{"name": c["name"], "type": c["type"]} for c in schema["columns"]]
+    assert set(out["named_queries"]) == {p.stem for p in (REPO / "analytics/queries").glob("*.sql")}
+
+    states = aws_client("stepfunctions", deployed.endpoint, deployed.admin)
+    described = states.describe_state_machine(stateMachineArn=state_machine_arn)
+    assert described["type"] == "STANDARD"
+    from workflows.definition import render_definition
+
+    expected = render_definition(
+        {
+            "validate_input_function": FUNCTIONS["validate_input"],
+            "record_result_function": FUNCTIONS["record_result"],
+            "record_failure_function": FUNCTIONS["record_failure"],
+            "job_queue": JOB_QUEUE,
+            "job_definition": JOB_DEFINITION,
+        }
+    )
+    assert json.loads(described["definition"]) == json.loads(expected)
+    job_definitions = aws_client("batch", deployed.endpoint, deployed.admin).describe_job_definitions(
+        jobDefinitionName=JOB_DEFINITION, status="ACTIVE"
+    )["jobDefinitions"]
+    assert [d["retryStrategy"]["evaluateOnExit"][0]["onStatusReason"] for d in job_definitions] == ["Host EC2*"]
+
+
+def _png_header_ok(data: bytes) -> bool:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        image.verify()
+    return data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("operation", "options"),
+    [("upscale", {"outscale": 2}), ("denoise", {}), ("inpaint", {})],
+)
+def test_each_operation_runs_through_the_deployed_api(deployed: Deployed, operation: str, options: Any) -> None:
+    api = deployed.api
+    upload = api.upload(encode(photo(24)))
+    status, submitted = api.submit(operation, upload, **options)
+    assert status == 202, submitted
+    view = api.wait_until_final(submitted["execution_id"])
+    assert view["status"] == "SUCCEEDED", view.get("error") or view
+
+    # The result, downloaded by its presigned link (signed with the API role's session).
+    (result,) = [r for r in view["results"] if r["key"].rsplit("/", 1)[-1].startswith("result.")][-1:]
+    downloaded = requests.get(result["url"], timeout=60)
+    assert downloaded.status_code == 200, downloaded.text[:300]
+    assert _png_header_ok(downloaded.content)
+
+    # RecordResult (as its role) wrote the analytics row where the Glue table reads.
+    s3 = aws_client("s3", deployed.endpoint, deployed.admin)
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="analytics/results/")
+    assert any(submitted["execution_id"] in o["Key"] for o in listed.get("Contents", [])), listed.get("Contents")
+
+
+def test_events_limit_and_cancel_through_the_deployed_api(deployed: Deployed) -> None:
+    api = deployed.api
+    # Long enough on the CPU to still be running when the next request comes.
+    first_status, first = api.submit("upscale", api.upload(encode(photo(128))))
+    assert first_status == 202, first
+    execution_id = first["execution_id"]
+
+    refused, problem = api.submit("denoise", api.upload(encode(photo(16))))
+    assert refused == 429, problem  # the per-user limit of 1, as deployed (DynamoDB index, conditional writes)
+
+    status, events, _ = api.call("GET", f"/image-ai-analysis/{execution_id}/events")
+    assert status == 200, events
+    assert "ExecutionStarted" in json.dumps(events)
+
+    status, cancelled, _ = api.call("DELETE", f"/image-ai-analysis/{execution_id}")
+    assert status == 200, cancelled
+    view = api.wait_until_final(execution_id)
+    assert view["status"] == "ABORTED", view
+    # The user's history lists it as ABORTED too (the deployed status-change function, as its
+    # own role, records the abort from the watchdog's event).
+    deadline = time.monotonic() + 120
+    while (listed := api.listed_status(execution_id)) != "ABORTED" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert listed == "ABORTED"
+
+    # Someone else's token is refused: a JWT not signed by the pool's key.
+    forged = api.token.rsplit(".", 1)[0] + ".c2lnbmF0dXJl"
+    refused_status, refused_body, _ = api.call("GET", f"/image-ai-analysis/{execution_id}", token=forged)
+    assert refused_status == 401, refused_body
+
+
+def index_items(deployed: Deployed) -> list[dict[str, Any]]:
+    """The index table as it stands (for failure messages)."""
+    table = deployed.outputs["lambda_environment"]["AIORCH_INDEX_URL"].removeprefix("dynamodb://")
+    items = aws_client("dynamodb", deployed.endpoint, deployed.admin).scan(TableName=table)["Items"]
+    return [
+        {k: next(iter(v.values())) for k, v in item.items() if k in ("sk", "status", "running", "recorded_by")}
+        | {"recorded_by": json.loads(item["doc"]["S"]).get("recorded_by") if "doc" in item else None}
+        for item in items
+    ]
+
+
+def test_a_permission_taken_away_fails_the_run_with_access_denied(deployed: Deployed) -> None:
+    """The harness bites: without s3:DeleteObject the job cannot clear a stale error.json.
+
+    Run by a second user: the first one's slot (limit 1) is the cancel test's business.
+    """
+    iam = aws_client("iam", deployed.endpoint, deployed.admin)
+    job_definition = aws_client("batch", deployed.endpoint, deployed.admin).describe_job_definitions(
+        jobDefinitionName=JOB_DEFINITION, status="ACTIVE"
+    )["jobDefinitions"][0]
+    role_name = job_definition["containerProperties"]["jobRoleArn"].rsplit("/", 1)[-1]
+    (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    original = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+    original = json.loads(original) if isinstance(original, str) else original
+    reduced = json.loads(json.dumps(original))
+    for statement in reduced["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        statement["Action"] = [a for a in actions if a != "s3:DeleteObject"] or ["s3:GetObject"]
+    assert reduced != original, "the job role had no s3:DeleteObject to take away"
+    iam.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(reduced))
+    try:
+        api = deployed.other_api
+        status, submitted = api.submit("denoise", api.upload(encode(photo(16))))
+        assert status == 202, (submitted, index_items(deployed))
+        view = api.wait_until_final(submitted["execution_id"])
+    finally:
+        iam.put_role_policy(RoleName=role_name, PolicyName=policy_name, PolicyDocument=json.dumps(original))
+    assert view["status"] == "FAILED", view
+    assert "AccessDenied" in json.dumps(view["error"]), view["error"]
