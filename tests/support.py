@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aiorch.settings import Settings
     from workflows.local.jobs import JobRunner, LocalJob
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -76,3 +84,52 @@ def wait_final(runner: JobRunner, job_id: str, timeout_s: float = 30) -> dict[st
         return job if JobStatus(job["status"]).is_final else None
 
     return wait_for(ended, timeout_s, f"job {job_id} to finish")
+
+
+@contextmanager
+def local_server(data_dir: Path, log_name: str, *, timeout_s: float = 180) -> Iterator[tuple[str, Settings, Path]]:
+    """``aiorch serve`` (the API and the states service it starts) as a subprocess on free ports,
+    ready once ``/readyz`` answers 200; yields its URL, its settings and its log. Stopped with
+    SIGTERM, as a user's Ctrl+C or a service manager would."""
+    import pytest
+
+    from aiorch.settings import Settings
+    from workflows.local.client import stop_service
+
+    port, states_port = free_port(), free_port()
+    settings = Settings(data_dir=data_dir, api_port=port, states_port=states_port)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIORCH_")} | {
+        "AIORCH_DATA_DIR": str(data_dir),
+        "AIORCH_STATES_PORT": str(states_port),
+    }
+    log = data_dir / log_name
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "aiorch_local.server", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:  # not listening yet, or 503 while the states service starts
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the local server did not get ready: {log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url, settings, log
+    finally:
+        server.terminate()  # SIGTERM: the server stops the states service it started
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        stop_service(settings)  # in case the server died before it could

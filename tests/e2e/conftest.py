@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 import pytest
 
 from aiorch.settings import Settings
-from tests.support import free_port
+from tests.support import local_server
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -65,43 +63,8 @@ def built_frontend() -> Path:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     built_frontend()
-    data_dir = tmp_path_factory.mktemp("e2e-data")
-    port, states_port = free_port(), free_port()
-    settings = Settings(data_dir=data_dir, api_port=port, states_port=states_port)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIORCH_")} | {
-        "AIORCH_DATA_DIR": str(data_dir),
-        "AIORCH_STATES_PORT": str(states_port),
-    }
-    log = data_dir / "api.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "aiorch_local.server", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the local stack did not start: {log.read_text()[-3000:]}")
-                time.sleep(0.3)
+    with local_server(tmp_path_factory.mktemp("e2e-data"), "api.log") as (url, settings, log):
         yield Stack(url, settings, log)
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        from workflows.local.client import stop_service
-
-        stop_service(settings)
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -22,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from aiorch.settings import Settings
-from tests.support import free_port
+from tests.support import local_server
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -92,49 +88,7 @@ class LiveServer:
         return str(json.loads(body)["access_token"])
 
 
-def wait_until_ready(server: subprocess.Popen[bytes], url: str, log: Path, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:  # not listening yet, or 503 while the states service starts
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"the local server did not get ready: {log.read_text()[-3000:]}")
-        time.sleep(0.3)
-
-
 @pytest.fixture(scope="package")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    data_dir = tmp_path_factory.mktemp("live-api")
-    port, states_port = free_port(), free_port()
-    settings = Settings(data_dir=data_dir, api_port=port, states_port=states_port)
-    env: dict[str, Any] = {k: v for k, v in os.environ.items() if not k.startswith("AIORCH_")} | {
-        "AIORCH_DATA_DIR": str(data_dir),
-        "AIORCH_STATES_PORT": str(states_port),
-    }
-    log = data_dir / "serve.log"
-    with open(log, "wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "aiorch_local.server", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(server, url, log)
+    with local_server(tmp_path_factory.mktemp("live-api"), "serve.log") as (url, settings, log):
         yield LiveServer(url, settings, log)
-    finally:
-        server.terminate()  # SIGTERM: the server stops the states service it started
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        from workflows.local.client import stop_service
-
-        stop_service(settings)  # in case the server died before it could
