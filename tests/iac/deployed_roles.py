@@ -230,13 +230,6 @@ def status_change(event: Any, context: Any) -> Any:
     return call_deployed(config()["status_change_function"], event)
 
 
-def close_workers() -> None:
-    with _workers_lock:
-        for running in _workers.values():
-            running.close()
-        _workers.clear()
-
-
 # --- moto's IAM check: the service's own calls and presigned requests ---------------------------
 
 
@@ -287,10 +280,15 @@ TRANSACT_ITEM_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "De
                          "ConditionCheck": "ConditionCheckItem"}  # fmt: skip
 
 
+def table_arn(region: str, table: str) -> str:
+    return f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{table}"
+
+
 def _check_transaction_item_by_item(response: Any, iam_request_cls: type) -> None:
     from urllib.parse import urlparse
 
-    path = response.raw_path + (f"?{urlparse(response.uri).query}" if urlparse(response.uri).query else "")
+    query = urlparse(response.uri).query
+    path = response.raw_path + (f"?{query}" if query else "")
     request = iam_request_cls(
         account_id=response.current_account, method=response.method, path=path, data=response.data,
         body=response.raw_body, headers=response.headers, action="TransactWriteItems",
@@ -299,7 +297,7 @@ def _check_transaction_item_by_item(response: Any, iam_request_cls: type) -> Non
     for item in json.loads(response.raw_body)["TransactItems"]:
         ((kind, spec),) = item.items()
         request._action = f"dynamodb:{TRANSACT_ITEM_ACTIONS[kind]}"
-        request.check_action_permitted(f"arn:aws:dynamodb:{request._region}:{ACCOUNT}:table/{spec['TableName']}")
+        request.check_action_permitted(table_arn(request._region, spec["TableName"]))
 
 
 def request_resource(response: Any) -> str:
@@ -315,7 +313,7 @@ def request_resource(response: Any) -> str:
         return "*"
     region = response.region
     if target.startswith("DynamoDB_") and "TableName" in body:
-        table = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{body['TableName']}"
+        table = table_arn(region, body["TableName"])
         return f"{table}/index/{body['IndexName']}" if body.get("IndexName") else table
     if target.startswith("AWSStepFunctions."):
         return str(body.get("executionArn") or body.get("stateMachineArn") or "*")

@@ -40,7 +40,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +53,7 @@ from aiorch.storage import LocalStorage
 from tests.conftest import encode, photo
 from tests.iac.lambda_package import LambdaWorker, build_unpacked, builder, http_api_event
 from tests.iac.terraform import DEV_ENV, REPO, Terraform, terraform_missing_reason
-from tests.support import free_port
+from tests.support import free_port, wait_for
 
 TERRAFORM_MISSING = terraform_missing_reason()
 pytestmark = [
@@ -160,13 +159,13 @@ class Api:
         return next((e["status"] for e in page["items"] if e["execution_id"] == execution_id), None)
 
     def wait_until_final(self, execution_id: str, timeout_s: float = 300) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        while True:
+        def final_view() -> dict[str, Any] | None:
             status, view, _ = self.call("GET", f"/image-ai-analysis/{execution_id}")
             assert status == 200, view
-            if view["status"] not in ("RUNNING", "PENDING") or time.monotonic() > deadline:
-                return dict(view)
-            time.sleep(0.5)
+            return dict(view) if view["status"] not in ("RUNNING", "PENDING") else None
+
+        ended: dict[str, Any] = wait_for(final_view, timeout_s, f"execution {execution_id} to end", poll_s=0.5)
+        return ended
 
 
 @dataclass
@@ -419,18 +418,15 @@ def test_events_limit_and_cancel_through_the_deployed_api(deployed: Deployed) ->
     view = api.wait_until_final(execution_id)
     assert view["status"] == "ABORTED", view
     # The user's history lists it as ABORTED at once (Step Functions' word for a running record).
-    deadline = time.monotonic() + 120
-    while (listed := api.listed_status(execution_id)) != "ABORTED" and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert listed == "ABORTED"
+    wait_for(lambda: api.listed_status(execution_id) == "ABORTED", 120, "the history to list it ABORTED", poll_s=0.5)
     # The index records it a few seconds later, when the deployed status-change function (as its
     # own role) handles the watchdog's event, as EventBridge's would in AWS: then the slot is free.
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    def recorded_by_status_change() -> dict[str, Any] | None:
         items = {item["sk"]: item for item in index_items(deployed, deployed.user)}
-        if items[f"EXEC#{execution_id}"]["recorded_by"] == "StatusChange":
-            break
-        time.sleep(0.5)
+        return items if items[f"EXEC#{execution_id}"]["recorded_by"] == "StatusChange" else None
+
+    items = wait_for(recorded_by_status_change, 120, "the status change to record the abort", poll_s=0.5)
     assert (items[f"EXEC#{execution_id}"]["status"], items["RUNNING_COUNT"]["running"]) == ("ABORTED", "0"), items
 
     # Someone else's token is refused: a JWT not signed by the pool's key.
