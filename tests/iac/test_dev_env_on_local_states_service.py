@@ -393,10 +393,17 @@ def test_each_operation_runs_through_the_deployed_api(deployed: Deployed, operat
     assert downloaded.status_code == 200, downloaded.text[:300]
     assert _png_header_ok(downloaded.content)
 
-    # RecordResult (as its role) wrote the analytics row where the Glue table reads.
+    # RecordResult (as its role) wrote the analytics row where the Glue table reads. It finalises the
+    # index entry first (the first recorder wins) and writes the row after, so the view can read
+    # SUCCEEDED a moment (a cold pyarrow import, on a loaded machine seconds) before the row is there.
     s3 = aws_client("s3", deployed.endpoint, deployed.admin)
-    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="analytics/results/")
-    assert any(submitted["execution_id"] in o["Key"] for o in listed.get("Contents", [])), listed.get("Contents")
+
+    def analytics_row() -> list[str]:
+        listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="analytics/results/").get("Contents", [])
+        return [o["Key"] for o in listed if submitted["execution_id"] in o["Key"]]
+
+    (row_key,) = wait_for(analytics_row, 60, "RecordResult's analytics row", poll_s=0.5)
+    assert row_key.endswith(".parquet"), row_key
 
 
 def test_events_limit_and_cancel_through_the_deployed_api(deployed: Deployed) -> None:
