@@ -165,7 +165,9 @@ UPSCALE_MODELS = [
 OUTPUT_FORMATS = ["png", "jpeg", "jpg", "webp"]
 OUTPUT_OPTIONS = frozenset({"format", "quality"})  # read by the job CLI's encoder, not the model
 DEVICE_PATTERN = r"auto|cpu|cuda(:[0-9]+)?"
-MIN_SIDE_PX = 1  # every job reads any non-empty image; the tilers pad small ones
+# Below 16 px the models have nothing to work on: a 1×1 "upscaled" 4× is a blotch, and a denoiser or
+# LaMa sees less than one of its receptive fields. The browser, the upload and ValidateInput all apply it.
+MIN_SIDE_PX = 16
 
 _UPSCALE = [JobKind.upscale.value]
 _DENOISE = [JobKind.denoise.value]

@@ -8,6 +8,7 @@ import warnings
 import zlib
 
 from aiorch.analysis.errors import BadRequest
+from aiorch.operations import MIN_SIDE_PX
 
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp", "TIFF": "tiff", "BMP": "bmp"}
 CONTENT_TYPES = {
@@ -47,6 +48,14 @@ def pixel_limit_problem(width: int, height: int, max_pixels: int, limit_in_words
         f"the input image is {width}×{height} = {width * height / 1e6:.1f} megapixels; "
         f"{limit_in_words} {max_pixels / 1e6:.0f} megapixels"
     )
+
+
+def min_side_problem(width: int, height: int, min_side_px: int) -> str | None:
+    """Why an image of width×height is refused as too small, or None. The same words as the browser's
+    (frontend/src/lib/precheck.ts) and ValidateInput's."""
+    if min(width, height) >= min_side_px:
+        return None
+    return f"the input image is {width}×{height}; each side must be at least {min_side_px} pixels"
 
 
 def _png_ihdr_size(data: bytes) -> tuple[int, int] | None:
@@ -113,4 +122,7 @@ def sniff_image(data: bytes, max_pixels: int) -> tuple[str, int, int]:
     too_large = pixel_limit_problem(width, height, max_pixels, "no operation accepts more than")
     if too_large is not None:
         raise BadRequest(too_large)
+    too_small = min_side_problem(width, height, MIN_SIDE_PX)
+    if too_small is not None:
+        raise BadRequest(too_small)
     return fmt, width, height

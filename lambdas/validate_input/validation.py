@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from aiorch import keys
-from aiorch.analysis.media import ACCEPTED_IN_WORDS, EXTENSIONS, size_in_words
+from aiorch.analysis.media import ACCEPTED_IN_WORDS, EXTENSIONS, min_side_problem, size_in_words
 from aiorch.contracts import (
     JOBS_FOR_OPERATION,
     STATE_FOR_JOB,
@@ -24,7 +24,7 @@ from aiorch.contracts import (
     Operation,
     ValidatedRequest,
 )
-from aiorch.operations import OptionError, check_options
+from aiorch.operations import MIN_SIDE_PX, OptionError, check_options
 from aiorch.settings import Settings
 from aiorch.storage import NotFound, Storage
 
@@ -110,6 +110,9 @@ def validate_request(request: AnalysisRequest, storage: Storage, settings: Setti
         settings.max_pixels(operation),
         "input image",
     )
+    too_small = min_side_problem(image["width"], image["height"], MIN_SIDE_PX)
+    if too_small is not None:
+        raise InvalidRequest(too_small)
     if request.mask_key:
         inspect_image(
             storage,

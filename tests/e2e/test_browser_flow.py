@@ -416,27 +416,23 @@ def test_refused_in_the_browser_before_upload_in_the_servers_words(page: Any, ap
     assert not sent, sent  # the browser sent nothing of all this
 
 
-def test_the_minimum_size_served_is_applied_in_the_browser(page: Any, tmp_path: Path) -> None:
-    """The browser applies whatever minimum side GET /operations serves. The local server serves 1 px (every
-    job reads any image), so this test raises it to 64 px in the served answer to see the refusal."""
-
-    def raised(route: Any) -> None:
-        operations = route.fetch().json()
-        for operation in operations:
-            operation["input"]["min_side_px"] = 64
-        route.fulfill(json=operations)
-
-    page.route("**/operations", raised)
-    page.reload()
+def test_an_image_below_the_minimum_size_is_refused_in_the_servers_words(page: Any, api: Api, tmp_path: Path) -> None:
+    """The browser applies the minimum side GET /operations serves (16 px) before anything is sent; the
+    upload endpoint, sent the same file, refuses it with the same words."""
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "uploads" in r.url else None)
     signed_in(page)
     page.get_by_test_id("operation-denoise").check()
     tiny = tmp_path / "tiny.png"
-    photo(32).save(tiny)
+    photo(12).save(tiny)
     page.get_by_test_id("file-input").set_input_files(str(tiny))
-    expect(page.get_by_test_id("error")).to_have_text(
-        "tiny.png: the input image is 32×32; each side must be at least 64 pixels"
-    )
+    words = "the input image is 12×12; each side must be at least 16 pixels"
+    expect(page.get_by_test_id("error")).to_have_text(f"tiny.png: {words}")
     expect(page.get_by_test_id("run")).to_be_disabled()
+    assert not sent, sent
+    refused = api.upload(tiny.read_bytes(), "tiny.png")
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["detail"] == words
 
 
 def test_mask_brush_undo_redo_eraser_and_size_keys(page: Any, photo_file: Path) -> None:

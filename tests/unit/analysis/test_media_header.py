@@ -34,7 +34,16 @@ def test_an_image_within_the_limit_is_read_from_its_header() -> None:
     assert sniff_image(png_header_only(5000, 8000), LIMIT) == ("PNG", 5000, 8000)  # exactly 40 MP, no pixels
     from PIL import Image
 
-    assert sniff_image(encoded(Image.new("RGB", (3, 2)), "JPEG"), LIMIT) == ("JPEG", 3, 2)
+    assert sniff_image(encoded(Image.new("RGB", (32, 16)), "JPEG"), LIMIT) == ("JPEG", 32, 16)
+
+
+def test_an_image_below_the_minimum_side_is_refused_in_the_browsers_words() -> None:
+    """The words of frontend/src/lib/precheck.ts and of ValidateInput (a 1×1 "upscaled" is a blotch)."""
+    from PIL import Image
+
+    with pytest.raises(BadRequest) as refused:
+        sniff_image(encoded(Image.new("RGB", (64, 15)), "PNG"), LIMIT)
+    assert refused.value.message == "the input image is 64×15; each side must be at least 16 pixels"
 
 
 def test_text_is_still_not_an_image() -> None:

@@ -105,6 +105,18 @@ def test_too_many_pixels_is_refused_without_decoding(uploaded, settings) -> None
         validate_request(request(operation="denoise"), uploaded, settings)
 
 
+def test_an_image_below_the_minimum_side_fails_here_in_the_upload_checks_words(uploaded, settings) -> None:
+    # In AWS the browser uploads straight to S3 (a presigned POST), so ValidateInput is where it is caught.
+    from aiorch.analysis.media import min_side_problem
+    from aiorch.operations import MIN_SIDE_PX
+
+    uploaded.put_bytes(f"uploads/{USER}/u1/original.png", encode(photo(12)))
+    with pytest.raises(InvalidRequest) as refused:
+        validate_request(request(operation="denoise"), uploaded, settings)
+    assert str(refused.value) == min_side_problem(12, 12, MIN_SIDE_PX)
+    assert str(refused.value) == "the input image is 12×12; each side must be at least 16 pixels"
+
+
 def test_byte_limit(uploaded, settings, monkeypatch) -> None:
     monkeypatch.setattr(settings, "upload_max_bytes", 100)
     # 100 bytes is named as such: "0 MB" (the old rounding) told the user nothing.
