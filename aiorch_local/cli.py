@@ -226,6 +226,38 @@ def executions_show(execution_id: str, user: str | None) -> None:
         click.echo(f"result {path or link.key}")
 
 
+@executions.command("cancel")
+@click.argument("execution_id")
+@click.option("--user", default=None, help="Default: the local user.")
+def executions_cancel(execution_id: str, user: str | None) -> None:
+    """Stop a running execution and its job; it stays in the history as ABORTED."""
+    from aiorch.analysis import AnalysisError, AnalysisService
+
+    settings = get_settings()
+    try:
+        view = AnalysisService(settings).cancel(user or settings.local_user, execution_id)
+    except AnalysisError as exc:
+        _fail(exc.message)
+        return
+    click.echo(f"execution {view.execution_id}  {view.status.value}")
+
+
+@executions.command("delete")
+@click.argument("execution_id")
+@click.option("--user", default=None, help="Default: the local user.")
+def executions_delete(execution_id: str, user: str | None) -> None:
+    """Remove an ended execution and its results from the history (the upload stays)."""
+    from aiorch.analysis import AnalysisError, AnalysisService
+
+    settings = get_settings()
+    try:
+        AnalysisService(settings).delete(user or settings.local_user, execution_id)
+    except AnalysisError as exc:
+        _fail(exc.message)
+        return
+    click.echo(f"deleted {execution_id}")
+
+
 @cli.group()
 def states() -> None:
     """The local states service (Step Functions on this machine)."""

@@ -11,6 +11,7 @@ from aiorch.analysis.errors import (
     IdempotencyConflict,
     NotFoundError,
     StatesUnavailable,
+    StillRunning,
     TooManyRunning,
 )
 from aiorch.analysis.media import CONTENT_TYPES, EXTENSION_FOR_CONTENT_TYPE, EXTENSIONS, content_type_for, sniff_image
@@ -33,6 +34,7 @@ __all__ = [
     "ProgressView",
     "ResultLink",
     "StatesUnavailable",
+    "StillRunning",
     "TooManyRunning",
     "UploadInfo",
     "content_type_for",

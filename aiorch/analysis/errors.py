@@ -23,6 +23,12 @@ class IdempotencyConflict(AnalysisError):
     status_code = 409
 
 
+class StillRunning(AnalysisError):
+    """A running execution cannot be deleted: it is cancelled first."""
+
+    status_code = 409
+
+
 class TooManyRunning(AnalysisError):
     status_code = 429
 

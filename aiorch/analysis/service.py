@@ -24,6 +24,7 @@ from aiorch.analysis.errors import (
     IdempotencyConflict,
     NotFoundError,
     StatesUnavailable,
+    StillRunning,
     StorageFull,
     TooManyRunning,
 )
@@ -45,6 +46,7 @@ from aiorch.contracts import (
 )
 from aiorch.ids import new_id
 from aiorch.index import IdempotencyKeyReused, RunningLimitReached, open_index
+from aiorch.index import StillRunning as IndexStillRunning
 from aiorch.operations import OptionError, check_options
 from aiorch.settings import Settings
 from aiorch.states import execution_arn
@@ -326,6 +328,36 @@ class AnalysisService:
         if not record.status.is_final:
             self._stop(record)
         return self.view(self._record(user, execution_id))
+
+    def delete(self, user: str, execution_id: str) -> None:
+        """Remove an ended execution from the user's history: its results (every job's files and the
+        stored state history), then its index entry. A running one is cancelled first (409). The upload
+        stays (another execution may use it); the anonymous analytics row stays for the analysts.
+        Objects go first, so a failure part-way leaves the entry and a repeated DELETE finishes it."""
+        self._await_recorded(self._record(user, execution_id))
+        for key in list(self.storage.list(keys.execution_results_prefix(user, execution_id))):
+            self.storage.delete(key)
+        try:
+            self.index.delete(user, execution_id)
+        except IndexStillRunning:  # not reached: a final record never runs again
+            raise StillRunning(f"execution {execution_id} is still running: cancel it first") from None
+
+    def _await_recorded(self, record: ExecutionRecord, timeout_s: float = 15.0) -> ExecutionRecord:
+        """The record once its end is recorded. An execution that Step Functions has ended (just
+        cancelled, say) is recorded by the status-change handler seconds later, with its analytics row:
+        wait for that rather than refuse, or finalise here and lose the row."""
+        if record.status.is_final:
+            return record
+        described = self._describe(record, live=True)
+        if described is not None and described.get("status") in (None, "RUNNING"):
+            raise StillRunning(f"execution {record.execution_id} is still running: cancel it first")
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            now = self.index.get(record.user, record.execution_id)
+            if now is None or now.status.is_final:
+                return now or record
+        raise StillRunning(f"execution {record.execution_id} has ended but is still being recorded: try again shortly")
 
     def _stop(self, record: ExecutionRecord, attempts: int = 6) -> None:
         """StopExecution, retried: moto's local interpreter sometimes answers 500 when a stop

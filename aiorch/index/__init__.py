@@ -11,13 +11,28 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from aiorch.index.base import Drift, ExecutionIndex, IdempotencyKeyReused, RunningLimitReached, Started
+from aiorch.index.base import (
+    Drift,
+    ExecutionIndex,
+    IdempotencyKeyReused,
+    RunningLimitReached,
+    Started,
+    StillRunning,
+)
 
 if TYPE_CHECKING:
     from aiorch.settings import Settings
     from aiorch.storage import Storage
 
-__all__ = ["Drift", "ExecutionIndex", "IdempotencyKeyReused", "RunningLimitReached", "Started", "open_index"]
+__all__ = [
+    "Drift",
+    "ExecutionIndex",
+    "IdempotencyKeyReused",
+    "RunningLimitReached",
+    "Started",
+    "StillRunning",
+    "open_index",
+]
 
 # The indexes opened lately, by URL. Bounded: a process that opens many (a test run, one data
 # directory per test) drops the oldest, and with it their SQLite connections.

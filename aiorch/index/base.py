@@ -10,6 +10,9 @@ Two backends share these semantics (aiorch/index/sqlite.py locally, aiorch/index
   a record already final is left as it is (the first recorder wins).
 - ``page`` reads one page by key, newest first (ULIDs sort by time), never the whole partition.
 - ``sweep`` recomputes each user's count from the RUNNING records and corrects (and reports) drift.
+- ``delete`` removes a final record (the user's "delete from history") with its Idempotency-Key claim,
+  and leaves a tombstone, so a recorder or status change arriving late never brings it back (``create``
+  refuses a deleted id).
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ class RunningLimitReached(Exception):
         super().__init__(f"{user} already has {limit} executions running")
         self.user = user
         self.limit = limit
+
+
+class StillRunning(Exception):
+    """Only a final execution can be deleted: a running one is cancelled first."""
 
 
 class IdempotencyKeyReused(Exception):
@@ -101,6 +108,11 @@ class ExecutionIndex(ABC):
         error_message: str | None = None,
     ) -> tuple[ExecutionRecord | None, bool]:
         """Mark an execution finished. Returns (record, changed); a final record stays as it is."""
+
+    @abstractmethod
+    def delete(self, user: str, execution_id: str) -> ExecutionRecord | None:
+        """Remove a final record and its Idempotency-Key claim, leaving a tombstone; returns the removed
+        record, None when there was none. Raises StillRunning (nothing changed) for a RUNNING one."""
 
     @abstractmethod
     def page(self, user: str, limit: int, before: str | None = None) -> tuple[list[ExecutionRecord], str | None]:

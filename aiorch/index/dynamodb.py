@@ -5,7 +5,8 @@ Items, all in the user's partition ``pk = USER#<user>``:
 - ``sk = EXEC#<execution id>``: the record (``doc``, JSON), its ``status``, and ``live = RUNNING``
   while it runs (a sparse attribute, so the ``live`` index holds only running records and counters);
 - ``sk = RUNNING_COUNT``: the user's running count (``running``), ``live = COUNTER``;
-- ``sk = IDEM#<key>``: an Idempotency-Key claim (execution id, fingerprint).
+- ``sk = IDEM#<key>``: an Idempotency-Key claim (execution id, fingerprint);
+- ``sk = GONE#<execution id>``: the tombstone of a record its user deleted (``create`` refuses the id).
 
 The count changes only inside TransactWriteItems that also create a RUNNING record (with the
 condition ``running < limit`` on the counter) or move one to a final status; a history page is one
@@ -20,13 +21,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, utcnow
 from aiorch.index.base import (
     Drift,
     ExecutionIndex,
     IdempotencyKeyReused,
     RunningLimitReached,
     Started,
+    StillRunning,
     finalised_copy,
 )
 
@@ -43,6 +45,10 @@ def _pk(user: str) -> dict[str, str]:
 
 def _exec_key(user: str, execution_id: str) -> dict[str, Any]:
     return {"pk": _pk(user), "sk": {"S": f"EXEC#{execution_id}"}}
+
+
+def _tombstone_key(user: str, execution_id: str) -> dict[str, Any]:
+    return {"pk": _pk(user), "sk": {"S": f"GONE#{execution_id}"}}
 
 
 def _counter_key(user: str) -> dict[str, Any]:
@@ -176,6 +182,11 @@ class DynamoDbIndex(ExecutionIndex):
         return Started(earlier, created=False)
 
     def create(self, record: ExecutionRecord) -> bool:
+        tombstone = self.client.get_item(
+            TableName=self.table, Key=_tombstone_key(record.user, record.execution_id), ConsistentRead=True
+        ).get("Item")
+        if tombstone is not None:  # deleted by its user: a late recorder must not bring it back
+            return False
         put = {"TableName": self.table, "Item": _record_item(record), "ConditionExpression": "attribute_not_exists(pk)"}
         try:
             if record.status is ExecutionStatus.RUNNING:
@@ -249,6 +260,54 @@ class DynamoDbIndex(ExecutionIndex):
             else:
                 raise
         return done, True
+
+    def delete(self, user: str, execution_id: str) -> ExecutionRecord | None:
+        record = self.get(user, execution_id)
+        if record is None:
+            return None
+        if not record.status.is_final:
+            raise StillRunning(execution_id)
+        items: list[dict[str, Any]] = [
+            {
+                "Delete": {
+                    "TableName": self.table,
+                    "Key": _exec_key(user, execution_id),
+                    "ConditionExpression": "#s <> :running",  # it cannot have started running again,
+                    "ExpressionAttributeNames": {"#s": "status"},  # but the rule stays in the write
+                    "ExpressionAttributeValues": {":running": {"S": RUNNING}},
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {**_tombstone_key(user, execution_id), "deleted_at": {"S": utcnow().isoformat()}},
+                }
+            },
+        ]
+        if record.idempotency_key is not None:
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": {"pk": _pk(user), "sk": {"S": f"IDEM#{record.idempotency_key}"}},
+                        "ConditionExpression": "execution_id = :id",  # only this execution's own claim
+                        "ExpressionAttributeValues": {":id": {"S": execution_id}},
+                    }
+                }
+            )
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = _reasons(exc)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise StillRunning(execution_id) from None
+            if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":  # the claim is another's: keep it
+                self.client.transact_write_items(TransactItems=items[:2])
+            else:
+                raise
+        return record
 
     # --- reads ----------------------------------------------------------------------------
     def get(self, user: str, execution_id: str) -> ExecutionRecord | None:

@@ -15,13 +15,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, utcnow
 from aiorch.index.base import (
     Drift,
     ExecutionIndex,
     IdempotencyKeyReused,
     RunningLimitReached,
     Started,
+    StillRunning,
     finalised_copy,
 )
 
@@ -39,6 +40,9 @@ CREATE TABLE IF NOT EXISTS running_counts (user TEXT PRIMARY KEY, running INTEGE
 CREATE TABLE IF NOT EXISTS idempotency (
     user TEXT NOT NULL, key TEXT NOT NULL, execution_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
     PRIMARY KEY (user, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deleted (
+    user TEXT NOT NULL, execution_id TEXT NOT NULL, deleted_at TEXT NOT NULL, PRIMARY KEY (user, execution_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 """
@@ -78,6 +82,11 @@ class SqliteIndex(ExecutionIndex):
     # --- writes -----------------------------------------------------------------------------
     @staticmethod
     def _insert(db: sqlite3.Connection, record: ExecutionRecord) -> bool:
+        gone = db.execute(
+            "SELECT 1 FROM deleted WHERE user = ? AND execution_id = ?", (record.user, record.execution_id)
+        ).fetchone()
+        if gone is not None:  # deleted by its user: a late recorder must not bring it back
+            return False
         cur = db.execute(
             "INSERT OR IGNORE INTO executions (user, execution_id, status, doc) VALUES (?, ?, ?, ?)",
             (record.user, record.execution_id, record.status.value, record.model_dump_json()),
@@ -160,6 +169,25 @@ class SqliteIndex(ExecutionIndex):
         return done, True
 
     # --- reads ----------------------------------------------------------------------------
+    def delete(self, user: str, execution_id: str) -> ExecutionRecord | None:
+        with self._write() as db:
+            record = self._get(db, user, execution_id)
+            if record is None:
+                return None
+            if not record.status.is_final:
+                raise StillRunning(execution_id)
+            db.execute("DELETE FROM executions WHERE user = ? AND execution_id = ?", (user, execution_id))
+            if record.idempotency_key is not None:
+                db.execute(
+                    "DELETE FROM idempotency WHERE user = ? AND key = ? AND execution_id = ?",
+                    (user, record.idempotency_key, execution_id),
+                )
+            db.execute(
+                "INSERT OR REPLACE INTO deleted (user, execution_id, deleted_at) VALUES (?, ?, ?)",
+                (user, execution_id, utcnow().isoformat()),
+            )
+        return record
+
     @staticmethod
     def _get(db: sqlite3.Connection, user: str, execution_id: str) -> ExecutionRecord | None:
         row = db.execute(

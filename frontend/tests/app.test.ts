@@ -134,8 +134,8 @@ describe('App', () => {
       (url) => (url === '/local-uploads/t' ? json({ upload: 'uploads/local/U/original.png' }, 201) : undefined),
       (url, init) => (url === '/image-ai-analysis' && init.method === 'POST' ? json({ execution_id: 'E', status: 'RUNNING' }, 202) : undefined),
       (url, init) => {
-        if (url !== '/image-ai-analysis/E') return undefined
-        if (init.method === 'DELETE') cancelled = true
+        if (url === '/image-ai-analysis/E/cancel' && init.method === 'POST') cancelled = true
+        else if (url !== '/image-ai-analysis/E') return undefined
         return json(execution({ execution_id: 'E', status: cancelled ? 'ABORTED' : 'RUNNING' }))
       },
     ])
@@ -151,7 +151,9 @@ describe('App', () => {
     await app.get('[data-testid="run"]').trigger('click') // the same place, now Cancel
     await flushPromises()
     expect(calls.filter((c) => c.url === '/image-ai-analysis' && c.init.method === 'POST')).toHaveLength(1)
-    expect(calls.filter((c) => c.init.method === 'DELETE').map((c) => c.url)).toEqual(['/image-ai-analysis/E'])
+    expect(calls.filter((c) => c.url.endsWith('/cancel')).map((c) => [c.init.method, c.url])).toEqual([
+      ['POST', '/image-ai-analysis/E/cancel'],
+    ])
     expect(app.get('[data-testid="status"]').text()).toBe('Cancelled')
     expect(app.get('[data-testid="run"]').attributes('data-action')).toBe('run')
   })

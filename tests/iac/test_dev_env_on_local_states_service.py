@@ -420,7 +420,7 @@ def test_events_limit_and_cancel_through_the_deployed_api(deployed: Deployed) ->
     assert status == 200, events
     assert "ExecutionStarted" in json.dumps(events)
 
-    status, cancelled, _ = api.call("DELETE", f"/image-ai-analysis/{execution_id}")
+    status, cancelled, _ = api.call("POST", f"/image-ai-analysis/{execution_id}/cancel")
     assert status == 200, cancelled
     view = api.wait_until_final(execution_id)
     assert view["status"] == "ABORTED", view
@@ -440,6 +440,18 @@ def test_events_limit_and_cancel_through_the_deployed_api(deployed: Deployed) ->
     forged = api.token.rsplit(".", 1)[0] + ".c2lnbmF0dXJl"
     refused_status, refused_body, _ = api.call("GET", f"/image-ai-analysis/{execution_id}", token=forged)
     assert refused_status == 401, refused_body
+
+    # Deleted from the history, as the API's role (DynamoDB DeleteItem, S3 DeleteObject on results/):
+    # the record goes, a tombstone stays (no late recorder brings it back), the results are gone.
+    status, body, _ = api.call("DELETE", f"/image-ai-analysis/{execution_id}")
+    assert status == 204, body
+    status, body, _ = api.call("GET", f"/image-ai-analysis/{execution_id}")
+    assert status == 404, body
+    left = {item["sk"] for item in index_items(deployed, deployed.user)}
+    assert f"GONE#{execution_id}" in left and f"EXEC#{execution_id}" not in left, left
+    s3 = aws_client("s3", deployed.endpoint, deployed.admin)
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"results/{deployed.user}/{execution_id}/")
+    assert listed.get("KeyCount") == 0, listed.get("Contents")
 
 
 def index_items(deployed: Deployed, user: str | None = None) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ The zip is the real build (third-party code installed by pip for the Lambda plat
 unpacked, and imported by ``python -I -S`` with nothing but the unpacked package on
 ``sys.path`` (see lambda_package.py). On the old layout the API's analysis service imported
 ``workflows.local.client``, which the zip leaves out: every POST answered 503
-(StartExecutionFailed) and DELETE and /events 500. Here the API handler, from the package,
+(StartExecutionFailed) and cancel and /events 500. Here the API handler, from the package,
 starts, stops and reads an execution on a Step Functions endpoint (a moto server in this
 process, standing in for AWS) through API Gateway HTTP API events.
 """
@@ -129,7 +129,7 @@ def test_api_handler_from_the_package_starts_stops_and_reads_an_execution(
         assert "ExecutionStarted" in json.dumps(_decode(events))
 
         cancelled = api.invoke(
-            "lambdas.api.handler.handler", http_api_event("DELETE", f"/image-ai-analysis/{execution_id}", headers=auth)
+            "lambdas.api.handler.handler", http_api_event("POST", f"/image-ai-analysis/{execution_id}/cancel", headers=auth)
         )
         assert cancelled["statusCode"] == 200, cancelled
         assert states.describe_execution(executionArn=arn)["status"] == "ABORTED"

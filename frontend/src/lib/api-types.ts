@@ -172,11 +172,32 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Cancel Execution
-         * @description Cancel: stop the execution and its job. The execution is not removed: it stays in the history as
-         *     ABORTED (or as it ended, if it ended first), and GET keeps answering it.
+         * Delete Execution
+         * @description Delete an ended execution from the history, with its results; GET answers 404 from then on. The
+         *     upload stays (another execution may use it); the anonymous analytics row stays for the analysts.
          */
-        delete: operations["cancel_execution_image_ai_analysis__execution_id__delete"];
+        delete: operations["delete_execution_image_ai_analysis__execution_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/image-ai-analysis/{execution_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel Execution
+         * @description Cancel: stop the execution and its job. It stays in the history as ABORTED (or as it ended, if it
+         *     ended first), and GET keeps answering it; DELETE removes it.
+         */
+        post: operations["cancel_execution_image_ai_analysis__execution_id__cancel_post"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1475,7 +1496,66 @@ export interface operations {
             };
         };
     };
-    cancel_execution_image_ai_analysis__execution_id__delete: {
+    delete_execution_image_ai_analysis__execution_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The execution id (a ULID). */
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No valid token. */
+            401: {
+                headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Still running: cancel it first. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_execution_image_ai_analysis__execution_id__cancel_post: {
         parameters: {
             query?: never;
             header?: never;

@@ -162,7 +162,12 @@ export class ApiClient {
   }
 
   cancel(id: string): Promise<Execution> {
-    return this.json(`/image-ai-analysis/${encodeURIComponent(id)}`, { method: 'DELETE' })
+    return this.json(`/image-ai-analysis/${encodeURIComponent(id)}/cancel`, { method: 'POST' })
+  }
+
+  /** Delete an ended execution from the history, with its results (204; 409 while it runs). */
+  async remove(id: string): Promise<void> {
+    await this.send(`/image-ai-analysis/${encodeURIComponent(id)}`, { method: 'DELETE' })
   }
 
   async namedQueries(): Promise<NamedQuery[]> {

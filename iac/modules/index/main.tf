@@ -42,9 +42,10 @@ resource "aws_dynamodb_table" "index" {
 }
 
 locals {
-  # Transactions need the item actions they contain (Put, Update); nothing here deletes or scans.
+  # Transactions need the item actions they contain (Put, Update, Delete). Only the API deletes (a user
+  # removing an ended execution from their history, aiorch/index/dynamodb.py delete); nothing scans.
   actions = {
-    api           = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    api           = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     recorder      = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     status_change = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
   }

@@ -29,6 +29,10 @@ locals {
     status_change  = ["executions/", "analytics/"]
     api            = ["uploads/", "executions/", "idempotency/"]
   }
+  # Only the API deletes: an ended execution's results, when its user deletes it from the history.
+  s3_delete = {
+    api = ["results/"]
+  }
 
   glue_arn_prefix = "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
   executions_arn  = replace(var.state_machine_arn, ":stateMachine:", ":execution:")
@@ -98,6 +102,15 @@ data "aws_iam_policy_document" "fn" {
       sid       = "WriteOwnPrefixes"
       actions   = ["s3:PutObject"]
       resources = [for p in local.s3_write[each.key] : "${var.data_bucket_arn}/${p}*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(lookup(local.s3_delete, each.key, [])) > 0 ? [1] : []
+    content {
+      sid       = "DeleteOwnResults"
+      actions   = ["s3:DeleteObject"]
+      resources = [for p in local.s3_delete[each.key] : "${var.data_bucket_arn}/${p}*"]
     }
   }
 

@@ -1,4 +1,4 @@
-"""Executions: submit, list, status, cancel, events. Each route calls ``AnalysisService`` and shapes the answer."""
+"""Executions: submit, list, status, cancel, delete, events. Each route calls ``AnalysisService``."""
 
 from __future__ import annotations
 
@@ -85,13 +85,28 @@ def get_execution(ctx: Ctx, request: Request, user: User, execution_id: Executio
     return execution_json(ctx, request, user, ctx.service.get_status(user, execution_id))
 
 
-@router.delete(
-    "/image-ai-analysis/{execution_id}", response_model=schemas.ExecutionOut, responses={404: {}, **STATES_DOWN}
+@router.post(
+    "/image-ai-analysis/{execution_id}/cancel",
+    response_model=schemas.ExecutionOut,
+    responses={404: {}, **STATES_DOWN},
 )
 def cancel_execution(ctx: Ctx, request: Request, user: User, execution_id: ExecutionId) -> dict[str, Any]:
-    """Cancel: stop the execution and its job. The execution is not removed: it stays in the history as
-    ABORTED (or as it ended, if it ended first), and GET keeps answering it."""
+    """Cancel: stop the execution and its job. It stays in the history as ABORTED (or as it ended, if it
+    ended first), and GET keeps answering it; DELETE removes it."""
     return execution_json(ctx, request, user, ctx.service.cancel(user, execution_id))
+
+
+@router.delete(
+    "/image-ai-analysis/{execution_id}",
+    status_code=204,
+    response_class=Response,
+    responses={404: {}, 409: {"description": "Still running: cancel it first."}},
+)
+def delete_execution(ctx: Ctx, user: User, execution_id: ExecutionId) -> Response:
+    """Delete an ended execution from the history, with its results; GET answers 404 from then on. The
+    upload stays (another execution may use it); the anonymous analytics row stays for the analysts."""
+    ctx.service.delete(user, execution_id)
+    return Response(status_code=204)
 
 
 @router.get(

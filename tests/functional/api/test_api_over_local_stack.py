@@ -14,6 +14,7 @@ from PIL import Image
 
 from aiorch.analysis import AnalysisService
 from aiorch.settings import Settings
+from aiorch.storage import open_app_storage
 from lambdas.api.app import create_app
 from lambdas.api.auth import issue_local_token
 from tests.conftest import encode, photo
@@ -117,8 +118,22 @@ def test_running_limit_and_cancel(client: TestClient, stack_settings: Settings) 
     assert int(refused.headers["retry-after"]) >= 1
     assert "limit is 2" in refused.json()["detail"]
 
+    # A running execution is not deleted: it is cancelled first.
+    still_running = client.delete(f"/image-ai-analysis/{first}", headers=dave)
+    assert still_running.status_code == 409, still_running.text
+    assert "cancel it first" in still_running.json()["detail"]
+
     for execution_id in (first, second):
-        assert client.delete(f"/image-ai-analysis/{execution_id}", headers=dave).status_code == 200
+        assert client.post(f"/image-ai-analysis/{execution_id}/cancel", headers=dave).status_code == 200
     for execution_id in (first, second):
         status, _ = wait_until(client, dave, execution_id, lambda s: s["status"] != "RUNNING", timeout_s=60)
         assert status["status"] == "ABORTED"
+
+    # Deleted from the history, an ended execution is gone: its record, its files, its events.
+    assert client.delete(f"/image-ai-analysis/{first}", headers=dave).status_code == 204
+    assert list(open_app_storage(stack_settings).list(f"results/dave/{first}/")) == []
+    assert client.get(f"/image-ai-analysis/{first}", headers=dave).status_code == 404
+    assert client.get(f"/image-ai-analysis/{first}/events", headers=dave).status_code == 404
+    assert client.delete(f"/image-ai-analysis/{first}", headers=dave).status_code == 404
+    listed = [e["execution_id"] for e in client.get("/image-ai-analysis", headers=dave).json()["items"]]
+    assert first not in listed and second in listed

@@ -76,10 +76,6 @@ def test_every_response_of_every_operation_is_as_documented(live_server: LiveSer
         tmp_path,
         "--checks",
         "all",
-        # DELETE of an execution is its cancellation: it stays, ABORTED, in the user's history (as the
-        # document says), so use_after_free's "a deleted resource is gone" does not apply to it.
-        "--exclude-checks",
-        "use_after_free",
     )
     output = run.stdout + run.stderr
     summary = output[output.rfind("SUMMARY") :]

@@ -151,3 +151,11 @@ def test_truncated_input_fails_with_a_clear_reason(cli_env, tmp_path, photo_file
     assert done.returncode == 1
     assert "status FAILED" in done.stdout
     assert "truncated" in done.stderr and "Traceback" not in done.stderr
+
+    # An ended execution can be deleted from the history; a second delete names what is missing.
+    execution_id = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)["execution"]
+    deleted = aiorch(cli_env, "executions", "delete", execution_id)
+    assert (deleted.returncode, deleted.stdout.strip()) == (0, f"deleted {execution_id}"), deleted.stderr
+    assert execution_id not in aiorch(cli_env, "executions", "list").stdout
+    again = aiorch(cli_env, "executions", "delete", execution_id)
+    assert again.returncode == 1 and f"no execution '{execution_id}'" in again.stderr, again.stderr

@@ -78,7 +78,7 @@ def test_a_workflow_service_that_cannot_be_reached_is_503_with_the_reason(
     for method, path in (
         ("GET", f"/image-ai-analysis/{execution}"),
         ("GET", f"/image-ai-analysis/{execution}/events"),
-        ("DELETE", f"/image-ai-analysis/{execution}"),
+        ("POST", f"/image-ai-analysis/{execution}/cancel"),
     ):
         refused = assert_problem(client.request(method, path, headers=alice), 503)
         assert "workflow service is down" in refused["detail"] or "state history cannot be read" in refused["detail"]

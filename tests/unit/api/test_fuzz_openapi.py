@@ -33,6 +33,7 @@ OPERATIONS = [
     ("/image-ai-analysis", "GET"),
     ("/image-ai-analysis/{execution_id}", "GET"),
     ("/image-ai-analysis/{execution_id}", "DELETE"),
+    ("/image-ai-analysis/{execution_id}/cancel", "POST"),
     ("/image-ai-analysis/{execution_id}/events", "GET"),
     ("/analytics/queries", "GET"),
     ("/analytics/queries/{name}/runs", "POST"),

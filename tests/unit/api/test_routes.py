@@ -277,11 +277,28 @@ def test_history_pages_newest_first(client, alice, upload, photo_png) -> None:
 
 def test_cancel_stops_the_execution(client, alice, upload, photo_png, states) -> None:
     execution = submit(client, alice, upload(alice, photo_png)).json()["execution_id"]
-    response = client.delete(f"/image-ai-analysis/{execution}", headers=alice)
+    response = client.post(f"/image-ai-analysis/{execution}/cancel", headers=alice)
     assert response.status_code == 200
     assert response.json()["status"] == "ABORTED"
     (stored,) = states.executions.values()
     assert stored["status"] == "ABORTED"
+    # Cancelled, it stays in the history (the view reads ABORTED from the workflow service).
+    assert client.get(f"/image-ai-analysis/{execution}", headers=alice).json()["status"] == "ABORTED"
+
+
+def test_delete_removes_an_ended_execution_and_refuses_a_running_one(
+    client, alice, bob, upload, photo_png, service
+) -> None:
+    execution = submit(client, alice, upload(alice, photo_png)).json()["execution_id"]
+    running = assert_problem(client.delete(f"/image-ai-analysis/{execution}", headers=alice), 409)
+    assert running["detail"] == f"execution {execution} is still running: cancel it first"
+    service.index.finalise("alice", execution, ExecutionStatus.ABORTED, recorded_by="StatusChange")
+    assert_problem(client.delete(f"/image-ai-analysis/{execution}", headers=bob), 404)  # not bob's
+
+    deleted = client.delete(f"/image-ai-analysis/{execution}", headers=alice)
+    assert deleted.status_code == 204 and deleted.content == b""
+    assert_problem(client.get(f"/image-ai-analysis/{execution}", headers=alice), 404)
+    assert client.get("/image-ai-analysis", headers=alice).json()["items"] == []
 
 
 def test_events_list_the_state_by_state_history(client, alice, upload, photo_png) -> None:

@@ -14,6 +14,7 @@ from aiorch.analysis import (
     IdempotencyConflict,
     NotFoundError,
     StatesUnavailable,
+    StillRunning,
     TooManyRunning,
 )
 from aiorch.contracts import ExecutionStatus
@@ -138,6 +139,25 @@ def test_cancel_stops_the_execution(service, states, photo_png) -> None:
     view = service.cancel("alice", record.execution_id)
     assert states.stopped == [record.execution_arn]
     assert view.status is ExecutionStatus.ABORTED
+
+
+def test_delete_removes_an_ended_execution_with_its_results_and_keeps_the_upload(service, storage, photo_png) -> None:
+    upload = service.store_upload("alice", photo_png)
+    record = service.submit("alice", "upscale", upload.key)
+    result = f"results/alice/{record.execution_id}/upscale/result.png"
+    storage.put_bytes(result, photo_png)
+    with pytest.raises(StillRunning, match="cancel it first"):
+        service.delete("alice", record.execution_id)
+    service.cancel("alice", record.execution_id)
+    service.index.finalise("alice", record.execution_id, ExecutionStatus.ABORTED, recorded_by="StatusChange")
+    with pytest.raises(NotFoundError):
+        service.delete("bob", record.execution_id)  # someone else's: not found, nothing removed
+
+    service.delete("alice", record.execution_id)
+    assert not storage.exists(result)
+    assert storage.exists(upload.key)  # another execution may use it
+    with pytest.raises(NotFoundError):
+        service.get_status("alice", record.execution_id)
 
 
 def test_history_is_paged_newest_first(service, photo_png) -> None:

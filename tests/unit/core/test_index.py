@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from aiorch.contracts import ExecutionRecord, ExecutionStatus
 from aiorch.ids import new_id
-from aiorch.index import ExecutionIndex, IdempotencyKeyReused, RunningLimitReached, open_index
+from aiorch.index import ExecutionIndex, IdempotencyKeyReused, RunningLimitReached, StillRunning, open_index
 from aiorch.index.dynamodb import DynamoDbIndex, table_definition
 from aiorch.index.sqlite import SqliteIndex
 from aiorch.storage import LocalStorage
@@ -197,3 +197,27 @@ def test_old_json_records_are_migrated_on_first_start(settings) -> None:
     assert not again.created and again.record.execution_id == old_done.execution_id
     # A second opening (another process, a restart) copies nothing twice.
     assert SqliteIndex(settings.resolved_index_url).migrate_json_records(storage) == 0
+
+
+def test_delete_removes_an_ended_record_and_its_claim_and_nothing_brings_it_back(index: ExecutionIndex) -> None:
+    running = record(idempotency_key="key-1")  # as the service writes it
+    index.start(running, limit=4, idempotency=("key-1", "fp"))
+    with pytest.raises(StillRunning):  # a running execution is cancelled first, never deleted
+        index.delete("alice", running.execution_id)
+    assert index.get("alice", running.execution_id) is not None
+    index.finalise("alice", running.execution_id, ExecutionStatus.ABORTED, recorded_by="cancel")
+    kept = record()
+    index.start(kept, limit=4)
+
+    removed = index.delete("alice", running.execution_id)
+    assert removed is not None and removed.execution_id == running.execution_id
+    assert index.get("alice", running.execution_id) is None
+    assert [r.execution_id for r in index.page("alice", 10)[0]] == [kept.execution_id]
+    assert index.delete("alice", running.execution_id) is None  # a second delete finds nothing
+    # A recorder or status change arriving late (ensure_record's create) does not resurrect it.
+    assert not index.create(running.model_copy(update={"status": ExecutionStatus.SUCCEEDED}))
+    assert index.get("alice", running.execution_id) is None
+    # Its Idempotency-Key claim went with it: the key starts a new execution.
+    again = record(idempotency_key="key-1")
+    assert index.start(again, limit=4, idempotency=("key-1", "fp")).created
+    assert index.running_count("alice") == 2  # kept and again; the deleted one never counted twice

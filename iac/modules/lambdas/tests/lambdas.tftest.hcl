@@ -65,3 +65,23 @@ run "only_the_async_status_change_function_has_a_dead_letter_queue" {
     error_message = "one role per function"
   }
 }
+
+run "only_the_api_deletes_and_only_results" {
+  command = plan
+
+  assert {
+    condition = [
+      for k, doc in data.aws_iam_policy_document.fn : k
+      if anytrue([for st in doc.statement : contains(st.actions, "s3:DeleteObject")])
+    ] == ["api"]
+    error_message = "only the API deletes objects (an ended execution's results, on the user's DELETE)"
+  }
+  assert {
+    condition = alltrue(flatten([
+      for st in data.aws_iam_policy_document.fn["api"].statement : [
+        for r in st.resources : endswith(r, "/results/*") if contains(st.actions, "s3:DeleteObject")
+      ]
+    ]))
+    error_message = "the API deletes under results/ only (uploads stay: another execution may use them)"
+  }
+}
