@@ -204,6 +204,19 @@ describe('HistoryList', () => {
     expect(list.emitted('open')).toEqual([['A']])
   })
 
+  it('deletes an ended execution after a second click on the same card, never a running one', async () => {
+    const items = [execution({ execution_id: 'R', status: 'RUNNING' }), execution({ execution_id: 'D', status: 'ABORTED' })]
+    const list = mount(HistoryList, { props: { items, hasMore: false } })
+    const [running, ended] = list.findAll('[data-testid="history-item"]')
+    expect(running.find('[data-testid="delete"]').exists()).toBe(false) // cancel it first
+    const remove = ended.get('[data-testid="delete"]')
+    await remove.trigger('click')
+    expect(list.emitted('remove')).toBeUndefined() // asked once more, in place
+    expect(remove.text()).toBe('Delete for good?')
+    await remove.trigger('click')
+    expect(list.emitted('remove')).toEqual([['D']])
+  })
+
   it('says so when there is nothing yet', () => {
     expect(mount(HistoryList, { props: { items: [], hasMore: false } }).text()).toContain('Nothing yet')
   })

@@ -245,7 +245,7 @@ def test_progress_moves_while_the_job_runs(
 PAGES = ("analyse", "compare", "history", "ops", "analytics")
 
 
-def test_chain_history_ops_and_analytics_pages(page: Any, photo_file: Path) -> None:
+def test_chain_history_ops_and_analytics_pages(page: Any, api: Api, photo_file: Path) -> None:
     """A denoise, then its result used as the next input (a second denoise); History shows both as cards
     with names and options; Ops draws the timeline with each state's duration; Analytics draws a chart."""
     signed_in(page)
@@ -314,6 +314,20 @@ def test_chain_history_ops_and_analytics_pages(page: Any, photo_file: Path) -> N
     screenshot(page, "analytics")
     # The originals' names, kept by the server with each upload: the chained input is the first result's name.
     assert names[:2] == ["astronaut-denoised.png", "astronaut.png"], names
+
+    # Delete from History (a second click confirms): the card goes, and a reload does not bring it back.
+    page.get_by_test_id("tab-history").click()
+    first_card = cards.nth(1)  # newest first: the chained run, then the first one
+    count = cards.count()
+    first_card.get_by_test_id("delete").click()
+    expect(first_card.get_by_test_id("delete")).to_have_text("Delete for good?")
+    first_card.get_by_test_id("delete").click()
+    expect(cards).to_have_count(count - 1)
+    gone = api.client.get(f"/image-ai-analysis/{first_run}")
+    assert gone.status_code == 404, gone.text
+    page.goto(str(api.client.base_url))  # a fresh page (not the deleted run's URL, which is now a 404)
+    page.get_by_test_id("tab-history").click()
+    expect(cards).to_have_count(count - 1)
 
 
 def test_an_exif_rotated_photo_is_uploaded_upright(page: Any, tmp_path: Path) -> None:
