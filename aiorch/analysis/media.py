@@ -39,23 +39,25 @@ def content_type_for(key: str) -> str:
     return CONTENT_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
-def pixel_limit_problem(width: int, height: int, max_pixels: int, limit_in_words: str) -> str | None:
+def pixel_limit_problem(
+    width: int, height: int, max_pixels: int, limit_in_words: str, what: str = "input image"
+) -> str | None:
     """Why an image of width×height is refused for its pixel count, or None. The words are ValidateInput's
     and the browser's (lambdas/validate_input/validation.py, frontend/src/lib/precheck.ts)."""
     if width * height <= max_pixels:
         return None
     return (
-        f"the input image is {width}×{height} = {width * height / 1e6:.1f} megapixels; "
+        f"the {what} is {width}×{height} = {width * height / 1e6:.1f} megapixels; "
         f"{limit_in_words} {max_pixels / 1e6:.0f} megapixels"
     )
 
 
-def min_side_problem(width: int, height: int, min_side_px: int) -> str | None:
+def min_side_problem(width: int, height: int, min_side_px: int, what: str = "input image") -> str | None:
     """Why an image of width×height is refused as too small, or None. The same words as the browser's
     (frontend/src/lib/precheck.ts) and ValidateInput's."""
     if min(width, height) >= min_side_px:
         return None
-    return f"the input image is {width}×{height}; each side must be at least {min_side_px} pixels"
+    return f"the {what} is {width}×{height}; each side must be at least {min_side_px} pixels"
 
 
 def _png_ihdr_size(data: bytes) -> tuple[int, int] | None:
@@ -91,12 +93,15 @@ def _header_past_pillows_limit(data: bytes) -> tuple[str, int, int]:
     raise ValueError("no image format reads this header")  # Image.open read it: not reached in practice
 
 
-def sniff_image(data: bytes, max_pixels: int) -> tuple[str, int, int]:
-    """(format, width, height) from the header, or BadRequest. Pixels are not decoded here.
+def sniff_image(
+    data: bytes, max_pixels: int, *, what: str = "input image", limit_in_words: str = "no operation accepts more than"
+) -> tuple[str, int, int]:
+    """(format, width, height) from the header, or BadRequest. Pixels are not decoded here. The one
+    reading of an image's header: the upload (against the largest limit of any operation) and
+    ValidateInput (against its operation's limit, ``limit_in_words`` "the limit for this operation is").
 
-    ``max_pixels`` is the largest pixel count any operation accepts: an image over it is refused here with
-    its size and the limit (a valid 60000×60000 PNG is too large, not "not an image"); each operation's own
-    limit is ValidateInput's.
+    An image over ``max_pixels`` is refused with its size and the limit (a valid 60000×60000 PNG is too
+    large, not "not an image"); one with a side under MIN_SIDE_PX as too small.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -113,16 +118,16 @@ def sniff_image(data: bytes, max_pixels: int) -> tuple[str, int, int]:
         if claimed is None:
             raise BadRequest(f"the file is not an image (accepted: {ACCEPTED_IN_WORDS})") from None
         # A PNG cut short after its header (as the browser's check reads it): its size still decides first.
-        too_large = pixel_limit_problem(*claimed, max_pixels, "no operation accepts more than")
+        too_large = pixel_limit_problem(*claimed, max_pixels, limit_in_words, what)
         raise BadRequest(
             too_large or f"the file is a damaged or truncated PNG (its header says {claimed[0]}×{claimed[1]})"
         ) from None
     except Exception as exc:
         raise BadRequest(f"the file could not be read as an image: {exc}") from None
-    too_large = pixel_limit_problem(width, height, max_pixels, "no operation accepts more than")
+    too_large = pixel_limit_problem(width, height, max_pixels, limit_in_words, what)
     if too_large is not None:
         raise BadRequest(too_large)
-    too_small = min_side_problem(width, height, MIN_SIDE_PX)
+    too_small = min_side_problem(width, height, MIN_SIDE_PX, what)
     if too_small is not None:
         raise BadRequest(too_small)
     return fmt, width, height

@@ -46,6 +46,14 @@ def test_validate_input_accepts_the_formats_uploads_accept() -> None:
     assert set(media.EXTENSIONS) == validation.ALLOWED_FORMATS
 
 
+def test_the_upload_and_validate_input_read_image_headers_with_one_function() -> None:
+    from aiorch.analysis import media, service
+    from lambdas.validate_input import validation
+
+    assert validation.sniff_image is media.sniff_image
+    assert service.sniff_image is media.sniff_image
+
+
 def test_the_option_schema_is_the_one_every_checker_calls() -> None:
     from aiorch import operations
     from aiorch.analysis import service
