@@ -125,6 +125,7 @@ class InputLimits(BaseModel):
     min_side_px: int = Field(description="Each side of the input image must be at least this many pixels.")
     max_bytes: int
     max_pixels: int = Field(description="width x height at most.")
+    content_types: list[str] = Field(description="The image types accepted (the upload knows each by its bytes).")
 
 
 class OperationOut(BaseModel):
@@ -461,6 +462,9 @@ def check_options(operation: Operation | str, options: dict[str, Any], *, operat
 
 def served_operations(settings: Settings) -> list[OperationOut]:
     """Every operation's user options and input limits, for ``GET /operations`` and the web form."""
+    from aiorch.analysis.media import CONTENT_TYPES, EXTENSIONS  # the upload's table (media imports this module)
+
+    content_types = [CONTENT_TYPES[ext] for ext in EXTENSIONS.values()]
     return [
         OperationOut(
             name=schema.name,
@@ -469,6 +473,7 @@ def served_operations(settings: Settings) -> list[OperationOut]:
                 min_side_px=MIN_SIDE_PX,
                 max_bytes=settings.upload_max_bytes,
                 max_pixels=settings.max_pixels(schema.name),
+                content_types=content_types,
             ),
             options=[o for o in schema.options if o.audience is Audience.user],
         )

@@ -269,6 +269,15 @@ describe('ImagePicker', () => {
     expect(picker.emitted('picked')).toBeUndefined()
   })
 
+  it('filters the file dialog by the content types the server serves', () => {
+    const accept = served[0].input.content_types
+    expect(accept).toContain('image/png')
+    const picker = mount(ImagePicker, { props: { accept } })
+    expect(picker.get('[data-testid="file-input"]').attributes('accept')).toBe(accept.join(','))
+    // Before the schema has arrived: any image; the bytes still decide.
+    expect(mount(ImagePicker).get('[data-testid="file-input"]').attributes('accept')).toBe('image/*')
+  })
+
   it('passes an upright image through unchanged, with a preview', async () => {
     URL.createObjectURL = vi.fn(() => 'blob:preview')
     URL.revokeObjectURL = vi.fn()

@@ -20,7 +20,7 @@ function pngHeader(width: number, height: number): Uint8Array<ArrayBuffer> {
   return bytes
 }
 
-const limits = { min_side_px: 16, max_bytes: 50_000_000, max_pixels: 4_000_000 }
+const limits = { min_side_px: 16, max_bytes: 50_000_000, max_pixels: 4_000_000, content_types: ['image/png'] }
 
 describe('imageProblem', () => {
   it('refuses a 60000×60000 PNG from its header, with the numbers, as ValidateInput words it', () => {

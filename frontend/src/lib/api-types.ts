@@ -624,6 +624,11 @@ export interface components {
         };
         /** InputLimits */
         InputLimits: {
+            /**
+             * Content Types
+             * @description The image types accepted (the upload knows each by its bytes).
+             */
+            content_types: string[];
             /** Max Bytes */
             max_bytes: number;
             /**

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from aiorch import contracts
 from aiorch.contracts import JOBS_FOR_OPERATION, STATE_FOR_JOB
 from workflows.definition import DEFINITION_PATH, JOB_TASKS
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def asl_states() -> dict:
@@ -44,6 +47,16 @@ def test_validate_input_accepts_the_formats_uploads_accept() -> None:
     from lambdas.validate_input import validation
 
     assert set(media.EXTENSIONS) == validation.ALLOWED_FORMATS
+
+
+def test_the_served_content_types_are_the_uploads_and_the_picker_keeps_none_of_its_own(settings) -> None:
+    from aiorch.analysis import media
+    from aiorch.operations import served_operations
+
+    accepted = {media.CONTENT_TYPES[ext] for ext in media.EXTENSIONS.values()}
+    assert all(set(op.input.content_types) == accepted for op in served_operations(settings))
+    picker = (REPO / "frontend" / "src" / "components" / "ImagePicker.vue").read_text()
+    assert not any(t in picker for t in accepted), "the picker filters by the served content_types"
 
 
 def test_the_upload_and_validate_input_read_image_headers_with_one_function() -> None:
