@@ -187,8 +187,17 @@ def watch_progress(page: Any, reload_in_state: str | None = None) -> list[dict[s
             assert page.url == address
             reload_in_state = None
         sample = page.evaluate(
-            """() => Object.fromEntries(['status', 'state', 'stage', 'percent', 'elapsed', 'remaining'].map(
-                 (id) => [id, document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '']))"""
+            """() => {
+                 const shown = Object.fromEntries(['status', 'state', 'stage', 'percent', 'elapsed', 'remaining'].map(
+                   (id) => [id, document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '']))
+                 // Where the panel is: over the image being processed (the stage), or not on it.
+                 const img = document.querySelector('[data-testid="run-stage"] img')
+                 const panel = document.querySelector('[data-testid="run-stage"] .progress-panel')
+                 const [i, p] = [img?.getBoundingClientRect(), panel?.getBoundingClientRect()]
+                 shown.over = !!(i && p && img.complete && p.top >= i.top && p.bottom <= i.bottom + 1
+                                 && p.left >= i.left - 1 && p.right <= i.right + 1)
+                 return shown
+               }"""
         )
         if not samples or samples[-1] != sample:
             samples.append(sample)
@@ -238,6 +247,7 @@ def test_progress_moves_while_the_job_runs(
     assert len(set(percents)) >= 3, running  # rose at least twice before 100%
     assert all(s["elapsed"].endswith("so far") for s in running if s["percent"] != "0%"), running
     assert any(s["remaining"].endswith("left") for s in running), running  # from the tile rate
+    assert any(s["over"] for s in running), running  # the progress sat over the image being processed
 
 
 # The pages every screen size is photographed on (test-artifacts/e2e/<page>-<width>x<height>.png): this test
