@@ -11,6 +11,10 @@ starts, which is the one place these answers can be changed. Nothing outside tes
   implemented. Answered with no versions (Terraform publishes none).
 - ``DeleteNamedQuery`` (Athena): called by ``terraform destroy``; not implemented. Deletes
   the query from moto's Athena backend, as AWS would.
+- Emptying a versioned bucket whose keys carry delete markers (``terraform destroy`` with
+  force_destroy, after the API deleted an execution's results): moto disposes of every version
+  of a key it drops, and its delete marker has no ``dispose`` (AttributeError, 500), so the
+  provider retried for ever. A delete marker holds no buffer: its dispose does nothing.
 
 And one moto gap in policy conditions: moto fills in no request context (it knows nothing
 of aws:SecureTransport, aws:SourceArn, s3:prefix, ...) and treats a condition on a key it
@@ -87,6 +91,10 @@ def register(events: Any, settings: Any) -> None:
     from moto.stepfunctions.responses import StepFunctionResponse
 
     _deny_applies_only_when_its_condition_holds()
+    from moto.s3.models import FakeDeleteMarker
+
+    if not hasattr(FakeDeleteMarker, "dispose"):
+        FakeDeleteMarker.dispose = lambda self, garbage=False: None  # type: ignore[attr-defined]
     StepFunctionResponse.validate_state_machine_definition = _validate_state_machine_definition  # type: ignore[attr-defined]
     StepFunctionResponse.list_state_machine_versions = _list_state_machine_versions  # type: ignore[attr-defined]
     AthenaResponse.delete_named_query = _delete_named_query  # type: ignore[attr-defined]
