@@ -129,7 +129,8 @@ def test_api_handler_from_the_package_starts_stops_and_reads_an_execution(
         assert "ExecutionStarted" in json.dumps(_decode(events))
 
         cancelled = api.invoke(
-            "lambdas.api.handler.handler", http_api_event("POST", f"/image-ai-analysis/{execution_id}/cancel", headers=auth)
+            "lambdas.api.handler.handler",
+            http_api_event("POST", f"/image-ai-analysis/{execution_id}/cancel", headers=auth),
         )
         assert cancelled["statusCode"] == 200, cancelled
         assert states.describe_execution(executionArn=arn)["status"] == "ABORTED"
