@@ -1,4 +1,5 @@
-"""The job entry point: ``python -m jobs {upscale,denoise,detect-text,inpaint} --input URI --output URI``.
+"""The job entry point: ``python -m jobs {upscale,denoise,detect-text,inpaint} --input URI --output URI``
+(or ``--batch MANIFEST`` for several images in one job: jobs/batch.py).
 
 The flow of one job (DESIGN.md, "Contracts"):
 read the input (and mask) → decode → run the operation module → encode →
@@ -34,6 +35,7 @@ from aiorch.operations import OUTPUT_OPTIONS, OptionError, check_options
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_uri
 from jobs import imageio
+from jobs.batch import BadManifest, BatchImage, parse_manifest, run_batch
 from jobs.contract import JobFailure, OperationOutput
 from jobs.devices import require_job_device
 from jobs.options import option_failure
@@ -78,11 +80,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--output (a prefix ending in '/'), or error.json and a non-zero exit on failure.",
     )
     parser.add_argument("job", choices=sorted(JOB_TYPES), help="which job to run")
-    parser.add_argument("--input", required=True, help="the image: file:///abs/path or s3://bucket/key")
-    parser.add_argument("--output", required=True, help="result prefix ending in '/': file:///dir/ or s3://b/p/")
+    parser.add_argument("--input", help="the image: file:///abs/path or s3://bucket/key")
+    parser.add_argument("--output", help="result prefix ending in '/': file:///dir/ or s3://b/p/")
     parser.add_argument("--mask", help="a mask image (detect-text: added to the text mask; inpaint: required)")
+    parser.add_argument(
+        "--batch",
+        help='instead of --input/--output/--mask: several images, a JSON list of {"input", "output"[, "mask"]} '
+        "(jobs/batch.py); each gets its own result or error.json; exit 0 when any succeeded",
+    )
     parser.add_argument("--options", default="{}", help='options as a JSON object, e.g. \'{"format": "webp"}\'')
     return parser
+
+
+def _check_one_or_batch(args: argparse.Namespace) -> None:
+    if args.batch is not None:
+        if args.input or args.output or args.mask:
+            raise UsageError("--batch replaces --input, --output and --mask (each image names its own)")
+    elif not (args.input and args.output):
+        raise UsageError("the following arguments are required: --input, --output (or --batch)")
 
 
 @dataclass
@@ -113,7 +128,9 @@ def main(
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except UsageError as exc:
+        _check_one_or_batch(args)
+        images = parse_manifest(args.batch) if args.batch is not None else None
+    except (UsageError, BadManifest) as exc:
         message = f"Bad job command line: {exc}."
         output = _output_from_argv(argv, settings)
         if output is not None:
@@ -122,29 +139,56 @@ def main(
         return EXIT_USAGE
 
     settings = settings or get_settings()
+    clock = JobClock.starting(settings.job_spawned_at or process_started_at, entered_at)
+    if images is not None:
+        return _run_batch(args.job, images, args.options, settings, clock)
     try:
         output = open_output(args.output, settings)
     except JobFailure as failure:
         print(f"error: {failure.message}", file=sys.stderr)
         return EXIT_USAGE
-    clock = JobClock.starting(settings.job_spawned_at or process_started_at, entered_at)
-    running = (output, args.job)
+    return EXIT_OK if _run_one(args.job, args.input, output, args.mask, args.options, settings, clock) else EXIT_FAILED
+
+
+def _run_one(
+    job: str, input_uri: str, output: JobOutput, mask_uri: str | None, options: str, settings: Settings, clock: JobClock
+) -> bool:
+    """One image, end to end: its files, or its error.json. True when it succeeded."""
+    running = (output, job)
     _current_output.append(running)
     try:
         output.storage.delete(output.key("error.json"))  # a retry must not leave a stale failure behind
-        run_job(args.job, args.input, output, args.mask, parse_options(args.options), settings, clock)
-        return EXIT_OK
+        run_job(job, input_uri, output, mask_uri, parse_options(options), settings, clock)
+        return True
     except JobFailure as failure:
-        log.error("job %s failed: %s: %s", args.job, failure.type, failure.message)
-        _write_error_quietly(output, failure, args.job)
-        return EXIT_FAILED
+        log.error("job %s failed: %s: %s", job, failure.type, failure.message)
+        _write_error_quietly(output, failure, job)
+        return False
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
-        _write_error_quietly(output, describe_unexpected(exc, args.job), args.job)
-        return EXIT_FAILED
+        _write_error_quietly(output, describe_unexpected(exc, job), job)
+        return False
     finally:
         # A warm worker runs many jobs in one process: a stop names only the job still running.
         _current_output.remove(running)
+
+
+def _run_batch(job: str, images: list[BatchImage], options: str, settings: Settings, clock: JobClock) -> int:
+    """Each image of a --batch in turn (jobs/batch.py): the first pays the imports and the model load,
+    the others find them done; each image's timings_s are its own."""
+
+    def run_one(index: int, image: BatchImage) -> bool:
+        try:
+            output = open_output(image.output, settings)
+        except JobFailure as failure:  # no place to write its error.json: the log says it
+            log.error("batch image %d: %s", index, failure.message)
+            return False
+        own_clock = clock if index == 0 else JobClock.starting(None, time.time())
+        return _run_one(job, image.input, output, image.mask, options, settings, own_clock)
+
+    succeeded, failed = run_batch(images, run_one)
+    log.info("batch %s: %d of %d images succeeded, %d failed", job, succeeded, len(images), failed)
+    return EXIT_OK if succeeded else EXIT_FAILED
 
 
 @dataclass
