@@ -21,6 +21,8 @@ class Operation(StrEnum):
     upscale = "upscale"
     denoise = "denoise"
     inpaint = "inpaint"
+    # Only the inpaint operation's OCR job: the text boxes it would mask, shown before inpaint runs.
+    detect_text = "detect_text"
 
 
 class JobKind(StrEnum):
@@ -37,6 +39,7 @@ JOBS_FOR_OPERATION: dict[Operation, tuple[JobKind, ...]] = {
     Operation.upscale: (JobKind.upscale,),
     Operation.denoise: (JobKind.denoise,),
     Operation.inpaint: (JobKind.detect_text, JobKind.inpaint),
+    Operation.detect_text: (JobKind.detect_text,),
 }
 
 

@@ -113,6 +113,7 @@ class OperationSchema(BaseModel):
     jobs: list[str]
     accepts_mask: bool
     options: list[OptionSpec]
+    preview_for: Operation | None = None
 
     def option(self, name: str) -> OptionSpec | None:
         return next((o for o in self.options if o.name == name), None)
@@ -135,6 +136,11 @@ class OperationOut(BaseModel):
     accepts_mask: bool
     input: InputLimits
     options: list[OptionSpec]
+    preview_for: Operation | None = Field(
+        default=None,
+        description="Set: this operation previews a part of the named one (detect_text: the text inpaint's OCR "
+        "would mask, with its boxes) and is offered inside that operation's form, not as an operation of its own.",
+    )
 
 
 class OptionError(ValueError):
@@ -426,6 +432,20 @@ SCHEMAS: dict[Operation, OperationSchema] = {
     ),
 }
 
+# detect_text runs inpaint's OCR job alone, so its options are that job's own specs (the same ranges and
+# defaults); use_ocr is left out, since without OCR there is nothing to detect.
+SCHEMAS[Operation.detect_text] = OperationSchema(
+    name=Operation.detect_text,
+    jobs=_DETECT,
+    accepts_mask=False,
+    options=[
+        spec.model_copy(update={"applies_to": None})
+        for spec in SCHEMAS[Operation.inpaint].options
+        if spec.jobs == _DETECT and spec.name != "use_ocr"
+    ],
+    preview_for=Operation.inpaint,
+)
+
 
 def schema_for(operation: Operation | str) -> OperationSchema:
     return SCHEMAS[Operation(operation)]
@@ -476,6 +496,7 @@ def served_operations(settings: Settings) -> list[OperationOut]:
                 content_types=content_types,
             ),
             options=[o for o in schema.options if o.audience is Audience.user],
+            preview_for=schema.preview_for,
         )
         for schema in SCHEMAS.values()
     ]

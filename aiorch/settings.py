@@ -154,6 +154,7 @@ class Settings(BaseSettings):
             Operation.upscale: self.max_pixels_upscale,
             Operation.denoise: self.max_pixels_denoise,
             Operation.inpaint: self.max_pixels_inpaint,
+            Operation.detect_text: self.max_pixels_inpaint,  # inpaint's OCR job, on the same images
         }[operation]
 
     @property

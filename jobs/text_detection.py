@@ -1,7 +1,10 @@
 """detect-text: find text with PP-OCR (through rapidocr) and build the inpainting mask.
 
 Writes, beside the result (which is the mask itself):
-- ``text.json``: every detected line with its polygon, box, recognised text and score;
+- ``text.json``: every detected line with its polygon, box, recognised text and score, and the lines
+  dropped as implausible, each with its reason;
+- ``result.json``: the same report, as the detect_text operation's result (RecordResult records
+  ``result.*`` files, and the web form draws its boxes on the mask before inpaint runs);
 - ``mask.png``: the text polygons dilated by ``dilate_px``, unioned with the user's mask when given.
 
 The OCR models are the ONNX files shipped inside the rapidocr wheel; they are
@@ -96,13 +99,11 @@ def run(
         warnings=warnings,
         timings_s={"load_model": loaded_at - started, "model": ocr_s},
     )
+    report = json.dumps(text_json, indent=1).encode()
     return OperationOutput(
         image=combined,
         metadata=metadata,
-        extra_files={
-            "text.json": json.dumps(text_json, indent=1).encode(),
-            "mask.png": encode_mask(combined),
-        },
+        extra_files={"text.json": report, "result.json": report, "mask.png": encode_mask(combined)},
     )
 
 

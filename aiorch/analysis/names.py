@@ -7,7 +7,7 @@ import posixpath
 import unicodedata
 
 MAX_NAME_CHARS = 120  # of the stem: a name stays well inside every file system's 255-byte limit
-PAST_TENSE = {"upscale": "upscaled", "denoise": "denoised", "inpaint": "inpainted"}
+PAST_TENSE = {"upscale": "upscaled", "denoise": "denoised", "inpaint": "inpainted", "detect_text": "text"}
 
 
 def original_name_key(upload_key: str) -> str:

@@ -472,6 +472,32 @@ export interface components {
              * @description The uploaded image's key.
              */
             upload: string;
+        } | {
+            /**
+             * Mask
+             * @description inpaint: a painted mask's upload key.
+             */
+            mask?: string | null;
+            /** @constant */
+            operation: "detect_text";
+            /** @description The detect_text options (GET /operations serves them with their units). */
+            options?: {
+                /**
+                 * @description How far the text mask grows around each line of text.
+                 * @default 8
+                 */
+                dilate_px: number | null;
+                /**
+                 * @description OCR lines with a lower confidence are left alone.
+                 * @default 0.5
+                 */
+                min_score: number | null;
+            };
+            /**
+             * Upload
+             * @description The uploaded image's key.
+             */
+            upload: string;
         };
         /**
          * Audience
@@ -658,7 +684,7 @@ export interface components {
          * Operation
          * @enum {string}
          */
-        Operation: "upscale" | "denoise" | "inpaint";
+        Operation: "upscale" | "denoise" | "inpaint" | "detect_text";
         /**
          * OperationOut
          * @description The user part of one operation's schema, as ``GET /operations`` serves it.
@@ -670,6 +696,8 @@ export interface components {
             name: components["schemas"]["Operation"];
             /** Options */
             options: components["schemas"]["OptionSpec"][];
+            /** @description Set: this operation previews a part of the named one (detect_text: the text inpaint's OCR would mask, with its boxes) and is offered inside that operation's form, not as an operation of its own. */
+            preview_for?: components["schemas"]["Operation"] | null;
         };
         /**
          * OptionSpec

@@ -22,9 +22,12 @@ export interface OperationSpec {
   acceptsMask: boolean
   input: ServedOperation['input'] | null // null until the schema is loaded
   options: ServedOption[]
+  // Set: a preview inside that operation's form (detect_text: inpaint's OCR boxes), not an operation tab.
+  previewFor: ServedOperation['preview_for']
 }
 
-const WORDS: Record<ServedOperation['name'], { label: string; description: string }> = {
+// The operation tabs' words; a preview (served with preview_for) has its button in its operation's form.
+const WORDS: Partial<Record<ServedOperation['name'], { label: string; description: string }>> = {
   upscale: { label: 'Upscale', description: 'Real-ESRGAN makes the image four times larger and sharper.' },
   denoise: {
     label: 'Denoise',
@@ -146,24 +149,37 @@ export function optionProblems(spec: OperationSpec, values: Record<string, Optio
 export const OPERATIONS: OperationSpec[] = reactive(
   (Object.keys(WORDS) as ServedOperation['name'][]).map((name) => ({
     name,
-    ...WORDS[name],
+    label: WORDS[name]?.label ?? name,
+    description: WORDS[name]?.description ?? '',
     acceptsMask: name === 'inpaint',
     input: null,
     options: [],
+    previewFor: null,
   })),
 )
 
-/** Take the served schema: each operation's options and limits replace the placeholders. */
+/** The served previews (detect_text), each offered inside the form of the operation it previews. */
+export const PREVIEWS: OperationSpec[] = reactive([])
+
+/** Take the served schema: each operation's options and limits replace the placeholders. An operation
+ * served with preview_for is not a tab of its own: it goes to PREVIEWS. */
 export function useServedOperations(served: ServedOperation[]): void {
-  const specs = served.map((op) => ({
+  const specs: OperationSpec[] = served.map((op) => ({
     name: op.name,
     label: WORDS[op.name]?.label ?? op.name,
     description: WORDS[op.name]?.description ?? '',
     acceptsMask: op.accepts_mask,
     input: op.input,
     options: op.options.filter((o) => o.type !== 'string'),
+    previewFor: op.preview_for ?? null,
   }))
-  OPERATIONS.splice(0, OPERATIONS.length, ...specs)
+  OPERATIONS.splice(0, OPERATIONS.length, ...specs.filter((s) => !s.previewFor))
+  PREVIEWS.splice(0, PREVIEWS.length, ...specs.filter((s) => s.previewFor))
+}
+
+/** The preview served for an operation (inpaint: detect_text), or null. */
+export function previewOf(name: string): OperationSpec | null {
+  return PREVIEWS.find((p) => p.previewFor === name) ?? null
 }
 
 /** GET /operations through the client, then use it; a failure leaves the placeholders (no options offered). */

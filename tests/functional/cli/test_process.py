@@ -44,7 +44,11 @@ def photo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize(
     ("operation", "job_states", "scale"),
-    [("upscale", ["Upscale"], 4), ("denoise", ["Denoise"], 1), ("inpaint", ["DetectText", "Inpaint"], 1)],
+    [
+        ("upscale", ["Upscale"], 4),
+        ("denoise", ["Denoise"], 1),
+        ("inpaint", ["DetectText", "AfterDetectText", "Inpaint"], 1),
+    ],
 )
 def test_process_each_operation_end_to_end(cli_env, photo_file, tmp_path, operation, job_states, scale) -> None:
     out = tmp_path / f"{operation}.png"

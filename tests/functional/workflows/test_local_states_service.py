@@ -21,10 +21,29 @@ pytestmark = pytest.mark.functional
 STATES_FOR = {
     "upscale": ["ValidateInput", "ChooseOperation", "Upscale", "RecordResult", "Succeeded"],
     "denoise": ["ValidateInput", "ChooseOperation", "Denoise", "RecordResult", "Succeeded"],
-    "inpaint": ["ValidateInput", "ChooseOperation", "DetectText", "Inpaint", "RecordResult", "Succeeded"],
+    "inpaint": [
+        "ValidateInput",
+        "ChooseOperation",
+        "DetectText",
+        "AfterDetectText",
+        "Inpaint",
+        "RecordResult",
+        "Succeeded",
+    ],
+    "detect_text": ["ValidateInput", "ChooseOperation", "DetectText", "AfterDetectText", "RecordResult", "Succeeded"],
 }
-JOBS_FOR = {"upscale": ["upscale"], "denoise": ["denoise"], "inpaint": ["detect-text", "inpaint"]}
-JOB_STATES_FOR = {"upscale": {"Upscale"}, "denoise": {"Denoise"}, "inpaint": {"DetectText", "Inpaint"}}
+JOBS_FOR = {
+    "upscale": ["upscale"],
+    "denoise": ["denoise"],
+    "inpaint": ["detect-text", "inpaint"],
+    "detect_text": ["detect-text"],
+}
+JOB_STATES_FOR = {
+    "upscale": {"Upscale"},
+    "denoise": {"Denoise"},
+    "inpaint": {"DetectText", "Inpaint"},
+    "detect_text": {"DetectText"},
+}
 
 
 def _job_pid(states: LocalStates, execution_id: str, job: str) -> int:

@@ -88,7 +88,14 @@ def test_operations_serves_user_options_with_limits_and_no_operator_setting(
     answer = client.get("/operations")  # public: the form is drawn before sign-in completes
     assert answer.status_code == 200, answer.text
     served = {op["name"]: op for op in answer.json()}
-    assert set(served) == {"upscale", "denoise", "inpaint"}
+    assert set(served) == {"upscale", "denoise", "inpaint", "detect_text"}
+    # detect_text previews inpaint's OCR boxes: the form offers it inside inpaint's, not as an operation.
+    assert {name: op["preview_for"] for name, op in served.items()} == {
+        "upscale": None,
+        "denoise": None,
+        "inpaint": None,
+        "detect_text": "inpaint",
+    }
     for name, schema in SCHEMAS.items():
         op = served[name.value]
         names = [o["name"] for o in op["options"]]

@@ -58,6 +58,9 @@ def test_schema_defaults_are_the_jobs_defaults():
 def test_operator_settings_are_weights_device_compile():
     for schema in SCHEMAS.values():
         operator = set(schema.names(Audience.operator))
+        if schema.name is Operation.detect_text:  # the OCR models are the rapidocr wheel's, on onnxruntime's CPU
+            assert operator == set()
+            continue
         assert operator <= {"weights", "device", "compile"} and "weights" in operator
 
 

@@ -22,13 +22,26 @@ def test_job_state_names_are_the_asl_file_s_batch_tasks() -> None:
     assert set(JOB_TASKS) == set(STATE_FOR_JOB.values())
 
 
+def job_states_run_for(states: dict, operation: str) -> list[str]:
+    """The job states one image of ``operation`` passes through, Choice states followed by its operation."""
+    name, passed = "ChooseOperation", []
+    while name != "RecordResult":
+        state = states[name]
+        if state["Type"] == "Choice":
+            matched = [c["Next"] for c in state["Choices"] if c.get("StringEquals") == operation]
+            name = matched[0] if matched else state["Default"]
+        else:
+            passed.append(name)
+            name = state["Next"]
+    return passed
+
+
 def test_each_operation_s_jobs_follow_each_other_in_the_asl_file() -> None:
     states = asl_states()
-    for jobs in JOBS_FOR_OPERATION.values():
-        names = [STATE_FOR_JOB[job] for job in jobs]
-        assert names[0] in [c["Next"] for c in states["ChooseOperation"]["Choices"]]
-        for first, then in zip(names, [*names[1:], "RecordResult"], strict=True):
-            assert states[first]["Next"] == then
+    for operation, jobs in JOBS_FOR_OPERATION.items():
+        assert job_states_run_for(states, operation) == [STATE_FOR_JOB[job] for job in jobs], operation
+    # detect_text is inpaint's OCR job alone: the same job state, recorded before LaMa's.
+    assert job_states_run_for(states, "detect_text") == ["DetectText"]
 
 
 def test_validate_input_progress_and_the_fakes_use_the_contracts_table() -> None:

@@ -52,19 +52,25 @@ def test_state_names_and_flow(states: dict) -> None:
         *JOB_TASKS,
         "ChooseOperation",
         "UnknownOperation",
+        "AfterDetectText",
         "Succeeded",
         "CauseGiven",
         "Failed",
         "FailedWithoutCause",
     }
     choices = {c["StringEquals"]: c["Next"] for c in states["ChooseOperation"]["Choices"]}
-    assert choices == {"upscale": "Upscale", "denoise": "Denoise", "inpaint": "DetectText"}
+    assert choices == {"upscale": "Upscale", "denoise": "Denoise", "inpaint": "DetectText", "detect_text": "DetectText"}
     # Issue 9 item 10: an unmatched operation is recorded as a failure, not States.NoChoiceMatched.
     assert states["ChooseOperation"]["Default"] == "UnknownOperation"
     assert states["UnknownOperation"]["ResultPath"] == "$.error"
     assert states["UnknownOperation"]["Next"] == "RecordFailure"
     assert states["ValidateInput"]["Next"] == "ChooseOperation"
-    assert states["DetectText"]["Next"] == "Inpaint"
+    # detect_text runs only the OCR job and is recorded; inpaint goes on to LaMa.
+    assert states["DetectText"]["Next"] == "AfterDetectText"
+    assert states["AfterDetectText"]["Choices"] == [
+        {"Variable": "$.validated.operation", "StringEquals": "detect_text", "Next": "RecordResult"}
+    ]
+    assert states["AfterDetectText"]["Default"] == "Inpaint"
     assert [states[s]["Next"] for s in ("Upscale", "Denoise", "Inpaint")] == ["RecordResult"] * 3
     assert states["RecordResult"]["Next"] == "Succeeded"
     assert states["RecordFailure"]["Next"] == "CauseGiven"

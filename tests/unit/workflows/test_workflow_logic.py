@@ -42,7 +42,14 @@ EXPECTED = {
     "InpaintSucceeds": (
         "SUCCEEDED",
         None,
-        ["ValidateInput", "ChooseOperation", "DetectText", "Inpaint", "RecordResult"],
+        ["ValidateInput", "ChooseOperation", "DetectText", "AfterDetectText", "Inpaint", "RecordResult"],
+        [],
+    ),
+    # Issue 12: detect_text is the OCR job alone, recorded without LaMa's job.
+    "DetectTextSucceedsWithoutInpaint": (
+        "SUCCEEDED",
+        None,
+        ["ValidateInput", "ChooseOperation", "DetectText", "AfterDetectText", "RecordResult"],
         [],
     ),
     "ValidateInputRetriedAfterServiceError": (
@@ -78,7 +85,7 @@ EXPECTED = {
     "SecondInpaintJobFails": (
         "FAILED",
         JOB_FAILED,
-        ["ValidateInput", "ChooseOperation", "DetectText", "Inpaint", "RecordFailure"],
+        ["ValidateInput", "ChooseOperation", "DetectText", "AfterDetectText", "Inpaint", "RecordFailure"],
         [("Inpaint", "States.TaskFailed")],
     ),
     "JobTimesOut": (
