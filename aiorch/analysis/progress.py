@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from aiorch.analysis.views import ProgressView
-from aiorch.contracts import JOB_FOR_STATE, JOBS_FOR_OPERATION, STATE_FOR_JOB, JobProgress, Operation
+from aiorch.contracts import JOB_FOR_STATE, JOBS_FOR_OPERATION, STATE_FOR_JOB, JobKind, JobProgress, Operation
 
 __all__ = ["FINISHED_STAGE", "JOB_FOR_STATE", "STATE_FOR_JOB", "job_fraction", "progress_view", "stage_remaining_s"]
 
@@ -18,6 +18,8 @@ __all__ = ["FINISHED_STAGE", "JOB_FOR_STATE", "STATE_FOR_JOB", "job_fraction", "
 READING_STAGE, WRITING_STAGE, FINISHED_STAGE = "reading input", "writing result", "done"
 _STAGE_SPAN = {READING_STAGE: (0.0, 0.05), WRITING_STAGE: (0.95, 0.05), FINISHED_STAGE: (1.0, 0.0)}
 _MODEL_SPAN = (0.05, 0.9)
+# The Choice states right after a job (the ASL's AfterDetectText): that job is done, the next not begun.
+_AFTER_JOB = {"AfterDetectText": JobKind.detect_text}
 
 
 def job_fraction(job_progress: JobProgress) -> float:
@@ -62,6 +64,8 @@ def progress_view(
             if now is not None:
                 progress.remaining_s = stage_remaining_s(job_progress, now)
         position = steps.index(job.value)
+    elif state in _AFTER_JOB and _AFTER_JOB[state].value in steps:
+        position, fraction = steps.index(_AFTER_JOB[state].value), 1.0
     elif state == "RecordResult":
         position, fraction = len(steps) - 1, 0.5
     else:

@@ -36,6 +36,10 @@ def test_percent_places_the_job_between_validate_and_record() -> None:
     inpainting = progress_view(Operation.inpaint, "Inpaint", False, at("inpainting", 0, 4))
     detecting = progress_view(Operation.inpaint, "DetectText", False, at("detecting text", 3, 4))
     assert detecting.percent < inpainting.percent
+    # Between the two jobs (the AfterDetectText choice) the bar stays at the OCR job's end, not back at 0.
+    between = progress_view(Operation.inpaint, "AfterDetectText", False, None)
+    assert detecting.percent < between.percent <= inpainting.percent
+    assert progress_view(Operation.detect_text, "AfterDetectText", False, None).percent == round(200 / 3, 1)
 
 
 def test_time_left_is_the_measured_rate_times_what_is_left() -> None:
