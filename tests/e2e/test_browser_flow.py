@@ -641,3 +641,45 @@ def test_a_drawn_mask_on_a_photo_without_text(page: Any, stack: Any, tmp_path: P
     change = np.abs(result - original).mean(axis=2)
     assert change[drawn].mean() > MIN_MEAN_CHANGE_UNDER_MASK, change[drawn].mean()
     assert np.array_equal(result[~drawn], original[~drawn])  # the rest is untouched
+
+
+def test_find_text_draws_the_ocr_boxes_on_the_mask_before_run(page: Any, stack: Any, tmp_path: Path) -> None:
+    """Issue 12, "masks the user can trust": Find text beside the brush runs only the OCR job (a detect_text
+    execution) and draws the boxes it found on the mask before Run, as a step Undo takes back; the OCR switch
+    goes off, so Run fills the mask as drawn. detect_text is no operation tab of its own."""
+    from aiorch.analysis import AnalysisService
+    from aiorch.storage import open_app_storage
+    from tests.unit.jobs.job_images import photo_with_text
+
+    poster = tmp_path / "poster.png"
+    photo_with_text(256).save(poster)
+    signed_in(page)
+    page.get_by_test_id("operation-inpaint").check()
+    expect(page.get_by_test_id("operation-detect_text")).to_have_count(0)
+    page.get_by_test_id("file-input").set_input_files(str(poster))
+    page.locator('[data-testid="mask-canvas"][data-ready="true"]').wait_for(timeout=30_000)
+    expect(page.locator("input[name=use_ocr]")).to_be_checked()
+
+    page.get_by_test_id("find-text").click()
+    found = page.get_by_test_id("text-found")
+    expect(found).to_contain_text("of text, drawn on the mask", timeout=RUN_TIMEOUT_S * 1000)
+    screenshot(page, "find-text-boxes")
+
+    views, _ = AnalysisService(stack.settings).list_executions("local", limit=5)
+    preview = next(v for v in views if v.operation == "detect_text")
+    assert preview.status == "SUCCEEDED"
+    assert {r.job for r in preview.results} == {"detect-text"}  # only the OCR job ran
+    report_key = next(r.key for r in preview.results if r.key.endswith("/result.json"))
+    report = json.loads(open_app_storage(stack.settings).get_bytes(report_key))
+    assert len(report["lines"]) >= 2, report
+    expect(found).to_contain_text(f"Found {len(report['lines'])} boxes of text")
+    # Each box is painted on the canvas at its centre; the photo around the text is not.
+    alpha_at = """([points]) => { const c = document.querySelector('[data-testid="mask-canvas"]');
+        const ctx = c.getContext('2d'); return points.map(([x, y]) => ctx.getImageData(x, y, 1, 1).data[3]) }"""
+    centres = [[(x0 + x1) // 2, (y0 + y1) // 2] for x0, y0, x1, y1 in (line["box"] for line in report["lines"])]
+    assert all(a > 0 for a in page.evaluate(alpha_at, [centres]))
+    assert page.evaluate(alpha_at, [[[128, 128]]]) == [0]  # the middle of the photo, between the lines
+    expect(page.locator("input[name=use_ocr]")).not_to_be_checked()  # Run fills the mask as drawn
+    page.get_by_test_id("undo").click()  # the boxes are one undoable step
+    expect(page.get_by_role("button", name="Clear mask")).to_be_disabled()
+    assert all(a == 0 for a in page.evaluate(alpha_at, [centres]))
