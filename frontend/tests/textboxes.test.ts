@@ -3,7 +3,7 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import MaskBrush from '../src/components/MaskBrush.vue'
 import OperationPicker from '../src/components/OperationPicker.vue'
-import { OPERATIONS, previewOf, useServedOperations, type ServedOperation } from '../src/lib/operations'
+import { OPERATIONS, formFor, previewOf, useServedOperations, type ServedOperation } from '../src/lib/operations'
 import { drawTextBoxes, findText, textSummary, type PathContext, type TextReport } from '../src/lib/textboxes'
 import { execution, json, result } from './fakes'
 import served from './served-operations.json'
@@ -47,6 +47,7 @@ describe('the served preview', () => {
     expect(previewOf('inpaint')?.name).toBe('detect_text')
     expect(previewOf('inpaint')?.options.map((o) => o.name)).toEqual(['min_score', 'dilate_px'])
     expect(previewOf('upscale')).toBeNull()
+    expect([formFor('detect_text'), formFor('inpaint'), formFor('upscale')]).toEqual(['inpaint', 'inpaint', 'upscale'])
     const picker = mount(OperationPicker, { props: { modelValue: 'inpaint', options: {} } })
     expect(picker.find('[data-testid="operation-detect_text"]').exists()).toBe(false)
     expect(picker.findAll('input[name="operation"]')).toHaveLength(3)

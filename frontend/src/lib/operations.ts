@@ -177,6 +177,11 @@ export function useServedOperations(served: ServedOperation[]): void {
   PREVIEWS.splice(0, PREVIEWS.length, ...specs.filter((s) => s.previewFor))
 }
 
+/** The operation whose form a run of `name` belongs to: a preview's (detect_text: inpaint), else its own. */
+export function formFor(name: string): string {
+  return PREVIEWS.find((p) => p.name === name)?.previewFor ?? name
+}
+
 /** The preview served for an operation (inpaint: detect_text), or null. */
 export function previewOf(name: string): OperationSpec | null {
   return PREVIEWS.find((p) => p.previewFor === name) ?? null
