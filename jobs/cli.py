@@ -3,7 +3,7 @@
 
 The flow of one job (DESIGN.md, "Contracts"):
 read the input (and mask) → decode → run the operation module → encode →
-write ``result.<ext>``, any extra files, ``metadata.json``; ``progress.json``
+write ``result.<ext>``, any extra files, ``thumbnail.webp``, ``metadata.json``; ``progress.json``
 is updated throughout. A failure writes ``error.json`` ({type, message} in
 plain words) and exits non-zero; the traceback goes to stderr only.
 
@@ -289,8 +289,10 @@ def run_job(
         output.storage.put_bytes(output.key(f"result.{ext}"), data, content_type)
         for name, blob in result.extra_files.items():
             output.storage.put_bytes(output.key(name), blob)
+        thumbnail = write_thumbnail(output, result, decoded, ext, notes)
 
     metadata = build_metadata(job, result, decoded, data, ext, options, notes)
+    metadata["thumbnail"] = thumbnail
     metadata["worker"] = (
         None
         if settings.job_worker_startup_s is None
@@ -369,6 +371,33 @@ def encode_result(
         icc_profile=decoded.icc_profile,
     )
     return data, ext, content_type, notes
+
+
+def write_thumbnail(
+    output: JobOutput, result: OperationOutput, decoded: imageio.DecodedImage, ext: str, notes: list[str]
+) -> dict[str, Any] | None:
+    """``thumbnail.webp`` beside the result (at most 256 px, as the result looks: its alpha, or flattened
+    onto white for a JPEG), so a gallery never loads the full result; its entry for the metadata. A
+    thumbnail that cannot be made costs the user nothing but the preview: noted, the job still succeeds."""
+    try:
+        thumb = imageio.encode_thumbnail(
+            result.image,
+            alpha=decoded.alpha if result.image.ndim == 3 else None,
+            opaque=ext == "jpg",
+            icc_profile=decoded.icc_profile if result.image.ndim == 3 else None,
+        )
+        output.storage.put_bytes(output.key(imageio.THUMBNAIL_NAME), thumb.data, "image/webp")
+    except Exception as exc:  # the result is written; only the preview is missing
+        log.warning("no thumbnail: %s", exc, exc_info=True)
+        notes.append(f"no thumbnail was written ({type(exc).__name__})")
+        return None
+    return {
+        "file": imageio.THUMBNAIL_NAME,
+        "width": thumb.width,
+        "height": thumb.height,
+        "bytes": len(thumb.data),
+        "format": "webp",
+    }
 
 
 def resize_plane(plane: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -138,6 +138,69 @@ def encode_mask(mask: np.ndarray) -> bytes:
     return out.getvalue()
 
 
+THUMBNAIL_NAME = "thumbnail.webp"
+THUMBNAIL_MAX_SIDE = 256
+THUMBNAIL_QUALITY = 80
+# Pixels taken per thumbnail pixel (each way) before the filtered resize: enough against aliasing.
+_THUMBNAIL_OVERSAMPLE = 4
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    data: bytes  # WebP
+    width: int
+    height: int
+
+
+def thumbnail_size(width: int, height: int, max_side: int = THUMBNAIL_MAX_SIDE) -> tuple[int, int]:
+    """The size at most ``max_side`` on the longer side, same aspect ratio, never larger than the image."""
+    scale = min(1.0, max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def encode_thumbnail(
+    pixels: np.ndarray,
+    *,
+    alpha: np.ndarray | None = None,
+    opaque: bool = False,
+    icc_profile: bytes | None = None,
+    max_side: int = THUMBNAIL_MAX_SIDE,
+    quality: int = THUMBNAIL_QUALITY,
+) -> Thumbnail:
+    """A small WebP of a result (float32 RGB HxWx3, or a HxW mask) for galleries, so no browser has to
+    scale a 64 MP result. ``alpha`` may have another size than ``pixels`` (it is scaled on its own);
+    ``opaque`` flattens it onto white, as a JPEG result is.
+
+    Cheap on any size: a strided view picks about 4 pixels per thumbnail pixel each way, and only that
+    small copy is converted and filtered (Lanczos) down; the full-size result is never converted again.
+    """
+    height, width = pixels.shape[:2]
+    size = thumbnail_size(width, height, max_side)
+    picked = _pick(pixels, size)
+    if picked.ndim == 2:  # a mask
+        picked = np.repeat((np.asarray(picked, dtype=np.float32) > 0).astype(np.float32)[..., None], 3, axis=2)
+    small = Image.fromarray(to_uint8(picked), "RGB").resize(size, Image.Resampling.LANCZOS)
+    if alpha is not None:
+        small_alpha = Image.fromarray(to_uint8(_pick(alpha, size)), "L").resize(size, Image.Resampling.LANCZOS)
+        if opaque:
+            small = Image.composite(small, Image.new("RGB", size, (255, 255, 255)), small_alpha)
+        else:
+            small.putalpha(small_alpha)
+    save_args: dict[str, object] = {"quality": quality, "method": 4}
+    if icc_profile:
+        save_args["icc_profile"] = icc_profile
+    out = io.BytesIO()
+    small.save(out, "WEBP", **save_args)
+    return Thumbnail(out.getvalue(), size[0], size[1])
+
+
+def _pick(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Every step-th row and column, leaving at least ``_THUMBNAIL_OVERSAMPLE`` per target pixel."""
+    step_y = max(1, pixels.shape[0] // (size[1] * _THUMBNAIL_OVERSAMPLE))
+    step_x = max(1, pixels.shape[1] // (size[0] * _THUMBNAIL_OVERSAMPLE))
+    return pixels[::step_y, ::step_x]
+
+
 def check_output_options(format: str, quality: object) -> None:
     """Refuse an unknown format or a quality outside 1-100 (before any work is done)."""
     output_format(format)

@@ -76,6 +76,35 @@ def test_denoise_writes_result_metadata_and_finished_progress(workdir: Path, set
     assert progress["done"] == progress["total"] and progress["stage"] == "done"
 
 
+def test_a_job_writes_a_small_thumbnail_beside_the_result_and_names_it(workdir: Path, settings: Settings) -> None:
+    source = put(workdir, "wide.png", encoded(astronaut(300).resize((400, 300))))
+    code, out = run(workdir, settings, "denoise", "--input", source, "--options", '{"method": "tv", "format": "jpeg"}')
+    assert code == 0
+    thumbnail = Image.open(out / "thumbnail.webp")
+    assert thumbnail.format == "WEBP" and thumbnail.size == (256, 192)  # 256 px on the longer side, 4:3 kept
+    metadata = json.loads((out / "metadata.json").read_text())
+    assert metadata["thumbnail"] == {
+        "file": "thumbnail.webp",
+        "width": 256,
+        "height": 192,
+        "bytes": (out / "thumbnail.webp").stat().st_size,
+        "format": "webp",
+    }
+    assert metadata["output"]["width"] == 400  # the result itself is untouched
+    # It looks like the result.
+    result = Image.open(out / "result.jpg").convert("RGB").resize((256, 192), Image.Resampling.BOX)
+    difference = np.abs(np.asarray(thumbnail.convert("RGB"), np.float32) - np.asarray(result, np.float32))
+    assert difference.mean() < 10
+
+
+def test_a_small_result_gets_a_thumbnail_of_its_own_size(workdir: Path, settings: Settings) -> None:
+    source = put(workdir, "tall.png", encoded(astronaut(40).resize((30, 40))))
+    code, out = run(workdir, settings, "denoise", "--input", source, "--options", '{"method": "wavelet"}')
+    assert code == 0
+    assert Image.open(out / "thumbnail.webp").size == (30, 40)  # never scaled up
+    assert json.loads((out / "metadata.json").read_text())["thumbnail"]["width"] == 30
+
+
 def test_output_format_and_quality_options(workdir: Path, settings: Settings) -> None:
     source = put(workdir, "photo.png", encoded(astronaut(32)))
     options = json.dumps({"method": "wavelet", "format": "webp", "quality": 80})

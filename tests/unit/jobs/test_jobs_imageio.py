@@ -16,7 +16,9 @@ from jobs.imageio import (
     decode_mask,
     encode_image,
     encode_mask,
+    encode_thumbnail,
     output_format,
+    thumbnail_size,
 )
 from tests.unit.jobs.job_images import (
     astronaut,
@@ -222,3 +224,41 @@ def test_encode_mask_round_trips() -> None:
     mask[1, 2] = True
     decoded = np.asarray(Image.open(io.BytesIO(encode_mask(mask))))
     np.testing.assert_array_equal(decoded > 0, mask)
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [((4000, 3000), (256, 192)), ((3000, 4000), (192, 256)), ((100, 40), (100, 40)), ((9000, 10), (256, 1))],
+)
+def test_thumbnail_size_keeps_the_aspect_ratio_and_never_scales_up(
+    size: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    assert thumbnail_size(*size) == expected
+
+
+def test_a_thumbnail_is_a_small_webp_that_looks_like_the_result() -> None:
+    photo = as_float(astronaut(512).resize((1000, 600)))  # a large, wide result
+    thumb = encode_thumbnail(photo)
+    image = Image.open(io.BytesIO(thumb.data))
+    assert image.format == "WEBP" and image.size == (thumb.width, thumb.height) == (256, 154)
+    expected = as_float(Image.fromarray((photo * 255).astype(np.uint8)).resize((256, 154), Image.Resampling.BOX))
+    assert np.abs(as_float(image) - expected).mean() < 0.04  # the same picture, not an aliased one
+
+
+def test_a_thumbnail_keeps_transparency_or_flattens_it_like_a_jpeg() -> None:
+    photo = np.zeros((300, 400, 3), np.float32)  # black
+    alpha = np.zeros((150, 200), np.float32)  # another size than the result (an upscale's input alpha)
+    alpha[:, 100:] = 1.0  # right half opaque
+    kept = Image.open(io.BytesIO(encode_thumbnail(photo, alpha=alpha).data))
+    assert kept.mode == "RGBA" and kept.size == (256, 192)
+    kept_alpha = np.asarray(kept)[..., 3]
+    assert kept_alpha[:, :100].max() < 16 and kept_alpha[:, 156:].min() > 240
+    flat = np.asarray(Image.open(io.BytesIO(encode_thumbnail(photo, alpha=alpha, opaque=True).data)))
+    assert flat.shape == (192, 256, 3) and flat[:, :100].min() > 230 and flat[:, 156:].max() < 25  # white | black
+
+
+def test_a_mask_result_gets_a_thumbnail_too() -> None:
+    mask = np.zeros((64, 32), bool)
+    mask[:32] = True
+    image = np.asarray(Image.open(io.BytesIO(encode_thumbnail(mask).data)).convert("L"))
+    assert image.shape == (64, 32) and image[:28].min() > 230 and image[36:].max() < 25
