@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from aiorch.contracts import ExecutionStatus
+from aiorch.contracts import ExecutionStatus, Operation
 from aiorch.settings import Settings, get_settings
 
 
@@ -53,7 +53,8 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--operation", "-o", type=click.Choice(["upscale", "denoise", "inpaint"]), required=True)
+# detect_text: inpaint's OCR job alone; --out then gets its result.json (the boxes found and dropped).
+@click.option("--operation", "-o", type=click.Choice([o.value for o in Operation]), required=True)
 @click.option("--mask", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Mask for inpaint.")
 @click.option(
     "--out",
