@@ -69,8 +69,16 @@ class ExecutionStatus(StrEnum):
         return self is not ExecutionStatus.RUNNING
 
 
+# One request's images at most (a batch): Step Functions' 256 KiB payload and 25,000-event history
+# bound it, and so does one job's command line (SubmitJob's 30 KiB).
+BATCH_MAX_IMAGES = 50
+
+
 class AnalysisRequest(BaseModel):
-    """The state machine's input: what the user asked for, by key only."""
+    """The state machine's input: what the user asked for, by key only.
+
+    A batch (many images, one operation and options) lists them in ``input_keys``; ``input_key`` is
+    then its first image, so what shows one image (history, thumbnails) still has one."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -78,8 +86,13 @@ class AnalysisRequest(BaseModel):
     user: str = Field(min_length=1, max_length=128)
     operation: str  # validated by ValidateInput, so an unknown one fails there with a clear error
     input_key: str = Field(min_length=1, max_length=1024)
+    input_keys: list[str] = Field(default_factory=list, max_length=BATCH_MAX_IMAGES)
     mask_key: str | None = Field(default=None, max_length=1024)
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def is_batch(self) -> bool:
+        return bool(self.input_keys)
 
 
 class JobSpec(BaseModel):
@@ -91,8 +104,24 @@ class JobSpec(BaseModel):
     command: list[str]  # the container command: ["upscale", "--input", uri, ...]
 
 
+class ChunkSpec(BaseModel):
+    """One chunk of a batch: its jobs in order, each ``python -m jobs <kind> --batch MANIFEST``."""
+
+    images: list[int]  # the request's image indexes this chunk runs
+    jobs: list[JobSpec]
+
+
+class RejectedImage(BaseModel):
+    """An image of a batch that ValidateInput refused: it fails alone, the others run."""
+
+    index: int
+    message: str
+
+
 class ValidatedRequest(BaseModel):
-    """ValidateInput's output; carried on as ``$.validated``."""
+    """ValidateInput's output; carried on as ``$.validated``. A batch has ``batch`` set, its chunks
+    (the state machine's Map runs them) and the images refused; the single-image fields then describe
+    its first accepted image."""
 
     operation: Operation
     input_key: str
@@ -101,6 +130,9 @@ class ValidatedRequest(BaseModel):
     bytes: int
     format: str
     jobs: dict[str, JobSpec]  # by state name: Upscale, Denoise, DetectText, Inpaint
+    batch: bool = False
+    chunks: list[ChunkSpec] = Field(default_factory=list)
+    rejected: list[RejectedImage] = Field(default_factory=list)
     result_key: str | None = None
 
 
@@ -126,6 +158,18 @@ class JobError(BaseModel):
     at: datetime = Field(default_factory=utcnow)
 
 
+class ImageOutcome(BaseModel):
+    """How one image of a batch ended (RecordResult writes them into the record)."""
+
+    index: int
+    input_key: str
+    status: ExecutionStatus  # SUCCEEDED or FAILED
+    result_keys: list[str] = Field(default_factory=list)
+    metadata_keys: list[str] = Field(default_factory=list)
+    error_type: str | None = None
+    error_message: str | None = None
+
+
 class ExecutionRecord(BaseModel):
     """The execution index entry (executions/{user}/{execution}.json)."""
 
@@ -133,6 +177,8 @@ class ExecutionRecord(BaseModel):
     user: str
     operation: str
     input_key: str
+    input_keys: list[str] = Field(default_factory=list)  # a batch's images, in order
+    images: list[ImageOutcome] = Field(default_factory=list)  # a batch's outcomes, once recorded
     mask_key: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     status: ExecutionStatus = ExecutionStatus.RUNNING

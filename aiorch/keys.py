@@ -30,6 +30,11 @@ def result_prefix(user: str, execution_id: str, job: str) -> str:
     return f"results/{safe_part(user, 'user')}/{safe_part(execution_id, 'execution id')}/{safe_part(job)}/"
 
 
+def batch_image_prefix(user: str, execution_id: str, job: str, index: int) -> str:
+    """Where one image of a batch gets its job's files (its own result, metadata, progress, error)."""
+    return f"{result_prefix(user, execution_id, job)}{index:03d}/"
+
+
 def execution_results_prefix(user: str, execution_id: str) -> str:
     return f"results/{safe_part(user, 'user')}/{safe_part(execution_id, 'execution id')}/"
 

@@ -116,7 +116,15 @@ class Settings(BaseSettings):
 
     # --- users --------------------------------------------------------------------
     local_user: str = "local"
-    max_running_executions_per_user: int = 4
+    max_running_executions_per_user: int = 4  # a batch counts once
+
+    # --- batches: many images in one request (one execution, a Map over chunks) ------
+    batch_max_images: int = Field(
+        default=50, ge=1, le=50, description="Images one request may carry (Step Functions' payload and history)."
+    )
+    batch_chunk_images: int = Field(
+        default=10, ge=1, le=50, description="Images per job: each job pays its start and model load once."
+    )
 
     # --- web ----------------------------------------------------------------------
     api_host: str = "127.0.0.1"

@@ -21,9 +21,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-# One batch job's images at most: the state machine's Map hands each job one chunk, and the
-# command line travels in SubmitJob (30 KiB) and the Step Functions payload (256 KiB).
-MAX_BATCH_IMAGES = 50
+from aiorch.contracts import BATCH_MAX_IMAGES as MAX_BATCH_IMAGES  # one request's images, so one job's at most
 
 
 class BatchImage(BaseModel):

@@ -18,6 +18,7 @@ from aiorch.contracts import (
     AnalysisRequest,
     ExecutionRecord,
     ExecutionStatus,
+    ImageOutcome,
     JobError,
     Operation,
     utcnow,
@@ -137,8 +138,10 @@ def write_analytics(
     metadata: dict[str, dict[str, Any]] | None = None,
     error_type: str | None = None,
     settings: Settings | None = None,
+    name: str | None = None,
 ) -> str:
-    """One analytics row per execution, whatever its end (overwritten, never duplicated)."""
+    """One analytics row per execution, whatever its end (overwritten, never duplicated); a batch
+    writes one per image, each under its own ``name``."""
     from aiorch.analytics.records import AnalyticsRow, estimate_cost_usd, write_row
 
     settings = settings or get_settings()
@@ -179,7 +182,50 @@ def write_analytics(
         started_at=started_at,
         finished_at=finished_at,
     )
-    return write_row(storage, row)
+    return write_row(storage, row, name=name)
+
+
+def batch_image_metadata(storage: Storage, request: AnalysisRequest, index: int) -> dict[str, dict[str, Any]]:
+    """metadata.json of each job that wrote one for image ``index`` of a batch, by job kind."""
+    found: dict[str, dict[str, Any]] = {}
+    for kind in job_kinds(request.operation):
+        try:
+            found[kind] = storage.get_json(
+                keys.batch_image_prefix(request.user, request.execution_id, kind, index) + "metadata.json"
+            )
+        except (NotFound, ValueError):
+            continue
+    return found
+
+
+def write_batch_analytics(
+    storage: Storage,
+    request: AnalysisRequest,
+    outcomes: list[ImageOutcome] | None,
+    *,
+    error_type: str | None,
+    started_at: datetime | None,
+    finished_at: datetime | None,
+) -> list[str]:
+    """One row per image of a batch: its own status, sizes and job times (an image without an outcome,
+    the batch having failed as a whole, is a failure of the batch's error type)."""
+    by_index = {o.index: o for o in outcomes or []}
+    written = []
+    for index in range(len(request.input_keys)):
+        outcome = by_index.get(index)
+        written.append(
+            write_analytics(
+                storage,
+                request,
+                outcome.status if outcome else ExecutionStatus.FAILED,
+                started_at=started_at,
+                finished_at=finished_at,
+                metadata=batch_image_metadata(storage, request, index),
+                error_type=outcome.error_type if outcome else error_type,
+                name=f"{request.execution_id}-{index:03d}",
+            )
+        )
+    return written
 
 
 # The parts of a job's metadata timings_s (jobs/cli.py JobClock), summed over jobs into stage_ms_json.
@@ -226,6 +272,7 @@ def record_outcome(
     error_message: str | None = None,
     result_keys: list[str] | None = None,
     metadata_keys: list[str] | None = None,
+    images: list[ImageOutcome] | None = None,
     only_if_changed: bool = False,
 ) -> tuple[ExecutionRecord | None, bool]:
     """Finalise the index entry, then write the execution's analytics row.
@@ -243,11 +290,21 @@ def record_outcome(
         metadata_keys=metadata_keys,
         error_type=error_type,
         error_message=error_message,
+        images=images,
     )
     # A repeated recorder (Lambda retry) rewrites its own row; it never overwrites a
     # row of a different outcome recorded first.
     same_outcome = record is not None and record.status is status
-    if changed or (same_outcome and not only_if_changed):
+    if (changed or (same_outcome and not only_if_changed)) and request.is_batch:
+        write_batch_analytics(
+            storage,
+            request,
+            record.images if record is not None and record.images else images,
+            error_type=error_type,
+            started_at=started_at,
+            finished_at=finished_at,
+        )
+    elif changed or (same_outcome and not only_if_changed):
         write_analytics(
             storage,
             request,

@@ -28,6 +28,19 @@ PLACEHOLDERS: list[str] = [
 
 LAMBDA_TASKS = ("ValidateInput", "RecordResult", "RecordFailure")
 JOB_TASKS = ("Upscale", "Denoise", "DetectText", "Inpaint")
+# A batch's job task, inside the two Maps (over chunks, then over a chunk's jobs in order).
+BATCH_JOB_TASK_PATH = ("RunChunks", "ChunkJobs", "ChunkJob")
+
+
+def batch_job_task(definition: dict[str, Any]) -> dict[str, Any]:
+    """The ChunkJob task state, found through the Maps' ItemProcessors."""
+    states = definition["States"]
+    *maps, task = BATCH_JOB_TASK_PATH
+    for name in maps:
+        states = states[name]["ItemProcessor"]["States"]
+    found: dict[str, Any] = states[task]
+    return found
+
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -74,8 +87,8 @@ def apply_settings(definition: dict[str, Any], settings: Settings) -> None:
         for retrier in states[name].get("Retry", []):
             retrier["MaxAttempts"] = settings.lambda_retry_max_attempts
             retrier["BackoffRate"] = settings.retry_backoff_rate
-    for name in JOB_TASKS:
-        states[name]["TimeoutSeconds"] = settings.job_timeout_s
-        for retrier in states[name].get("Retry", []):
+    for task in [*(states[name] for name in JOB_TASKS), batch_job_task(definition)]:
+        task["TimeoutSeconds"] = settings.job_timeout_s
+        for retrier in task.get("Retry", []):
             retrier["MaxAttempts"] = settings.batch_throttle_retry_max_attempts
             retrier["BackoffRate"] = settings.retry_backoff_rate

@@ -31,7 +31,7 @@ from aiorch.analysis.errors import (
 from aiorch.analysis.media import EXTENSIONS, content_type_for, sniff_image
 from aiorch.analysis.names import download_name, original_name_key, sanitise_name
 from aiorch.analysis.progress import FINISHED_STAGE, progress_view
-from aiorch.analysis.views import ErrorView, ExecutionView, ResultLink, UploadInfo
+from aiorch.analysis.views import ErrorView, ExecutionView, ImageView, ResultLink, UploadInfo
 from aiorch.contracts import (
     JOB_FOR_STATE,
     JOBS_FOR_OPERATION,
@@ -51,6 +51,11 @@ from aiorch.operations import OptionError, check_options
 from aiorch.settings import Settings
 from aiorch.states import execution_arn
 from aiorch.storage import NotFound, Storage, open_app_storage
+
+
+def _not_sent(request: AnalysisRequest) -> set[str] | None:
+    """What a one-image request leaves out of the state machine's input (it travels as it always has)."""
+    return None if request.is_batch else {"input_keys"}
 
 
 class AnalysisService:
@@ -125,12 +130,25 @@ class AnalysisService:
         self,
         user: str,
         operation: str,
-        upload_key: str,
+        upload_key: str | None,
         mask_key: str | None = None,
         options: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
+        *,
+        upload_keys: list[str] | None = None,
     ) -> ExecutionRecord:
+        """Start one execution: of one upload, or of a batch (``upload_keys``: one execution, counted
+        once against the running limit, each image its own result)."""
         options = options or {}
+        if (upload_key is None) == (upload_keys is None):
+            raise BadRequest("give one upload, or a batch of uploads, not both")
+        if upload_keys is not None:
+            if not 1 <= len(upload_keys) <= self.settings.batch_max_images:
+                raise BadRequest(f"a batch takes 1 to {self.settings.batch_max_images} images, not {len(upload_keys)}")
+            if mask_key is not None:
+                raise BadRequest("a mask belongs to one image: a batch takes no mask")
+            upload_key = upload_keys[0]
+        assert upload_key is not None
         try:
             Operation(operation)
         except ValueError:
@@ -139,12 +157,13 @@ class AnalysisService:
             check_options(operation, options)  # the schema ValidateInput applies, before anything is stored
         except OptionError as exc:
             raise BadRequest(exc.message) from None
-        for what, key in (("upload", upload_key), ("mask", mask_key)):
+        named = [("upload", key) for key in upload_keys or [upload_key]] + [("mask", mask_key)]
+        for what, key in named:
             if key is not None and (not keys.is_under_user(key, user) or not self.storage.exists(key)):
                 raise NotFoundError(f"no {what} {key!r} among your uploads")
 
         fingerprint = hashlib.sha256(
-            json.dumps([operation, upload_key, mask_key, options], sort_keys=True).encode()
+            json.dumps([operation, upload_keys or upload_key, mask_key, options], sort_keys=True).encode()
         ).hexdigest()
         if idempotency_key is not None:
             try:
@@ -158,6 +177,7 @@ class AnalysisService:
             user=user,
             operation=operation,
             input_key=upload_key,
+            input_keys=upload_keys or [],
             mask_key=mask_key,
             options=options,
         )
@@ -190,7 +210,7 @@ class AnalysisService:
             self.states.start_execution(
                 stateMachineArn=self.settings.resolved_state_machine_arn,
                 name=execution_id,
-                input=json.dumps({"request": request.model_dump(mode="json")}),
+                input=json.dumps({"request": request.model_dump(mode="json", exclude=_not_sent(request))}),
             )
         except Exception as exc:
             self.index.finalise(
@@ -306,12 +326,77 @@ class AnalysisService:
             )
             for k in record.result_keys
         ]
+        if record.input_keys:  # a batch: each image with its own results; no one set of results
+            view.results, view.metadata = [], {}
+            view.images = self._batch_images(record, status)
+            return view
         for key in record.metadata_keys:
             try:
                 view.metadata[key.split("/")[-2]] = self.storage.get_json(key)
             except (NotFound, ValueError):
                 continue
         return view
+
+    def _batch_images(self, record: ExecutionRecord, status: ExecutionStatus) -> list[ImageView]:
+        """Each image of a batch: from the recorded outcomes once recorded, else from what its jobs have
+        written so far (one listing of the execution's results, then each running image's progress)."""
+        kinds = [k.value for k in JOBS_FOR_OPERATION[Operation(record.operation)]]
+        recorded = {o.index: o for o in record.images}
+        written = set(self.storage.list(keys.execution_results_prefix(record.user, record.execution_id)))
+        images = []
+        for index, input_key in enumerate(record.input_keys):
+            name = self.original_name(input_key)
+            image = ImageView(index=index, input_key=input_key, original_name=name, status="PENDING")
+            prefixes = [keys.batch_image_prefix(record.user, record.execution_id, kind, index) for kind in kinds]
+            outcome = recorded.get(index)
+            if outcome is not None:
+                image.status = outcome.status.value
+                result_keys = outcome.result_keys
+                if outcome.error_type or outcome.error_message:
+                    image.error = ErrorView(type=outcome.error_type or "Error", message=outcome.error_message or "")
+            else:
+                result_keys = sorted(k for k in written if k.startswith(prefixes[-1]) and "/result." in k)
+                failed = [p for p in prefixes if p + "error.json" in written]
+                if result_keys:
+                    image.status = "SUCCEEDED"
+                elif failed:
+                    try:
+                        error = self.storage.get_json(failed[-1] + "error.json")
+                        image.error = ErrorView(type=str(error.get("type")), message=str(error.get("message")))
+                    except (NotFound, ValueError, AttributeError):
+                        image.error = ErrorView(type="Error", message="its job failed")
+                    # Its job was stopped with the batch (the job says "Stopped"): not a failure of the image.
+                    image.status = "ABORTED" if image.error.type == "Stopped" else "FAILED"
+                else:
+                    running = [i for i, p in enumerate(prefixes) if p + "progress.json" in written]
+                    if running and not status.is_final:
+                        step = running[-1]
+                        progress = self._progress_at(prefixes[step])
+                        image.status = "RUNNING"
+                        image.stage = progress.stage if progress else kinds[step]
+                        done = progress.percent / 100 if progress else 0.0
+                        image.percent = round(100 * (step + done) / len(kinds), 1)
+                    elif status.is_final:
+                        image.status = status.value  # the batch ended (stopped, failed) before this image
+            if image.status == "SUCCEEDED":
+                image.percent = 100.0
+            image.results = [
+                ResultLink(
+                    job=kinds[-1],
+                    key=k,
+                    content_type=content_type_for(k),
+                    filename=download_name(name, record.operation, f"{record.execution_id}-{index + 1:03d}", k),
+                )
+                for k in result_keys
+            ]
+            images.append(image)
+        return images
+
+    def _progress_at(self, prefix: str) -> JobProgress | None:
+        try:
+            return JobProgress.model_validate(self.storage.get_json(prefix + "progress.json"))
+        except (NotFound, ValueError):
+            return None
 
     def get_status(self, user: str, execution_id: str) -> ExecutionView:
         return self.view(self._record(user, execution_id), live=True)

@@ -40,6 +40,20 @@ class ResultLink(BaseModel):
     filename: str  # the name it downloads as (Content-Disposition), after the original when known
 
 
+class ImageView(BaseModel):
+    """One image of a batch: where it is (PENDING, RUNNING, SUCCEEDED, FAILED, or the batch's own end
+    for an image that never finished), its job's progress while it runs, its results or its error."""
+
+    index: int
+    input_key: str
+    original_name: str | None = None
+    status: str
+    percent: float = 0.0
+    stage: str | None = None
+    results: list[ResultLink] = Field(default_factory=list)
+    error: ErrorView | None = None
+
+
 class ExecutionView(BaseModel):
     execution_id: str
     operation: str
@@ -56,3 +70,4 @@ class ExecutionView(BaseModel):
     error: ErrorView | None = None
     results: list[ResultLink] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    images: list[ImageView] = Field(default_factory=list)  # a batch's images, in order

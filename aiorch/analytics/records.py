@@ -87,13 +87,13 @@ def row_to_parquet(row: AnalyticsRow) -> bytes:
     return buffer.getvalue()
 
 
-def write_row(storage: Storage, row: AnalyticsRow) -> str:
-    """Write the row to ``analytics/results/year=YYYY/month=MM/day=DD/<execution_id>.parquet``.
+def write_row(storage: Storage, row: AnalyticsRow, name: str | None = None) -> str:
+    """Write the row to ``analytics/results/year=YYYY/month=MM/day=DD/<name>.parquet``.
 
-    One file per execution, named by its id, so writing the same execution again replaces
-    its row instead of adding a second one. Returns the key.
+    One file per execution, named by its id (a batch: one per image, ``<execution_id>-<index>``), so
+    writing the same execution again replaces its row instead of adding a second one. Returns the key.
     """
-    key = keys.analytics_key(row.partition_time, name=row.execution_id)
+    key = keys.analytics_key(row.partition_time, name=name or row.execution_id)
     storage.put_bytes(key, row_to_parquet(row), "application/vnd.apache.parquet")
     return key
 

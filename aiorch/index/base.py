@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus, utcnow
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, ImageOutcome, utcnow
 
 
 class RunningLimitReached(Exception):
@@ -63,6 +63,7 @@ def finalised_copy(
     metadata_keys: list[str] | None,
     error_type: str | None,
     error_message: str | None,
+    images: list[ImageOutcome] | None = None,
 ) -> ExecutionRecord:
     """The record as a final status leaves it (one rule for both backends)."""
     done = record.model_copy(deep=True)
@@ -73,6 +74,8 @@ def finalised_copy(
         done.result_keys = result_keys
     if metadata_keys is not None:
         done.metadata_keys = metadata_keys
+    if images is not None:
+        done.images = images
     done.error_type = error_type
     done.error_message = error_message
     return done
@@ -106,8 +109,10 @@ class ExecutionIndex(ABC):
         metadata_keys: list[str] | None = None,
         error_type: str | None = None,
         error_message: str | None = None,
+        images: list[ImageOutcome] | None = None,
     ) -> tuple[ExecutionRecord | None, bool]:
-        """Mark an execution finished. Returns (record, changed); a final record stays as it is."""
+        """Mark an execution finished (a batch with its images' outcomes). Returns (record, changed);
+        a final record stays as it is."""
 
     @abstractmethod
     def delete(self, user: str, execution_id: str) -> ExecutionRecord | None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus, utcnow
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, ImageOutcome, utcnow
 from aiorch.index.base import (
     Drift,
     ExecutionIndex,
@@ -212,6 +212,7 @@ class DynamoDbIndex(ExecutionIndex):
         metadata_keys: list[str] | None = None,
         error_type: str | None = None,
         error_message: str | None = None,
+        images: list[ImageOutcome] | None = None,
     ) -> tuple[ExecutionRecord | None, bool]:
         record = self.get(user, execution_id)
         if record is None or record.status.is_final:
@@ -224,6 +225,7 @@ class DynamoDbIndex(ExecutionIndex):
             metadata_keys=metadata_keys,
             error_type=error_type,
             error_message=error_message,
+            images=images,
         )
         record_update = {
             "Update": {

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus, utcnow
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, ImageOutcome, utcnow
 from aiorch.index.base import (
     Drift,
     ExecutionIndex,
@@ -146,6 +146,7 @@ class SqliteIndex(ExecutionIndex):
         metadata_keys: list[str] | None = None,
         error_type: str | None = None,
         error_message: str | None = None,
+        images: list[ImageOutcome] | None = None,
     ) -> tuple[ExecutionRecord | None, bool]:
         with self._write() as db:
             record = self._get(db, user, execution_id)
@@ -159,6 +160,7 @@ class SqliteIndex(ExecutionIndex):
                 metadata_keys=metadata_keys,
                 error_type=error_type,
                 error_message=error_message,
+                images=images,
             )
             db.execute(
                 "UPDATE executions SET status = ?, doc = ? WHERE user = ? AND execution_id = ?",

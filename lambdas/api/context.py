@@ -112,9 +112,10 @@ def execution_json(ctx: ApiContext, request: Request, user: str, view: Any) -> d
     """An ExecutionView as the API shows it: with expiring links to the original and the results."""
     out = dump(view)
     here = base_url(request)
-    for result in out.get("results") or []:
-        result["url"] = ctx.transfers.download_url(user, result["key"], here, filename=result.get("filename"))
-    input_key = out.get("input_key")
-    if input_key and keys.is_under_user(input_key, user):
-        out["input_url"] = ctx.transfers.download_url(user, input_key, here, filename=out.get("original_name"))
+    for shown in [out, *(out.get("images") or [])]:  # the execution, and each image of a batch
+        for result in shown.get("results") or []:
+            result["url"] = ctx.transfers.download_url(user, result["key"], here, filename=result.get("filename"))
+        input_key = shown.get("input_key")
+        if input_key and keys.is_under_user(input_key, user):
+            shown["input_url"] = ctx.transfers.download_url(user, input_key, here, filename=shown.get("original_name"))
     return out

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aiorch.analysis.media import EXTENSION_FOR_CONTENT_TYPE
-from aiorch.contracts import ExecutionStatus, Operation
+from aiorch.contracts import BATCH_MAX_IMAGES, ExecutionStatus, Operation
 from aiorch.operations import Audience, OptionSpec, schema_for
 
 # What the browser may upload (the media tables' types): refused with 415 otherwise, so the schema
@@ -119,6 +119,19 @@ def _one_variant_per_operation(schema: dict[str, Any]) -> None:
             "options": options_json_schema(operation),
         }
         variant["title"] = f"{operation.value.capitalize()}In"
+        # One image (upload, and for inpaint an optional mask) or a batch (uploads, no mask); either one
+        # given is never null (AnalysisIn.one_image_or_a_batch holds the same rules).
+        for name in ("upload", "uploads"):
+            given = schema["properties"][name]
+            variant["properties"][name] = {
+                **next(s for s in given["anyOf"] if s.get("type") != "null"),
+                "description": given.get("description", ""),
+            }
+        variant["required"] = [r for r in variant.get("required", []) if r not in ("upload", "uploads")]
+        variant["oneOf"] = [
+            {"required": ["upload"], "not": {"required": ["uploads"]}},
+            {"required": ["uploads"], "not": {"anyOf": [{"required": ["upload"]}, {"required": ["mask"]}]}},
+        ]
         variants.append(variant)
     kept: dict[str, Any] = {key: schema[key] for key in ("title", "description") if key in schema}
     schema.clear()
@@ -126,16 +139,34 @@ def _one_variant_per_operation(schema: dict[str, Any]) -> None:
 
 
 class AnalysisIn(BaseModel):
-    """What to run: an operation over an upload (and, for inpaint, a mask), with its options."""
+    """What to run: an operation over an upload (and, for inpaint, a mask), or over a batch of uploads
+    (one execution, one operation and options for all, each image its own result), with its options."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_one_variant_per_operation)
 
     operation: Operation
-    upload: str = Field(min_length=1, max_length=1024, description="The uploaded image's key.")
+    upload: str | None = Field(default=None, min_length=1, max_length=1024, description="The uploaded image's key.")
+    uploads: list[Annotated[str, Field(min_length=1, max_length=1024)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=BATCH_MAX_IMAGES,
+        description="A batch: the uploaded images' keys (instead of upload; no mask).",
+    )
     mask: str | None = Field(
         default=None, min_length=1, max_length=1024, description="inpaint: a painted mask's upload key."
     )
     options: dict[str, Any] = Field(default_factory=dict, description="The operation's options.")
+
+    @model_validator(mode="after")
+    def one_image_or_a_batch(self) -> AnalysisIn:
+        given = self.model_fields_set
+        if ("upload" in given) == ("uploads" in given):
+            raise ValueError("give upload (one image) or uploads (a batch), not both")
+        if ("upload" in given and self.upload is None) or ("uploads" in given and self.uploads is None):
+            raise ValueError("upload is an upload's key and uploads a list of them, never null")
+        if "uploads" in given and "mask" in given:
+            raise ValueError("a mask belongs to one image: a batch takes no mask")
+        return self
 
 
 class SubmittedOut(BaseModel):
@@ -181,6 +212,22 @@ class ErrorOut(BaseModel):
     message: str = Field(description="Why it failed, in plain words.")
 
 
+class ImageOut(BaseModel):
+    """One image of a batch."""
+
+    model_config = ANSWER
+
+    index: int
+    input_key: str
+    original_name: str | None = None
+    status: str = Field(description="PENDING, RUNNING, SUCCEEDED, FAILED, or the batch's end for an unfinished one.")
+    percent: float = 0.0
+    stage: str | None = None
+    results: list[ResultOut] = Field(default_factory=list)
+    error: ErrorOut | None = None
+    input_url: str | None = Field(default=None, description="An expiring link to this original image.")
+
+
 class ExecutionOut(BaseModel):
     model_config = ANSWER
 
@@ -200,6 +247,7 @@ class ExecutionOut(BaseModel):
     results: list[ResultOut] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Each job's metadata.json, by job.")
     input_url: str | None = Field(default=None, description="An expiring link to the original image.")
+    images: list[ImageOut] = Field(default_factory=list, description="A batch's images, in order (else empty).")
 
 
 class ExecutionPage(BaseModel):

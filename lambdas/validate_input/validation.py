@@ -20,9 +20,11 @@ from aiorch.contracts import (
     JOBS_FOR_OPERATION,
     STATE_FOR_JOB,
     AnalysisRequest,
+    ChunkSpec,
     JobKind,
     JobSpec,
     Operation,
+    RejectedImage,
     ValidatedRequest,
 )
 from aiorch.operations import OptionError, check_options
@@ -91,6 +93,8 @@ def validate_request(request: AnalysisRequest, storage: Storage, settings: Setti
     _check_options(operation, request.options)
     if request.mask_key and operation is not Operation.inpaint:
         raise InvalidRequest("a mask is only used by the inpaint operation")
+    if request.is_batch:
+        return validate_batch(request, operation, storage, settings)
 
     image = inspect_image(
         storage,
@@ -143,4 +147,67 @@ def validate_request(request: AnalysisRequest, storage: Storage, settings: Setti
         bytes=image["bytes"],
         format=image["format"],
         jobs=jobs,
+    )
+
+
+def validate_batch(
+    request: AnalysisRequest, operation: Operation, storage: Storage, settings: Settings
+) -> ValidatedRequest:
+    """A batch: each image checked as a single one would be; a refused image fails alone (``rejected``)
+    and the others are cut into chunks of ``batch_chunk_images``, one job per chunk and job kind."""
+    if request.mask_key:
+        raise InvalidRequest("a mask belongs to one image: a batch of inpaints masks the text OCR finds in each")
+    if len(request.input_keys) > settings.batch_max_images:
+        raise InvalidRequest(f"a batch takes at most {settings.batch_max_images} images, not {len(request.input_keys)}")
+    accepted: list[tuple[int, str, dict]] = []
+    rejected: list[RejectedImage] = []
+    for index, key in enumerate(request.input_keys):
+        try:
+            info = inspect_image(
+                storage, key, request.user, settings.upload_max_bytes, settings.max_pixels(operation), "input image"
+            )
+        except InvalidRequest as exc:
+            rejected.append(RejectedImage(index=index, message=str(exc)))
+            continue
+        accepted.append((index, key, info))
+    if not accepted:
+        first = rejected[0]
+        raise InvalidRequest(f"none of the {len(rejected)} images can run; image {first.index + 1}: {first.message}")
+
+    options_json = json.dumps(request.options, sort_keys=True)
+    size = settings.batch_chunk_images
+    chunks = []
+    for number, start in enumerate(range(0, len(accepted), size)):
+        part = accepted[start : start + size]
+        jobs = []
+        for kind in JOBS_FOR_OPERATION[operation]:
+            manifest = []
+            for index, key, _ in part:
+                out = keys.batch_image_prefix(request.user, request.execution_id, kind.value, index)
+                image: dict[str, str] = {"input": storage.uri(key), "output": storage.uri(out)}
+                if kind is JobKind.inpaint:  # each image's own text mask, from the chunk's detect-text job
+                    text = keys.batch_image_prefix(request.user, request.execution_id, JobKind.detect_text.value, index)
+                    image["mask"] = storage.uri(text + "mask.png")
+                manifest.append(image)
+            jobs.append(
+                JobSpec(
+                    kind=kind,
+                    name=f"{request.execution_id}-{kind.value}-{number}",
+                    output_prefix=keys.result_prefix(request.user, request.execution_id, kind.value),
+                    command=[kind.value, "--batch", json.dumps(manifest), "--options", options_json],
+                )
+            )
+        chunks.append(ChunkSpec(images=[index for index, _, _ in part], jobs=jobs))
+    _, first_key, first_image = accepted[0]
+    return ValidatedRequest(
+        operation=operation,
+        input_key=first_key,
+        width=first_image["width"],
+        height=first_image["height"],
+        bytes=first_image["bytes"],
+        format=first_image["format"],
+        jobs={},
+        batch=True,
+        chunks=chunks,
+        rejected=rejected,
     )

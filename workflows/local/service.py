@@ -19,7 +19,7 @@ import boto3
 from aiorch.settings import Settings
 from aiorch.states import states_client
 from workflows.definition import render_definition
-from workflows.local import LOCAL_VALUES
+from workflows.local import LOCAL_VALUES, moto_fixes
 from workflows.local.client import service_file
 from workflows.local.dispatch import DispatchError, import_handler, load_dispatch
 from workflows.local.hooks import LocalDispatchHooks
@@ -79,6 +79,7 @@ def run_service(settings: Settings, stop: threading.Event | None = None) -> None
         status_change = import_handler(dispatch.status_change_handler)
     except (ImportError, DispatchError) as exc:
         raise ServiceStartError(f"dispatch configuration: {exc}") from exc
+    moto_fixes.apply()
     boto3.setup_default_session()
     assert boto3.DEFAULT_SESSION is not None
     events = boto3.DEFAULT_SESSION.events

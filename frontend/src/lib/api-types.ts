@@ -308,9 +308,10 @@ export interface components {
     schemas: {
         /**
          * AnalysisIn
-         * @description What to run: an operation over an upload (and, for inpaint, a mask), with its options.
+         * @description What to run: an operation over an upload (and, for inpaint, a mask), or over a batch of uploads
+         *     (one execution, one operation and options for all, each image its own result), with its options.
          */
-        AnalysisIn: {
+        AnalysisIn: ({
             /**
              * Mask
              * @description inpaint: a painted mask's upload key.
@@ -358,12 +359,11 @@ export interface components {
                  */
                 tile_overlap: number | null;
             };
-            /**
-             * Upload
-             * @description The uploaded image's key.
-             */
-            upload: string;
-        } | {
+            /** @description The uploaded image's key. */
+            upload?: string;
+            /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
+            uploads?: string[];
+        } & (unknown | unknown)) | ({
             /**
              * Mask
              * @description inpaint: a painted mask's upload key.
@@ -401,12 +401,11 @@ export interface components {
                  */
                 tile: number | null;
             };
-            /**
-             * Upload
-             * @description The uploaded image's key.
-             */
-            upload: string;
-        } | {
+            /** @description The uploaded image's key. */
+            upload?: string;
+            /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
+            uploads?: string[];
+        } & (unknown | unknown)) | ({
             /**
              * Mask
              * @description inpaint: a painted mask's upload key.
@@ -467,12 +466,11 @@ export interface components {
                  */
                 use_ocr: boolean | null;
             };
-            /**
-             * Upload
-             * @description The uploaded image's key.
-             */
-            upload: string;
-        } | {
+            /** @description The uploaded image's key. */
+            upload?: string;
+            /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
+            uploads?: string[];
+        } & (unknown | unknown)) | ({
             /**
              * Mask
              * @description inpaint: a painted mask's upload key.
@@ -493,12 +491,11 @@ export interface components {
                  */
                 min_score: number | null;
             };
-            /**
-             * Upload
-             * @description The uploaded image's key.
-             */
-            upload: string;
-        };
+            /** @description The uploaded image's key. */
+            upload?: string;
+            /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
+            uploads?: string[];
+        } & (unknown | unknown));
         /**
          * Audience
          * @enum {string}
@@ -546,6 +543,11 @@ export interface components {
             execution_id: string;
             /** Finished At */
             finished_at: string | null;
+            /**
+             * Images
+             * @description A batch's images, in order (else empty).
+             */
+            images: components["schemas"]["ImageOut"][];
             /** Input Key */
             input_key: string;
             /**
@@ -647,6 +649,38 @@ export interface components {
             type: string;
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * ImageOut
+         * @description One image of a batch.
+         */
+        ImageOut: {
+            error: components["schemas"]["ErrorOut"] | null;
+            /** Index */
+            index: number;
+            /** Input Key */
+            input_key: string;
+            /**
+             * Input Url
+             * @description An expiring link to this original image.
+             */
+            input_url: string | null;
+            /** Original Name */
+            original_name: string | null;
+            /**
+             * Percent
+             * @default 0
+             */
+            percent: number;
+            /** Results */
+            results: components["schemas"]["ResultOut"][];
+            /** Stage */
+            stage: string | null;
+            /**
+             * Status
+             * @description PENDING, RUNNING, SUCCEEDED, FAILED, or the batch's end for an unfinished one.
+             */
+            status: string;
         };
         /** InputLimits */
         InputLimits: {

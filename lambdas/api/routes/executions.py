@@ -52,7 +52,7 @@ def submit(
     ] = None,
 ) -> dict[str, Any]:
     record = ctx.service.submit(
-        user, body.operation, body.upload, body.mask, body.options, idempotency_key=idempotency_key
+        user, body.operation, body.upload, body.mask, body.options, idempotency_key, upload_keys=body.uploads
     )
     link = f"{base_url(request)}/image-ai-analysis/{record.execution_id}"
     response.headers["Location"] = link

@@ -16,6 +16,7 @@ from workflows.definition import (
     LAMBDA_TASKS,
     PLACEHOLDERS,
     DefinitionError,
+    batch_job_task,
     load_definition_text,
     placeholders_in,
     render_definition,
@@ -40,9 +41,19 @@ def test_the_file_uses_exactly_the_placeholders_terraform_fills() -> None:
     assert placeholders_in(load_definition_text()) == set(PLACEHOLDERS)
 
 
-def test_placeholders_appear_only_inside_parameters(states: dict) -> None:
+def every_state(states: dict) -> dict:
+    """Each state by name, those inside a Map's ItemProcessor too."""
+    found = {}
     for name, state in states.items():
-        outside = {k: v for k, v in state.items() if k != "Parameters"}
+        found[name] = state
+        if "ItemProcessor" in state:
+            found |= every_state(state["ItemProcessor"]["States"])
+    return found
+
+
+def test_placeholders_appear_only_inside_parameters(states: dict) -> None:
+    for name, state in every_state(states).items():
+        outside = {k: v for k, v in state.items() if k not in ("Parameters", "ItemProcessor")}
         assert not placeholders_in(json.dumps(outside)), name
 
 
@@ -53,12 +64,15 @@ def test_state_names_and_flow(states: dict) -> None:
         "ChooseOperation",
         "UnknownOperation",
         "AfterDetectText",
+        "RunChunks",
         "Succeeded",
         "CauseGiven",
         "Failed",
         "FailedWithoutCause",
     }
-    choices = {c["StringEquals"]: c["Next"] for c in states["ChooseOperation"]["Choices"]}
+    batch, *by_operation = states["ChooseOperation"]["Choices"]
+    assert batch["Next"] == "RunChunks"  # a batch first, whatever its operation: its chunks name their jobs
+    choices = {c["StringEquals"]: c["Next"] for c in by_operation}
     assert choices == {"upscale": "Upscale", "denoise": "Denoise", "inpaint": "DetectText", "detect_text": "DetectText"}
     # Issue 9 item 10: an unmatched operation is recorded as a failure, not States.NoChoiceMatched.
     assert states["ChooseOperation"]["Default"] == "UnknownOperation"
@@ -200,3 +214,41 @@ def test_statelint_catches_a_broken_definition(tmp_path: Path) -> None:
     result = subprocess.run([_statelint(), str(path)], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "NoSuchState" in result.stdout
+
+
+def test_a_batch_runs_each_chunk_s_jobs_in_order_and_a_failed_chunk_fails_only_its_images(states: dict) -> None:
+    batch = states["ChooseOperation"]["Choices"][0]
+    assert batch == {
+        "And": [
+            {"Variable": "$.validated.batch", "IsPresent": True},  # one-image requests carry no batch flag
+            {"Variable": "$.validated.batch", "BooleanEquals": True},
+        ],
+        "Next": "RunChunks",
+    }
+    chunks = states["RunChunks"]
+    assert (chunks["Type"], chunks["ItemsPath"], chunks["ResultPath"]) == ("Map", "$.validated.chunks", None)
+    assert chunks["Next"] == "RecordResult"
+    assert chunks["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}]
+    inner = chunks["ItemProcessor"]["States"]
+    jobs = inner["ChunkJobs"]
+    assert (jobs["Type"], jobs["ItemsPath"], jobs["MaxConcurrency"]) == ("Map", "$.jobs", 1)  # in order
+    assert jobs["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "ChunkFailed"}]
+    assert inner["ChunkFailed"] == {**inner["ChunkFailed"], "Type": "Pass", "End": True}
+    task = batch_job_task({"States": states})
+    assert task is jobs["ItemProcessor"]["States"]["ChunkJob"] and task["End"] is True
+    assert task["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+    assert task["Parameters"]["JobName.$"] == "$.name"
+    assert task["Parameters"]["ContainerOverrides"]["Command.$"] == "$.command"
+    assert task["Parameters"]["ContainerOverrides"]["Environment"] == [
+        {"Name": "AIORCH_EXECUTION_ARN", "Value.$": "$$.Execution.Id"}
+    ]
+    assert task["Retry"] == states["Upscale"]["Retry"]  # throttling only, as every job task
+    assert task["TimeoutSeconds"] == states["Upscale"]["TimeoutSeconds"]
+
+
+def test_settings_reach_the_batch_job_task_inside_the_maps() -> None:
+    values = dict.fromkeys(PLACEHOLDERS, "x")
+    settings = Settings(job_timeout_s=1234, batch_throttle_retry_max_attempts=2)
+    rendered = json.loads(render_definition(values, settings))
+    task = batch_job_task(rendered)
+    assert task["TimeoutSeconds"] == 1234 and task["Retry"][0]["MaxAttempts"] == 2

@@ -1,0 +1,133 @@
+"""Many images in one request (issue 13), over the real local stack: the API, the real state machine
+(its Map over chunks) on the local states service, the real Lambdas and the real job CLI."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from aiorch.analysis import AnalysisService
+from aiorch.settings import Settings
+from aiorch.storage import open_app_storage
+from lambdas.api.app import create_app
+from tests.conftest import encode, photo
+from tests.functional.api.test_api_over_local_stack import headers_for, submit, upload, wait_until
+from tests.support import free_port, wait_for
+from workflows.local.client import ensure_service, stop_service
+
+pytestmark = [pytest.mark.functional, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("batch-stack"),
+        states_port=free_port(),
+        max_running_executions_per_user=1,  # a batch counts once
+        batch_chunk_images=2,  # two images to a job
+    )
+    ensure_service(settings, timeout_s=90)
+    try:
+        yield settings
+    finally:
+        stop_service(settings)
+
+
+@pytest.fixture(scope="module")
+def client(stack_settings: Settings) -> TestClient:
+    return TestClient(create_app(stack_settings, AnalysisService(stack_settings)))
+
+
+def test_a_batch_with_one_corrupt_image_gives_the_others_results(client: TestClient, stack_settings: Settings) -> None:
+    carol = headers_for(stack_settings, "carol")
+    good = [upload(client, carol, encode(photo(size))) for size in (48, 32)]
+    whole = encode(photo(64), "JPEG")
+    corrupt = upload(client, carol, whole[: len(whole) // 2])  # its header reads; its pixels do not
+    uploads = [good[0], corrupt, good[1]]
+
+    response = submit(client, carol, operation="denoise", uploads=uploads, options={"method": "tv"})
+    assert response.status_code == 202, response.text
+    execution_id = response.json()["execution_id"]
+    # One execution for the whole batch: it counts once against the limit (1 here).
+    assert submit(client, carol, operation="denoise", upload=good[0]).status_code == 429
+
+    ended, _ = wait_until(client, carol, execution_id, lambda s: s["status"] != "RUNNING")
+    assert ended["status"] == "SUCCEEDED", ended
+    images = ended["images"]
+    assert [i["status"] for i in images] == ["SUCCEEDED", "FAILED", "SUCCEEDED"], images
+    assert [i["input_key"] for i in images] == uploads
+    assert "damaged or truncated" in images[1]["error"]["message"], images[1]
+    for image, size in ((images[0], 48), (images[2], 32)):
+        (result,) = image["results"]
+        with Image.open(io.BytesIO(client.get(result["url"]).content)) as got:
+            assert got.size == (size, size)
+        assert image["percent"] == 100 and image["input_url"]
+
+    # The two accepted images ran in one chunk of the Map, one job; the refused one never reached a job.
+    events = client.get(f"/image-ai-analysis/{execution_id}/events", headers=carol).json()["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    assert entered.count("ChunkJob") == 1 and "RunChunks" in entered, entered  # one accepted pair in one chunk
+    assert "Denoise" not in entered  # the one-image path is not taken
+
+    # One analytics row per image, under the execution's id (written just after the index entry).
+    storage = open_app_storage(stack_settings)
+    expected = [f"{execution_id}-{i:03d}.parquet" for i in range(3)]
+
+    def rows() -> list[str]:
+        return sorted(k.rsplit("/", 1)[-1] for k in storage.list("analytics/results/") if execution_id in k)
+
+    assert wait_for(lambda: rows() == expected, 60, "one analytics row per image")
+
+
+def test_a_batch_where_no_image_can_run_fails_at_validation(client: TestClient, stack_settings: Settings) -> None:
+    dave = headers_for(stack_settings, "dave")
+    whole = encode(photo(64), "JPEG")
+    broken = [upload(client, dave, whole[: len(whole) // 2]) for _ in range(2)]
+    execution_id = submit(client, dave, operation="denoise", uploads=broken).json()["execution_id"]
+    ended, _ = wait_until(client, dave, execution_id, lambda s: s["status"] != "RUNNING")
+    assert ended["status"] == "FAILED", ended
+    assert ended["error"]["message"].startswith("none of the 2 images can run; image 1: the input image is damaged")
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"uploads": []}, "at least 1 item"),
+        ({"uploads": ["k"] * 51}, "at most 50 items"),
+        ({"upload": "k", "uploads": ["k"]}, "not both"),
+    ],
+)
+def test_a_malformed_batch_is_refused_before_anything_starts(
+    client: TestClient, stack_settings: Settings, body: dict[str, Any], words: str
+) -> None:
+    erin = headers_for(stack_settings, "erin")
+    refused = submit(client, erin, operation="denoise", **body)
+    assert refused.status_code in (400, 422), refused.text
+    assert words in refused.text
+    assert client.get("/image-ai-analysis", headers=erin).json()["items"] == []
+
+
+def test_a_stop_during_a_batch_ends_its_running_job_within_seconds(client: TestClient, stack_settings: Settings) -> None:
+    frank = headers_for(stack_settings, "frank")
+    # x4plus on 128 px: long enough on a CPU to still be on its first image when the stop comes.
+    uploads = [upload(client, frank, encode(photo(128))) for _ in range(3)]
+    execution_id = submit(client, frank, operation="upscale", uploads=uploads).json()["execution_id"]
+    wait_until(client, frank, execution_id, lambda s: any(i["status"] == "RUNNING" for i in s["images"]))
+
+    stopped_at = time.monotonic()
+    assert client.post(f"/image-ai-analysis/{execution_id}/cancel", headers=frank).status_code == 200
+    storage = open_app_storage(stack_settings)
+    first = f"results/frank/{execution_id}/upscale/000/error.json"
+    error = wait_for(lambda: storage.exists(first) and storage.get_json(first), 30, "the running image's error.json")
+    assert error["type"] == "Stopped" and time.monotonic() - stopped_at < 30, error
+    ended, _ = wait_until(client, frank, execution_id, lambda s: s["status"] != "RUNNING")
+    assert ended["status"] == "ABORTED", (ended["error"], ended["images"])
+    # Stopped with the batch: those running (one per chunk: two chunks of 2 and 1) and those not yet begun.
+    assert [i["status"] for i in ended["images"]] == ["ABORTED"] * 3, ended["images"]
+    assert "was stopped" in ended["images"][0]["error"]["message"]
