@@ -51,6 +51,7 @@ export function execution(overrides: Partial<Execution> = {}): Execution {
     error: null,
     results: [],
     metadata: {},
+    images: [],
     ...overrides,
   }
 }
