@@ -52,37 +52,87 @@ def cli() -> None:
 
 
 @cli.command()
-@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 # detect_text: inpaint's OCR job alone; --out then gets its result.json (the boxes found and dropped).
 @click.option("--operation", "-o", type=click.Choice([o.value for o in Operation]), required=True)
 @click.option("--mask", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Mask for inpaint.")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Copy the result here, and what ran (the job's metadata.json) to the same path plus '.json' (X.png.json).",
+    type=click.Path(path_type=Path),
+    help="One image: copy the result here, and what ran (the job's metadata.json) to the same path plus '.json' "
+    "(X.png.json). Several: a folder, each result named after its original, its metadata beside it.",
 )
 @click.option("--option", "options", multiple=True, help="KEY=VALUE (values parsed as JSON when they can be).")
 @click.option("--timeout", type=float, default=3600.0, show_default=True, help="Seconds to wait.")
 def process(
-    image: Path, operation: str, mask: Path | None, out: Path | None, options: tuple[str, ...], timeout: float
+    images: tuple[Path, ...],
+    operation: str,
+    mask: Path | None,
+    out: Path | None,
+    options: tuple[str, ...],
+    timeout: float,
 ) -> None:
-    """Run one execution through the state machine and wait for its result."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
+    """Run IMAGES through the state machine and wait for the results. One image is one execution;
+    several (or a folder of them) are one batch: one execution, its images in chunks, one job per chunk.
+    The exit code is 0 when every image succeeded."""
     from aiorch.analysis import AnalysisError
 
     settings = get_settings()
     parsed = dict(_parse_option(o) for o in options)
+    files = _image_files(images)
+    if len(files) > settings.batch_max_images:
+        _fail(f"{len(files)} images; one batch takes at most {settings.batch_max_images}")
+    batch = len(files) > 1 or any(p.is_dir() for p in images)
+    if batch and mask is not None:
+        _fail("a mask belongs to one image: a batch of inpaints masks the text OCR finds in each")
     try:
         service = _service(settings)
         user = settings.local_user
-        upload = service.store_upload(user, image.read_bytes())
-        mask_key = service.store_upload(user, mask.read_bytes()).key if mask else None
-        record = service.submit(user, operation, upload.key, mask_key, parsed)
+        uploads = [service.store_upload(user, f.read_bytes(), original_name=f.name).key for f in files]
+        if batch:
+            record = service.submit(user, operation, None, None, parsed, upload_keys=uploads)
+        else:
+            mask_key = service.store_upload(user, mask.read_bytes()).key if mask else None
+            record = service.submit(user, operation, uploads[0], mask_key, parsed)
     except AnalysisError as exc:
         _fail(exc.message)
         return
     click.echo(f"execution {record.execution_id}")
+    view = _follow(service, user, record.execution_id, operation, timeout)
+    click.echo(f"status {view.status.value}")
+    if batch:
+        _batch_outcome(service, view, out)
+        return
+    if view.status is not ExecutionStatus.SUCCEEDED:
+        reason = view.error.message if view.error else "no reason was recorded"
+        _fail(f"{view.status.value.lower()}: {reason}")
+    result_key = view.results[0].key
+    path = _local_path(service, result_key)
+    click.echo(f"result {path or result_key}")
+    if out is not None:
+        _copy_result(service, result_key, out)
+
+
+def _image_files(paths: tuple[Path, ...]) -> list[Path]:
+    """The files named, a folder's images in name order (by their extension; the upload reads the bytes)."""
+    from aiorch.analysis.media import CONTENT_TYPES
+
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower().lstrip(".") in CONTENT_TYPES)
+            images = [p for p in found if CONTENT_TYPES[p.suffix.lower().lstrip(".")].startswith("image/")]
+            if not images:
+                _fail(f"{path} holds no images")
+            files.extend(images)
+        else:
+            files.append(path)
+    return files
+
+
+def _follow(service: Any, user: str, execution_id: str, operation: str, timeout: float) -> Any:
+    """Poll until the execution ends, with a progress bar on a terminal; its final view."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     deadline = time.monotonic() + timeout
     with Progress(
@@ -96,33 +146,52 @@ def process(
     ) as bar:
         task = bar.add_task(operation, total=100)
         while True:
-            view = service.get_status(user, record.execution_id)
-            label = view.progress.stage or view.current_state or "starting"
-            bar.update(task, completed=view.progress.percent, description=f"{operation}: {label}")
+            view = service.get_status(user, execution_id)
+            if view.images:  # a batch: its images' progress, averaged
+                done = sum(i.percent for i in view.images) / len(view.images)
+                finished = sum(i.status not in ("PENDING", "RUNNING") for i in view.images)
+                bar.update(task, completed=done, description=f"{operation}: {finished}/{len(view.images)} images")
+            else:
+                label = view.progress.stage or view.current_state or "starting"
+                bar.update(task, completed=view.progress.percent, description=f"{operation}: {label}")
             if view.status.is_final:
-                break
+                return view
             if time.monotonic() > deadline:
                 _fail(f"gave up waiting after {timeout:.0f} s; the execution is still running")
             time.sleep(0.3)
 
-    click.echo(f"status {view.status.value}")
-    if view.status is not ExecutionStatus.SUCCEEDED:
-        reason = view.error.message if view.error else "no reason was recorded"
-        _fail(f"{view.status.value.lower()}: {reason}")
-    result_key = view.results[0].key
+
+def _copy_result(service: Any, result_key: str, out: Path) -> None:
+    """The result to ``out``, its metadata beside it (``out`` + '.json'), each path printed."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     path = _local_path(service, result_key)
-    click.echo(f"result {path or result_key}")
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if path is not None:
-            shutil.copyfile(path, out)
+    if path is not None:
+        shutil.copyfile(path, out)
+    else:
+        out.write_bytes(service.storage.get_bytes(result_key))
+    click.echo(f"copied to {out}")
+    metadata_out = metadata_path_for(out)
+    metadata_key = result_key.rsplit("/", 1)[0] + "/metadata.json"
+    metadata_out.write_bytes(service.storage.get_bytes(metadata_key))
+    click.echo(f"metadata {metadata_out}")
+
+
+def _batch_outcome(service: Any, view: Any, out: Path | None) -> None:
+    """One line per image (its result, or why it failed); with ``out`` a folder of the results."""
+    failed = 0
+    for image in view.images:
+        name = image.original_name or image.input_key
+        if image.status == "SUCCEEDED" and image.results:
+            result = image.results[0]
+            click.echo(f"image {image.index + 1} {name}: SUCCEEDED {_local_path(service, result.key) or result.key}")
+            if out is not None:
+                _copy_result(service, result.key, out / result.filename)
         else:
-            out.write_bytes(service.storage.get_bytes(result_key))
-        click.echo(f"copied to {out}")
-        metadata_out = metadata_path_for(out)
-        metadata_key = result_key.rsplit("/", 1)[0] + "/metadata.json"
-        metadata_out.write_bytes(service.storage.get_bytes(metadata_key))
-        click.echo(f"metadata {metadata_out}")
+            failed += 1
+            reason = image.error.message if image.error else "it did not run"
+            click.echo(f"image {image.index + 1} {name}: {image.status} {reason}")
+    if failed:
+        _fail(f"{failed} of {len(view.images)} images did not succeed")
 
 
 def metadata_path_for(out: Path) -> Path:

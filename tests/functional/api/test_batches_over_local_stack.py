@@ -113,7 +113,9 @@ def test_a_malformed_batch_is_refused_before_anything_starts(
     assert client.get("/image-ai-analysis", headers=erin).json()["items"] == []
 
 
-def test_a_stop_during_a_batch_ends_its_running_job_within_seconds(client: TestClient, stack_settings: Settings) -> None:
+def test_a_stop_during_a_batch_ends_its_running_job_within_seconds(
+    client: TestClient, stack_settings: Settings
+) -> None:
     frank = headers_for(stack_settings, "frank")
     # x4plus on 128 px: long enough on a CPU to still be on its first image when the stop comes.
     uploads = [upload(client, frank, encode(photo(128))) for _ in range(3)]

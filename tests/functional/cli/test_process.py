@@ -163,3 +163,32 @@ def test_truncated_input_fails_with_a_clear_reason(cli_env, tmp_path, photo_file
     assert execution_id not in aiorch(cli_env, "executions", "list").stdout
     again = aiorch(cli_env, "executions", "delete", execution_id)
     assert again.returncode == 1 and f"no execution '{execution_id}'" in again.stderr, again.stderr
+
+
+def test_process_a_folder_runs_one_batch_and_names_each_image_s_outcome(cli_env, tmp_path) -> None:
+    """Several images (a folder) are one execution: each result lands in --out under its original's name,
+    its metadata beside it; a broken image is named with its reason and makes the exit code 1."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo(48).save(folder / "a.png")
+    photo(32, "coffee").save(folder / "b.png")
+    whole = folder / "whole.jpg"
+    photo(64).save(whole, "JPEG")
+    (folder / "c.jpg").write_bytes(whole.read_bytes()[:1500])  # truncated: refused alone at ValidateInput
+    whole.unlink()
+    out = tmp_path / "results"
+
+    done = aiorch(cli_env, "process", str(folder), "-o", "denoise", "--option", "method=tv", "--out", str(out))
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("execution ") and "status SUCCEEDED" in lines
+    image_lines = [line for line in lines if line.startswith("image ")]
+    assert image_lines[0].startswith("image 1 a.png: SUCCEEDED ")
+    assert image_lines[1].startswith("image 2 b.png: SUCCEEDED ")
+    assert image_lines[2].startswith("image 3 c.jpg: FAILED ") and "truncated" in image_lines[2]
+    assert "1 of 3 images did not succeed" in done.stderr
+    with Image.open(out / "a-denoised.png") as a, Image.open(out / "b-denoised.png") as b:
+        assert a.size == (48, 48) and b.size == (32, 21)
+    assert json.loads((out / "a-denoised.png.json").read_text())["operation"] == "denoise"
+    shown = aiorch(cli_env, "executions", "list")
+    assert lines[0].split()[1] in shown.stdout  # one execution for the three
