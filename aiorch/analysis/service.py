@@ -335,6 +335,7 @@ class AnalysisService:
                 view.metadata[key.split("/")[-2]] = self.storage.get_json(key)
             except (NotFound, ValueError):
                 continue
+        view.thumbnail = view.thumbnail_beside_results()
         return view
 
     def _batch_images(self, record: ExecutionRecord, status: ExecutionStatus) -> list[ImageView]:

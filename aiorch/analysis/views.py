@@ -40,6 +40,14 @@ class ResultLink(BaseModel):
     filename: str  # the name it downloads as (Content-Disposition), after the original when known
 
 
+class ThumbnailLink(BaseModel):
+    """The final job's thumbnail.webp (at most 256 px), for galleries: never the full result."""
+
+    key: str
+    width: int
+    height: int
+
+
 class ImageView(BaseModel):
     """One image of a batch: where it is (PENDING, RUNNING, SUCCEEDED, FAILED, or the batch's own end
     for an image that never finished), its job's progress while it runs, its results or its error."""
@@ -70,4 +78,21 @@ class ExecutionView(BaseModel):
     error: ErrorView | None = None
     results: list[ResultLink] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    thumbnail: ThumbnailLink | None = None  # None when the job wrote none (older executions, fakes)
     images: list[ImageView] = Field(default_factory=list)  # a batch's images, in order
+
+    def thumbnail_beside_results(self) -> ThumbnailLink | None:
+        """The thumbnail the final job wrote beside its result, as its metadata.json names it."""
+        if not self.results:
+            return None
+        folder, _ = self.results[0].key.rsplit("/", 1)
+        job_metadata = self.metadata.get(self.results[0].job)
+        entry = job_metadata.get("thumbnail") if isinstance(job_metadata, dict) else None
+        if not isinstance(entry, dict):
+            return None
+        name, width, height = entry.get("file"), entry.get("width"), entry.get("height")
+        if not (isinstance(name, str) and name and "/" not in name):
+            return None
+        if not (isinstance(width, int) and isinstance(height, int)):
+            return None
+        return ThumbnailLink(key=f"{folder}/{name}", width=width, height=height)

@@ -109,7 +109,8 @@ def dump(value: Any) -> dict[str, Any]:
 
 
 def execution_json(ctx: ApiContext, request: Request, user: str, view: Any) -> dict[str, Any]:
-    """An ExecutionView as the API shows it: with expiring links to the original and the results."""
+    """An ExecutionView as the API shows it: with expiring links to the original, the results and the
+    thumbnail."""
     out = dump(view)
     here = base_url(request)
     for shown in [out, *(out.get("images") or [])]:  # the execution, and each image of a batch
@@ -118,4 +119,7 @@ def execution_json(ctx: ApiContext, request: Request, user: str, view: Any) -> d
         input_key = shown.get("input_key")
         if input_key and keys.is_under_user(input_key, user):
             shown["input_url"] = ctx.transfers.download_url(user, input_key, here, filename=shown.get("original_name"))
+    thumbnail = out.get("thumbnail")
+    if thumbnail:  # shown in the page, never saved: no download name
+        thumbnail["url"] = ctx.transfers.download_url(user, thumbnail["key"], here)
     return out

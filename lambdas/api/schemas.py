@@ -205,6 +205,15 @@ class ResultOut(BaseModel):
     url: str = Field(description="An expiring download link.")
 
 
+class ThumbnailOut(BaseModel):
+    model_config = ANSWER
+
+    key: str
+    width: int = Field(description="At most 256 px, like the height; the result's aspect ratio.")
+    height: int
+    url: str = Field(description="An expiring link to the WebP.")
+
+
 class ErrorOut(BaseModel):
     model_config = ANSWER
 
@@ -246,6 +255,10 @@ class ExecutionOut(BaseModel):
     error: ErrorOut | None = None
     results: list[ResultOut] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Each job's metadata.json, by job.")
+    thumbnail: ThumbnailOut | None = Field(
+        default=None,
+        description="The final job's thumbnail.webp (at most 256 px), for galleries; null when it wrote none.",
+    )
     input_url: str | None = Field(default=None, description="An expiring link to the original image.")
     images: list[ImageOut] = Field(default_factory=list, description="A batch's images, in order (else empty).")
 

@@ -584,6 +584,8 @@ export interface components {
              */
             started_at: string;
             status: components["schemas"]["ExecutionStatus"];
+            /** @description The final job's thumbnail.webp (at most 256 px), for galleries; null when it wrote none. */
+            thumbnail: components["schemas"]["ThumbnailOut"] | null;
         };
         /** ExecutionPage */
         ExecutionPage: {
@@ -917,6 +919,23 @@ export interface components {
             operation: string;
             /** Status */
             status: string;
+        };
+        /** ThumbnailOut */
+        ThumbnailOut: {
+            /** Height */
+            height: number;
+            /** Key */
+            key: string;
+            /**
+             * Url
+             * @description An expiring link to the WebP.
+             */
+            url: string;
+            /**
+             * Width
+             * @description At most 256 px, like the height; the result's aspect ratio.
+             */
+            width: number;
         };
         /** TokensOut */
         TokensOut: {

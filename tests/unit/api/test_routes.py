@@ -3,11 +3,13 @@ per-user isolation, the running limit and validation errors as problem details."
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from aiorch import keys
 from aiorch.analysis import AnalysisService
@@ -255,6 +257,39 @@ def test_a_finished_execution_links_its_result(client, alice, bob, upload, photo
     assert downloaded.status_code == 200
     assert downloaded.content == service.storage.get_bytes(result["key"])
     assert downloaded.headers["content-type"] == "image/png"
+
+
+def test_the_view_links_the_thumbnail_the_job_wrote_and_null_for_a_run_without_one(
+    client, alice, upload, photo_png, service, settings, tmp_path
+) -> None:
+    from jobs import cli
+
+    older, execution = (submit(client, alice, upload(alice, photo_png)).json()["execution_id"] for _ in range(2))
+    finish(service, "alice", older)  # metadata without a thumbnail, as before jobs wrote one
+    prefix = keys.result_prefix("alice", execution, "denoise")
+    source = tmp_path / "wide.png"
+    source.write_bytes(encode(photo(400).resize((400, 300))))
+    job = ["denoise", "--input", source.as_uri(), "--options", '{"method": "tv"}']
+    assert cli.main([*job, "--output", (service.storage.root / prefix).as_uri() + "/"], settings=settings) == 0
+    service.index.finalise(
+        "alice",
+        execution,
+        ExecutionStatus.SUCCEEDED,
+        recorded_by="RecordResult",
+        result_keys=[prefix + "result.png"],
+        metadata_keys=[prefix + "metadata.json"],
+    )
+
+    thumbnail = client.get(f"/image-ai-analysis/{execution}", headers=alice).json()["thumbnail"]
+    assert thumbnail["key"] == prefix + "thumbnail.webp" and (thumbnail["width"], thumbnail["height"]) == (256, 192)
+    served = client.get(thumbnail["url"])
+    assert served.status_code == 200 and served.headers["content-type"] == "image/webp"
+    with Image.open(io.BytesIO(served.content)) as image:
+        assert image.format == "WEBP" and image.size == (256, 192)
+    history = client.get("/image-ai-analysis", headers=alice).json()["items"]
+    listed = {e["execution_id"]: e["thumbnail"] for e in history}
+    assert listed[execution]["url"] and listed[execution]["key"] == thumbnail["key"]
+    assert listed[older] is None
 
 
 def test_a_tampered_download_link_is_refused(client, alice, upload, photo_png, service) -> None:
