@@ -183,12 +183,16 @@ describe('HistoryList', () => {
         status: 'SUCCEEDED',
         duration_s: 2,
         options: { model: 'realesr-animevideov3', tile: 32 },
-        results: [
-          result('upscale', 'results/u/B/upscale/result.png', '/d/big'),
-          result('upscale', 'results/u/B/upscale/thumbnail.webp', '/d/thumb', 'image/webp'),
-        ],
+        results: [result('upscale', 'results/u/B/upscale/result.png', '/d/big')],
+        thumbnail: { key: 'results/u/B/upscale/thumbnail.webp', url: '/d/thumb', width: 256, height: 171 },
       }),
-      execution({ execution_id: 'A', status: 'FAILED', error: { type: 'X', message: 'not an image' }, input_url: '/d/in' }),
+      execution({
+        execution_id: 'A',
+        status: 'FAILED',
+        error: { type: 'X', message: 'not an image' },
+        input_url: '/d/in',
+        original_name: 'scan.tiff',
+      }),
     ]
     const list = mount(HistoryList, { props: { items, hasMore: true, names: { B: 'holiday.png' } } })
     const cards = list.findAll('[data-testid="history-item"]')
@@ -196,8 +200,12 @@ describe('HistoryList', () => {
     expect(cards[0].get('[data-testid="history-name"]').text()).toBe('holiday.png')
     expect(cards[0].get('[data-testid="history-options"]').text()).toBe('model=realesr-animevideov3, tile=32')
     // The job's small thumbnail, never the large result; without one, the original.
-    expect(cards[0].get('[data-testid="thumbnail"]').attributes('src')).toBe('/d/thumb')
-    expect(cards[1].get('[data-testid="thumbnail"]').attributes('src')).toBe('/d/in')
+    const small = cards[0].get('[data-testid="thumbnail"]').attributes()
+    expect(small).toMatchObject({ src: '/d/thumb', width: '256', height: '171', loading: 'lazy', 'data-kind': 'result' })
+    expect(small.alt).toBe('upscale result of holiday.png')
+    const original = cards[1].get('[data-testid="thumbnail"]').attributes()
+    expect(original).toMatchObject({ src: '/d/in', alt: 'scan.tiff', 'data-kind': 'original' })
+    expect(original.width).toBeUndefined()
     expect(cards[1].get('[data-testid="history-name"]').text()).toBe('A') // no name known: the id
     expect(cards[1].text()).toContain('not an image')
     await cards[1].get('button').trigger('click')

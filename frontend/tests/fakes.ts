@@ -52,6 +52,7 @@ export function execution(overrides: Partial<Execution> = {}): Execution {
     results: [],
     metadata: {},
     images: [],
+    thumbnail: null,
     ...overrides,
   }
 }

@@ -286,9 +286,13 @@ def test_chain_history_ops_and_analytics_pages(page: Any, api: Api, photo_file: 
     expect(cards.first).to_have_attribute("data-status", "SUCCEEDED")
     expect(cards.first.get_by_test_id("history-options")).to_contain_text("method=tv")
     names = cards.get_by_test_id("history-name").all_text_contents()  # checked last, below
+    # Both cards show their job's own thumbnail.webp (at most 256 px), loaded: not the original, not the result.
     page.wait_for_function(
-        """() => [...document.querySelectorAll('[data-testid="thumbnail"]')].slice(0, 2)
-             .every((img) => img.complete && img.naturalWidth > 0)"""
+        """() => {
+             const shown = [...document.querySelectorAll('[data-testid="thumbnail"]')].slice(0, 2)
+             return shown.length === 2 && shown.every((img) => img.dataset.kind === 'result' && img.complete
+               && img.naturalWidth > 0 && Math.max(img.naturalWidth, img.naturalHeight) <= 256)
+           }"""
     )
     screenshot(page, "history")
     # Re-run: the original is picked again with the same operation and options, ready to Run.
