@@ -687,3 +687,74 @@ def test_find_text_draws_the_ocr_boxes_on_the_mask_before_run(page: Any, stack: 
     page.get_by_test_id("undo").click()  # the boxes are one undoable step
     expect(page.get_by_role("button", name="Clear mask")).to_be_disabled()
     assert all(a == 0 for a in page.evaluate(alpha_at, [centres]))
+
+
+def test_three_files_run_as_one_batch_with_a_card_each(page: Any, tmp_path: Path) -> None:
+    """Issue 13: three files chosen at once are uploaded, then submitted as ONE request with their three
+    uploads; the batch view follows that one execution and shows three cards reaching Done, each with its
+    own result to download, named after its original."""
+    files = []
+    for name in ("astronaut", "chelsea", "coffee"):
+        path = tmp_path / f"{name}.png"
+        photo(48, name).save(path)
+        files.append(path)
+    submits: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda r: (
+            submits.append(json.loads(r.post_data or "{}"))
+            if r.method == "POST" and r.url.endswith("/image-ai-analysis")
+            else None
+        ),
+    )
+    signed_in(page)
+    page.get_by_test_id("operation-denoise").check()
+    page.locator("select[name=method]").select_option("tv")
+    page.get_by_test_id("file-input").set_input_files([str(f) for f in files])
+    expect(page.get_by_test_id("batch-pick")).to_have_count(3)
+    expect(page.get_by_test_id("run")).to_have_text("Run denoise on 3 images")
+    # Every status each card shows, in order, as the page draws it (with the percent while it runs).
+    page.evaluate(
+        """() => { window.seen = {}; const note = () => document.querySelectorAll('[data-testid="batch-image"]')
+             .forEach((card, i) => { const shown = card.dataset.status
+               + (card.querySelector('[data-testid="batch-image-percent"]')?.textContent ?? '')
+               const seen = (window.seen[i] ??= []); if (seen.at(-1) !== shown) seen.push(shown) })
+           new MutationObserver(note).observe(document.body, { subtree: true, childList: true,
+             attributes: true, characterData: true }) }"""
+    )
+    page.get_by_test_id("run").click()
+
+    cards = page.get_by_test_id("batch-image")
+    expect(cards).to_have_count(3, timeout=30_000)
+    expect(page.locator('[data-testid="batch-image"][data-status="SUCCEEDED"]')).to_have_count(
+        3, timeout=RUN_TIMEOUT_S * 1000
+    )
+    expect(page.get_by_test_id("batch-summary")).to_have_text("3 images: 3 done")
+    page.wait_for_function(  # each card's preview is its result, loaded
+        """() => { const shown = [...document.querySelectorAll('[data-testid="batch-image-preview"]')]
+             return shown.length === 3 && shown.every((img) => img.dataset.kind === 'result' && img.complete
+               && img.naturalWidth > 0) }"""
+    )
+    screenshot(page, "batch-done")
+
+    assert len(submits) == 1, submits  # one request for the three images
+    assert len(submits[0]["uploads"]) == 3 and "upload" not in submits[0], submits[0]
+    assert submits[0]["operation"] == "denoise" and submits[0]["options"]["method"] == "tv", submits[0]
+    assert cards.get_by_test_id("batch-image-name").all_text_contents() == [f.name for f in files]
+    # Followed, not only seen at the end: each card went forward (waiting, working with its percent, done),
+    # and the first answer came while the images were still to do.
+    seen = page.evaluate("window.seen")
+    order = {"PENDING": 0, "RUNNING": 1, "SUCCEEDED": 2}
+    for statuses in seen.values():
+        steps = [order[re.sub(r"[\d.]+%$", "", s)] for s in statuses]
+        assert steps == sorted(steps) and steps[-1] == 2, seen
+        assert all(re.fullmatch(r"RUNNING\d+%", s) for s in statuses if s.startswith("RUNNING")), seen
+    assert any(statuses[0] != "SUCCEEDED" for statuses in seen.values()), seen
+    for index, original in enumerate(files):
+        with page.expect_download() as download_info:
+            cards.nth(index).get_by_test_id("batch-download").click()
+        saved = tmp_path / "out" / download_info.value.suggested_filename
+        download_info.value.save_as(saved)
+        assert saved.name == f"{original.stem}-denoised.png"
+        with Image.open(saved) as result, Image.open(original) as source:
+            assert result.size == source.size

@@ -20,6 +20,8 @@ export type Execution = Optional<
   progress: Progress
   results: ResultLink[]
 }
+/** One image of a batch execution (its status, progress, results or error). */
+export type BatchImage = Execution['images'][number]
 export type ExecutionPage = Omit<Schemas['ExecutionPage'], 'items'> & { items: Execution[] }
 export type Submitted = Schemas['SubmittedOut']
 /** A Step Functions history event as the API passes it on (details vary with its type). */
@@ -142,6 +144,21 @@ export class ApiClient {
 
   submit(
     request: { operation: string; upload: string; mask?: string; options: Record<string, unknown> },
+    idempotencyKey: string,
+  ): Promise<Submitted> {
+    return this.json('/image-ai-analysis', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey },
+      body: JSON.stringify(request),
+    })
+  }
+
+  /**
+   * A batch: one operation and its options over several uploads (1..50, no mask), as ONE execution whose
+   * view lists each image with its own status, progress and results.
+   */
+  submitBatch(
+    request: { operation: string; uploads: string[]; options: Record<string, unknown> },
     idempotencyKey: string,
   ): Promise<Submitted> {
     return this.json('/image-ai-analysis', {
