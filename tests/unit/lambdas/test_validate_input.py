@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 
@@ -138,3 +139,38 @@ def test_handler_returns_plain_json_and_raises_invalid_request(uploaded) -> None
         handler({"request": {"operation": "upscale"}}, None)
     with pytest.raises(InvalidRequest, match="malformed"):
         handler({}, None)
+
+
+def batch_of(storage: LocalStorage, *contents: bytes) -> list[str]:
+    keys = [f"uploads/{USER}/b{i}/original.png" for i in range(len(contents))]
+    for key, content in zip(keys, contents, strict=True):
+        storage.put_bytes(key, content)
+    return keys
+
+
+def test_a_batch_is_cut_into_chunks_and_a_bad_image_is_refused_alone(storage, settings, photo_png) -> None:
+    keys = batch_of(storage, photo_png, b"not an image", photo_png, photo_png, photo_png)
+    settings.batch_chunk_images = 2
+    validated = validate_request(request(operation="inpaint", input_key=keys[0], input_keys=keys), storage, settings)
+    assert validated.batch and validated.jobs == {}
+    assert [(r.index, "not an image" in r.message) for r in validated.rejected] == [(1, True)]
+    assert [c.images for c in validated.chunks] == [[0, 2], [3, 4]]
+    detect, inpaint = validated.chunks[1].jobs  # a chunk's jobs in order, each over the chunk's images
+    assert (detect.kind, inpaint.kind, inpaint.name) == ("detect-text", "inpaint", "01JEXEC-inpaint-1")
+    manifest = json.loads(inpaint.command[inpaint.command.index("--batch") + 1])
+    assert [m["input"] for m in manifest] == [storage.uri(keys[3]), storage.uri(keys[4])]
+    assert manifest[0]["output"].endswith(f"results/{USER}/01JEXEC/inpaint/003/")
+    assert manifest[0]["mask"].endswith(f"results/{USER}/01JEXEC/detect-text/003/mask.png")  # its own OCR mask
+
+
+def test_a_batch_refuses_a_mask_too_many_images_or_no_image_that_can_run(storage, settings, photo_png) -> None:
+    keys = batch_of(storage, photo_png, photo_png)
+    with pytest.raises(InvalidRequest, match="a mask belongs to one image"):
+        validate_request(request(input_keys=keys, mask_key=keys[1], operation="inpaint"), storage, settings)
+    settings.batch_max_images = 1
+    with pytest.raises(InvalidRequest, match="at most 1 images, not 2"):
+        validate_request(request(input_keys=keys), storage, settings)
+    settings.batch_max_images = 50
+    bad = batch_of(storage, b"one", b"two")
+    with pytest.raises(InvalidRequest, match=r"^none of the 2 images can run; image 1: the file is not an image"):
+        validate_request(request(input_keys=bad), storage, settings)
