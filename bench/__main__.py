@@ -239,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.index import main as index_main
 
         return index_main(argv[1:])
+    if argv[:1] == ["batches"]:  # python -m bench batches: one batch request vs one request per image
+        from bench.batches import main as batches_main
+
+        return batches_main(argv[1:])
     if argv[:1] == ["jobs"]:  # python -m bench jobs: warm vs cold local job fixed costs (bench/fixed_costs.py)
         from bench.fixed_costs import main as jobs_main
 
