@@ -31,7 +31,15 @@ from aiorch.analysis.errors import (
 from aiorch.analysis.media import EXTENSIONS, content_type_for, sniff_image
 from aiorch.analysis.names import download_name, original_name_key, sanitise_name
 from aiorch.analysis.progress import FINISHED_STAGE, progress_view
-from aiorch.analysis.views import ErrorView, ExecutionView, ImageView, ResultLink, UploadInfo
+from aiorch.analysis.views import (
+    ErrorView,
+    ExecutionView,
+    ImageView,
+    ResultLink,
+    ThumbnailLink,
+    UploadInfo,
+    thumbnail_named_in,
+)
 from aiorch.contracts import (
     JOB_FOR_STATE,
     JOBS_FOR_OPERATION,
@@ -329,6 +337,7 @@ class AnalysisService:
         if record.input_keys:  # a batch: each image with its own results; no one set of results
             view.results, view.metadata = [], {}
             view.images = self._batch_images(record, status)
+            view.thumbnail = view.thumbnail_beside_results()  # its first image's, for the History card
             return view
         for key in record.metadata_keys:
             try:
@@ -381,6 +390,7 @@ class AnalysisService:
                         image.status = status.value  # the batch ended (stopped, failed) before this image
             if image.status == "SUCCEEDED":
                 image.percent = 100.0
+                image.thumbnail = self._thumbnail_of(result_keys, prefixes[-1])
             image.results = [
                 ResultLink(
                     job=kinds[-1],
@@ -392,6 +402,16 @@ class AnalysisService:
             ]
             images.append(image)
         return images
+
+    def _thumbnail_of(self, result_keys: list[str], prefix: str) -> ThumbnailLink | None:
+        """A succeeded batch image's thumbnail, as its last job's metadata.json names it."""
+        if not result_keys:
+            return None
+        try:
+            metadata = self.storage.get_json(prefix + "metadata.json")
+        except (NotFound, ValueError):
+            return None
+        return thumbnail_named_in(result_keys[0], metadata)
 
     def _progress_at(self, prefix: str) -> JobProgress | None:
         try:

@@ -60,6 +60,7 @@ class ImageView(BaseModel):
     stage: str | None = None
     results: list[ResultLink] = Field(default_factory=list)
     error: ErrorView | None = None
+    thumbnail: ThumbnailLink | None = None  # its job's thumbnail.webp, once it succeeded
 
 
 class ExecutionView(BaseModel):
@@ -82,17 +83,24 @@ class ExecutionView(BaseModel):
     images: list[ImageView] = Field(default_factory=list)  # a batch's images, in order
 
     def thumbnail_beside_results(self) -> ThumbnailLink | None:
-        """The thumbnail the final job wrote beside its result, as its metadata.json names it."""
+        """The thumbnail the final job wrote beside its result, as its metadata.json names it; a batch's
+        is its first image's that has one."""
+        if self.images:
+            return next((i.thumbnail for i in self.images if i.thumbnail is not None), None)
         if not self.results:
             return None
-        folder, _ = self.results[0].key.rsplit("/", 1)
-        job_metadata = self.metadata.get(self.results[0].job)
-        entry = job_metadata.get("thumbnail") if isinstance(job_metadata, dict) else None
-        if not isinstance(entry, dict):
-            return None
-        name, width, height = entry.get("file"), entry.get("width"), entry.get("height")
-        if not (isinstance(name, str) and name and "/" not in name):
-            return None
-        if not (isinstance(width, int) and isinstance(height, int)):
-            return None
-        return ThumbnailLink(key=f"{folder}/{name}", width=width, height=height)
+        return thumbnail_named_in(self.results[0].key, self.metadata.get(self.results[0].job))
+
+
+def thumbnail_named_in(result_key: str, job_metadata: Any) -> ThumbnailLink | None:
+    """The thumbnail beside ``result_key``, as its job's metadata.json names it (None when it names none)."""
+    folder, _ = result_key.rsplit("/", 1)
+    entry = job_metadata.get("thumbnail") if isinstance(job_metadata, dict) else None
+    if not isinstance(entry, dict):
+        return None
+    name, width, height = entry.get("file"), entry.get("width"), entry.get("height")
+    if not (isinstance(name, str) and name and "/" not in name):
+        return None
+    if not (isinstance(width, int) and isinstance(height, int)):
+        return None
+    return ThumbnailLink(key=f"{folder}/{name}", width=width, height=height)

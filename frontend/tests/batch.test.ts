@@ -91,6 +91,7 @@ function servedBatch(): Execution {
     stage: null,
     results: [] as Execution['images'][number]['results'],
     error: null as Execution['images'][number]['error'],
+    thumbnail: null as Execution['images'][number]['thumbnail'],
   })
   return execution({
     execution_id: 'B',
@@ -111,6 +112,7 @@ function servedBatch(): Execution {
             filename: 'cat-denoised.png',
           },
         ],
+        thumbnail: { key: 'results/local/B/denoise/000/thumbnail.webp', width: 256, height: 192, url: '/downloads/t0' },
       },
       { ...image(1, 'dog.png'), status: 'RUNNING', percent: 37.5, stage: 'tiles' },
       {
@@ -132,9 +134,9 @@ describe('BatchView', () => {
     expect(cards.map((c) => c.get('[data-testid="batch-image-name"]').text())).toEqual(['cat.png', 'dog.png', 'bird.png', 'fish.png'])
     expect(cards.map((c) => c.get('[data-testid="batch-image-status"]').text())).toEqual(['Done', 'Working', 'Failed', 'Waiting'])
 
-    // Done: its result is the preview and the download, under the server's name for it.
+    // Done: its job's thumbnail is the preview (never the large result), the result the download.
     const preview = cards[0].get('[data-testid="batch-image-preview"]')
-    expect([preview.attributes('src'), preview.attributes('data-kind')]).toEqual(['/downloads/r0', 'result'])
+    expect([preview.attributes('src'), preview.attributes('data-kind')]).toEqual(['/downloads/t0', 'result'])
     const download = cards[0].get('[data-testid="batch-download"]')
     expect([download.attributes('href'), download.attributes('download')]).toEqual(['/downloads/r0', 'cat-denoised.png'])
     // Running: the original, a progress bar and its percent; no download yet.

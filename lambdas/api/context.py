@@ -119,7 +119,8 @@ def execution_json(ctx: ApiContext, request: Request, user: str, view: Any) -> d
         input_key = shown.get("input_key")
         if input_key and keys.is_under_user(input_key, user):
             shown["input_url"] = ctx.transfers.download_url(user, input_key, here, filename=shown.get("original_name"))
-    thumbnail = out.get("thumbnail")
-    if thumbnail:  # shown in the page, never saved: no download name
-        thumbnail["url"] = ctx.transfers.download_url(user, thumbnail["key"], here)
+    for shown in [out, *(out.get("images") or [])]:
+        thumbnail = shown.get("thumbnail")
+        if thumbnail:  # shown in the page, never saved: no download name
+            thumbnail["url"] = ctx.transfers.download_url(user, thumbnail["key"], here)
     return out

@@ -235,6 +235,7 @@ class ImageOut(BaseModel):
     results: list[ResultOut] = Field(default_factory=list)
     error: ErrorOut | None = None
     input_url: str | None = Field(default=None, description="An expiring link to this original image.")
+    thumbnail: ThumbnailOut | None = Field(default=None, description="Its job's thumbnail.webp, once it succeeded.")
 
 
 class ExecutionOut(BaseModel):

@@ -683,6 +683,8 @@ export interface components {
              * @description PENDING, RUNNING, SUCCEEDED, FAILED, or the batch's end for an unfinished one.
              */
             status: string;
+            /** @description Its job's thumbnail.webp, once it succeeded. */
+            thumbnail: components["schemas"]["ThumbnailOut"] | null;
         };
         /** InputLimits */
         InputLimits: {

@@ -68,6 +68,10 @@ def test_a_batch_with_one_corrupt_image_gives_the_others_results(client: TestCli
         with Image.open(io.BytesIO(client.get(result["url"]).content)) as got:
             assert got.size == (size, size)
         assert image["percent"] == 100 and image["input_url"]
+        thumbnail = client.get(image["thumbnail"]["url"])  # its job's small WebP, for the cards
+        assert thumbnail.headers["content-type"] == "image/webp" and image["thumbnail"]["width"] <= 256
+    assert images[1]["thumbnail"] is None
+    assert ended["thumbnail"]["key"] == images[0]["thumbnail"]["key"]  # the History card shows the first
 
     # The two accepted images ran in one chunk of the Map, one job; the refused one never reached a job.
     events = client.get(f"/image-ai-analysis/{execution_id}/events", headers=carol).json()["events"]
