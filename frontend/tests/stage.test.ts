@@ -213,4 +213,46 @@ describe('chaining', () => {
     expect(app.get('[data-testid="run"]').attributes('disabled')).toBeUndefined()
     app.unmount()
   })
+
+  it('re-runs a batch from History whole: every original picked again, as one batch', async () => {
+    const image = (index: number, name: string) => ({
+      index,
+      input_key: `uploads/local/U${index}/original.png`,
+      original_name: name,
+      input_url: `/downloads/in-${index}`,
+      status: 'SUCCEEDED',
+      percent: 100,
+      stage: null,
+      results: [],
+      error: null,
+      thumbnail: null,
+    })
+    const past = execution({
+      execution_id: 'B1',
+      operation: 'denoise',
+      status: 'SUCCEEDED',
+      options: { method: 'tv' },
+      images: [image(0, 'a.png'), image(1, 'b.png'), image(2, 'c.png')],
+    })
+    const png = new Uint8Array(33)
+    png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
+    new DataView(png.buffer).setUint32(16, 64)
+    new DataView(png.buffer).setUint32(20, 64)
+    vi.stubGlobal('fetch', vi.fn(async () => ({ ok: true, status: 200, blob: async () => new Blob([png], { type: 'image/png' }) })))
+    const { fetcher } = scriptedFetch([
+      (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
+      (url) => (url.startsWith('/image-ai-analysis?') ? json({ items: [past], next_cursor: null }) : undefined),
+    ])
+    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    await flushPromises()
+    await app.get('[data-testid="tab-history"]').trigger('click')
+    await flushPromises()
+    expect(app.get('[data-testid="history-batch"]').text()).toBe('· a batch of 3 images')
+    await app.get('[data-testid="rerun"]').trigger('click')
+    await flushPromises()
+    expect(vi.mocked(fetch).mock.calls.map((c) => c[0])).toEqual(['/downloads/in-0', '/downloads/in-1', '/downloads/in-2'])
+    expect(app.get('[data-testid="batch-count"]').text()).toBe('3 images, run as one batch')
+    expect((app.get('select[name="method"]').element as HTMLSelectElement).value).toBe('tv')
+    app.unmount()
+  })
 })
