@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { estimateRun, secondsInWords } from '../src/lib/estimate'
+import { estimateBatch, estimateRun, secondsInWords } from '../src/lib/estimate'
 import { execution } from './fakes'
 
 const run = (id: string, model: string, side: number, duration: number, status: 'SUCCEEDED' | 'FAILED' = 'SUCCEEDED') =>
@@ -35,6 +35,15 @@ describe('estimateRun', () => {
     expect(estimateRun(past, 'upscale', { model: 'realesrgan-x4plus-anime' }, defaults, 1e4)).toBeNull()
     expect(estimateRun(past, 'denoise', {}, {}, 1e4)).toBeNull()
     expect(estimateRun(past, 'upscale', {}, defaults, null)).toBeNull()
+  })
+
+  it('a batch: at most the sum of its images, said as an upper bound', () => {
+    const e = estimateBatch(past, 'upscale', {}, defaults, [512 * 512, 64 * 64])!
+    expect(e.seconds).toBe(500) // 480 + 20
+    expect(e.basis).toBe(
+      'at most, for 2 images: a past upscale with realesrgan-x4plus of 0.07 MP took 120.0 s, and a batch starts up once',
+    )
+    expect(estimateBatch(past, 'upscale', {}, defaults, [512 * 512, null])).toBeNull() // a size unknown: no figure
   })
 
   it('says it in seconds or minutes', () => {

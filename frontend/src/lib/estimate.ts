@@ -46,6 +46,23 @@ export function estimateRun(
   return { seconds, basis: `a past ${operation}${model ? ` with ${model}` : ''} of ${mp(best.px)} MP took ${best.run.duration_s!.toFixed(1)} s` }
 }
 
+/**
+ * A batch: the sum of each image's estimate, an upper bound (the batch's jobs pay their start-up and
+ * model load once per chunk, where each past single run paid them once each).
+ */
+export function estimateBatch(
+  past: Execution[],
+  operation: string,
+  options: Record<string, unknown>,
+  defaults: Record<string, unknown>,
+  pixels: (number | null)[],
+): Estimate | null {
+  const each = pixels.map((px) => estimateRun(past, operation, options, defaults, px))
+  if (each.length === 0 || each.some((e) => e === null)) return null
+  const seconds = each.reduce((sum, e) => sum + e!.seconds, 0)
+  return { seconds, basis: `at most, for ${each.length} images: ${each[0]!.basis}, and a batch starts up once` }
+}
+
 export function secondsInWords(s: number): string {
   if (s < 90) return `${Math.max(1, Math.round(s))} s`
   return `${Math.round(s / 60)} min`
