@@ -17,7 +17,6 @@ did, 2 for a manifest that cannot be read (nothing ran).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -57,10 +56,3 @@ def parse_manifest(text: str) -> list[BatchImage]:
     if len(set(outputs)) != len(outputs):
         raise BadManifest("--batch gives two images the same output prefix; each needs its own")
     return images
-
-
-def run_batch(images: list[BatchImage], run_one: Callable[[int, BatchImage], bool]) -> tuple[int, int]:
-    """Run each image with ``run_one(index, image) -> succeeded`` (which writes that image's files and
-    never raises for the image's own failure); returns (succeeded, failed)."""
-    succeeded = sum(1 for index, image in enumerate(images) if run_one(index, image))
-    return succeeded, len(images) - succeeded

@@ -24,9 +24,10 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -35,13 +36,14 @@ from aiorch.operations import OUTPUT_OPTIONS, OptionError, check_options
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_uri
 from jobs import imageio
-from jobs.batch import BadManifest, BatchImage, parse_manifest, run_batch
+from jobs.batch import BadManifest, BatchImage, parse_manifest
 from jobs.contract import JobFailure, OperationOutput
 from jobs.devices import require_job_device
 from jobs.options import option_failure
 from jobs.progress import ProgressWriter
 
 log = logging.getLogger("jobs")
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -150,6 +152,19 @@ def main(
     return EXIT_OK if _run_one(args.job, args.input, output, args.mask, args.options, settings, clock) else EXIT_FAILED
 
 
+def _guarded(job: str, output: JobOutput, step: Callable[[], T]) -> T | None:
+    """Run a step of one image; its failure becomes that image's error.json (and None), never more."""
+    try:
+        return step()
+    except JobFailure as failure:
+        log.error("job %s failed: %s: %s", job, failure.type, failure.message)
+        _write_error_quietly(output, failure, job)
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        _write_error_quietly(output, describe_unexpected(exc, job), job)
+    return None
+
+
 def _run_one(
     job: str, input_uri: str, output: JobOutput, mask_uri: str | None, options: str, settings: Settings, clock: JobClock
 ) -> bool:
@@ -157,17 +172,12 @@ def _run_one(
     running = (output, job)
     _current_output.append(running)
     try:
-        output.storage.delete(output.key("error.json"))  # a retry must not leave a stale failure behind
-        run_job(job, input_uri, output, mask_uri, parse_options(options), settings, clock)
-        return True
-    except JobFailure as failure:
-        log.error("job %s failed: %s: %s", job, failure.type, failure.message)
-        _write_error_quietly(output, failure, job)
-        return False
-    except Exception as exc:
-        traceback.print_exc(file=sys.stderr)
-        _write_error_quietly(output, describe_unexpected(exc, job), job)
-        return False
+
+        def run() -> dict[str, Any]:
+            output.storage.delete(output.key("error.json"))  # a retry must not leave a stale failure behind
+            return run_job(job, input_uri, output, mask_uri, parse_options(options), settings, clock)
+
+        return _guarded(job, output, run) is not None
     finally:
         # A warm worker runs many jobs in one process: a stop names only the job still running.
         _current_output.remove(running)
@@ -175,19 +185,48 @@ def _run_one(
 
 def _run_batch(job: str, images: list[BatchImage], options: str, settings: Settings, clock: JobClock) -> int:
     """Each image of a --batch in turn (jobs/batch.py): the first pays the imports and the model load,
-    the others find them done; each image's timings_s are its own."""
+    the others find them done; each image's timings_s are its own.
 
-    def run_one(index: int, image: BatchImage) -> bool:
+    While one image is written (encoded, its files put), the next computes: one writer thread, and the
+    next result is handed over only once the previous is written, so at most two images are in memory.
+    """
+    succeeded = 0
+    writing: Future[bool] | None = None
+
+    def write(computed: Computed, running: tuple[JobOutput, str]) -> bool:
         try:
-            output = open_output(image.output, settings)
-        except JobFailure as failure:  # no place to write its error.json: the log says it
-            log.error("batch image %d: %s", index, failure.message)
-            return False
-        own_clock = clock if index == 0 else JobClock.starting(None, time.time())
-        return _run_one(job, image.input, output, image.mask, options, settings, own_clock)
+            return _guarded(job, computed.output, lambda: write_result(computed)) is not None
+        finally:
+            _current_output.remove(running)
 
-    succeeded, failed = run_batch(images, run_one)
-    log.info("batch %s: %d of %d images succeeded, %d failed", job, succeeded, len(images), failed)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer:
+        for index, image in enumerate(images):
+            try:
+                output = open_output(image.output, settings)
+            except JobFailure as failure:  # no place to write its error.json: the log says it
+                log.error("batch image %d: %s", index, failure.message)
+                continue
+            own_clock = clock if index == 0 else JobClock.starting(None, time.time())
+            running = (output, job)
+            _current_output.append(running)
+
+            def compute(
+                output: JobOutput = output, image: BatchImage = image, own_clock: JobClock = own_clock
+            ) -> Computed:
+                output.storage.delete(output.key("error.json"))
+                return compute_result(job, image.input, output, image.mask, parse_options(options), settings, own_clock)
+
+            computed = _guarded(job, output, compute)
+            if writing is not None:
+                succeeded += writing.result()
+                writing = None
+            if computed is None:
+                _current_output.remove(running)
+                continue
+            writing = writer.submit(write, computed, running)
+        if writing is not None:
+            succeeded += writing.result()
+    log.info("batch %s: %d of %d images succeeded, %d failed", job, succeeded, len(images), len(images) - succeeded)
     return EXIT_OK if succeeded else EXIT_FAILED
 
 
@@ -256,6 +295,34 @@ def run_job(
     clock: JobClock | None = None,
 ) -> dict[str, Any]:
     """Run one job end to end; returns the metadata it wrote."""
+    return write_result(compute_result(job, input_uri, output, mask_uri, options, settings, clock))
+
+
+@dataclass
+class Computed:
+    """One image's model output, not yet written (a batch writes it while the next image computes)."""
+
+    job: str
+    output: JobOutput
+    options: dict[str, Any]
+    output_options: dict[str, Any]
+    settings: Settings
+    clock: JobClock
+    progress: ProgressWriter
+    decoded: Any
+    result: OperationOutput
+
+
+def compute_result(
+    job: str,
+    input_uri: str,
+    output: JobOutput,
+    mask_uri: str | None,
+    options: dict[str, Any],
+    settings: Settings,
+    clock: JobClock | None = None,
+) -> Computed:
+    """Read, decode and run the model; nothing written but progress."""
     clock = clock or JobClock.starting(None, time.time())
     job_type = JOB_TYPES[job]
     require_job_device(settings.job_device)  # before any work: a GPU host that cannot use its GPU fails now
@@ -282,7 +349,19 @@ def run_job(
     with clock.stage("operation"):
         extra = {"mask": mask} if job_type.mask != "none" else {}
         result: OperationOutput = module.run(decoded.rgb, operation_options, progress, **extra)
+    return Computed(job, output, options, output_options, settings, clock, progress, decoded, result)
 
+
+def write_result(computed: Computed) -> dict[str, Any]:
+    """Encode and write the result, its extra files, thumbnail and metadata.json; returns the metadata."""
+    job, output, options, output_options = computed.job, computed.output, computed.options, computed.output_options
+    settings, clock, progress, decoded, result = (
+        computed.settings,
+        computed.clock,
+        computed.progress,
+        computed.decoded,
+        computed.result,
+    )
     progress("writing result", 0, 1)
     with clock.stage("encode"):
         data, ext, content_type, notes = encode_result(job, result, decoded, output_options)

@@ -91,3 +91,38 @@ def test_batch_and_one_image_arguments_do_not_mix(tmp_path: Path, settings: Sett
     assert "--batch replaces --input" in capsys.readouterr().err
     assert cli.main(["denoise", "--input", "file:///a.png"], settings=settings) == cli.EXIT_USAGE
     assert "--input, --output (or --batch)" in capsys.readouterr().err
+
+
+def test_an_image_is_written_while_the_next_computes_and_at_most_two_are_held(
+    tmp_path: Path, settings: Settings, monkeypatch
+) -> None:
+    """The writer thread encodes image N while the model runs on N+1; N+2 starts only once N is written."""
+    import threading
+
+    sources = [image_file(tmp_path, f"{i}.png", encoded(astronaut(32))) for i in range(3)]
+    outs = [tmp_path / "out" / str(i) for i in range(3)]
+    events: list[str] = []
+    second_computing = threading.Event()
+    compute, write = cli.compute_result, cli.write_result
+
+    def computing(job, input_uri, output, *args, **kwargs):
+        index = input_uri.rsplit("/", 1)[-1].split(".")[0]
+        events.append(f"compute {index}")
+        if index == "1":
+            second_computing.set()
+        return compute(job, input_uri, output, *args, **kwargs)
+
+    def writing(computed):
+        index = computed.output.prefix.rstrip("/").rsplit("/", 1)[-1]
+        if index == "0":  # holds until image 1 computes: without the overlap this would time out
+            assert second_computing.wait(timeout=30), "image 1 did not compute while image 0 was written"
+        written = write(computed)
+        events.append(f"written {index}")
+        return written
+
+    monkeypatch.setattr(cli, "compute_result", computing)
+    monkeypatch.setattr(cli, "write_result", writing)
+    batch = manifest(*zip(sources, outs, strict=True))
+    assert cli.main(["denoise", "--batch", batch, "--options", WAVELET], settings=settings) == cli.EXIT_OK
+    assert all((out / "result.png").exists() and (out / "metadata.json").exists() for out in outs)
+    assert events.index("compute 1") < events.index("written 0") < events.index("compute 2"), events
