@@ -44,10 +44,9 @@ def _free_port() -> int:
 def _wait(service: Any, user: str, ids: list[str], timeout_s: float) -> list[Any]:
     deadline = time.monotonic() + timeout_s
     while True:
-        views = [service.get_status(user, i) for i in ids]
-        # Final in the index (the recorder has run), not only in Step Functions.
+        # Final in the index (the recorder has run), not only in Step Functions; the views read after.
         if all(service.index.get(user, i).status.is_final for i in ids):
-            return views
+            return [service.get_status(user, i) for i in ids]
         if time.monotonic() > deadline:
             raise TimeoutError(f"not all ended after {timeout_s} s")
         time.sleep(0.2)
