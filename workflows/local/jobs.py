@@ -34,7 +34,14 @@ from typing import Any
 
 from aiorch.job_exit import local_job_end_reason
 from aiorch.settings import Settings
-from workflows.local.workers import WarmWorker, WorkerJob, WorkerPool, launcher_argv, spawn_time_env
+from workflows.local.workers import (
+    WarmWorker,
+    WorkerJob,
+    WorkerPool,
+    launcher_argv,
+    spawn_time_env,
+    thread_env,
+)
 
 STOP_GRACE_S = 5.0  # SIGTERM first; SIGKILL if the job is still there after this
 KEEP_FINISHED = 200  # finished jobs kept for DescribeJobs and the status file
@@ -254,7 +261,7 @@ class JobRunner:
             with open(job.log_path, "ab") as log:
                 job.process = subprocess.Popen(
                     argv,
-                    env={**os.environ, **job.environment, **spawn_time_env()},
+                    env={**os.environ, **thread_env(self.slots), **job.environment, **spawn_time_env()},
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
