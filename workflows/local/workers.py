@@ -54,16 +54,16 @@ def spawn_time_env() -> dict[str, str]:
     return {"AIORCH_JOB_SPAWNED_AT": repr(time.time())}
 
 
-# The variables the CPU thread pools read at start-up (torch's intra-op pool follows OMP_NUM_THREADS).
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-
-
 def thread_env(slots: int) -> dict[str, str]:
-    """CPU threads per job: the cores shared between the slots. Left alone, each job's torch takes every
-    core, so jobs side by side oversubscribe them: on 2 cores two 10-image batch jobs side by side took
-    4.0 s where one 20-image job took 1.5 s. A variable the operator set is kept."""
-    threads = str(max(1, (os.cpu_count() or 1) // max(1, slots)))
-    return {name: threads for name in THREAD_VARIABLES if name not in os.environ}
+    """How a job's CPU thread pool waits. Each job's torch takes every core, and OpenMP's threads spin
+    while they wait, so jobs side by side thrashed: on 2 cores two 10-image batch jobs side by side took
+    4.0 s where one 20-image job took 1.5 s. Passive waiting keeps all the cores for a job alone (x4plus
+    96 px: 1.51 s, 1.33 s spinning, 2.57 s on half the cores) and stops the thrashing when ``slots`` jobs
+    share them (20 requests 5.4 s -> 3.0 s, a 20-image batch 4.5 s -> 1.4 s). The operator's own
+    setting is kept."""
+    if slots < 2 or "OMP_WAIT_POLICY" in os.environ:
+        return {}
+    return {"OMP_WAIT_POLICY": "PASSIVE"}
 
 
 def default_max_rss_mb(slots: int) -> float:

@@ -281,14 +281,12 @@ def test_a_failing_interrupted_report_backs_off_then_waits_for_the_sweep(setting
     assert len(calls) == 9  # reported: never sent again
 
 
-def test_each_local_job_gets_its_share_of_the_cores_unless_the_operator_set_one(monkeypatch) -> None:
-    """Jobs side by side must not each take every core (torch's pool follows OMP_NUM_THREADS)."""
+def test_local_jobs_side_by_side_wait_passively_unless_the_operator_said_otherwise(monkeypatch) -> None:
+    """Jobs side by side must not spin on each other's cores (OpenMP's default wait)."""
     from workflows.local import workers
 
-    for name in workers.THREAD_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(workers.os, "cpu_count", lambda: 8)
-    assert workers.thread_env(2) == dict.fromkeys(workers.THREAD_VARIABLES, "4")
-    assert workers.thread_env(16) == dict.fromkeys(workers.THREAD_VARIABLES, "1")  # never 0
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert "OMP_NUM_THREADS" not in workers.thread_env(2)  # the operator's own setting stays
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert workers.thread_env(2) == {"OMP_WAIT_POLICY": "PASSIVE"}
+    assert workers.thread_env(1) == {}  # a job alone keeps the default
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert workers.thread_env(2) == {}  # the operator's own setting stays
