@@ -68,6 +68,8 @@ def progress_view(
         position, fraction = steps.index(_AFTER_JOB[state].value), 1.0
     elif state == "RecordResult":
         position, fraction = len(steps) - 1, 0.5
+    elif state == "Succeeded":  # recorded, and read a moment before the index says it ended: not back to 0
+        position, fraction = len(steps) - 1, 0.95
     else:
         position, fraction = 0, 0.0
     progress.percent = round(100.0 * (position + fraction) / len(steps), 1)

@@ -31,6 +31,9 @@ def test_percent_places_the_job_between_validate_and_record() -> None:
     half_way = progress_view(Operation.upscale, "Upscale", False, at("upscale", 8, 16))
     recording = progress_view(Operation.upscale, "RecordResult", False, None)
     assert validating.percent < half_way.percent < recording.percent < 100
+    # The history's last state is Succeeded a moment before the index says it ended: never back to 0.
+    recorded = progress_view(Operation.upscale, "Succeeded", False, None)
+    assert recording.percent < recorded.percent < 100
     assert half_way.percent == 50.0  # the middle third, half its tiles done
     assert (half_way.stage, half_way.done, half_way.total) == ("upscale", 8, 16)
     inpainting = progress_view(Operation.inpaint, "Inpaint", False, at("inpainting", 0, 4))
