@@ -158,6 +158,15 @@ class JobError(BaseModel):
     at: datetime = Field(default_factory=utcnow)
 
 
+class RecordedThumbnail(BaseModel):
+    """A succeeded image's thumbnail as its job's metadata.json names it: the key only (links that
+    expire are made each time it is shown, never stored)."""
+
+    key: str
+    width: int
+    height: int
+
+
 class ImageOutcome(BaseModel):
     """How one image of a batch ended (RecordResult writes them into the record)."""
 
@@ -168,6 +177,11 @@ class ImageOutcome(BaseModel):
     metadata_keys: list[str] = Field(default_factory=list)
     error_type: str | None = None
     error_message: str | None = None
+    # Its thumbnail, read from its job's metadata.json once when it was recorded, so showing a batch
+    # reads no metadata.json per image. ``thumbnail_recorded`` False (outcomes recorded before this
+    # was kept): the view still reads metadata.json; True with no thumbnail: its job named none.
+    thumbnail: RecordedThumbnail | None = None
+    thumbnail_recorded: bool = False
 
 
 class ExecutionRecord(BaseModel):
@@ -178,6 +192,9 @@ class ExecutionRecord(BaseModel):
     operation: str
     input_key: str
     input_keys: list[str] = Field(default_factory=list)  # a batch's images, in order
+    # Their original names (None: none given), parallel to input_keys, kept at submit so a batch's view
+    # reads no name.json per image; empty in records from before (the view then reads them).
+    input_names: list[str | None] = Field(default_factory=list)
     images: list[ImageOutcome] = Field(default_factory=list)  # a batch's outcomes, once recorded
     mask_key: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)

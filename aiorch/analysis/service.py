@@ -29,7 +29,7 @@ from aiorch.analysis.errors import (
     TooManyRunning,
 )
 from aiorch.analysis.media import EXTENSIONS, content_type_for, sniff_image
-from aiorch.analysis.names import download_name, original_name_key, sanitise_name
+from aiorch.analysis.names import MAX_NAME_CHARS, download_name, original_name_key, sanitise_name
 from aiorch.analysis.progress import FINISHED_STAGE, progress_view
 from aiorch.analysis.views import (
     ErrorView,
@@ -131,7 +131,16 @@ class AnalysisService:
         except (NotFound, ValueError):
             return None
         name = value.get("name") if isinstance(value, dict) else None
-        return name if isinstance(name, str) else None
+        # As sanitise_name keeps it (a stem of MAX_NAME_CHARS, a dot, an extension of 16), so a batch's
+        # names kept in its record stay small (50 of them, inside DynamoDB's 400 KB item).
+        return name[: MAX_NAME_CHARS + 17] if isinstance(name, str) else None
+
+    def _input_names(self, record: ExecutionRecord) -> list[str | None]:
+        """A batch's original names: as its record kept them at submit, else (records from before
+        they were kept, or started outside submit) read from each upload's name.json."""
+        if len(record.input_names) == len(record.input_keys):
+            return list(record.input_names)
+        return [self.original_name(key) for key in record.input_keys]
 
     # --- executions ---------------------------------------------------------------------
     def submit(
@@ -191,6 +200,8 @@ class AnalysisService:
         )
         record = ExecutionRecord(
             **request.model_dump(),
+            # Read once here, so a batch's view (polled every second or so) reads no name.json per image.
+            input_names=[self.original_name(key) for key in upload_keys or []],
             execution_arn=self.execution_arn(execution_id),
             idempotency_key=idempotency_key,
         )
@@ -291,6 +302,7 @@ class AnalysisService:
         show the index's status instead, so one unreachable service does not fail a whole page."""
         status = record.status
         finished_at = record.finished_at
+        names = self._input_names(record) if record.input_keys else [self.original_name(record.input_key)]
         state: str | None = None
         job_progress: JobProgress | None = None
         if not status.is_final:
@@ -308,7 +320,7 @@ class AnalysisService:
             started_at=record.created_at,
             finished_at=finished_at,
             input_key=record.input_key,
-            original_name=self.original_name(record.input_key),
+            original_name=names[0],  # a batch's first image's
             mask_key=record.mask_key,
             options=record.options,
         )
@@ -336,7 +348,7 @@ class AnalysisService:
         ]
         if record.input_keys:  # a batch: each image with its own results; no one set of results
             view.results, view.metadata = [], {}
-            view.images = self._batch_images(record, status)
+            view.images = self._batch_images(record, status, names)
             view.thumbnail = view.thumbnail_beside_results()  # its first image's, for the History card
             return view
         for key in record.metadata_keys:
@@ -347,15 +359,19 @@ class AnalysisService:
         view.thumbnail = view.thumbnail_beside_results()
         return view
 
-    def _batch_images(self, record: ExecutionRecord, status: ExecutionStatus) -> list[ImageView]:
-        """Each image of a batch: from the recorded outcomes once recorded, else from what its jobs have
-        written so far (one listing of the execution's results, then each running image's progress)."""
+    def _batch_images(
+        self, record: ExecutionRecord, status: ExecutionStatus, names: list[str | None]
+    ) -> list[ImageView]:
+        """Each image of a batch: from the recorded outcomes once recorded (names and thumbnails kept in
+        the record: no storage read at all), else from what its jobs have written so far (one listing
+        of the execution's results, then each running image's progress, each new result's metadata)."""
         kinds = [k.value for k in JOBS_FOR_OPERATION[Operation(record.operation)]]
         recorded = {o.index: o for o in record.images}
-        written = set(self.storage.list(keys.execution_results_prefix(record.user, record.execution_id)))
+        written: set[str] = set()
+        if any(index not in recorded for index in range(len(record.input_keys))):
+            written = set(self.storage.list(keys.execution_results_prefix(record.user, record.execution_id)))
         images = []
-        for index, input_key in enumerate(record.input_keys):
-            name = self.original_name(input_key)
+        for index, (input_key, name) in enumerate(zip(record.input_keys, names, strict=True)):
             image = ImageView(index=index, input_key=input_key, original_name=name, status="PENDING")
             prefixes = [keys.batch_image_prefix(record.user, record.execution_id, kind, index) for kind in kinds]
             outcome = recorded.get(index)
@@ -390,7 +406,11 @@ class AnalysisService:
                         image.status = status.value  # the batch ended (stopped, failed) before this image
             if image.status == "SUCCEEDED":
                 image.percent = 100.0
-                image.thumbnail = self._thumbnail_of(result_keys, prefixes[-1])
+                if outcome is not None and outcome.thumbnail_recorded:
+                    thumbnail = outcome.thumbnail
+                    image.thumbnail = ThumbnailLink(**thumbnail.model_dump()) if thumbnail else None
+                else:  # not yet recorded (or recorded before thumbnails were kept): its metadata.json
+                    image.thumbnail = self._thumbnail_of(result_keys, prefixes[-1])
             image.results = [
                 ResultLink(
                     job=kinds[-1],

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from aiorch import keys
-from aiorch.contracts import ExecutionStatus, ImageOutcome, JobError
+from aiorch.analysis.views import thumbnail_named_in
+from aiorch.contracts import ExecutionStatus, ImageOutcome, JobError, RecordedThumbnail
 from aiorch.index import open_index
 from aiorch.settings import get_settings
 from aiorch.storage import NotFound, Storage
@@ -79,6 +80,8 @@ def image_outcome(storage: Storage, event: OutcomeEvent, index: int, refused: st
             status=ExecutionStatus.SUCCEEDED,
             result_keys=results,
             metadata_keys=metadata,
+            thumbnail=thumbnail_of(storage, results[0], prefixes[-1] + "metadata.json"),
+            thumbnail_recorded=True,
         )
     for kind, prefix in reversed(list(zip(kinds, prefixes, strict=True))):
         try:
@@ -99,6 +102,17 @@ def image_outcome(storage: Storage, event: OutcomeEvent, index: int, refused: st
         error_type="JobEnded",
         error_message=f"the {kinds[-1]} job of its chunk ended before this image was done (see the chunk's job log)",
     )
+
+
+def thumbnail_of(storage: Storage, result_key: str, metadata_key: str) -> RecordedThumbnail | None:
+    """The thumbnail the image's last job named in its metadata.json (as the view finds it), kept in
+    its outcome so that each poll of the batch's view need not read that metadata.json again."""
+    try:
+        metadata = storage.get_json(metadata_key)
+    except (NotFound, ValueError):
+        return None
+    link = thumbnail_named_in(result_key, metadata)
+    return RecordedThumbnail(key=link.key, width=link.width, height=link.height) if link else None
 
 
 def record_batch(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
