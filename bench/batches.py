@@ -52,6 +52,15 @@ def _wait(service: Any, user: str, ids: list[str], timeout_s: float) -> list[Any
         time.sleep(0.2)
 
 
+def _model_seconds(service: Any, user: str, execution_id: str) -> float:
+    """The model time (``timings_s.model``) summed over a recorded batch's images."""
+    total = 0.0
+    for outcome in service.index.get(user, execution_id).images:
+        for key in outcome.metadata_keys:
+            total += float(service.storage.get_json(key).get("timings_s", {}).get("model", 0.0))
+    return total
+
+
 def measure(workers: bool, count: int, size: int, options: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     """One mode (warm workers or cold processes): the batch, then the same images as single requests."""
     from aiorch.analysis import AnalysisService
@@ -80,6 +89,7 @@ def measure(workers: bool, count: int, size: int, options: dict[str, Any], timeo
             (view,) = _wait(service, user, [batch.execution_id], timeout_s)
             batch_s = time.perf_counter() - started
             succeeded = sum(i.status == "SUCCEEDED" for i in view.images)
+            model_s = _model_seconds(service, user, batch.execution_id)
 
             started = time.perf_counter()
             singles = [service.submit(user, "upscale", key, options=options).execution_id for key in keys]
@@ -102,6 +112,11 @@ def measure(workers: bool, count: int, size: int, options: dict[str, Any], timeo
         "singles_s": round(singles_s, 2),
         "singles_succeeded": singles_ok,
         "ratio": round(singles_s / batch_s, 2),
+        # The model work alone, spread over the slots: no batch of these images can take less, so
+        # singles_s / batch_model_per_slot_s is the most any batching could gain on this machine.
+        "batch_model_s": round(model_s, 2),
+        "batch_model_per_slot_s": round(model_s / settings.job_slots, 2),
+        "ratio_cap": round(singles_s / (model_s / settings.job_slots), 2) if model_s else None,
         "batch_states_s": states,
         "singles_errors": errors,
         "chunks": settings.batch_chunk_images,
@@ -132,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         print(f"        the batch's states (s): {figures['batch_states_s']}", flush=True)
+        print(
+            f"        the batch's model work: {figures['batch_model_s']:.2f} s over its images, "
+            f"{figures['batch_model_per_slot_s']:.2f} s a slot: no batch could be more than "
+            f"{figures['ratio_cap']}x faster than the {args.count} requests here",
+            flush=True,
+        )
         for error in figures["singles_errors"]:
             print(f"        a single request failed: {error}", flush=True)
     warm = next((r for r in results if r["workers"] == "warm"), None)
