@@ -568,6 +568,51 @@ def test_main_flow_on_a_phone(browser: Any, stack: Any, photo_file: Path, tmp_pa
     assert saved.name == "astronaut-denoised.png"  # named after the original (the server's name)
 
 
+def test_a_batch_on_a_phone(browser: Any, stack: Any, tmp_path: Path) -> None:
+    """Issue 13's batch view at 390×844: three files picked on a phone run as one request, the three cards
+    reach Done, each with its preview and download in reach, and nothing is wider than the screen."""
+    files = []
+    for name in ("astronaut", "chelsea", "coffee"):
+        path = tmp_path / f"{name}.png"
+        photo(48, name).save(path)
+        files.append(path)
+    context = browser.new_context(accept_downloads=True, viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    try:
+        page.goto(stack.url)
+        signed_in(page)
+        page.get_by_test_id("operation-denoise").check()
+        page.locator("select[name=method]").select_option("tv")
+        page.get_by_test_id("file-input").set_input_files([str(f) for f in files])
+        expect(page.get_by_test_id("batch-pick")).to_have_count(3)
+        assert_fits(page, "batch, picked")
+        page.get_by_test_id("run").tap()
+        expect(page.locator('[data-testid="batch-image"][data-status="SUCCEEDED"]')).to_have_count(
+            3, timeout=RUN_TIMEOUT_S * 1000
+        )
+        page.wait_for_function(  # each card's preview is its result, loaded
+            """() => { const shown = [...document.querySelectorAll('[data-testid="batch-image-preview"]')]
+                 return shown.length === 3 && shown.every((img) => img.dataset.kind === 'result' && img.complete
+                   && img.naturalWidth > 0) }"""
+        )
+        # The execution itself ends after its images (RecordResult runs last): Run comes back then.
+        expect(page.get_by_test_id("run")).to_have_text("Run denoise on 3 images", timeout=30_000)
+        assert_fits(page, "batch, done")
+        screenshot(page, "batch-done")
+        last = page.get_by_test_id("batch-image").nth(2).get_by_test_id("batch-download")
+        last.scroll_into_view_if_needed()
+        box = last.bounding_box()
+        assert box is not None and box["width"] >= 24 and box["height"] >= 24, box  # big enough for a finger
+        with page.expect_download() as download_info:
+            last.tap()
+        assert download_info.value.suggested_filename == "coffee-denoised.png"
+    finally:
+        context.close()
+    assert not problems, problems
+
+
 def test_a_finger_drags_the_divider_on_a_phone(browser: Any, stack: Any, api: Api, photo_file: Path) -> None:
     """Touch drag on the divider (real touch events through the DevTools protocol; its own page, as taps
     after a protocol-driven touch sequence are not delivered by playwright)."""
