@@ -82,6 +82,20 @@ def job_pid(settings: Settings, user: str, execution_id: str, job: str = "upscal
     return int(wait_for(lambda: pid_file.is_file() and pid_file.read_text().strip(), 60, f"{job} job to start"))
 
 
+def started_job_pid(settings: Settings, user: str, execution_ids: list[str], job: str = "upscale") -> int:
+    """The pid of the first of these executions' jobs to start."""
+    root = Path(settings.resolved_storage_url) / "results" / user
+
+    def first_started() -> int | None:
+        for execution_id in execution_ids:
+            pid_file = root / execution_id / job / "pid"
+            if pid_file.is_file() and (text := pid_file.read_text().strip()):
+                return int(text)
+        return None
+
+    return int(wait_for(first_started, 60, f"one of {len(execution_ids)} {job} jobs to start"))
+
+
 def assert_index_agrees_with_states(settings: Settings, user: str, ids: list[str]) -> None:
     client = states_client(settings)
     index = open_index(settings)
@@ -197,7 +211,9 @@ def test_states_service_killed_mid_job_is_recorded_by_the_real_handler(stack: Se
     svc = service(stack)
     key = upload(stack, user)
     records = [svc.submit(user, "upscale", key, options={"sleep_s": 60}) for _ in range(LIMIT)]
-    job = job_pid(stack, user, records[0].execution_id)
+    # LIMIT executions on 3 job slots: one of them waits for a slot, and which one is the states
+    # service's race, so the test waits for whichever job starts first (not records[0]'s).
+    job = started_job_pid(stack, user, [r.execution_id for r in records])
     with pytest.raises(TooManyRunning):  # at the limit, as before the fix
         svc.submit(user, "upscale", key)
     pid = service_pid(stack)
