@@ -7,6 +7,8 @@ import io
 import json
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -514,9 +516,9 @@ def assert_fits(page: Any, where: str) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), where
 
 
-def test_main_flow_on_a_phone(browser: Any, stack: Any, photo_file: Path, tmp_path: Path) -> None:
-    """Issue 12 item 3 at 390×844: upload, run, compare, download, History "Open"; nothing wider than the
-    screen; a screenshot of each page (PAGES) at this size."""
+@contextmanager
+def signed_in_on_a_phone(browser: Any, stack: Any) -> Iterator[Any]:
+    """A page at 390×844 with touch, signed in; closed after, and no page error may have happened."""
     context = browser.new_context(accept_downloads=True, viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     problems: list[str] = []
@@ -524,6 +526,16 @@ def test_main_flow_on_a_phone(browser: Any, stack: Any, photo_file: Path, tmp_pa
     try:
         page.goto(stack.url)
         signed_in(page)
+        yield page
+    finally:
+        context.close()
+    assert not problems, problems
+
+
+def test_main_flow_on_a_phone(browser: Any, stack: Any, photo_file: Path, tmp_path: Path) -> None:
+    """Issue 12 item 3 at 390×844: upload, run, compare, download, History "Open"; nothing wider than the
+    screen; a screenshot of each page (PAGES) at this size."""
+    with signed_in_on_a_phone(browser, stack) as page:
         assert_fits(page, "analyse, empty")
         screenshot(page, "analyse")
         page.get_by_test_id("operation-denoise").check()
@@ -562,9 +574,6 @@ def test_main_flow_on_a_phone(browser: Any, stack: Any, photo_file: Path, tmp_pa
         expect(page.get_by_test_id("chart").locator("canvas")).to_be_visible(timeout=30_000)
         assert_fits(page, "analytics")
         screenshot(page, "analytics")
-    finally:
-        context.close()
-    assert not problems, problems
     assert saved.name == "astronaut-denoised.png"  # named after the original (the server's name)
 
 
@@ -576,13 +585,7 @@ def test_a_batch_on_a_phone(browser: Any, stack: Any, tmp_path: Path) -> None:
         path = tmp_path / f"{name}.png"
         photo(48, name).save(path)
         files.append(path)
-    context = browser.new_context(accept_downloads=True, viewport=PHONE, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    try:
-        page.goto(stack.url)
-        signed_in(page)
+    with signed_in_on_a_phone(browser, stack) as page:
         page.get_by_test_id("operation-denoise").check()
         page.locator("select[name=method]").select_option("tv")
         page.get_by_test_id("file-input").set_input_files([str(f) for f in files])
@@ -608,9 +611,6 @@ def test_a_batch_on_a_phone(browser: Any, stack: Any, tmp_path: Path) -> None:
         with page.expect_download() as download_info:
             last.tap()
         assert download_info.value.suggested_filename == "coffee-denoised.png"
-    finally:
-        context.close()
-    assert not problems, problems
 
 
 def test_a_finger_drags_the_divider_on_a_phone(browser: Any, stack: Any, api: Api, photo_file: Path) -> None:
