@@ -24,6 +24,11 @@ export type Execution = Optional<
 export type BatchImage = Execution['images'][number]
 export type ExecutionPage = Omit<Schemas['ExecutionPage'], 'items'> & { items: Execution[] }
 export type Submitted = Schemas['SubmittedOut']
+/** What POST /image-ai-analysis takes: one image (upload, optional mask) or a batch (uploads). */
+export type SubmitRequest = { operation: string; options: Record<string, unknown> } & (
+  | { upload: string; mask?: string }
+  | { uploads: string[] }
+)
 /** A Step Functions history event as the API passes it on (details vary with its type). */
 export type HistoryEvent = Schemas['HistoryEventOut']
 export type UploadTarget = Schemas['UploadTargetOut']
@@ -142,25 +147,12 @@ export class ApiClient {
     return body.upload
   }
 
-  submit(
-    request: { operation: string; upload: string; mask?: string; options: Record<string, unknown> },
-    idempotencyKey: string,
-  ): Promise<Submitted> {
-    return this.json('/image-ai-analysis', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey },
-      body: JSON.stringify(request),
-    })
-  }
-
   /**
-   * A batch: one operation and its options over several uploads (1..50, no mask), as ONE execution whose
-   * view lists each image with its own status, progress and results.
+   * One execution: a single image (``upload``, with an optional ``mask``), or a batch, one operation and its
+   * options over several uploads (``uploads``, 1..50, no mask) whose view lists each image with its own
+   * status, progress and results.
    */
-  submitBatch(
-    request: { operation: string; uploads: string[]; options: Record<string, unknown> },
-    idempotencyKey: string,
-  ): Promise<Submitted> {
+  submit(request: SubmitRequest, idempotencyKey: string): Promise<Submitted> {
     return this.json('/image-ai-analysis', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey },
