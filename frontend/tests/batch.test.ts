@@ -7,15 +7,11 @@ import BatchView from '../src/components/BatchView.vue'
 import ImagePicker from '../src/components/ImagePicker.vue'
 import { ApiClient, type Execution } from '../src/lib/api'
 import { imageProblem } from '../src/lib/precheck'
-import { execution, json, scriptedFetch } from './fakes'
+import { execution, json, pngHeader, scriptedFetch } from './fakes'
 
-/** A PNG of only a signature and an IHDR saying width×height: no pixel data at all. */
+/** A file holding a PNG header only (fakes.pngHeader). */
 function png(name: string, width = 64, height = 64): File {
-  const bytes = new Uint8Array(33)
-  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
-  new DataView(bytes.buffer).setUint32(16, width)
-  new DataView(bytes.buffer).setUint32(20, height)
-  return new File([bytes], name, { type: 'image/png' })
+  return new File([pngHeader(width, height)], name, { type: 'image/png' })
 }
 
 async function choose(wrapper: Pick<VueWrapper, 'get'>, files: File[]) {

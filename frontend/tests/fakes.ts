@@ -56,3 +56,12 @@ export function execution(overrides: Partial<Execution> = {}): Execution {
     ...overrides,
   }
 }
+
+/** A PNG of only a signature and an IHDR saying width×height: no pixel data at all. */
+export function pngHeader(width: number, height: number): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(33)
+  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
+  new DataView(bytes.buffer).setUint32(16, width)
+  new DataView(bytes.buffer).setUint32(20, height)
+  return bytes
+}

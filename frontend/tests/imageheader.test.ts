@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { readFileHeader, readHeader, sniffFormat } from '../src/lib/imageheader'
+import { pngHeader } from './fakes'
 
-function png(width: number, height: number): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(33)
-  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
-  const view = new DataView(bytes.buffer)
-  view.setUint32(16, width)
-  view.setUint32(20, height)
-  return bytes
-}
 
 function jpeg(width: number, height: number, exifBytes = 0): Uint8Array<ArrayBuffer> {
   const app1 = [0xff, 0xe1, ((exifBytes + 2) >> 8) & 0xff, (exifBytes + 2) & 0xff, ...new Array(exifBytes).fill(0)]
@@ -18,7 +11,7 @@ function jpeg(width: number, height: number, exifBytes = 0): Uint8Array<ArrayBuf
 
 describe('readHeader', () => {
   it('measures a 60000×60000 PNG from its 33 header bytes', () => {
-    expect(readHeader(png(60000, 60000))).toEqual({ format: 'PNG', width: 60000, height: 60000 })
+    expect(readHeader(pngHeader(60000, 60000))).toEqual({ format: 'PNG', width: 60000, height: 60000 })
   })
 
   it('finds the JPEG frame size after an EXIF block', () => {
@@ -45,7 +38,7 @@ describe('readHeader', () => {
   })
 
   it('reads only the head of a big file', async () => {
-    const big = new Blob([png(128, 96), new Uint8Array(5_000_000)])
+    const big = new Blob([pngHeader(128, 96), new Uint8Array(5_000_000)])
     expect(await readFileHeader(big)).toEqual({ format: 'PNG', width: 128, height: 96 })
   })
 })

@@ -1,6 +1,7 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
 import ImagePicker from '../src/components/ImagePicker.vue'
+import { pngHeader } from './fakes'
 
 async function pick(file: File) {
   const picker = mount(ImagePicker)
@@ -21,11 +22,7 @@ describe('ImagePicker checks before upload', () => {
   it('passes the header it measured with the pick', async () => {
     URL.createObjectURL = vi.fn(() => 'blob:p')
     URL.revokeObjectURL = vi.fn()
-    const bytes = new Uint8Array(33)
-    bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
-    new DataView(bytes.buffer).setUint32(16, 640)
-    new DataView(bytes.buffer).setUint32(20, 480)
-    const picker = await pick(new File([bytes], 'wide.png', { type: '' }))
+    const picker = await pick(new File([pngHeader(640, 480)], 'wide.png', { type: '' }))
     const picked = picker.emitted('picked')![0][0] as { header: unknown }
     expect(picked.header).toEqual({ format: 'PNG', width: 640, height: 480 })
   })

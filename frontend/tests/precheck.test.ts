@@ -8,17 +8,9 @@ import { ApiClient } from '../src/lib/api'
 import { readHeader } from '../src/lib/imageheader'
 import { operation, optionProblem, optionProblems, useServedOperations, type ServedOperation } from '../src/lib/operations'
 import { imageProblem, sizeInWords } from '../src/lib/precheck'
-import { json, scriptedFetch } from './fakes'
+import { json, pngHeader, scriptedFetch } from './fakes'
 import served from './served-operations.json'
 
-/** A PNG of only a signature and an IHDR saying width×height: no pixel data at all. */
-function pngHeader(width: number, height: number): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(33)
-  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
-  new DataView(bytes.buffer).setUint32(16, width)
-  new DataView(bytes.buffer).setUint32(20, height)
-  return bytes
-}
 
 const limits = { min_side_px: 16, max_bytes: 50_000_000, max_pixels: 4_000_000, content_types: ['image/png'] }
 

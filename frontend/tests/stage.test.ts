@@ -8,9 +8,24 @@ import MaskBrush from '../src/components/MaskBrush.vue'
 import { ApiClient, type Execution } from '../src/lib/api'
 import { UndoStack, resizeBrush, snapshotLimit } from '../src/lib/undo'
 import { zoomAt } from '../src/lib/zoom'
-import { execution, json, result, scriptedFetch } from './fakes'
+import { execution, json, pngHeader, result, scriptedFetch } from './fakes'
 
 const size = { width: 400, height: 300 }
+
+/** The app on its History tab with ``past`` as the one past run; every original downloads as a 64 px PNG. */
+async function historyShowing(past: Execution) {
+  const png = pngHeader(64, 64)
+  vi.stubGlobal('fetch', vi.fn(async () => ({ ok: true, status: 200, blob: async () => new Blob([png], { type: 'image/png' }) })))
+  const { fetcher } = scriptedFetch([
+    (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
+    (url) => (url.startsWith('/image-ai-analysis?') ? json({ items: [past], next_cursor: null }) : undefined),
+  ])
+  const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+  await flushPromises()
+  await app.get('[data-testid="tab-history"]').trigger('click')
+  await flushPromises()
+  return app
+}
 
 describe('zoomAt', () => {
   it('keeps the image point under the cursor where it is, zooming in and out', () => {
@@ -191,19 +206,7 @@ describe('chaining', () => {
       input_url: '/downloads/original',
       original_name: 'dog.png',
     } as unknown as Partial<Execution>)
-    const png = new Uint8Array(33)
-    png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
-    new DataView(png.buffer).setUint32(16, 64)
-    new DataView(png.buffer).setUint32(20, 64)
-    vi.stubGlobal('fetch', vi.fn(async () => ({ ok: true, status: 200, blob: async () => new Blob([png], { type: 'image/png' }) })))
-    const { fetcher } = scriptedFetch([
-      (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
-      (url) => (url.startsWith('/image-ai-analysis?') ? json({ items: [past], next_cursor: null }) : undefined),
-    ])
-    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
-    await flushPromises()
-    await app.get('[data-testid="tab-history"]').trigger('click')
-    await flushPromises()
+    const app = await historyShowing(past)
     await app.get('[data-testid="rerun"]').trigger('click')
     await flushPromises()
     expect(fetch).toHaveBeenCalledWith('/downloads/original')
@@ -234,19 +237,7 @@ describe('chaining', () => {
       options: { method: 'tv' },
       images: [image(0, 'a.png'), image(1, 'b.png'), image(2, 'c.png')],
     })
-    const png = new Uint8Array(33)
-    png.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
-    new DataView(png.buffer).setUint32(16, 64)
-    new DataView(png.buffer).setUint32(20, 64)
-    vi.stubGlobal('fetch', vi.fn(async () => ({ ok: true, status: 200, blob: async () => new Blob([png], { type: 'image/png' }) })))
-    const { fetcher } = scriptedFetch([
-      (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
-      (url) => (url.startsWith('/image-ai-analysis?') ? json({ items: [past], next_cursor: null }) : undefined),
-    ])
-    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
-    await flushPromises()
-    await app.get('[data-testid="tab-history"]').trigger('click')
-    await flushPromises()
+    const app = await historyShowing(past)
     expect(app.get('[data-testid="history-batch"]').text()).toBe('· a batch of 3 images')
     await app.get('[data-testid="rerun"]').trigger('click')
     await flushPromises()
