@@ -78,8 +78,7 @@ def final_record(settings: Settings, user: str, execution_id: str, timeout_s: fl
 
 
 def job_pid(settings: Settings, user: str, execution_id: str, job: str = "upscale") -> int:
-    pid_file = Path(settings.resolved_storage_url) / "results" / user / execution_id / job / "pid"
-    return int(wait_for(lambda: pid_file.is_file() and pid_file.read_text().strip(), 60, f"{job} job to start"))
+    return started_job_pid(settings, user, [execution_id], job)
 
 
 def started_job_pid(settings: Settings, user: str, execution_ids: list[str], job: str = "upscale") -> int:
