@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest'
 import { readFileHeader, readHeader, sniffFormat } from '../src/lib/imageheader'
 import { pngHeader } from './fakes'
 
-
 function jpeg(width: number, height: number, exifBytes = 0): Uint8Array<ArrayBuffer> {
   const app1 = [0xff, 0xe1, ((exifBytes + 2) >> 8) & 0xff, (exifBytes + 2) & 0xff, ...new Array(exifBytes).fill(0)]
   const sof = [0xff, 0xc0, 0, 17, 8, height >> 8, height & 0xff, width >> 8, width & 0xff, 3, ...new Array(9).fill(0)]
