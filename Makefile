@@ -5,16 +5,22 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 EXTRAS := lambdas,jobs,local,dev
 
-.PHONY: install run test system-deps node-deps frontend lint bench clean
+.PHONY: install run test system-deps node-deps frontend lint bench clean lock
 
 ## install: idempotent; the .venv with every extra, node tools and the built front end
 install: $(VENV)/.installed node-deps frontend
 
-$(VENV)/.installed: pyproject.toml
+# Exactly what locks/dev.txt says, every file hash-checked (a registry release changes nothing);
+# then the project itself, editable, built by the locked setuptools without fetching anything.
+$(VENV)/.installed: locks/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
+	$(PY) -m pip install -q --require-hashes -r locks/dev.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e '.[$(EXTRAS)]'
 	touch $@
+
+## lock: re-resolve every lock (locks/*.txt) from pyproject.toml, on purpose; then `make install`
+lock: $(VENV)/.installed
+	$(PY) locks/lock.py
 
 ## system-deps: what the machine lacks (Debian packages: chromium for browser tests); needs root
 system-deps:

@@ -2,11 +2,11 @@
 
 The zip holds the project's light code (``aiorch/``, ``lambdas/``, ``workflows/`` without
 the local states service, and ``analytics/`` for the table schema and the SQL) plus the
-core and ``lambdas`` dependencies from pyproject.toml, installed for the Lambda runtime
-(Amazon Linux 2 x86_64, CPython 3.11) at the versions installed in the running
-environment, so the package carries what the tests ran against (where a version has no
-wheel for Lambda's platform, the build says so and takes the newest that fits). No torch:
-the build refuses it.
+core and ``lambdas`` dependencies exactly as ``locks/lambda.txt`` pins them (the versions of
+``locks/dev.txt``, which the suite runs), installed from wheels for the Lambda runtime
+(python3.12 on Amazon Linux 2023, x86_64) with every hash checked. A locked version with no
+wheel for that platform stops the build by name: no silent fallback. No torch: the build
+refuses it.
 
 Reproducible: entries are sorted, timestamps fixed (SOURCE_DATE_EPOCH, default
 1980-01-01), permissions normalised and bytecode left out, so the same inputs give the
@@ -17,8 +17,7 @@ same bytes and Terraform's content-addressed upload key does not change.
     python iac/scripts/build_lambda_zip.py --deps-cache .tox/lambda-deps   # pip runs once per input set
 
 With ``--deps-cache`` the installed dependencies are kept in that folder under a key of
-everything that decides them (requirements, the versions installed here, platform tags,
-Python version), so a second build with the same inputs runs no pip at all.
+everything that decides them (the lock, platform tags, Python version), so a second build with the same inputs runs no pip at all.
 """
 
 from __future__ import annotations
@@ -34,10 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 import zipfile
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,14 +50,12 @@ PROJECT_TREES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
 ]
 SKIPPED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 FORBIDDEN_DISTRIBUTIONS = {"torch", "torchvision", "nvidia", "triton"}
-LAMBDA_PYTHON = "3.11"
-# The python3.11 runtime runs on Amazon Linux 2 (glibc 2.26, x86_64): wheels for glibc <= 2.26.
-LAMBDA_PLATFORMS = [
-    arg
-    for tag in [f"manylinux_2_{minor}_x86_64" for minor in range(26, 16, -1)]
-    + ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64"]
-    for arg in ("--platform", tag)
-]
+LOCK = "locks/lambda.txt"
+# The python3.12 runtime runs on Amazon Linux 2023 (glibc 2.34, x86_64); its end of support is
+# 2028 on the AWS Lambda runtimes page, where python3.11 (Amazon Linux 2) is already deprecated.
+# iac/modules/lambdas' `runtime` and locks/lock.py's lambda target say the same (tests hold them).
+LAMBDA_PYTHON = "3.12"
+LAMBDA_GLIBC_MINOR = 34
 
 
 class BuildError(RuntimeError):
@@ -87,96 +82,72 @@ def project_files(repo: Path = REPO) -> Iterator[tuple[str, Path]]:
             yield f"{folder}/{rel.as_posix()}", path
 
 
-def dependency_requirements(repo: Path = REPO) -> list[str]:
-    """Core + ``lambdas`` requirements, as pyproject.toml states them."""
-    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
-    requirements = list(project["dependencies"]) + list(project["optional-dependencies"]["lambdas"])
-    for req in requirements:
-        name = re.split(r"[\[<>=!~; ]", req, maxsplit=1)[0]
-        if name.lower() in FORBIDDEN_DISTRIBUTIONS:
+def locked_requirements(repo: Path = REPO) -> str:
+    """locks/lambda.txt: the core + ``lambdas`` closure, every version and artifact hash pinned."""
+    lock = repo / LOCK
+    if not lock.is_file():
+        raise BuildError(f"{lock} is missing: run `make lock`")
+    text = lock.read_text()
+    for line in text.splitlines():
+        name = re.split(r"[\[<>=!~; ]", line.strip(), maxsplit=1)[0]
+        if name and not line.startswith((" ", "#")) and name.lower() in FORBIDDEN_DISTRIBUTIONS:
             raise BuildError(f"{name} must not be a Lambda dependency")
-    return sorted(requirements, key=str.lower)
+    return text
 
 
-def installed_pins() -> dict[str, str]:
-    """name -> version of every distribution installed here (the versions the tests ran against)."""
-    pins = {}
-    for dist in metadata.distributions():
-        name = dist.metadata["Name"]
-        if name and name.lower() != "aiorch":
-            pins[name.lower()] = dist.version
-    return pins
+def pip_platform_args(glibc_minor: int = LAMBDA_GLIBC_MINOR) -> list[str]:
+    """Every manylinux tag a glibc of that version runs, newest first."""
+    tags = [f"manylinux_2_{minor}_x86_64" for minor in range(glibc_minor, 16, -1)] + ["manylinux2014_x86_64"]
+    return [arg for tag in tags for arg in ("--platform", tag)]
 
 
-# pip's ways of naming the requirement it could not meet.
-_BLAMED = [
-    re.compile(r"Cannot install (.+?) because"),
-    re.compile(r"No matching distribution found for (\S+)"),
-    re.compile(r"\(constraint\) (\S+)"),
-]
-_NAME = re.compile(r"([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*(?:[<>=!~]=?[^\s,]*)?")
+_NO_WHEEL = re.compile(r"No matching distribution found for ([A-Za-z0-9_.-]+)==(\S+)")
 
 
-def blamed_distributions(pip_stderr: str) -> set[str]:
-    """Lower-case names of the distributions pip says it could not install."""
-    names = set()
-    for pattern in _BLAMED:
-        for found in pattern.findall(pip_stderr):
-            for part in re.split(r",\s*|\s+and\s+", found):
-                if m := _NAME.match(part.strip()):
-                    names.add(m.group(1).lower())
-    return names
+def install_dependencies(
+    lock_text: str, target: Path, python: str = LAMBDA_PYTHON, glibc_minor: int = LAMBDA_GLIBC_MINOR
+) -> None:
+    """pip installs the lock for Lambda's platform: wheels only, hashes required, nothing else.
 
-
-def install_dependencies(requirements: list[str], target: Path) -> dict[str, str]:
-    """Install for the Lambda platform, constrained to the versions installed here.
-
-    Where such a version has no wheel for Lambda's platform (Amazon Linux 2, glibc 2.26;
-    e.g. a Pillow that needs glibc 2.27), that one constraint is dropped and pip picks the
-    newest release that fits. Returns those fallbacks: name -> version installed here.
+    A locked version with no wheel for that platform stops the build, naming the package: the
+    package never holds a version the suite did not run.
     """
-    pins = installed_pins()
-    fallbacks: dict[str, str] = {}
-    constraints = target.parent / "constraints.txt"
-    for _ in range(20):
-        constraints.write_text("".join(f"{n}=={v}\n" for n, v in sorted(pins.items())))
-        command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-            "--upgrade", "--target", str(target), *LAMBDA_PLATFORMS, "--implementation", "cp",
-            "--python-version", LAMBDA_PYTHON, "--only-binary=:all:", "--constraint", str(constraints),
-            *requirements,
-        ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode == 0:
-            break
-        blamed = blamed_distributions(result.stderr) & set(pins)
-        if not blamed:
-            raise BuildError(f"pip could not install the Lambda dependencies:\n{result.stderr[-4000:]}")
-        for name in blamed:
-            fallbacks[name] = pins.pop(name)
-    else:
-        raise BuildError("pip kept failing after dropping 20 version constraints")
+    target.mkdir(parents=True, exist_ok=True)
+    lock = target.parent / "lambda-lock.txt"
+    lock.write_text(lock_text)
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+        "--target", str(target), *pip_platform_args(glibc_minor), "--implementation", "cp", "--python-version", python,
+        "--only-binary=:all:", "--require-hashes", "--no-deps", "-r", str(lock),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        missing = _NO_WHEEL.search(result.stderr)
+        if missing:
+            raise BuildError(
+                f"{missing.group(1)} {missing.group(2)} (locked in {LOCK}) has no wheel for CPython {python} on "
+                f"manylinux_2_{glibc_minor} x86_64, Lambda's platform: lock a version that has one "
+                "(`make lock`), or change the runtime"
+            )
+        raise BuildError(f"pip could not install the Lambda dependencies:\n{result.stderr[-4000:]}")
     found = {p.name.split("-")[0].lower() for p in target.glob("*.dist-info")}
     forbidden = found & FORBIDDEN_DISTRIBUTIONS
     if forbidden:
         raise BuildError(f"the Lambda dependencies pulled in {sorted(forbidden)}")
-    return fallbacks
 
 
-def cached_dependencies(requirements: list[str], cache: Path) -> tuple[Path, dict[str, str]]:
+def cached_dependencies(lock_text: str, cache: Path, python: str = LAMBDA_PYTHON) -> Path:
     """``install_dependencies`` into ``cache/<key>/site``, reused while its inputs are the same."""
-    inputs = json.dumps(
-        [requirements, sorted(installed_pins().items()), LAMBDA_PLATFORMS, LAMBDA_PYTHON], sort_keys=True
-    )
+    inputs = json.dumps([lock_text, pip_platform_args(), python], sort_keys=True)
     entry = cache / hashlib.sha256(inputs.encode()).hexdigest()[:16]
-    done = entry / "fallbacks.json"  # written last: its presence means the install completed
+    done = entry / "done"  # written last: its presence means the install completed
     if not done.is_file():
         if entry.exists():
             shutil.rmtree(entry)  # an interrupted install
         entry.mkdir(parents=True)
-        fallbacks = install_dependencies(requirements, entry / "site")
-        done.write_text(json.dumps(fallbacks, sort_keys=True))
-    return entry / "site", json.loads(done.read_text())
+        install_dependencies(lock_text, entry / "site", python)
+        done.write_text(python)
+    return entry / "site"
 
 
 def dependency_files(target: Path) -> Iterator[tuple[str, Path]]:
@@ -206,23 +177,28 @@ def write_zip(entries: dict[str, Path], output: Path) -> None:
 
 
 def build(
-    output: Path, with_dependencies: bool = True, repo: Path = REPO, deps_cache: Path | None = None
-) -> tuple[str, dict[str, str]]:
-    """Write the zip; return its sha256 and the version fallbacks (see install_dependencies)."""
+    output: Path,
+    with_dependencies: bool = True,
+    repo: Path = REPO,
+    deps_cache: Path | None = None,
+    python: str = LAMBDA_PYTHON,
+) -> str:
+    """Write the zip; return its sha256. ``python`` is the CPython the wheels are for: Lambda's,
+    unless a harness on another interpreter runs the same locked versions."""
     entries: dict[str, Path] = dict(project_files(repo))
-    fallbacks: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="aiorch-lambda-") as tmp:
         if with_dependencies:
+            lock_text = locked_requirements(repo)
             if deps_cache is not None:
-                target, fallbacks = cached_dependencies(dependency_requirements(repo), deps_cache)
+                target = cached_dependencies(lock_text, deps_cache, python)
             else:
                 target = Path(tmp) / "site"
-                fallbacks = install_dependencies(dependency_requirements(repo), target)
+                install_dependencies(lock_text, target, python)
             for name, path in dependency_files(target):
                 # The project's own code wins over anything a dependency ships under the same name.
                 entries.setdefault(name, path)
         write_zip(entries, output)
-    return hashlib.sha256(output.read_bytes()).hexdigest(), fallbacks
+    return hashlib.sha256(output.read_bytes()).hexdigest()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,12 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deps-cache", type=Path, help="keep the installed dependencies here, keyed by their inputs")
     args = parser.parse_args(argv)
     try:
-        digest, fallbacks = build(args.output, with_dependencies=not args.no_deps, deps_cache=args.deps_cache)
+        digest = build(args.output, with_dependencies=not args.no_deps, deps_cache=args.deps_cache)
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    for name, version in sorted(fallbacks.items()):
-        print(f"fallback: {name} {version} has no wheel for the Lambda platform; the zip has the newest that fits")
     size_mb = args.output.stat().st_size / 1e6
     print(f"{args.output} {size_mb:.1f} MB sha256={digest}")
     return 0

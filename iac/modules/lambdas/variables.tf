@@ -46,7 +46,7 @@ variable "environment" {
 variable "runtime" {
   description = "Lambda Python runtime; must match the version the zip was built for."
   type        = string
-  default     = "python3.11"
+  default     = "python3.12"
 }
 
 variable "memory_mb" {
