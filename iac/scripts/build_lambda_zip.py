@@ -17,7 +17,8 @@ same bytes and Terraform's content-addressed upload key does not change.
     python iac/scripts/build_lambda_zip.py --deps-cache .tox/lambda-deps   # pip runs once per input set
 
 With ``--deps-cache`` the installed dependencies are kept in that folder under a key of
-everything that decides them (the lock, platform tags, Python version), so a second build with the same inputs runs no pip at all.
+everything that decides them (the lock, platform tags, Python version), so a second build
+with the same inputs runs no pip at all.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@
 code the versions of ``locks/lambda.txt`` installed by pip from hash-checked wheels, cached
 under the tox env dir so pip runs once per set of inputs) and unpacks it. The deployed zip's
 wheels are for Lambda's CPython 3.12; this machine has only 3.11, so the harness builds the
-same locked versions for the interpreter it has: the Python minor is the one gap (DESIGN.md). ``LambdaWorker`` is one long-lived interpreter per
+same locked versions for the interpreter it has: the Python minor is the one gap (DESIGN.md).
+``LambdaWorker`` is one long-lived interpreter per
 function, started with ``python -I -S`` (isolated: no PYTHONPATH, no user or site
 packages, so not the development venv either) with only the unpacked package put on
 ``sys.path``: the project's editable install, moto and torch cannot be reached from it. Each

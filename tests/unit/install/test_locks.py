@@ -61,7 +61,7 @@ def test_deployed_environments_hold_the_versions_the_suite_runs(name: str) -> No
 def test_the_running_suite_has_exactly_the_dev_lock() -> None:
     """This interpreter (the .venv `make install` made) holds what locks/dev.txt pins, nothing newer."""
     installed = {lock.normalise(d.metadata["Name"]): d.version for d in metadata.distributions() if d.metadata["Name"]}
-    wrong = {pkg: (version, installed.get(pkg)) for pkg, version in locked("dev").items() if installed.get(pkg) != version}
+    wrong = {pkg: (v, installed.get(pkg)) for pkg, v in locked("dev").items() if installed.get(pkg) != v}
     assert not wrong, f"installed versions differ from locks/dev.txt (locked, installed): {wrong}: run `make install`"
 
 
@@ -90,7 +90,8 @@ def test_installs_require_hashes_everywhere() -> None:
 def test_a_new_dependency_without_a_relock_is_caught(tmp_path: Path) -> None:
     """What the checks above see when pyproject.toml gains a dependency the lock lacks."""
     pyproject = (REPO / "pyproject.toml").read_text()
-    (tmp_path / "pyproject.toml").write_text(pyproject.replace('"click>=8.1",', '"click>=8.1",\n  "colorize-it>=1",', 1))
+    added = pyproject.replace('"click>=8.1",', '"click>=8.1",\n  "colorize-it>=1",', 1)
+    (tmp_path / "pyproject.toml").write_text(added)
     changed = lock.specs(tmp_path)["dev"]
     assert "colorize-it>=1" in changed.requirements
     assert lock.inputs_digest(changed) != lock.recorded_digest((REPO / "locks" / "dev.txt").read_text())
