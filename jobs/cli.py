@@ -387,7 +387,7 @@ def open_output(uri: str, settings: Settings) -> JobOutput:
     if not uri.endswith("/"):
         raise JobFailure(f"--output must be a prefix ending in '/', not {uri!r}.", "BadRequest")
     try:
-        storage, prefix = open_uri(uri, s3_endpoint_url=settings.s3_endpoint_url)
+        storage, prefix = open_uri(uri, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region)
     except ValueError as exc:
         raise JobFailure(str(exc), "BadRequest") from exc
     return JobOutput(storage, prefix)
@@ -395,7 +395,7 @@ def open_output(uri: str, settings: Settings) -> JobOutput:
 
 def read_uri(uri: str, what: str, settings: Settings) -> bytes:
     try:
-        storage, key = open_uri(uri, s3_endpoint_url=settings.s3_endpoint_url)
+        storage, key = open_uri(uri, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region)
         return storage.get_bytes(key)
     except NotFound:
         raise JobFailure(f"The {what} file was not found: {uri}", "NotFound") from None

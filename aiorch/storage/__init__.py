@@ -35,11 +35,13 @@ def open_app_storage(settings: Settings) -> Storage:
     )
 
 
-def open_uri(uri: str, *, s3_endpoint_url: str | None = None) -> tuple[Storage, str]:
-    """Split a job URI into (storage, key). The storage root is the URI's parent for files."""
+def open_uri(uri: str, *, s3_endpoint_url: str | None = None, region: str | None = None) -> tuple[Storage, str]:
+    """Split a job URI into (storage, key). The storage root is the URI's parent for files.
+
+    Give ``region`` (the settings' ``aws_region``): an S3 client is signed for one region's endpoint."""
     if uri.startswith("s3://"):
         bucket, _, key = uri[len("s3://") :].partition("/")
-        return S3Storage(bucket, endpoint_url=s3_endpoint_url), key
+        return S3Storage(bucket, endpoint_url=s3_endpoint_url, region=region), key
     if uri.startswith("file://"):
         from pathlib import Path
 

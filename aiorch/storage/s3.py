@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from aiorch.storage.base import NotFound, Storage, check_key
@@ -37,6 +38,33 @@ class StorageAccessDenied(PermissionError):
         self.key = key
 
 
+DEFAULT_REGION = "us-east-1"
+
+
+def s3_client(*, region: str | None = None, endpoint_url: str | None = None) -> Any:
+    """Every S3 client of the product: SigV4 on the region's own virtual-hosted endpoint.
+
+    botocore 1.44 still signs presigned URLs and POST policies with SigV2 when no
+    ``signature_version`` is given, on the global ``bucket.s3.amazonaws.com`` host. S3 refuses
+    SigV2 on buckets created after 24 June 2020 (S3 API Reference, "Appendix: Authenticating
+    requests (AWS signature version 2)", https://docs.aws.amazon.com/AmazonS3/latest/API/Appendix-Sigv2.html,
+    and "AWS Signature Version 2 turned off (deprecated) for Amazon S3",
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingAWSSDK.html#UsingAWSSDK-sig2-deprecation),
+    and a request on another region's (or the global) endpoint gets a 307 Temporary Redirect,
+    or a 400 in regions launched after 20 March 2019 (S3 API Reference, "Request routing",
+    https://docs.aws.amazon.com/AmazonS3/latest/API/UsingRouting.html). So: SigV4 always, on
+    ``https://<bucket>.s3.<region>.amazonaws.com`` unless an endpoint (MinIO, moto) is
+    configured, which then keeps its own addressing.
+    """
+    region = region or boto3.session.Session().region_name or DEFAULT_REGION
+    if endpoint_url:
+        config = Config(signature_version="s3v4")
+    else:
+        endpoint_url = f"https://s3.{region}.amazonaws.com"
+        config = Config(signature_version="s3v4", s3={"addressing_style": "virtual"})
+    return boto3.client("s3", region_name=region, endpoint_url=endpoint_url, config=config)
+
+
 class S3Storage(Storage):
     def __init__(
         self,
@@ -49,7 +77,7 @@ class S3Storage(Storage):
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self.client = client or boto3.client("s3", endpoint_url=endpoint_url, region_name=region)
+        self.client = client or s3_client(region=region, endpoint_url=endpoint_url)
 
     def _k(self, key: str) -> str:
         return self.prefix + check_key(key)

@@ -201,7 +201,7 @@ def _fetch_user_weights(weights: str, settings: Settings) -> Path:
     if suffix not in USER_WEIGHT_SUFFIXES:
         raise JobFailure(f"Weights {weights!r}: expected one of {', '.join(USER_WEIGHT_SUFFIXES)}.")
     try:
-        storage, key = open_uri(weights, s3_endpoint_url=settings.s3_endpoint_url)
+        storage, key = open_uri(weights, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region)
         data = storage.get_bytes(key)
     except (ValueError, NotFound) as error:
         raise JobFailure(f"Weights {weights!r} could not be read: {error}", "WeightsMissing") from error

@@ -140,6 +140,14 @@ class Api:
     def upload(self, image: bytes) -> str:
         status, target, _ = self.call("POST", "/uploads", {"content_type": "image/png"})
         assert status == 201, target
+        # The browser posts exactly these fields: a SigV4 POST policy for the deployment's region (S3
+        # refuses SigV2 on buckets created after 24 June 2020: "Browser-Based Uploads Using POST (AWS
+        # Signature Version 4)", https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-UsingHTTPPOST.html).
+        # The host here is moto's configured endpoint; the regional host in AWS is asserted by
+        # tests/unit/core/test_s3_signing.py, as moto accepts any.
+        assert target["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256", target["fields"]
+        assert target["fields"]["x-amz-credential"].split("/")[2:] == [REGION, "s3", "aws4_request"]
+        assert "AWSAccessKeyId" not in target["fields"] and "signature" not in target["fields"]
         posted = requests.post(
             target["url"], data=target["fields"], files={"file": ("in.png", image, "image/png")}, timeout=60
         )
