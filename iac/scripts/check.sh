@@ -17,7 +17,10 @@ status=0
 for dir in "$iac"/modules/* "$iac"/envs/*; do
   name="${dir#"$iac"/}"
   # Modules are not roots: keep their init scratch out of the tree's way (ignored by git).
-  if ! out=$(terraform -chdir="$dir" init -backend=false -input=false -no-color 2>&1); then
+  # A root (envs/*) installs exactly the provider its committed .terraform.lock.hcl names.
+  lockfile=()
+  [[ "$name" == envs/* ]] && lockfile=(-lockfile=readonly)
+  if ! out=$(terraform -chdir="$dir" init -backend=false -input=false -no-color "${lockfile[@]}" 2>&1); then
     echo "$out"; echo "FAIL init $name"; status=1; continue
   fi
   if out=$(terraform -chdir="$dir" validate -no-color 2>&1); then

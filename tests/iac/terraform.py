@@ -67,7 +67,8 @@ class Terraform:
         return result.stdout
 
     def init(self) -> None:
-        self.run("init", "-backend=false", "-input=false")
+        # The root's committed .terraform.lock.hcl decides the provider; a mismatch fails here.
+        self.run("init", "-backend=false", "-input=false", "-lockfile=readonly")
 
     def apply(self, variables: dict[str, str], *, destroy: bool = False) -> str:
         var_args = [arg for name, value in variables.items() for arg in ("-var", f"{name}={value}")]
