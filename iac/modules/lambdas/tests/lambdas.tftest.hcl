@@ -40,7 +40,7 @@ run "five_functions_from_one_package" {
     error_message = "handler strings"
   }
   assert {
-    condition     = alltrue([for f in aws_lambda_function.fn : f.runtime == "python3.11" && f.environment[0].variables == var.environment])
+    condition     = alltrue([for f in aws_lambda_function.fn : f.runtime == "python3.12" && f.environment[0].variables == var.environment])
     error_message = "every function runs Python 3.11 with the AIORCH_* settings"
   }
   assert {
