@@ -49,9 +49,16 @@ resource "aws_apigatewayv2_route" "protected" {
   authorizer_id      = aws_apigatewayv2_authorizer.jwt.id
 }
 
+locals {
+  # The routes the app serves without a token (DESIGN.md auth exemptions), from the app's own route
+  # table: lambdas/api/public_routes.py writes this file and tests/unit/api/test_public_routes.py
+  # fails when it differs from what FastAPI serves, so this list cannot drift from the app's.
+  public_routes = jsondecode(file("${path.module}/public_routes.json"))
+}
+
 resource "aws_apigatewayv2_route" "public" {
-  # checkov:skip=CKV_AWS_309:These routes are the documented auth exemptions (health, sign-in redirect, JWKS).
-  for_each           = toset(var.public_routes)
+  # checkov:skip=CKV_AWS_309:These routes are the documented auth exemptions (health, readiness, operations, sign-in, JWKS, signed local links).
+  for_each           = toset(local.public_routes)
   api_id             = aws_apigatewayv2_api.this.id
   route_key          = each.value
   target             = "integrations/${aws_apigatewayv2_integration.lambda.id}"

@@ -23,12 +23,6 @@ variable "jwt_audience" {
   type        = list(string)
 }
 
-variable "public_routes" {
-  description = "Routes without the JWT authorizer (DESIGN.md auth exemptions). Presigned links go to S3, not here."
-  type        = list(string)
-  default     = ["GET /healthz", "GET /authorize", "GET /.well-known/jwks.json"]
-}
-
 variable "cors_allowed_origins" {
   description = "Browser origins other than the front end's own (CloudFront serves app and API on one origin) allowed to call the API."
   type        = list(string)
