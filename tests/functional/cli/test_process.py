@@ -8,8 +8,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -88,52 +90,91 @@ def test_process_out_leaves_the_metadata_beside_the_result_and_prints_its_path(c
     assert "X.png.json" in help_text
 
 
-def rises(values: list[float]) -> int:
-    return sum(1 for a, b in itertools.pairwise(values) if b > a)
+def wait_for_file(path: Path, running: subprocess.Popen[str], timeout_s: float = 300) -> Path:
+    """Poll until ``path`` exists; fail at once if the process ends first, or after a generous timeout."""
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        if running.poll() is not None:
+            pytest.fail(f"`aiorch process` ended ({running.returncode}) before {path.name} appeared")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{path} did not appear within {timeout_s} s")
+        time.sleep(0.1)
+    return path
 
 
-def test_executions_show_follows_a_real_upscale_mid_run(cli_env, tmp_path) -> None:
+@pytest.fixture
+def paced_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A states service of its own whose jobs are the real job CLI, held at known progress points
+    (tests/fakes/paced_jobs.py): the test, not the machine's speed, decides when the job moves on."""
+    data_dir = tmp_path_factory.mktemp("paced-cli-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIORCH_")}
+    env |= {
+        "AIORCH_DATA_DIR": str(data_dir),
+        "AIORCH_STATES_PORT": str(free_port()),
+        "AIORCH_JOB_SLOTS": "1",
+        "AIORCH_JOB_MODULE": "tests.fakes.paced_jobs",
+    }
+    (data_dir / "paced-jobs").mkdir()  # pacing on
+    yield env
+    subprocess.run([sys.executable, "-m", "aiorch_local.cli", "states", "stop"], env=env, timeout=60, check=False)
+
+
+def test_executions_show_follows_a_real_upscale_mid_run(paced_env, tmp_path) -> None:
     """Issue 12 item 1 through the CLI: the real local states service and the real job; while it runs,
-    `executions show` reaches the job state and its percentage rises at least twice before the end."""
+    `executions show` reaches the job state and follows its progress before the end.
+
+    The job holds at its model stage's first write and at each quarter of it; at each hold the test waits
+    (generously) until `executions show` prints exactly the progress the job holds at, then releases it.
+    So every line below was seen mid-run, whatever the machine's speed."""
     image = tmp_path / "tiles.png"
-    photo(256).save(image)  # 32 px tiles: 64 of them
+    photo(256).save(image)  # 32 px tiles: 64 of them, so a hold at each quarter is its own tile
     command = ["process", str(image), "-o", "upscale", "--option", "model=realesr-animevideov3", "--option", "tile=32"]
     running = subprocess.Popen(
         [sys.executable, "-m", "aiorch_local.cli", *command],
-        env=cli_env,
+        env=paced_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    progress_lines: list[str] = []
+    held: list[dict[str, Any]] = []
     try:
         first = running.stdout.readline() if running.stdout else ""
         assert first.startswith("execution "), (first, running.stderr.read() if running.stderr else "")
         execution_id = first.split()[1]
-        progress_lines: list[str] = []
-        while True:
-            shown = aiorch(cli_env, "executions", "show", execution_id, timeout=120)
-            assert shown.returncode == 0, shown.stderr
-            status = shown.stdout.splitlines()[0].split()[-1]
-            if status != "RUNNING":
-                break
-            progress_lines += [
-                line.removeprefix("progress ") for line in shown.stdout.splitlines() if line.startswith("progress ")
-            ]
-        assert running.wait(timeout=300) == 0
+        pace = Path(paced_env["AIORCH_DATA_DIR"]) / "paced-jobs" / "local" / execution_id / "upscale"
+        for n in range(4):  # the first write of the 6400 tile steps, then 25 %, 50 %, 75 %
+            held.append(json.loads(wait_for_file(pace / f"held-{n}.json", running).read_text()))
+            expected = f"{held[n]['stage']} {held[n]['done']}/{held[n]['total']}"
+            deadline = time.monotonic() + 120
+            while True:  # the job cannot move on: wait until `executions show` prints where it is
+                shown = aiorch(paced_env, "executions", "show", execution_id, timeout=120)
+                assert shown.returncode == 0, shown.stderr
+                assert shown.stdout.splitlines()[0].split()[-1] == "RUNNING", shown.stdout
+                line = next((x for x in shown.stdout.splitlines() if x.startswith("progress ")), "")
+                if expected in line:
+                    break
+                assert time.monotonic() < deadline, f"`executions show` never printed {expected!r}: {line!r}"
+                time.sleep(0.2)
+            progress_lines.append(line.removeprefix("progress "))
+            (pace / f"go-{n}").touch()
+        assert running.wait(timeout=300) == 0, running.stderr.read() if running.stderr else ""
     finally:
         if running.poll() is None:
             running.kill()
-    assert status == "SUCCEEDED"
+    assert not (pace / "held-4.json").exists()  # four holds, as planned: each line above was one of them
+    final = aiorch(paced_env, "executions", "show", execution_id)
+    assert final.stdout.splitlines()[0].split()[-1] == "SUCCEEDED", final.stdout
+    assert [h["done"] * 4 // h["total"] for h in held] == [0, 1, 2, 3], held
     states = [line.split(" · ")[0] for line in progress_lines]
-    assert "Upscale" in states, progress_lines
+    assert states == ["Upscale"] * 4, progress_lines
     percents = [
         float(part.removesuffix("%")) for line in progress_lines for part in line.split(" · ") if part.endswith("%")
     ]
-    assert len(percents) == len(progress_lines) and all(p < 100 for p in percents)
-    assert percents == sorted(percents), progress_lines  # it never goes back
-    assert rises(percents) >= 2, progress_lines
+    assert len(percents) == 4 and all(0 < p < 100 for p in percents), progress_lines
+    assert all(a < b for a, b in itertools.pairwise(percents)), progress_lines  # it rose at every hold
     assert all("elapsed " in line for line in progress_lines)
-    assert any(" s left" in line for line in progress_lines), progress_lines  # the tile rate gave an estimate
+    assert all(" s left" in line for line in progress_lines[1:]), progress_lines  # the tile rate gave an estimate
 
 
 def test_bad_input_fails_at_validation_with_one_line(cli_env, tmp_path) -> None:
