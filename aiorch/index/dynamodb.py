@@ -16,7 +16,9 @@ Query on the partition's key range, so its cost does not grow with the user's hi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -37,6 +39,20 @@ log = logging.getLogger("aiorch.index")
 COUNTER_SK = "RUNNING_COUNT"
 LIVE_INDEX = "live"
 RUNNING = ExecutionStatus.RUNNING.value
+
+# A transaction cancelled because another one touched one of its items at the same time (reason
+# ``TransactionConflict``) wrote nothing and may simply be sent again; DynamoDB leaves that to the
+# caller (DynamoDB Developer Guide, "Amazon DynamoDB Transactions: How it works", "Transaction
+# conflict handling in DynamoDB",
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-conflict-handling;
+# API Reference, "TransactWriteItems", TransactionCanceledException,
+# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
+# botocore's retries do not cover it: TransactionCanceledException is not a retryable error there.
+# A user's submits and their executions' recorders all update the one RUNNING_COUNT item, so
+# conflicts are expected under load; full-jitter backoff spreads the retries.
+TRANSACTION_ATTEMPTS = 6
+TRANSACTION_BACKOFF_BASE_S = 0.025
+TRANSACTION_BACKOFF_CAP_S = 1.0
 
 
 def _pk(user: str) -> dict[str, str]:
@@ -68,6 +84,10 @@ def _record_item(record: ExecutionRecord) -> dict[str, Any]:
 
 def _reasons(exc: ClientError) -> list[str]:
     return [str(r.get("Code") or "None") for r in exc.response.get("CancellationReasons") or []]
+
+
+def _conflicted(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] == "TransactionCanceledException" and "TransactionConflict" in _reasons(exc)
 
 
 def table_definition(table: str) -> dict[str, Any]:
@@ -102,6 +122,23 @@ class DynamoDbIndex(ExecutionIndex):
             client = boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url)
         self.table = table
         self.client = client
+        self.sleep: Callable[[float], None] = time.sleep
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        """TransactWriteItems, sent again (bounded, jittered) while DynamoDB cancels it for a
+        TransactionConflict; any other cancellation, or the last conflict, is raised to the caller."""
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as exc:
+                if not _conflicted(exc) or attempt == TRANSACTION_ATTEMPTS:
+                    raise
+                delay = random.uniform(0, min(TRANSACTION_BACKOFF_CAP_S, TRANSACTION_BACKOFF_BASE_S * 2**attempt))
+                log.info(
+                    "transaction conflict (attempt %d of %d): again in %.3f s", attempt, TRANSACTION_ATTEMPTS, delay
+                )
+                self.sleep(delay)
 
     # --- writes -----------------------------------------------------------------------------
     def _counter_update(self, user: str, delta: int, condition: str | None, values: dict[str, Any]) -> dict[str, Any]:
@@ -154,7 +191,7 @@ class DynamoDbIndex(ExecutionIndex):
                 }
             )
         try:
-            self.client.transact_write_items(TransactItems=items)
+            self._transact(items)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
@@ -190,13 +227,16 @@ class DynamoDbIndex(ExecutionIndex):
         put = {"TableName": self.table, "Item": _record_item(record), "ConditionExpression": "attribute_not_exists(pk)"}
         try:
             if record.status is ExecutionStatus.RUNNING:
-                self.client.transact_write_items(
-                    TransactItems=[{"Put": put}, self._counter_update(record.user, 1, None, {})]
-                )
+                self._transact([{"Put": put}, self._counter_update(record.user, 1, None, {})])
             else:
                 self.client.put_item(**put)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+            code = exc.response["Error"]["Code"]
+            if code == "ConditionalCheckFailedException":
+                return False
+            # The record exists already (its Put's condition failed); a conflict that outlasted the
+            # retries is no such answer, and saying "exists" then would lose the record.
+            if code == "TransactionCanceledException" and not _conflicted(exc):
                 return False
             raise
         return True
@@ -243,7 +283,7 @@ class DynamoDbIndex(ExecutionIndex):
         }
         counter = self._counter_update(user, -1, "running > :zero", {})
         try:
-            self.client.transact_write_items(TransactItems=[record_update, counter])
+            self._transact([record_update, counter])
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
@@ -254,9 +294,9 @@ class DynamoDbIndex(ExecutionIndex):
                 # The counter is already 0 (drift): finalise the record alone; the sweep reconciles.
                 log.warning("running count of %s was already 0 when %s ended", user, execution_id)
                 try:
-                    self.client.transact_write_items(TransactItems=[record_update])
+                    self._transact([record_update])
                 except ClientError as again:
-                    if again.response["Error"]["Code"] != "TransactionCanceledException":
+                    if again.response["Error"]["Code"] != "TransactionCanceledException" or _conflicted(again):
                         raise
                     return self.get(user, execution_id), False
             else:
@@ -298,7 +338,7 @@ class DynamoDbIndex(ExecutionIndex):
                 }
             )
         try:
-            self.client.transact_write_items(TransactItems=items)
+            self._transact(items)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
@@ -306,7 +346,7 @@ class DynamoDbIndex(ExecutionIndex):
             if reasons and reasons[0] == "ConditionalCheckFailed":
                 raise StillRunning(execution_id) from None
             if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":  # the claim is another's: keep it
-                self.client.transact_write_items(TransactItems=items[:2])
+                self._transact(items[:2])
             else:
                 raise
         return record
