@@ -3,8 +3,8 @@
 ``build_unpacked`` builds the real zip (``iac/scripts/build_lambda_zip.py``, its third-party
 code the versions of ``locks/lambda.txt`` installed by pip from hash-checked wheels, cached
 under the tox env dir so pip runs once per set of inputs) and unpacks it. The deployed zip's
-wheels are for Lambda's CPython 3.12; this machine has only 3.11, so the harness builds the
-same locked versions for the interpreter it has: the Python minor is the one gap (DESIGN.md).
+wheels are for Lambda's CPython 3.12: the harness runs them with a CPython 3.12 where the
+machine has one (pyenv's here), else builds the same locked versions for the interpreter it has.
 ``LambdaWorker`` is one long-lived interpreter per
 function, started with ``python -I -S`` (isolated: no PYTHONPATH, no user or site
 packages, so not the development venv either) with only the unpacked package put on
@@ -14,6 +14,7 @@ call sends one event and gets the handler's answer back as JSON, as Lambda would
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -96,20 +97,31 @@ for line in sys.stdin:
 """
 
 
-def harness_python() -> str:
-    """Lambda's CPython when this machine has it, else the one running the tests."""
+@functools.cache
+def lambda_cpython() -> str | None:
+    """A working CPython of Lambda's version on this machine (on PATH, or one of pyenv's), if any."""
     wanted = builder().LAMBDA_PYTHON
-    return wanted if shutil.which(f"python{wanted}") else f"{sys.version_info.major}.{sys.version_info.minor}"
+    pyenv = sorted(Path.home().glob(f".pyenv/versions/{wanted}.*/bin/python{wanted}"))
+    for candidate in [shutil.which(f"python{wanted}"), *map(str, pyenv)]:
+        # pyenv's shim is on PATH even where that version is not selected: it must really run.
+        if candidate and subprocess.run([candidate, "-I", "-c", "import ssl"], capture_output=True).returncode == 0:
+            return candidate
+    return None
+
+
+def harness_python() -> str:
+    """The CPython the harness runs the package with: Lambda's where this machine has it (then the
+    harness runs the very wheels that deploy), else the one running the tests (the same locked
+    versions, built for it)."""
+    if lambda_cpython() is not None:
+        return str(builder().LAMBDA_PYTHON)
+    print(f"no CPython {builder().LAMBDA_PYTHON} here: the Lambda package is built for this interpreter")
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def lambda_interpreter() -> str:
     """A CPython of the version the package's native wheels were installed for."""
-    wanted = harness_python()
-    if f"{sys.version_info.major}.{sys.version_info.minor}" == wanted:
-        return sys.executable
-    found = shutil.which(f"python{wanted}")
-    assert found is not None
-    return found
+    return lambda_cpython() or sys.executable
 
 
 class LambdaError(RuntimeError):

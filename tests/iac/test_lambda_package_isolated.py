@@ -136,3 +136,20 @@ def test_api_handler_from_the_package_starts_stops_and_reads_an_execution(
         assert states.describe_execution(executionArn=arn)["status"] == "ABORTED"
     finally:
         api.close()
+
+
+def test_the_package_holds_exactly_the_library_versions_the_suite_runs(package: Path) -> None:
+    """Deployed = tested: every distribution in the zip is locked in locks/lambda.txt at the version
+    this suite's interpreter has installed (the .venv from locks/dev.txt), and nothing locked is missing."""
+    from importlib import metadata
+
+    from tests.lockfiles import lock, locked
+
+    in_package = {}
+    for info in package.glob("*.dist-info"):
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        in_package[lock.normalise(name)] = version
+    suite = {lock.normalise(d.metadata["Name"]): d.version for d in metadata.distributions() if d.metadata["Name"]}
+    assert in_package == locked("lambda")
+    differing = {name: (version, suite.get(name)) for name, version in in_package.items() if suite.get(name) != version}
+    assert not differing, f"package vs suite versions: {differing}"
