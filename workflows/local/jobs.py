@@ -13,13 +13,21 @@ Every process is started from one long-lived dispatcher thread, in its own
 process group, through a tiny launcher that sets ``PR_SET_PDEATHSIG``: the
 kernel sends SIGKILL to the job when that thread (so the service) dies, even
 by SIGKILL. ``shutdown()`` ends the groups on a clean exit.
+
+That thread must not die while the service lives (every execution after it would wait forever): a
+round that raises is logged and the next one runs; a write of the status file that fails (the disk
+full, say) is logged and tried again, and a job that fails while the runner's own writes hit a full
+disk says so in plain words. ``ensure_running()`` (called by the hooks and the service's own
+supervision loop) starts a new dispatcher should the thread be gone all the same.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -43,8 +51,20 @@ from workflows.local.workers import (
     thread_env,
 )
 
+log = logging.getLogger(__name__)
+
 STOP_GRACE_S = 5.0  # SIGTERM first; SIGKILL if the job is still there after this
 KEEP_FINISHED = 200  # finished jobs kept for DescribeJobs and the status file
+ROUND_FAILED_PAUSE_S = 1.0  # after a dispatcher round that raised, before the next one
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_full_reason(where: Path) -> str:
+    """What a job that failed on a full disk says, in plain words."""
+    return (
+        f"the disk is full (no space left under {where}): the job could not write what it needed; "
+        "free some space and submit it again"
+    )
 
 
 class JobStatus(StrEnum):
@@ -131,7 +151,10 @@ class JobRunner:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._dirty = True  # the status file needs rewriting
-        self._thread = threading.Thread(target=self._loop, name="job-dispatcher", daemon=True)
+        self._disk_full_at: int | None = None  # epoch ms of the runner's last write that found the disk full
+        self._write_error: str | None = None  # the last failed write, logged once
+        self._thread = self._new_thread()
+        self._started = False
         self.workers = WorkerPool(settings, self.python, self.log_dir) if settings.job_workers else None
 
     # --- the Batch-facing API (called from the hooks) ------------------------------
@@ -140,6 +163,7 @@ class JobRunner:
     ) -> LocalJob:
         if not command or not all(isinstance(part, str) for part in command):
             raise ValueError("containerOverrides.command must be a non-empty list of strings")
+        self.ensure_running()
         job_id = str(uuid.uuid4())
         job = LocalJob(
             job_id=job_id,
@@ -157,6 +181,7 @@ class JobRunner:
         return job
 
     def describe(self, job_ids: list[str]) -> list[dict[str, Any]]:
+        self.ensure_running()  # moto's .sync loop asks every 0.5 s: a dead dispatcher is replaced at once
         now = time.monotonic()
         with self._lock:
             found = [self._jobs[j] for j in job_ids if j in self._jobs]
@@ -185,7 +210,23 @@ class JobRunner:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         if self.workers is not None:
             self.workers.maintain()  # they warm up in the background while the service starts
+        self._started = True
         self._thread.start()
+
+    def _new_thread(self) -> threading.Thread:
+        return threading.Thread(target=self._loop, name="job-dispatcher", daemon=True)
+
+    def ensure_running(self) -> bool:
+        """Start a new dispatcher thread if the one started has died. True when one was started."""
+        if not self._started or self._stopping.is_set() or self._thread.is_alive():
+            return False
+        with self._lock:
+            if self._thread.is_alive():
+                return False
+            log.error("the job dispatcher thread had died: starting a new one")
+            self._thread = self._new_thread()
+            self._thread.start()
+        return True
 
     def shutdown(self) -> None:
         """End every job process group (SIGTERM, then SIGKILL after the grace period)."""
@@ -215,43 +256,101 @@ class JobRunner:
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
-            with self._lock:
-                if self._tick():
-                    self._dirty = True
-            if self._dirty:
-                self._dirty = False
-                self._write_status_file()
+            try:
+                self._round()
+            except Exception:  # one bad round must not end the dispatcher: every later job would wait forever
+                log.exception("job dispatcher round failed; the next one runs in %.0f s", ROUND_FAILED_PAUSE_S)
+                self._dirty = True
+                self._stopping.wait(ROUND_FAILED_PAUSE_S)
             self._wake.wait(0.2)
             self._wake.clear()
+
+    def _round(self) -> None:
+        with self._lock:
+            if self._tick():
+                self._dirty = True
+        if self._dirty:
+            self._dirty = False
+            try:
+                self._write_status_file()
+            except OSError as exc:
+                self._dirty = True  # tried again next round
+                self._note_write_error(exc, "the job status file cannot be written")
+            else:
+                if self._write_error is not None:
+                    log.warning("the job status file is written again (it could not be: %s)", self._write_error)
+                    self._write_error = None
+
+    def _note_write_error(self, exc: OSError, what: str) -> None:
+        """Log a failed write once (not every round while it lasts); a full disk is remembered."""
+        if exc.errno in DISK_FULL_ERRNOS:
+            self._disk_full_at = _now_ms()
+        message = (
+            f"{what}: the disk under {self.state_dir.parent} is full ({exc})"
+            if exc.errno in DISK_FULL_ERRNOS
+            else f"{what}: {exc}"
+        )
+        if message != self._write_error:
+            log.error("%s", message)
+            self._write_error = message
+
+    def _plain(self, exc: BaseException) -> str:
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            self._disk_full_at = _now_ms()
+            return f"{disk_full_reason(self.state_dir.parent)} ({exc})"
+        return f"{type(exc).__name__}: {exc}"
+
+    def _disk_was_full_while(self, job: LocalJob) -> bool:
+        """Whether a write of the runner's found the disk full while ``job`` was queued or running."""
+        return self._disk_full_at is not None and self._disk_full_at >= job.created_at
 
     def _tick(self) -> bool:
         changed = False
         for job in list(self._jobs.values()):
             if job.status is not JobStatus.RUNNING or job.process is None:
                 continue
-            code = job.process.poll()
-            if code is not None:
-                reason = job.stop_reason or (None if code == 0 else local_job_end_reason(code, self._oom_kills(job)))
-                self._finish(job, code, reason)
-                changed = True
-            elif job.stop_reason and job.term_sent_at is None:
-                _signal_group(job, signal.SIGTERM)
-                job.term_sent_at = time.monotonic()
-            elif job.term_sent_at is not None and time.monotonic() - job.term_sent_at > self.stop_grace_s:
+            try:
+                changed = self._check_running(job) or changed
+            except Exception as exc:  # this job cannot be followed any more: it fails, the others go on
+                log.exception("job %s cannot be followed: failing it", job.job_id)
                 _signal_group(job, signal.SIGKILL)
+                self._finish(job, None, f"the local job runner lost track of this job ({type(exc).__name__}: {exc})")
+                changed = True
         if self.workers is not None:
-            self.workers.maintain()  # replaces a worker that died (with its job, finished above)
+            try:
+                self.workers.maintain()  # replaces a worker that died (with its job, finished above)
+            except OSError as exc:  # a full disk, too many processes: queued jobs wait for the next round
+                self._note_write_error(exc, "a warm worker cannot be started")
         running = sum(1 for j in self._jobs.values() if j.status is JobStatus.RUNNING)
         while running < self.slots and self._queue:
             if self.workers is None:
                 self._start(self._jobs[self._queue.popleft()])
             elif (worker := self.workers.take()) is not None:
-                self._start_in_worker(self._jobs[self._queue.popleft()], worker)
+                job = self._jobs[self._queue.popleft()]
+                try:
+                    self._start_in_worker(job, worker)
+                except Exception as exc:  # never leave a job RUNNING with nothing running it
+                    log.exception("job %s cannot be handed to a warm worker", job.job_id)
+                    self._finish(job, None, f"CannotStartContainerError: {self._plain(exc)}")
             else:
                 break  # every worker busy or just replaced: the job waits
             running += 1
             changed = True
         return changed or self._prune()
+
+    def _check_running(self, job: LocalJob) -> bool:
+        assert job.process is not None
+        code = job.process.poll()
+        if code is not None:
+            reason = job.stop_reason or (None if code == 0 else local_job_end_reason(code, self._oom_kills(job)))
+            self._finish(job, code, reason)
+            return True
+        if job.stop_reason and job.term_sent_at is None:
+            _signal_group(job, signal.SIGTERM)
+            job.term_sent_at = time.monotonic()
+        elif job.term_sent_at is not None and time.monotonic() - job.term_sent_at > self.stop_grace_s:
+            _signal_group(job, signal.SIGKILL)
+        return False
 
     def _start(self, job: LocalJob) -> None:
         argv = launcher_argv(self.python, ["-m", self.module, *job.command])
@@ -269,7 +368,7 @@ class JobRunner:
                 )
             job.pid = job.process.pid
         except OSError as exc:
-            self._finish(job, None, f"CannotStartContainerError: {exc}")
+            self._finish(job, None, f"CannotStartContainerError: {self._plain(exc)}")
             return
         self._count_oom_kills_from_now(job)
 
@@ -293,6 +392,9 @@ class JobRunner:
         return None if now is None else max(0, now - job.oom_kills_at_start)
 
     def _finish(self, job: LocalJob, exit_code: int | None, reason: str | None) -> None:
+        failed = exit_code != 0 and not job.stop_reason
+        if failed and reason and "disk is full" not in reason and self._disk_was_full_while(job):
+            reason = f"{disk_full_reason(self.state_dir.parent)} ({reason})"
         job.exit_code = exit_code
         job.status = JobStatus.SUCCEEDED if exit_code == 0 and not job.stop_reason else JobStatus.FAILED
         job.status_reason = reason

@@ -29,6 +29,7 @@ from workflows.local.watchdog import Watchdog, running_records
 log = logging.getLogger(__name__)
 
 LOCAL_ROLE_ARN = "arn:aws:iam::123456789012:role/aiorch-local-states"
+SUPERVISE_EVERY_S = 1.0  # how often the main thread checks the service's own threads
 
 
 class ServiceStartError(RuntimeError):
@@ -104,13 +105,25 @@ def run_service(settings: Settings, stop: threading.Event | None = None) -> None
         _write_service_file(service_file(settings), settings, arn)
         log.info("local states service on %s, state machine %s", settings.resolved_states_endpoint_url, arn)
         _stop_on_signals(stop)
-        stop.wait()
+        while not stop.wait(SUPERVISE_EVERY_S):
+            if not _supervise(server, runner, watchdog):
+                raise ServiceStartError("the local states service's HTTP server stopped: exiting so it is restarted")
     finally:
         if watchdog is not None:
             watchdog.stop()
         runner.shutdown()
         server.stop()
         service_file(settings).unlink(missing_ok=True)
+
+
+def _supervise(server: Any, runner: JobRunner, watchdog: Watchdog) -> bool:
+    """Restart a dead dispatcher or watchdog thread; False when the HTTP server's thread is gone, which
+    no thread restart mends: the service then exits, and whoever supervises it (``aiorch serve``)
+    starts a new one."""
+    runner.ensure_running()
+    watchdog.ensure_running()
+    thread = getattr(server, "_thread", None)
+    return thread is None or thread.is_alive()
 
 
 def _write_service_file(path: Path, settings: Settings, arn: str) -> None:

@@ -169,8 +169,10 @@ class Watchdog:
         self._rounds = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
+        self._started = False
 
     def start(self) -> None:
+        self._started = True
         self._thread.start()
 
     def stop(self) -> None:
@@ -178,8 +180,22 @@ class Watchdog:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
+    def ensure_running(self) -> bool:
+        """Start a new watchdog thread if the one started has died. True when one was started."""
+        if not self._started or self._stop.is_set() or self._thread.is_alive():
+            return False
+        log.error("the watchdog thread had died: starting a new one")
+        self.interrupted = self.pending  # what the dead one still had to report
+        self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
+        self._thread.start()
+        return True
+
     def _run(self) -> None:
-        self.pending = self.report_interrupted(self.interrupted)
+        try:
+            self.pending = self.report_interrupted(self.interrupted)
+        except Exception:  # reported again by retry_interrupted's rounds
+            log.exception("reporting the interrupted executions failed; retried each round")
+            self.pending = list(self.interrupted)
         rounds = 0
         while not self._stop.wait(self.settings.job_stop_check_s):
             rounds += 1
