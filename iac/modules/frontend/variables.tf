@@ -51,6 +51,7 @@ variable "api_path_patterns" {
     "/analytics/queries*", # the analysts' named queries (the SPA's own /analytics page stays the app's)
     "/operations*",        # the operations and their option schemas
     "/healthz",
+    "/readyz",        # readiness (states service and storage); it went to the bucket before
     "/.well-known/*", # JWKS
     "/downloads/*",   # local stand-ins for presigned links; in AWS the links go to S3
     "/local-uploads/*",

@@ -20,7 +20,9 @@ locals {
     record_result  = ["results/", "executions/", "analytics/"]
     record_failure = ["results/", "executions/", "analytics/"]
     status_change  = ["results/", "executions/", "analytics/"]
-    api            = ["uploads/", "results/", "executions/", "idempotency/", "analytics/"]
+    # health/: GET /readyz heads health/ready-probe (lambdas/api/routes/health.py READY_PROBE_KEY); it
+    # does not exist, so the role also lists health/ to be answered 404, not 403 (HeadObject, "Permissions").
+    api = ["uploads/", "results/", "executions/", "idempotency/", "analytics/", "health/"]
   }
   s3_write = {
     validate_input = []
@@ -121,6 +123,16 @@ data "aws_iam_policy_document" "fn" {
       sid       = "ReadExecutions"
       actions   = ["states:DescribeExecution", "states:GetExecutionHistory"]
       resources = ["${local.executions_arn}:*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "api" ? [1] : []
+    content {
+      # GET /readyz asks for the state machine (lambdas/api/routes/health.py readiness).
+      sid       = "ReadinessProbe"
+      actions   = ["states:DescribeStateMachine"]
+      resources = [var.state_machine_arn]
     }
   }
 

@@ -31,6 +31,9 @@ def healthz(ctx: Ctx) -> dict[str, str]:
 
 
 READY_TTL_S = 2.0
+# A key that need not exist: HEAD answers 404 when storage is up. In AWS the API role reads and lists
+# health/ and may DescribeStateMachine for this (iac/modules/lambdas/main.tf, asserted by terraform test).
+READY_PROBE_KEY = "health/ready-probe"
 _ready_lock = threading.Lock()
 _ready_cache: dict[int, tuple[float, dict[str, Any]]] = {}  # id(app context) -> (checked at, answer)
 
@@ -48,7 +51,7 @@ def readiness(ctx: Any) -> dict[str, Any]:
     states = _check(
         lambda: ctx.service.states.describe_state_machine(stateMachineArn=settings.resolved_state_machine_arn)
     )
-    storage = _check(lambda: ctx.storage.exists("health/ready-probe"))
+    storage = _check(lambda: ctx.storage.exists(READY_PROBE_KEY))
     ready = states["status"] == "up" and storage["status"] == "up"
     return {"status": "ready" if ready else "not ready", "states": states, "storage": storage}
 

@@ -85,3 +85,32 @@ run "only_the_api_deletes_and_only_results" {
     error_message = "the API deletes under results/ only (uploads stay: another execution may use them)"
   }
 }
+
+# GET /readyz (lambdas/api/routes/health.py readiness) calls DescribeStateMachine and heads
+# health/ready-probe, a key that does not exist. Neither was granted: /readyz answered 503 in AWS.
+# moto's IAM enforcement in tests/iac runs neither call, so the grants are asserted here. AWS:
+# "Actions, resources, and condition keys for AWS Step Functions" (DescribeStateMachine on the
+# stateMachine resource, https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html);
+# S3 API Reference "HeadObject", Permissions: a missing key answers 404 only to a caller with
+# s3:ListBucket, else 403 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+run "the_api_role_may_do_what_readyz_checks" {
+  command = plan
+
+  assert {
+    condition = anytrue([for st in data.aws_iam_policy_document.fn["api"].statement :
+      contains(st.actions, "states:DescribeStateMachine") &&
+    contains(st.resources, "arn:aws:states:eu-west-1:111122223333:stateMachine:lt-sm")])
+    error_message = "the API role must DescribeStateMachine the state machine (readiness of the states service)"
+  }
+  assert {
+    condition = anytrue([for st in data.aws_iam_policy_document.fn["api"].statement :
+    contains(st.actions, "s3:GetObject") && contains(st.resources, "arn:aws:s3:::lt-data/health/*")])
+    error_message = "the API role must read health/ (HeadObject of health/ready-probe needs s3:GetObject)"
+  }
+  assert {
+    condition = anytrue(flatten([for st in data.aws_iam_policy_document.fn["api"].statement : [
+      for c in st.condition : contains(c.values, "health/*") if c.variable == "s3:prefix"
+    ] if contains(st.actions, "s3:ListBucket")]))
+    error_message = "the API role must list health/ so the probe's missing key answers 404, not 403"
+  }
+}
