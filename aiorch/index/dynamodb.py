@@ -8,6 +8,10 @@ Items, all in the user's partition ``pk = USER#<user>``:
 - ``sk = IDEM#<key>``: an Idempotency-Key claim (execution id, fingerprint);
 - ``sk = GONE#<execution id>``: the tombstone of a record its user deleted (``create`` refuses the id).
 
+Claims and tombstones carry ``expires_at`` (Unix seconds), the table's TTL attribute
+(iac/modules/index ``ttl``), so DynamoDB deletes them once they can matter no more; records and
+counters have none.
+
 The count changes only inside TransactWriteItems that also create a RUNNING record (with the
 condition ``running < limit`` on the counter) or move one to a final status; a history page is one
 Query on the partition's key range, so its cost does not grow with the user's history.
@@ -50,6 +54,17 @@ RUNNING = ExecutionStatus.RUNNING.value
 # botocore's retries do not cover it: TransactionCanceledException is not a retryable error there.
 # A user's submits and their executions' recorders all update the one RUNNING_COUNT item, so
 # conflicts are expected under load; full-jitter backoff spreads the retries.
+# DynamoDB's TTL attribute (a Number of epoch seconds; "Using time to live (TTL) in DynamoDB",
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html). Deletion is lazy (usually
+# within a few days of expiry), and an expired item is still read until then: a claim still answers
+# with its execution, a tombstone still refuses its id; both are the safe answers.
+TTL_ATTRIBUTE = "expires_at"
+# A client repeats a request with its Idempotency-Key within minutes; a week is generous.
+IDEMPOTENCY_TTL_S = 7 * 24 * 3600
+# A tombstone must outlive every late recorder: the status-change event is retried, then kept 14 days
+# in its dead-letter queue (iac/modules/lambdas) and may be redriven from there.
+TOMBSTONE_TTL_S = 30 * 24 * 3600
+
 TRANSACTION_ATTEMPTS = 6
 TRANSACTION_BACKOFF_BASE_S = 0.025
 TRANSACTION_BACKOFF_CAP_S = 1.0
@@ -84,6 +99,10 @@ def _record_item(record: ExecutionRecord) -> dict[str, Any]:
 
 def _reasons(exc: ClientError) -> list[str]:
     return [str(r.get("Code") or "None") for r in exc.response.get("CancellationReasons") or []]
+
+
+def _expires_at(ttl_s: int) -> dict[str, str]:
+    return {"N": str(int(time.time()) + ttl_s)}
 
 
 def _conflicted(exc: ClientError) -> bool:
@@ -185,6 +204,7 @@ class DynamoDbIndex(ExecutionIndex):
                             "sk": {"S": f"IDEM#{idempotency[0]}"},
                             "execution_id": {"S": record.execution_id},
                             "fingerprint": {"S": idempotency[1]},
+                            TTL_ATTRIBUTE: _expires_at(IDEMPOTENCY_TTL_S),
                         },
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
@@ -322,7 +342,11 @@ class DynamoDbIndex(ExecutionIndex):
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": {**_tombstone_key(user, execution_id), "deleted_at": {"S": utcnow().isoformat()}},
+                    "Item": {
+                        **_tombstone_key(user, execution_id),
+                        "deleted_at": {"S": utcnow().isoformat()},
+                        TTL_ATTRIBUTE: _expires_at(TOMBSTONE_TTL_S),
+                    },
                 }
             },
         ]

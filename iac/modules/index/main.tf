@@ -29,6 +29,14 @@ resource "aws_dynamodb_table" "index" {
     projection_type = "ALL"
   }
 
+  # Idempotency-Key claims and tombstones carry expires_at (aiorch/index/dynamodb.py TTL_ATTRIBUTE,
+  # IDEMPOTENCY_TTL_S, TOMBSTONE_TTL_S); DynamoDB deletes them after it, without write cost.
+  # Records and running counts have no expires_at and stay.
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
   point_in_time_recovery {
     enabled = true
   }

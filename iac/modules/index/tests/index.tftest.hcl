@@ -102,3 +102,17 @@ run "a_schedule_calls_the_sweep" {
     error_message = "EventBridge may invoke the status-change function"
   }
 }
+
+# Idempotency-Key claims and tombstones expire (issue H6): the code writes expires_at
+# (aiorch/index/dynamodb.py TTL_ATTRIBUTE, held to this file by tests/unit/index/test_dynamodb_ttl.py),
+# and only a TTL setting on the table makes DynamoDB delete them ("Using time to live (TTL) in
+# DynamoDB", https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html). moto keeps
+# expired items, so this is asserted here.
+run "claims_and_tombstones_expire_by_ttl" {
+  command = plan
+
+  assert {
+    condition     = aws_dynamodb_table.index.ttl[0].enabled && aws_dynamodb_table.index.ttl[0].attribute_name == "expires_at"
+    error_message = "TTL must be on, on expires_at (the attribute aiorch/index/dynamodb.py writes)"
+  }
+}
