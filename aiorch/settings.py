@@ -95,6 +95,18 @@ class Settings(BaseSettings):
         description="Set by a warm worker for each job it runs: its own start-up (spawn to ready, torch "
         "imported), reported in metadata.worker apart from the job's timings.",
     )
+    states_restart_backoff_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="`aiorch serve` restarts a dead local states service after this pause, doubled after each "
+        "restart that did not last, up to states_restart_max_backoff_s; it never gives up.",
+    )
+    states_restart_max_backoff_s: float = Field(
+        default=60.0, gt=0, description="The longest pause between restarts of the local states service."
+    )
+    states_supervise_check_s: float = Field(
+        default=1.0, gt=0, description="How often `aiorch serve` checks that the local states service lives."
+    )
     states_dispatch_file: Path | None = Field(
         default=None,
         description="JSON adding Lambda names → handlers and Batch queue/definition names to the local "
@@ -180,6 +192,11 @@ class Settings(BaseSettings):
     @property
     def resolved_states_endpoint_url(self) -> str:
         return self.states_endpoint_url or f"http://{self.states_host}:{self.states_port}"
+
+    @property
+    def states_supervision_file(self) -> Path:
+        """Where `aiorch serve` says how the local states service fares (its supervisor; /readyz reads it)."""
+        return self.data_dir / "states" / "supervisor.json"
 
     @property
     def resolved_state_machine_arn(self) -> str:

@@ -3,17 +3,23 @@
 Also runnable as ``python -m aiorch_local.server [--host H] [--port P]``
 (the end-to-end tests start it that way, with AIORCH_* settings in the environment).
 
-It supervises the local states service it started: a dead service is restarted (a bounded number
-of times, with backoff, each logged) and reaped; SIGTERM stops everything as Ctrl+C does.
+It supervises the local states service: a dead service is restarted (with a capped backoff, each
+restart logged, never giving up) and reaped; SIGTERM stops everything as Ctrl+C does.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import signal
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -44,12 +50,18 @@ def wait_for_service_pid(
             return None
 
 
-class StatesSupervisor:
-    """Restarts the local states service when its process dies.
+def supervision_file(settings: Settings) -> Path:
+    """Where the supervisor says how the local states service fares (read by ``/readyz``)."""
+    return settings.states_supervision_file
 
-    At most ``max_restarts`` restarts within ``window_s`` (a service that keeps dying is left dead,
-    loudly: /readyz then says so); the wait before each restart doubles from ``backoff_s`` up to
-    ``max_backoff_s``. Checking with ``pid_alive`` also reaps the dead child (no zombie).
+
+class StatesSupervisor:
+    """Restarts the local states service when its process dies, for as long as ``aiorch serve`` runs.
+
+    It never gives up: the wait before a restart doubles from ``states_restart_backoff_s`` after each
+    restart whose service did not stay up for ``states_restart_max_backoff_s``, and stays at that cap
+    while the service keeps dying (each restart logged, and said in ``supervisor.json``, which
+    ``/readyz`` reports). Checking with ``pid_alive`` also reaps the dead child (no zombie).
     It checks only once the service has written its pid, and a restart counts as done only once the
     new one has (wait_for_service_pid), so no check mistakes a service still starting for a dead one.
     """
@@ -58,23 +70,20 @@ class StatesSupervisor:
         self,
         settings: Settings,
         *,
-        check_s: float = 1.0,
-        max_restarts: int = 5,
-        window_s: float = 600.0,
-        backoff_s: float = 1.0,
-        max_backoff_s: float = 30.0,
         start_timeout_s: float = 60.0,
+        on_restart: Callable[[int], None] | None = None,  # called with each new service's pid
     ) -> None:
         self.settings = settings
-        self.check_s = check_s
-        self.max_restarts = max_restarts
-        self.window_s = window_s
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
+        self.on_restart = on_restart
+        self.check_s = settings.states_supervise_check_s
+        self.backoff_s = settings.states_restart_backoff_s
+        self.max_backoff_s = max(settings.states_restart_max_backoff_s, self.backoff_s)
         self.start_timeout_s = start_timeout_s
-        self.restarts: list[float] = []  # monotonic times of the restarts within the window
+        self.restarts = 0  # since this supervisor started
+        self.deaths_in_a_row = 0  # deaths of services that did not stay up for max_backoff_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="states-supervisor", daemon=True)
+        self._report_error: str | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -86,6 +95,7 @@ class StatesSupervisor:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=2 * self.start_timeout_s + 10)
+        supervision_file(self.settings).unlink(missing_ok=True)
 
     def _wait_for_pid(self, *, other_than: int | None) -> int | None:
         return wait_for_service_pid(
@@ -99,6 +109,28 @@ class StatesSupervisor:
         pid = service_pid(self.settings)
         return pid is not None and pid_alive(pid), pid
 
+    def _report(self, state: str, message: str, **extra: Any) -> None:
+        """Say how the service fares in supervisor.json (a failed write is logged once, not fatal)."""
+        info = {
+            "supervisor_pid": os.getpid(),
+            "state": state,
+            "message": message,
+            "restarts": self.restarts,
+            "deaths_in_a_row": self.deaths_in_a_row,
+            "at": datetime.now(UTC).isoformat(),
+        } | extra
+        path = supervision_file(self.settings)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(info, indent=1), encoding="utf-8")
+            tmp.replace(path)
+            self._report_error = None
+        except OSError as exc:
+            if str(exc) != self._report_error:
+                log.error("cannot write %s: %s", path, exc)
+                self._report_error = str(exc)
+
     def _run(self) -> None:
         from workflows.local.client import ServiceNotReady, ensure_service
 
@@ -106,25 +138,29 @@ class StatesSupervisor:
         if self._wait_for_pid(other_than=None) is None and not self._stop.is_set():
             log.error("the local states service wrote no pid of a live process within %.0f s", self.start_timeout_s)
         backoff = self.backoff_s
+        up_since = time.monotonic()
+        self._report("up", "the local states service runs")
         while not self._stop.wait(self.check_s):
             alive, dead = self._service_state()
             if alive:
-                backoff = self.backoff_s
+                if self.deaths_in_a_row and time.monotonic() - up_since >= self.max_backoff_s:
+                    backoff, self.deaths_in_a_row = self.backoff_s, 0  # it lasted: the next death waits little
                 continue
-            now = time.monotonic()
-            self.restarts = [t for t in self.restarts if now - t < self.window_s]
-            if len(self.restarts) >= self.max_restarts:
-                log.error(
-                    "the local states service died %d times in %.0f s: not restarting it again; "
-                    "restart `aiorch serve` once the cause is fixed (see its log under the data directory)",
-                    len(self.restarts),
-                    self.window_s,
+            self.deaths_in_a_row += 1
+            if self.deaths_in_a_row > 1:
+                message = (
+                    f"the local states service keeps dying ({self.deaths_in_a_row} times in a row, "
+                    f"{self.restarts} restarts so far): restarting it again in {backoff:.0f} s "
+                    f"(waits double up to {self.max_backoff_s:.0f} s; see its log under the data directory)"
                 )
-                return
-            log.warning("the local states service (pid %s) is not running: restarting it in %.0f s", dead, backoff)
+                log.error("%s", message)
+            else:
+                message = f"the local states service (pid {dead}) is not running: restarting it in {backoff:.0f} s"
+                log.warning("%s", message)
+            self._report("restarting", message, next_restart_in_s=backoff)
             if self._stop.wait(backoff):
                 return
-            self.restarts.append(time.monotonic())
+            self.restarts += 1
             backoff = min(backoff * 2, self.max_backoff_s)
             try:
                 ensure_service(self.settings, timeout_s=self.start_timeout_s)
@@ -140,12 +176,44 @@ class StatesSupervisor:
                     self.start_timeout_s,
                 )
                 continue
-            log.warning("the local states service was restarted as pid %d (restart %d)", pid, len(self.restarts))
+            up_since = time.monotonic()
+            log.warning("the local states service was restarted as pid %d (restart %d)", pid, self.restarts)
+            self._report("up", f"the local states service runs again (restart {self.restarts})", pid=pid)
+            if self.on_restart is not None:
+                self.on_restart(pid)
+
+
+def owner_file(settings: Settings) -> Path:
+    """Which ``aiorch serve`` owns the running states service (it stops it when it stops)."""
+    return settings.data_dir / "states" / "serve.json"
+
+
+def _left_by_a_dead_serve(settings: Settings, service: int | None) -> int | None:
+    """The pid of a killed ``aiorch serve`` that owned ``service``, else None."""
+    from workflows.local.client import pid_alive
+
+    try:
+        owner = json.loads(owner_file(settings).read_text(encoding="utf-8"))
+        serve_pid, owned = int(owner["pid"]), owner.get("service_pid")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if service is None or owned != service or serve_pid == os.getpid() or pid_alive(serve_pid):
+        return None
+    return serve_pid
+
+
+def _claim(settings: Settings, service: int | None) -> None:
+    path = owner_file(settings)
+    try:
+        path.write_text(json.dumps({"pid": os.getpid(), "service_pid": service}), encoding="utf-8")
+    except OSError as exc:
+        log.error("cannot write %s: %s", path, exc)
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
-    """Start the states service if it is not running, then serve the API and the front end."""
-    from workflows.local.client import ensure_service, service_is_up, stop_service
+    """Start the states service if it is not running (or adopt the one running), then serve the API
+    and the front end."""
+    from workflows.local.client import ensure_service, service_is_up, service_pid, stop_service
 
     # The app decides automatic sign-in from the address it really listens on.
     settings = settings.model_copy(
@@ -153,9 +221,21 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     )
     started_here = not service_is_up(settings)
     ensure_service(settings)
-    supervisor = StatesSupervisor(settings) if started_here else None
-    if supervisor is not None:
-        supervisor.start()
+    # A service found running is supervised too. One that a killed `aiorch serve` started is adopted
+    # as its own: it is stopped with this one, as the dead one would have done.
+    found = None if started_here else service_pid(settings)
+    dead_owner = _left_by_a_dead_serve(settings, found)
+    owned = started_here or dead_owner is not None
+    if dead_owner is not None:
+        log.warning(
+            "adopted the local states service (pid %s) that `aiorch serve` pid %d left running", found, dead_owner
+        )
+    elif not started_here:
+        log.info("supervising the local states service already running (pid %s); it keeps running after", found)
+    if owned:
+        _claim(settings, wait_for_service_pid(settings, timeout_s=10) if started_here else found)
+    supervisor = StatesSupervisor(settings, on_restart=(lambda pid: _claim(settings, pid)) if owned else None)
+    supervisor.start()
     if not is_loopback(settings.api_host):
         log.warning("listening on %s: automatic sign-in is off; use `aiorch token`", settings.api_host)
     # uvicorn handles SIGTERM by shutting down, then restores the handler it found and raises the
@@ -165,12 +245,12 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     try:
         uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
     finally:
-        # Stopping `aiorch serve` stops what it started (running jobs are recorded as
-        # interrupted on the next start); a service someone else started keeps running.
-        if supervisor is not None:
-            supervisor.stop()
-        if started_here:
+        # Stopping `aiorch serve` stops what it owns (running jobs are recorded as interrupted on
+        # the next start); a service someone else started keeps running.
+        supervisor.stop()
+        if owned:
             stop_service(settings)
+            owner_file(settings).unlink(missing_ok=True)
         signal.signal(signal.SIGTERM, previous)
 
 

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
+# An endpoint in a message (botocore's "Could not connect to the endpoint URL: "http://127.0.0.1:8123/"").
+_ENDPOINT = re.compile(r"""["']?\b[a-z][a-z0-9+.-]*://[^\s"']+["']?""", re.IGNORECASE)
+
+
+def without_endpoints(message: str) -> str:
+    """``message`` with every URL replaced by "the service": where internal services listen is no
+    business of whoever reads an error answer (503s above all)."""
+    return _ENDPOINT.sub("the service", message)
+
 
 class AnalysisError(Exception):
     status_code = 400
@@ -39,6 +50,9 @@ class TooManyRunning(AnalysisError):
 
 class StatesUnavailable(AnalysisError):
     status_code = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(without_endpoints(message))
 
 
 class StorageFull(AnalysisError):

@@ -7,6 +7,8 @@ down; its answer is kept for ``READY_TTL_S``, so a probe every second costs one 
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from typing import Any
@@ -14,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from aiorch.analysis.errors import without_endpoints
 from lambdas.api import schemas
 from lambdas.api.context import Ctx
 from lambdas.api.problems import problem_response
@@ -41,9 +44,20 @@ _ready_cache: dict[int, tuple[float, dict[str, Any]]] = {}  # id(app context) ->
 def _check(call: Any) -> dict[str, str]:
     try:
         call()
-    except Exception as exc:  # any failure is "down", with its reason in plain words
-        return {"status": "down", "reason": f"{type(exc).__name__}: {exc}"[:300]}
+    except Exception as exc:  # any failure is "down", with its reason in plain words (no endpoint URL)
+        return {"status": "down", "reason": without_endpoints(f"{type(exc).__name__}: {exc}")[:300]}
     return {"status": "up"}
+
+
+def _supervision(settings: Any) -> str | None:
+    """What `aiorch serve`'s supervisor last said of the local states service (restarting it, how
+    often), when a live supervisor wrote it; None in AWS or without one."""
+    try:
+        said = json.loads(settings.states_supervision_file.read_text(encoding="utf-8"))
+        os.kill(int(said["supervisor_pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return str(said.get("message") or "") or None
 
 
 def readiness(ctx: Any) -> dict[str, Any]:
@@ -51,6 +65,8 @@ def readiness(ctx: Any) -> dict[str, Any]:
     states = _check(
         lambda: ctx.service.states.describe_state_machine(stateMachineArn=settings.resolved_state_machine_arn)
     )
+    if states["status"] == "down" and (supervisor := _supervision(settings)):
+        states["supervisor"] = supervisor
     storage = _check(lambda: ctx.storage.exists(READY_PROBE_KEY))
     ready = states["status"] == "up" and storage["status"] == "up"
     return {"status": "ready" if ready else "not ready", "states": states, "storage": storage}
