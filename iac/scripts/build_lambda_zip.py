@@ -50,6 +50,16 @@ PROJECT_TREES: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ("analytics", (".json", ".sql"), ()),
 ]
 SKIPPED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
+# Parts of locked wheels no function loads, left out to stay inside Lambda's size limit: pyarrow's
+# C++ headers, Cython sources and tests, and its Flight libraries (the package
+# writes Parquet only). The IaC harness runs every handler from the trimmed package.
+TRIMMED = re.compile(
+    r"^pyarrow/(include|includes|src|tests)/"
+    r"|^pyarrow/(lib)?(arrow_flight|_flight|arrow_python_flight)[^/]*$"
+    r"|^pyarrow/.*\.(pxd|pyx|pxi|h|cc)$"
+)
+# "Deployment package size: 250 MB (unzipped)", Lambda quotas in the AWS Lambda Developer Guide.
+LAMBDA_UNZIPPED_LIMIT = 262_144_000
 FORBIDDEN_DISTRIBUTIONS = {"torch", "torchvision", "nvidia", "triton"}
 LOCK = "locks/lambda.txt"
 # The python3.12 runtime runs on Amazon Linux 2023 (glibc 2.34, x86_64); its end of support is
@@ -158,6 +168,8 @@ def dependency_files(target: Path) -> Iterator[tuple[str, Path]]:
             # pip's RECORD lists absolute install paths of this build machine: not reproducible.
             if rel.name == "RECORD" and rel.parent.name.endswith(".dist-info"):
                 continue
+            if TRIMMED.search(rel.as_posix()):
+                continue
             yield rel.as_posix(), path
 
 
@@ -198,6 +210,12 @@ def build(
             for name, path in dependency_files(target):
                 # The project's own code wins over anything a dependency ships under the same name.
                 entries.setdefault(name, path)
+        unpacked = sum(path.stat().st_size for path in entries.values())
+        if unpacked > LAMBDA_UNZIPPED_LIMIT:
+            raise BuildError(
+                f"the package is {unpacked / 2**20:.0f} MiB unzipped, over Lambda's "
+                f"{LAMBDA_UNZIPPED_LIMIT / 2**20:.0f} MiB: trim a dependency (TRIMMED) or drop one"
+            )
         write_zip(entries, output)
     return hashlib.sha256(output.read_bytes()).hexdigest()
 
@@ -215,8 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    size_mb = args.output.stat().st_size / 1e6
-    print(f"{args.output} {size_mb:.1f} MB sha256={digest}")
+    with zipfile.ZipFile(args.output) as zf:
+        unpacked = sum(info.file_size for info in zf.infolist())
+    print(
+        f"{args.output} {args.output.stat().st_size / 2**20:.1f} MiB zipped, {unpacked / 2**20:.1f} MiB unzipped "
+        f"(Lambda's limit {LAMBDA_UNZIPPED_LIMIT / 2**20:.0f} MiB) sha256={digest}"
+    )
     return 0
 
 

@@ -65,3 +65,30 @@ def test_a_locked_version_without_a_lambda_wheel_stops_the_build_by_name(builder
     assert found, "the lock no longer pins pillow 13.0.0: pick another version without a glibc-2.26 wheel"
     with pytest.raises(builder.BuildError, match=r"pillow 13\.0\.0 \(locked in locks/lambda.txt\) has no wheel"):
         builder.install_dependencies(found.group(0), tmp_path / "site", python="3.11", glibc_minor=26)
+
+
+def test_a_package_over_lambdas_unzipped_limit_is_refused(builder: ModuleType, tmp_path: Path) -> None:
+    saved, builder.LAMBDA_UNZIPPED_LIMIT = builder.LAMBDA_UNZIPPED_LIMIT, 1000
+    try:
+        with pytest.raises(builder.BuildError, match=r"MiB unzipped, over Lambda's"):
+            builder.build(tmp_path / "a.zip", with_dependencies=False)
+    finally:
+        builder.LAMBDA_UNZIPPED_LIMIT = saved
+    assert not (tmp_path / "a.zip").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "trimmed"),
+    [
+        ("pyarrow/include/arrow/api.h", True),
+        ("pyarrow/libarrow_flight.so.2600", True),
+        ("pyarrow/_flight.cpython-312-x86_64-linux-gnu.so", True),
+        ("pyarrow/lib.pxd", True),
+        ("pyarrow/libparquet.so.2600", False),
+        ("pyarrow/_parquet.cpython-312-x86_64-linux-gnu.so", False),
+        ("pyarrow/parquet/core.py", False),
+        ("pydantic/fields.py", False),
+    ],
+)
+def test_only_unused_parts_of_pyarrow_are_trimmed(builder: ModuleType, name: str, trimmed: bool) -> None:
+    assert bool(builder.TRIMMED.search(name)) is trimmed
