@@ -56,9 +56,9 @@ variable "gpu_min_vcpus" {
 }
 
 variable "gpu_instance_types" {
-  description = "GPU instance families or types for Batch."
+  description = "Exact GPU instance types for Batch (sizes, not families: a family lets Batch pick up to 48xlarge for a one-GPU job)."
   type        = list(string)
-  default     = ["g5", "g6"]
+  default     = ["g5.xlarge", "g5.2xlarge", "g6.xlarge", "g6.2xlarge"]
 }
 
 variable "job_attempt_timeout_s" {

@@ -229,11 +229,30 @@ resource "aws_batch_job_definition" "model" {
 
   retry_strategy {
     attempts = var.job_attempts
-    # Spot reclaims the host: the status reason starts with "Host EC2". Retry that;
-    # any other failure is the job's own verdict (it wrote error.json), so stop.
+    # Retried: failures before our code ran, which another attempt (another host, another pull) cures.
+    # Spot reclaims the host: the status reason starts with "Host EC2". The container never started:
+    # the job's status reason is "Task failed to start" (AWS's own example) and the image pull's error,
+    # CannotPullContainerError (ECR throttling, a registry hiccup), shows in the status reason or in
+    # the container's reason. Any other failure is the job's own verdict (it wrote error.json), so
+    # stop. At most 5 rules. AWS Batch: "Automated job retries"
+    # (https://docs.aws.amazon.com/batch/latest/userguide/job_retries.html), "EvaluateOnExit"
+    # (https://docs.aws.amazon.com/batch/latest/APIReference/API_EvaluateOnExit.html),
+    # Amazon ECS "Stopped task error codes" (CannotPullContainerError).
     evaluate_on_exit {
       on_status_reason = "Host EC2*"
       action           = "RETRY"
+    }
+    evaluate_on_exit {
+      on_status_reason = "Task failed to start*"
+      action           = "RETRY"
+    }
+    evaluate_on_exit {
+      on_status_reason = "CannotPullContainer*"
+      action           = "RETRY"
+    }
+    evaluate_on_exit {
+      on_reason = "CannotPullContainer*"
+      action    = "RETRY"
     }
     evaluate_on_exit {
       on_reason = "*"

@@ -14,9 +14,16 @@ variable "subnet_ids" {
 }
 
 variable "instance_types" {
-  description = "GPU instance families or types, tried by the allocation strategy."
+  description = "Exact GPU instance types (size included) for one-GPU jobs. A family (\"g5\") lets Batch pick any of its sizes, up to g5.48xlarge (8 GPUs, 192 vCPUs), for a job that uses one GPU."
   type        = list(string)
-  default     = ["g5", "g6"]
+  default     = ["g5.xlarge", "g5.2xlarge", "g6.xlarge", "g6.2xlarge"]
+
+  validation {
+    # AWS Batch: a family name means "any size of it" ("Compute environment parameters", instanceTypes,
+    # https://docs.aws.amazon.com/batch/latest/userguide/compute_environment_parameters.html#compute_environment_instance_types).
+    condition     = alltrue([for t in var.instance_types : can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", t))])
+    error_message = "Name exact instance types with their size (g5.xlarge), not families (g5) or optimal: Batch would place one-GPU jobs on hosts up to 48xlarge."
+  }
 }
 
 variable "min_vcpus" {
@@ -85,7 +92,7 @@ variable "job_device" {
 }
 
 variable "job_attempts" {
-  description = "Attempts per job; only Spot host terminations (status reason \"Host EC2*\") are retried."
+  description = "Attempts per job; only Spot host terminations (status reason \"Host EC2*\") and failures to start the container (\"Task failed to start\", CannotPullContainer*) are retried."
   type        = number
   default     = 3
 }

@@ -26,7 +26,11 @@ variables {
   job_environment = { AIORCH_STORAGE_URL = "s3://bt-data", AIORCH_AWS_REGION = "eu-west-1" }
 }
 
-run "spot_host_terminations_are_retried_and_nothing_else" {
+# Issue H7: a container that never started (image pull, task start) failed the job at once. moto's
+# Batch runs no retry strategy, so the rules are asserted here. AWS Batch: "Automated job retries"
+# (https://docs.aws.amazon.com/batch/latest/userguide/job_retries.html: rules are matched in order,
+# at most 5; its own example retries onStatusReason "Task failed to start").
+run "spot_terminations_and_failed_starts_are_retried_and_nothing_else" {
   command = plan
 
   assert {
@@ -34,18 +38,15 @@ run "spot_host_terminations_are_retried_and_nothing_else" {
     error_message = "three attempts by default"
   }
   assert {
-    condition = (
-      aws_batch_job_definition.model.retry_strategy[0].evaluate_on_exit[0].on_status_reason == "Host EC2*" &&
-      aws_batch_job_definition.model.retry_strategy[0].evaluate_on_exit[0].action == "RETRY"
-    )
-    error_message = "the first rule must retry Spot host terminations (status reason Host EC2*)"
-  }
-  assert {
-    condition = (
-      aws_batch_job_definition.model.retry_strategy[0].evaluate_on_exit[1].on_reason == "*" &&
-      aws_batch_job_definition.model.retry_strategy[0].evaluate_on_exit[1].action == "EXIT"
-    )
-    error_message = "any other failure must exit (the job wrote error.json)"
+    condition = [for r in aws_batch_job_definition.model.retry_strategy[0].evaluate_on_exit :
+      "${r.action} status_reason=${coalesce(r.on_status_reason, "-")} reason=${coalesce(r.on_reason, "-")}"] == [
+      "RETRY status_reason=Host EC2* reason=-",
+      "RETRY status_reason=Task failed to start* reason=-",
+      "RETRY status_reason=CannotPullContainer* reason=-",
+      "RETRY status_reason=- reason=CannotPullContainer*",
+      "EXIT status_reason=- reason=*",
+    ]
+    error_message = "retry Spot host terminations, containers that failed to start and failed image pulls; exit on anything else (the job wrote error.json)"
   }
   assert {
     condition     = aws_batch_job_definition.model.timeout[0].attempt_duration_seconds == 900
@@ -95,8 +96,8 @@ run "spot_and_on_demand_environments_scaling_to_zero" {
   }
   assert {
     condition = alltrue([for ce in aws_batch_compute_environment.gpu :
-    ce.compute_resources[0].min_vcpus == 0 && ce.compute_resources[0].instance_type == toset(["g5", "g6"])])
-    error_message = "g5/g6 GPU families, scaling to zero by default"
+    ce.compute_resources[0].min_vcpus == 0 && ce.compute_resources[0].instance_type == toset(["g5.xlarge", "g5.2xlarge", "g6.xlarge", "g6.2xlarge"])])
+    error_message = "exact one-GPU sizes of g5/g6 (issue C2: a family lets Batch pick up to 48xlarge), scaling to zero by default"
   }
   assert {
     # Issue 9 item 4: AL2's NVIDIA AMI ships driver 550 (CUDA <= 12.4); the image's torch is
@@ -177,4 +178,16 @@ run "job_role_may_delete_and_list_under_its_prefixes" {
     ])
     error_message = "the job role may delete only under results/"
   }
+}
+
+# Issue C2: a family name lets Batch choose any size of it ("Compute environment parameters",
+# instanceTypes, https://docs.aws.amazon.com/batch/latest/userguide/compute_environment_parameters.html),
+# g5.48xlarge included, for a job that uses one GPU. The variable refuses families.
+run "instance_families_are_refused" {
+  command = plan
+
+  variables {
+    instance_types = ["g5", "g6.xlarge"]
+  }
+  expect_failures = [var.instance_types]
 }
