@@ -66,7 +66,7 @@ resource "aws_wafv2_web_acl" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "waf" {
-  # checkov:skip=CKV_AWS_158:Request logs hold no secrets; default CloudWatch Logs encryption suffices.
+  # checkov:skip=CKV_AWS_158:Request logs hold no secrets (tokens, cookies and query strings are redacted); default CloudWatch Logs encryption suffices.
   # checkov:skip=CKV_AWS_338:Retention is a variable (cost).
   # WAF only logs to groups whose name starts with aws-waf-logs-.
   name              = "aws-waf-logs-${var.name}"
@@ -77,4 +77,25 @@ resource "aws_cloudwatch_log_group" "waf" {
 resource "aws_wafv2_web_acl_logging_configuration" "this" {
   resource_arn            = aws_wafv2_web_acl.this.arn
   log_destination_configs = [aws_cloudwatch_log_group.waf.arn]
+
+  # WAF logs every request's headers and query string. Keep the secrets out: the bearer token
+  # (Authorization), the refresh cookie (Cookie), and the sign-in's OAuth code and PKCE
+  # code_verifier, which /authorize takes as query arguments. WAF redacts only whole fields
+  # (SingleHeader, QueryString, UriPath, Method; no single query argument), so the query string
+  # goes as a whole. AWS WAF: "LoggingConfiguration", RedactedFields
+  # (https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingConfiguration.html);
+  # Developer Guide "Log fields for protection pack (web ACL) traffic" / "Redacting log fields".
+  redacted_fields {
+    single_header {
+      name = "authorization"
+    }
+  }
+  redacted_fields {
+    single_header {
+      name = "cookie"
+    }
+  }
+  redacted_fields {
+    query_string {}
+  }
 }

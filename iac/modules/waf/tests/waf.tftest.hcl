@@ -26,3 +26,23 @@ run "managed_rule_groups_and_a_rate_limit" {
     error_message = "WAF logs only to groups named aws-waf-logs-*"
   }
 }
+
+# Issue H1: the WAF request log kept every bearer token, refresh cookie and OAuth code. moto keeps
+# no WAF logs, so the redaction is asserted here. AWS WAF API Reference "LoggingConfiguration",
+# RedactedFields (https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingConfiguration.html):
+# only SingleHeader, QueryString, UriPath and Method can be redacted, so the OAuth code goes with
+# the whole query string.
+run "the_log_keeps_no_tokens_cookies_or_oauth_codes" {
+  command = plan
+
+  assert {
+    condition = toset(flatten([for f in aws_wafv2_web_acl_logging_configuration.this.redacted_fields :
+    [for h in f.single_header : lower(h.name)]])) == toset(["authorization", "cookie"])
+    error_message = "the Authorization and Cookie headers must be redacted"
+  }
+  assert {
+    condition = anytrue([for f in aws_wafv2_web_acl_logging_configuration.this.redacted_fields :
+    length(f.query_string) > 0])
+    error_message = "the query string (the sign-in's code and code_verifier) must be redacted"
+  }
+}
