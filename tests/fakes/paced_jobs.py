@@ -24,6 +24,7 @@ import json  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 from aiorch.settings import Settings, get_settings  # noqa: E402
 from aiorch.storage import LocalStorage, Storage  # noqa: E402
@@ -50,8 +51,9 @@ def pace_dir(root: Path, progress_key_path: str) -> Path:
 class PacedProgressWriter(ProgressWriter):
     """progress.json as the real writer writes it, unthrottled, holding at the points above."""
 
-    def __init__(self, storage: Storage, key: str, *args: object, **kwargs: object) -> None:
-        super().__init__(storage, key, min_interval_s=0.0)
+    def __init__(self, storage: Storage, key: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(storage, key, *args, **kwargs)
+        self._throttle_s = self.min_interval_s  # the real writer's, kept while pacing is off
         self._pace_lock = threading.Lock()  # the tiler reports from its tick thread too: one hold at a time
         self._holds = 0
         self._quarter_stage: str | None = None
@@ -59,9 +61,11 @@ class PacedProgressWriter(ProgressWriter):
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         with self._pace_lock:
-            super().__call__(stage, done, total)
             root = pace_root()
-            if not root.is_dir() or self.last is None:
+            pacing = root.is_dir()
+            self.min_interval_s = 0.0 if pacing else self._throttle_s  # while pacing, every write goes through
+            super().__call__(stage, done, total)
+            if not pacing or self.last is None:
                 return
             written = self.last
             if written.stage in _JOB_STAGES or written.total <= 1 or written.done >= written.total:
