@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +18,7 @@ from aiorch.settings import Settings
 from aiorch.storage import open_app_storage
 from lambdas.api.app import create_app
 from tests.conftest import encode, photo
+from tests.fakes import paced_jobs
 from tests.functional.api.test_api_over_local_stack import headers_for, submit, upload, wait_until
 from tests.support import free_port, wait_for
 from workflows.local.client import ensure_service, stop_service
@@ -31,6 +33,7 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
         states_port=free_port(),
         max_running_executions_per_user=1,  # a batch counts once
         batch_chunk_images=2,  # two images to a job
+        job_module="tests.fakes.paced_jobs",  # the real job CLI; held at known points only while a test asks
     )
     ensure_service(settings, timeout_s=90)
     try:
@@ -121,13 +124,18 @@ def test_a_stop_during_a_batch_ends_its_running_job_within_seconds(
     client: TestClient, stack_settings: Settings
 ) -> None:
     frank = headers_for(stack_settings, "frank")
-    # x4plus on 128 px: long enough on a CPU to still be on its first image when the stop comes.
     uploads = [upload(client, frank, encode(photo(128))) for _ in range(3)]
-    execution_id = submit(client, frank, operation="upscale", uploads=uploads).json()["execution_id"]
-    wait_until(client, frank, execution_id, lambda s: any(i["status"] == "RUNNING" for i in s["images"]))
+    pace = paced_jobs.pace_root(stack_settings)
+    pace.mkdir()  # the job holds in its first image's model stage (tests/fakes/paced_jobs.py), whatever the machine
+    try:
+        execution_id = submit(client, frank, operation="upscale", uploads=uploads).json()["execution_id"]
+        held = pace / "frank" / execution_id / "upscale" / "000" / "held-0.json"
+        wait_for(held.exists, 120, "the first image's job to hold in its model stage")
 
-    stopped_at = time.monotonic()
-    assert client.post(f"/image-ai-analysis/{execution_id}/cancel", headers=frank).status_code == 200
+        stopped_at = time.monotonic()
+        assert client.post(f"/image-ai-analysis/{execution_id}/cancel", headers=frank).status_code == 200
+    finally:
+        shutil.rmtree(pace, ignore_errors=True)  # pacing off again for the module's other tests
     storage = open_app_storage(stack_settings)
     first = f"results/frank/{execution_id}/upscale/000/error.json"
     error = wait_for(lambda: storage.exists(first) and storage.get_json(first), 30, "the running image's error.json")
