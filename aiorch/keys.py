@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from aiorch.fields import key_problem
+
 _SAFE = re.compile(r"^[A-Za-z0-9._@+=-]{1,128}$")
 
 
@@ -58,6 +60,6 @@ def analytics_key(when: datetime, name: str) -> str:
 def is_under_user(key: str, user: str) -> bool:
     """True when ``key`` is a plain key under one of the user's own prefixes."""
     parts = key.split("/")
-    if any(p in {"", ".", ".."} for p in parts) or "\\" in key:
+    if key_problem(key) or any(p in {"", ".", ".."} for p in parts) or "\\" in key:
         return False
     return len(parts) >= 3 and parts[0] in {"uploads", "results"} and parts[1] == user

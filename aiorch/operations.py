@@ -17,7 +17,6 @@ Torch-free on purpose: the Lambda package has no ``jobs/``. The upscale model na
 from __future__ import annotations
 
 import json
-import math
 import re
 from enum import StrEnum
 from typing import Any, Literal
@@ -25,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from aiorch.contracts import JobKind, Operation
+from aiorch.fields import bounded_number, shown, text_problem
 from aiorch.settings import Settings
 
 OptionType = Literal["integer", "number", "boolean", "choice", "string"]
@@ -84,9 +84,14 @@ class OptionSpec(BaseModel):
             if isinstance(value, str) and value.lower() in (self.choices or []):
                 return value.lower()
         elif self.type == "string":
-            if isinstance(value, str) and value and (self.pattern is None or re.fullmatch(self.pattern, value)):
+            if (
+                isinstance(value, str)
+                and value
+                and text_problem(value) is None
+                and (self.pattern is None or re.fullmatch(self.pattern, value))
+            ):
                 return value
-        elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        elif bounded_number(value) is not None:  # the core's rule for numbers, before any arithmetic
             whole = value == int(value)
             low, high = self.minimum, self.maximum
             in_range = (low is None or (value > low if self.exclusive_minimum else value >= low)) and (
@@ -101,7 +106,7 @@ class OptionSpec(BaseModel):
 
         ``allowed`` replaces the schema's range where the job knows more (a model without half precision,
         the device's memory)."""
-        return OptionError(self.name, f"option {self.name!r} must be {allowed or self.allowed()}, not {value!r}")
+        return OptionError(self.name, f"option {self.name!r} must be {allowed or self.allowed()}, not {shown(value)}")
 
 
 class OperationSchema(BaseModel):
@@ -460,7 +465,11 @@ def check_options(operation: Operation | str, options: dict[str, Any], *, operat
     schema = schema_for(operation)
     if not isinstance(options, dict):
         raise OptionError("options", "options must be an object of name: value")
-    if len(json.dumps(options, default=str)) > MAX_OPTIONS_BYTES:
+    try:
+        size = len(json.dumps(options, default=str))
+    except ValueError:  # an integer too long for Python to write out (over 4,300 digits)
+        size = MAX_OPTIONS_BYTES + 1
+    if size > MAX_OPTIONS_BYTES:
         raise OptionError("options", f"options are larger than {MAX_OPTIONS_BYTES} bytes")
     allowed = schema.names(None if operator else Audience.user)
     checked: dict[str, Any] = {}
@@ -473,7 +482,9 @@ def check_options(operation: Operation | str, options: dict[str, Any], *, operat
                 f"the {schema.name} options are {', '.join(allowed)}",
             )
         if spec is None:
-            raise OptionError(name, f"unknown option {name!r} for {schema.name}: the options are {', '.join(allowed)}")
+            raise OptionError(
+                name, f"unknown option {shown(name)} for {schema.name}: the options are {', '.join(allowed)}"
+            )
         value = spec.check(value)
         if value is not None:  # null means "the default": the job picks it
             checked[name] = value

@@ -52,6 +52,7 @@ from aiorch.contracts import (
     Operation,
     utcnow,
 )
+from aiorch.fields import key_problem
 from aiorch.ids import new_id
 from aiorch.index import IdempotencyKeyReused, RunningLimitReached, open_index
 from aiorch.index import StillRunning as IndexStillRunning
@@ -175,6 +176,9 @@ class AnalysisService:
         except OptionError as exc:
             raise BadRequest(exc.message) from None
         named = [("upload", key) for key in upload_keys or [upload_key]] + [("mask", mask_key)]
+        for what, key in named:
+            if key is not None and (problem := key_problem(key, f"the {what} key")):
+                raise BadRequest(problem)  # before it reaches storage (a file name too long, a NUL byte)
         for what, key in named:
             if key is not None and (not keys.is_under_user(key, user) or not self.storage.exists(key)):
                 raise NotFoundError(f"no {what} {key!r} among your uploads")

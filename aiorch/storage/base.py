@@ -5,6 +5,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Any
 
+from aiorch.fields import key_problem, shown
+
 
 class NotFound(KeyError):
     """The key does not exist."""
@@ -53,6 +55,7 @@ class Storage(ABC):
 
 def check_key(key: str) -> str:
     parts = key.split("/")
-    if not key or key.startswith("/") or any(p in {".", ".."} for p in parts) or "\\" in key or "\0" in key:
-        raise ValueError(f"invalid storage key {key!r}")
+    problem = key_problem(key)  # the core's rule for keys: bounded length, no control character
+    if problem or key.startswith("/") or any(p in {".", ".."} for p in parts) or "\\" in key:
+        raise ValueError(f"invalid storage key {shown(key)}: {problem or 'not a plain relative key'}")
     return key

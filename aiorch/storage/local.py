@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -72,7 +73,12 @@ class LocalStorage(Storage):
 
     def size(self, key: str) -> int | None:
         path = self._path(key)
-        return path.stat().st_size if path.is_file() else None
+        try:
+            return path.stat().st_size if path.is_file() else None
+        except OSError as exc:  # a path the disk cannot hold (too long a name, too deep) holds no file
+            if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+                return None
+            raise
 
     def list(self, prefix: str) -> Iterator[str]:
         base = self.root / prefix
