@@ -5,7 +5,13 @@ Writes, beside the result (which is the mask itself):
   dropped as implausible, each with its reason;
 - ``result.json``: the same report, as the detect_text operation's result (RecordResult records
   ``result.*`` files, and the web form draws its boxes on the mask before inpaint runs);
-- ``mask.png``: the text polygons dilated by ``dilate_px``, unioned with the user's mask when given.
+- ``mask.png``: the text's own pixels (jobs/glyph_mask.py: fill, outline and anti-aliased edge, grown by
+  at most GLYPH_GROW_PX), or, for a line whose pixels cannot be told from its background, its polygon
+  dilated by ``dilate_px``; unioned with the user's mask when given.
+
+Only text-like lines are masked (``plausible_lines``): PP-OCR reads eyes, coins and whole photos as "0",
+"O" or "8" with confidences up to 0.9. When no line is left and no mask was drawn, the mask is empty, the
+metadata's ``outcome`` says "No text found: nothing changed", and the inpaint job returns the image as it was.
 
 The OCR models are the ONNX files shipped inside the rapidocr wheel; they are
 named explicitly so rapidocr never looks for (or downloads) anything else.
@@ -36,6 +42,18 @@ OPTIONS = option_names(Operation.inpaint)
 # text at all PP-OCR reported a whole-image "8" (score 0.51) and a "6" boxed over 42% of a cat (0.56), and
 # masking them wipes the photo. Real lines are strips; a word filling a quarter of the frame can be drawn.
 MAX_LINE_AREA_FRACTION = 0.25
+# Text-likeness, measured on 36 text-free photos (18 scikit-image photos at 600 and 900 px wide) and on
+# rendered text (bench/inpaint_fixtures.py; python -m bench inpaint): every false line was one
+# character ("0" on each of the cat's eyes 0.70, "O" on coins 0.81, "8" on a face 0.84, on a coffee cup
+# 0.90) or a run of round shapes ("0000" and "C000" on the camera man, 0.68 and 0.69); every rendered
+# line had 3 characters or more and scored 0.97 or more. So a line needs at least MIN_TEXT_CHARACTERS
+# letters or digits and a confidence of at least MIN_TEXT_SCORE, whatever the (lower) min_score option.
+MIN_TEXT_CHARACTERS = 2
+MIN_TEXT_SCORE = 0.8
+# Glyph masks grow by this much (the segmentation's hysteresis already takes the anti-aliased edge;
+# measured 1 px: +0.2 to +3 dB over 3 px with FSR); a box mask grows by dilate_px.
+GLYPH_GROW_PX = 1
+NO_TEXT_FOUND = "No text found: nothing changed"
 # A mask covering this much of the image leaves nothing to fill from: reported as a warning.
 WHOLE_IMAGE_MASK_FRACTION = 0.98
 # rapidocr shrinks anything larger to this side before detecting; larger photos are read in tiles.
@@ -69,7 +87,10 @@ def run(
     lines, dropped = plausible_lines(found, min_score, height, width)
     ocr_s = time.perf_counter() - loaded_at
 
-    text_mask = polygons_mask([line["polygon"] for line in lines], height, width, dilate_px)
+    text_mask, mask_kinds = text_pixels_mask(image, lines, dilate_px)
+    for line, kind in zip(lines, mask_kinds, strict=True):
+        line["mask"] = kind
+    mask_s = time.perf_counter() - loaded_at - ocr_s
     combined = (text_mask | fit_user_mask(mask, height, width)) if mask is not None else text_mask
 
     text_json = {
@@ -95,10 +116,16 @@ def run(
     metadata.update(
         text_lines=len(lines),
         dropped_lines=dropped,
+        mask_kinds={kind: mask_kinds.count(kind) for kind in sorted(set(mask_kinds))},
+        glyph_grow_px=min(dilate_px, GLYPH_GROW_PX),
         masked_fraction=round(masked_fraction, 6),
         warnings=warnings,
-        timings_s={"load_model": loaded_at - started, "model": ocr_s},
+        timings_s={"load_model": loaded_at - started, "model": ocr_s, "text_mask": mask_s},
     )
+    if use_ocr and not lines and mask is None:
+        metadata["outcome"] = NO_TEXT_FOUND
+        metadata["unchanged"] = True
+    text_json["outcome"] = metadata.get("outcome")
     report = json.dumps(text_json, indent=1).encode()
     return OperationOutput(
         image=combined,
@@ -115,16 +142,22 @@ def libraries(options: dict[str, Any]) -> tuple[str, ...]:
 def plausible_lines(
     lines: list[dict[str, Any]], min_score: float, height: int, width: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(kept, dropped): lines scored below ``min_score`` or whose box covers more than
-    MAX_LINE_AREA_FRACTION of the image are dropped, each named with its reason."""
+    """(kept, dropped): lines that are not text-like are dropped, each named with its reason: scored
+    below ``min_score`` or below MIN_TEXT_SCORE, with fewer than MIN_TEXT_CHARACTERS letters or digits
+    (a lone "0" is how PP-OCR reads an eye), or boxed over more than MAX_LINE_AREA_FRACTION of the image."""
     kept: list[dict[str, Any]] = []
     dropped: list[dict[str, Any]] = []
     image_area = max(1, height * width)
     for line in lines:
         x0, y0, x1, y1 = line["box"]
         fraction = max(0, x1 - x0) * max(0, y1 - y0) / image_area
+        characters = sum(1 for char in str(line["text"]) if char.isalnum())
         if line["score"] < min_score:
             reason = f"score {line['score']:.2f} below min_score {min_score:.2f}"
+        elif characters < MIN_TEXT_CHARACTERS:
+            reason = f"{characters} letter(s) or digit(s): a lone character is no text (eyes read as '0')"
+        elif line["score"] < MIN_TEXT_SCORE:
+            reason = f"score {line['score']:.2f} below {MIN_TEXT_SCORE:.2f}, the least real text measured"
         elif fraction > MAX_LINE_AREA_FRACTION:
             reason = f"box covers {fraction:.0%} of the image (more than {MAX_LINE_AREA_FRACTION:.0%})"
         else:
@@ -211,6 +244,36 @@ def detect_text(image: np.ndarray, offset: tuple[int, int] = (0, 0)) -> list[dic
             }
         )
     return lines
+
+
+def text_pixels_mask(image: np.ndarray, lines: list[dict[str, Any]], dilate_px: int) -> tuple[np.ndarray, list[str]]:
+    """bool HxW over every line's text pixels, and per line how it was masked: "glyphs" (its own
+    pixels, grown by min(dilate_px, GLYPH_GROW_PX)) or "box: <why>" (its polygon grown by dilate_px)."""
+    import cv2
+
+    from jobs.glyph_mask import segment_line, to_lab
+
+    height, width = image.shape[:2]
+    if not lines:
+        return np.zeros((height, width), bool), []
+    lab = to_lab(image)
+    glyphs = np.zeros((height, width), np.uint8)
+    boxes: list[list[list[float]]] = []
+    kinds: list[str] = []
+    for line in lines:
+        found = segment_line(lab, line["polygon"], height, width)
+        if found.sure:
+            rows, cols = found.mask.shape
+            glyphs[found.top : found.top + rows, found.left : found.left + cols] |= found.mask.astype(np.uint8)
+            kinds.append("glyphs")
+        else:
+            boxes.append(line["polygon"])
+            kinds.append(f"box: {found.reason}")
+    grow = min(dilate_px, GLYPH_GROW_PX)
+    if grow > 0 and glyphs.any():
+        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+        glyphs = cv2.dilate(glyphs, disc)
+    return glyphs.astype(bool) | polygons_mask(boxes, height, width, dilate_px), kinds
 
 
 def polygons_mask(polygons: list[list[list[float]]], height: int, width: int, dilate_px: int) -> np.ndarray:
