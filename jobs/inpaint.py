@@ -1,9 +1,17 @@
-"""inpaint: fill the masked pixels, with LaMa when its weights are configured, else OpenCV Telea.
+"""inpaint: fill the masked pixels, with LaMa when its weights are configured, else a classical filler.
 
 Weights: option ``weights``, else Settings ``lama_weights``, else the
 registry's ``big-lama`` file when it is in ``Settings.weights_dir`` (the job
-image puts it there). Without any, OpenCV's Telea inpainter runs and the
-metadata says "fallback: opencv-telea".
+image puts it there). Without any, ``auto`` runs the best classical filler
+installed, chosen by measurement (``python -m bench inpaint``, docs/benchmarks.md):
+OpenCV contrib's FSR (``cv2.xphoto.inpaint``, INPAINT_FSR_FAST) when the contrib
+build of OpenCV is installed, else OpenCV's Telea; the metadata says
+"fallback: opencv-fsr-fast" or "fallback: opencv-telea". ``method telea`` is Telea.
+FSR is bounded in time: a region whose hole is larger than FSR_MAX_HOLE_PIXELS is
+filled by Telea (named in the metadata's ``fillers``).
+
+An empty mask (detect-text found no text) returns the image as it was, with
+``outcome`` "No text found: nothing changed" when OCR was on.
 
 The work is done per region: each connected part of the mask is cropped with
 ``context_px`` of surroundings (overlapping crops are merged), filled, and only
@@ -30,6 +38,11 @@ OPTIONS = option_names(Operation.inpaint)
 # Option max_side: LaMa sees each crop at most this large (longest side); bigger crops are filled at
 # that size and the fill is scaled back up. big-lama was trained on 256-512 px crops.
 LAMA_SIZE_MULTIPLE = 8
+# FSR (frequency selective reconstruction) costs grow with the hole; beyond this many masked pixels in one
+# region Telea fills it (measured: FSR_FAST took about 1 s for 20 000 hole pixels on one CPU core).
+FSR_MAX_HOLE_PIXELS = 200_000
+# FSR is given the hole's bounding box with this much around it (its blocks draw from close by).
+FSR_CONTEXT_PX = 32
 
 
 @dataclass(frozen=True)
@@ -75,10 +88,13 @@ def run(
     regions = mask_regions(mask, context_px)
     result = image.copy()
     progress("inpainting", 0, len(regions))
+    fillers: dict[str, int] = {}
     for done, region in enumerate(regions, start=1):
         rows, cols = region.slices
         crop_mask = mask[rows, cols]
         filled = filler(image[rows, cols], crop_mask)
+        used = getattr(filler, "last_used", metadata["model"])
+        fillers[used] = fillers.get(used, 0) + 1
         result[rows, cols][crop_mask] = filled[crop_mask]
         progress("inpainting", done, len(regions))
     metadata["timings_s"] = {"load_model": loaded_at - started, "model": time.perf_counter() - loaded_at}
@@ -88,8 +104,15 @@ def run(
         regions=[[r.left, r.top, r.right, r.bottom] for r in regions],
         context_px=context_px,
     )
+    if fillers:
+        metadata["fillers"] = fillers
     if not regions:
-        metadata["notes"] = ["the mask is empty: nothing was filled"]
+        metadata["notes"] = ["the mask is empty: nothing was filled", *metadata.get("notes", [])]
+        metadata["unchanged"] = True
+        if options.get("use_ocr", True):
+            from jobs.text_detection import NO_TEXT_FOUND
+
+            metadata["outcome"] = NO_TEXT_FOUND
     metadata["warnings"] = []
     if regions and np.array_equal(result, image):
         metadata["warnings"].append("the result equals the input: no pixel under the mask changed")
@@ -147,6 +170,43 @@ def telea_fill(radius: int) -> Any:
     return fill
 
 
+def fsr_available() -> bool:
+    """Whether OpenCV's contrib module xphoto (with its FSR inpainter) is installed."""
+    import cv2
+
+    return hasattr(cv2, "xphoto") and hasattr(cv2.xphoto, "INPAINT_FSR_FAST")
+
+
+def fsr_fill(radius: int, max_hole_pixels: int = FSR_MAX_HOLE_PIXELS) -> Any:
+    """OpenCV contrib's frequency selective reconstruction (FSR_FAST), on 8-bit pixels; a hole larger
+    than ``max_hole_pixels`` is left to Telea, which is fast at any size. ``fill.last_used`` names which ran."""
+    import cv2
+
+    telea = telea_fill(radius)
+
+    def fill(crop: np.ndarray, crop_mask: np.ndarray) -> np.ndarray:
+        if int(crop_mask.sum()) > max_hole_pixels:
+            fill.last_used = "opencv-telea"  # type: ignore[attr-defined]
+            return telea(crop, crop_mask)
+        # FSR reconstructs from nearby blocks only, and its cost grows with the area it is given: the
+        # hole's bounding box with FSR_CONTEXT_PX around it, not the whole context crop.
+        ys, xs = np.nonzero(crop_mask)
+        top, left = max(0, int(ys.min()) - FSR_CONTEXT_PX), max(0, int(xs.min()) - FSR_CONTEXT_PX)
+        bottom = min(crop_mask.shape[0], int(ys.max()) + 1 + FSR_CONTEXT_PX)
+        right = min(crop_mask.shape[1], int(xs.max()) + 1 + FSR_CONTEXT_PX)
+        pixels = np.clip(crop[top:bottom, left:right] * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        known = (~crop_mask[top:bottom, left:right]).astype(np.uint8)  # xphoto's mask marks the kept pixels
+        filled = np.zeros_like(pixels)
+        cv2.xphoto.inpaint(pixels, known, filled, cv2.xphoto.INPAINT_FSR_FAST)
+        fill.last_used = "opencv-fsr-fast"  # type: ignore[attr-defined]
+        result = crop.copy()
+        result[top:bottom, left:right] = filled.astype(np.float32) / 255.0
+        return result
+
+    fill.last_used = "opencv-fsr-fast"  # type: ignore[attr-defined]
+    return fill
+
+
 def lama_fill(model: Any, device: Any, max_side: int) -> Any:
     """LaMa on one crop: scaled down to ``max_side`` if needed, padded to a multiple of 8."""
     import cv2
@@ -182,7 +242,8 @@ def lama_fill(model: Any, device: Any, max_side: int) -> Any:
 
 
 def resolve_filler(options: dict[str, Any]) -> tuple[str, Any, str | None]:
-    """(method, LaMa weights, registered LaMa name): "auto" is LaMa when weights exist, else Telea."""
+    """(method, LaMa weights, registered LaMa name): "auto" is LaMa when weights exist, else the best
+    classical filler installed ("fsr" when OpenCV contrib is, else "telea")."""
     method = options.get("method") or "auto"  # checked by the schema (jobs.options.read_options)
     settings = get_settings()
     weights = options.get("weights") or settings.lama_weights
@@ -199,7 +260,7 @@ def resolve_filler(options: dict[str, Any]) -> tuple[str, Any, str | None]:
             "BadRequest",
         )
     if method == "auto":
-        method = "lama" if weights or name else "telea"
+        method = "lama" if weights or name else ("fsr" if fsr_available() else "telea")
     return method, weights, name
 
 
@@ -212,26 +273,29 @@ def libraries(options: dict[str, Any]) -> tuple[str, ...]:
 def _choose_filler(options: dict[str, Any], radius: int, max_side: int) -> tuple[Any, dict[str, Any]]:
     """(fill function, metadata naming what fills): LaMa with weights, else the Telea fallback."""
     method, weights, name = resolve_filler(options)
-    if method == "telea":
-        # OpenCV's inpainter works on 8-bit pixels: no half (or full) float precision to choose.
+    if method in ("telea", "fsr"):
+        algorithm = "opencv-telea" if method == "telea" else "opencv-fsr-fast"
+        # OpenCV's inpainters work on 8-bit pixels: no half (or full) float precision to choose.
         choose_precision(
             Operation.inpaint,
             JOB,
             options.get("precision") or "auto",
             device_type="cpu",
             supports_half=False,
-            model="opencv-telea (a classical method)",
+            model=f"{algorithm} (a classical method)",
         )
         metadata = {
-            "model": "opencv-telea",
-            "weights": "fallback: opencv-telea",
+            "model": algorithm,
+            "weights": f"fallback: {algorithm}",
             "weights_sha256": None,
             "fallback": True,
             "device": "cpu",
             "precision": "uint8",
             "radius": radius,
         }
-        return telea_fill(radius), metadata
+        if method == "telea" and (options.get("method") or "auto") == "auto":
+            metadata["notes"] = ["OpenCV contrib (cv2.xphoto) is not installed: Telea fills instead of FSR"]
+        return (telea_fill(radius) if method == "telea" else fsr_fill(radius)), metadata
 
     from jobs.devices import describe_device, pick_device
     from jobs.weights.loaders import load_model

@@ -215,5 +215,6 @@ def test_inpaint_acceptance_text_is_gone_and_the_rest_is_unchanged(tmp_path: Pat
     for out in (detect_out, inpaint_out):
         progress = json.loads((out / "progress.json").read_text())
         assert progress["done"] == progress["total"]
-    assert json.loads((inpaint_out / "metadata.json").read_text())["weights"] == "fallback: opencv-telea"
+    # Telea, or FSR where OpenCV's contrib build is installed (jobs/inpaint.py)
+    assert json.loads((inpaint_out / "metadata.json").read_text())["weights"].startswith("fallback: opencv-")
     assert Image.open(detect_out / "result.png").size == original.size

@@ -34,6 +34,12 @@ def test_merging_repeats_until_no_regions_overlap() -> None:
     assert inpaint.merge_overlapping([a, b, c]) == [inpaint.Region(0, 10, 0, 30)]
 
 
+@pytest.fixture
+def no_contrib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OpenCV without its contrib module (no FSR): auto falls back to Telea."""
+    monkeypatch.setattr(inpaint, "fsr_available", lambda: False)
+
+
 def test_an_empty_mask_changes_nothing() -> None:
     image = astronaut_crop(32)
     output = inpaint.run(image, {}, no_progress, mask=np.zeros((32, 32), bool))
@@ -41,7 +47,7 @@ def test_an_empty_mask_changes_nothing() -> None:
     assert output.metadata["tiles"] == 0 and "empty" in output.metadata["notes"][0]
 
 
-def test_telea_fills_the_hole_from_its_surroundings_and_touches_nothing_else() -> None:
+def test_telea_fills_the_hole_from_its_surroundings_and_touches_nothing_else(no_contrib: None) -> None:
     image = np.full((64, 64, 3), 0.5, np.float32)
     image[20:30, 20:40] = 1.0  # a white stroke to remove
     image[0:5] = 0.2  # structure far from the hole
@@ -135,12 +141,12 @@ def test_method_lama_without_weights_is_a_clear_error() -> None:
         ({"precision": "fp16"}, r"option 'precision' must be auto or fp32 for opencv-telea \(a classical method\)"),
     ],
 )
-def test_unknown_method_or_precision_is_refused(options: dict, words: str) -> None:
+def test_unknown_method_or_precision_is_refused(options: dict, words: str, no_contrib: None) -> None:
     with pytest.raises(JobFailure, match=words):
         inpaint.run(astronaut_crop(16), options, no_progress, mask=np.ones((16, 16), bool))
 
 
-def test_options_meant_for_detect_text_are_accepted_and_ignored() -> None:
+def test_options_meant_for_detect_text_are_accepted_and_ignored(no_contrib: None) -> None:
     # The inpaint operation hands one options object to both of its jobs.
     assert {"dilate_px", "use_ocr", "min_score"} <= inpaint.OPTIONS
     mask = np.zeros((16, 16), bool)
@@ -156,3 +162,46 @@ def test_method_telea_wins_over_configured_weights(random_lama_weights: Path) ->
     options = {"method": "telea", "weights": str(random_lama_weights)}
     output = inpaint.run(astronaut_crop(24), options, no_progress, mask=mask)
     assert output.metadata["weights"] == "fallback: opencv-telea"
+
+
+def test_an_empty_mask_with_ocr_on_says_no_text_was_found() -> None:
+    image = astronaut_crop(32)
+    output = inpaint.run(image, {}, no_progress, mask=np.zeros((32, 32), bool))
+    np.testing.assert_array_equal(output.image, image)
+    assert output.metadata["outcome"] == "No text found: nothing changed"
+    assert output.metadata["unchanged"] is True and output.metadata["warnings"] == []
+    drawn_only = inpaint.run(image, {"use_ocr": False}, no_progress, mask=np.zeros((32, 32), bool))
+    assert "outcome" not in drawn_only.metadata  # no OCR ran: no text was looked for
+
+
+def test_without_opencv_contrib_auto_is_telea_and_says_so(no_contrib: None) -> None:
+    mask = np.zeros((32, 32), bool)
+    mask[10:14, 8:20] = True
+    output = inpaint.run(astronaut_crop(32), {}, no_progress, mask=mask)
+    assert output.metadata["weights"] == "fallback: opencv-telea"
+    assert output.metadata["fillers"] == {"opencv-telea": 1}
+    assert any("cv2.xphoto" in note for note in output.metadata["notes"])
+
+
+@pytest.mark.skipif(not inpaint.fsr_available(), reason="needs opencv-contrib-python-headless (cv2.xphoto)")
+def test_with_opencv_contrib_auto_is_fsr_and_touches_only_the_mask() -> None:
+    image = np.full((64, 96, 3), 0.5, np.float32)
+    image[:, ::8] = 0.3  # a pattern FSR can continue
+    texted = image.copy()
+    texted[28:34, 20:70] = 1.0
+    mask = np.zeros((64, 96), bool)
+    mask[27:35, 19:71] = True
+    output = inpaint.run(texted, {}, no_progress, mask=mask)
+    assert output.metadata["weights"] == "fallback: opencv-fsr-fast"
+    assert output.metadata["fillers"] == {"opencv-fsr-fast": 1}
+    np.testing.assert_array_equal(output.image[~mask], texted[~mask])
+    assert np.abs(output.image[mask] - image[mask]).mean() < 0.05
+
+
+@pytest.mark.skipif(not inpaint.fsr_available(), reason="needs opencv-contrib-python-headless (cv2.xphoto)")
+def test_fsr_leaves_a_hole_too_large_for_its_time_to_telea() -> None:
+    mask = np.zeros((32, 32), bool)
+    mask[8:20, 8:20] = True
+    fill = inpaint.fsr_fill(5, max_hole_pixels=100)
+    fill(astronaut_crop(32), mask)
+    assert fill.last_used == "opencv-telea"
