@@ -20,7 +20,7 @@ from aiorch.analysis import AnalysisService
 from aiorch.operations import MAX_OPTIONS_BYTES
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import Storage, open_app_storage
-from lambdas.api import paths, problems
+from lambdas.api import paths, problems, response_headers
 from lambdas.api.auth import LocalIssuer, TokenVerifier, uses_local_issuer, verifier_for
 from lambdas.api.cognito import CognitoTokens
 from lambdas.api.context import ApiContext, is_loopback
@@ -88,6 +88,7 @@ def create_app(
     app.state.ctx = ctx
     problems.install(app)
     problems.install_openapi(app)
+    response_headers.install(app, settings)
 
     @app.middleware("http")
     async def refuse_oversized_bodies(request: Request, call_next: Any) -> Response:
