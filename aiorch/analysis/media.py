@@ -93,6 +93,67 @@ def _header_past_pillows_limit(data: bytes) -> tuple[str, int, int]:
     raise ValueError("no image format reads this header")  # Image.open read it: not reached in practice
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def truncation_problem(data: bytes, fmt: str) -> str | None:
+    """Why a PNG or JPEG is cut short, in plain words; None when its structure is whole (or it is
+    another format). Cheap: it follows the chunk and segment lengths, and decodes no pixel.
+
+    PNG: every chunk's length must fit in the file, up to the IEND chunk. JPEG: after the segments
+    before the (first) scan, whose lengths skip embedded thumbnails, an end-of-image marker must come.
+    """
+    if fmt == "PNG":
+        return _png_truncation(data)
+    if fmt == "JPEG":
+        return _jpeg_truncation(data)
+    return None
+
+
+def _png_truncation(data: bytes) -> str | None:
+    if not data.startswith(PNG_SIGNATURE):
+        return "the file is a damaged or truncated PNG: no PNG signature"
+    at = len(PNG_SIGNATURE)
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
+        if length > 2**31 - 1:
+            return "the file is a damaged or truncated PNG: a chunk length over the format's limit"
+        end = at + 12 + length  # length, type, data, CRC
+        if end > len(data):
+            return f"the file is a damaged or truncated PNG: its {kind.decode('latin-1')!r} chunk is cut short"
+        if kind == b"IEND":
+            return None
+        at = end
+    return "the file is a damaged or truncated PNG: it ends before its IEND chunk"
+
+
+def _jpeg_truncation(data: bytes) -> str | None:
+    if not data.startswith(b"\xff\xd8"):
+        return "the file is a damaged or truncated JPEG: no start-of-image marker"
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return "the file is a damaged or truncated JPEG: a segment does not start with a marker"
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill bytes before a marker
+            at += 1
+            continue
+        if marker == 0xD9:
+            return "the file is a damaged or truncated JPEG: it ends before any image data"
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:  # markers without a length
+            at += 2
+            continue
+        length = struct.unpack(">H", data[at + 2 : at + 4])[0]
+        if length < 2 or at + 2 + length > len(data):
+            return "the file is a damaged or truncated JPEG: a segment is cut short"
+        at += 2 + length
+        if marker == 0xDA:  # start of scan: the compressed data follows, then (after any more scans) EOI
+            if data.find(b"\xff\xd9", at) == -1:
+                return "the file is a damaged or truncated JPEG: it ends before its end-of-image marker"
+            return None
+    return "the file is a damaged or truncated JPEG: it ends before its image data"
+
+
 def sniff_image(
     data: bytes, max_pixels: int, *, what: str = "input image", limit_in_words: str = "no operation accepts more than"
 ) -> tuple[str, int, int]:
@@ -101,7 +162,8 @@ def sniff_image(
     ValidateInput (against its operation's limit, ``limit_in_words`` "the limit for this operation is").
 
     An image over ``max_pixels`` is refused with its size and the limit (a valid 60000×60000 PNG is too
-    large, not "not an image"); one with a side under MIN_SIDE_PX as too small.
+    large, not "not an image"); one with a side under MIN_SIDE_PX as too small; a PNG or JPEG cut short
+    as damaged or truncated (``truncation_problem``: its structure, not its pixels).
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -130,4 +192,7 @@ def sniff_image(
     too_small = min_side_problem(width, height, MIN_SIDE_PX, what)
     if too_small is not None:
         raise BadRequest(too_small)
+    truncated = truncation_problem(data, fmt)  # Pillow read only the header: a file cut short passed it
+    if truncated is not None:
+        raise BadRequest(truncated)
     return fmt, width, height
