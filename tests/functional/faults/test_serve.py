@@ -92,3 +92,56 @@ def test_serve_restarts_a_dead_states_service_and_sigterm_stops_everything(tmp_p
         pid = service_pid(settings)
         if pid is not None and pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def start_serve(settings: Settings, api_port: int, log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIORCH_")} | settings_env(settings)
+    return subprocess.Popen(
+        [sys.executable, "-m", "aiorch_local.server", "--host", "127.0.0.1", "--port", str(api_port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "ab"),  # closed with the process
+    )
+
+
+def test_a_restarted_serve_adopts_the_service_a_killed_one_left_and_says_it_restarts_it(tmp_path: Path) -> None:
+    # A pause long enough to see in /readyz (its answer is cached 2 s).
+    settings = make_settings(tmp_path).model_copy(update={"states_restart_backoff_s": 4.0})
+    api_port = free_port()
+    log = tmp_path / "serve.log"
+    first = start_serve(settings, api_port, log)
+    second: subprocess.Popen[bytes] | None = None
+    try:
+        wait_for(lambda: (r := readyz(api_port)) and r[0] == 200, 120, "aiorch serve to be ready")
+        service = wait_for(lambda: live_service_pid(settings), 60, "the service to write its pid")
+        first.kill()  # `aiorch serve` itself dies; the service it started lives on
+        first.wait()
+        assert pid_alive(service)
+
+        second = start_serve(settings, api_port, log)
+        wait_for(lambda: (r := readyz(api_port)) and r[0] == 200, 120, "the new aiorch serve to be ready")
+        wait_for(lambda: "adopted the local states service" in log.read_text(), 30, "the adoption to be logged")
+        assert live_service_pid(settings) == service  # adopted, not replaced
+
+        os.kill(service, signal.SIGKILL)  # the adopted service is supervised like one started here
+        _, body = wait_for(
+            lambda: (r := readyz(api_port)) and r[0] == 503 and "supervisor" in r[1]["states"] and r,
+            30,
+            "readyz to say the supervisor restarts it",
+        )
+        assert "restarting it in 4 s" in body["states"]["supervisor"]
+        assert "http://" not in json.dumps(body)  # no internal endpoint in the 503
+        wait_for(lambda: (r := readyz(api_port)) and r[0] == 200, 120, "the adopted service to be restarted")
+        restarted = wait_for(lambda: live_service_pid(settings, other_than=service), 60, "the new service's pid")
+
+        second.send_signal(signal.SIGTERM)  # it owns the service now: it stops it, as the dead one would have
+        assert second.wait(timeout=60) is not None
+        wait_for(lambda: not pid_alive(restarted), 30, "the states service to stop with aiorch serve")
+    finally:
+        for server in (first, second):
+            if server is not None and server.poll() is None:
+                server.kill()
+                server.wait()
+        pid = service_pid(settings)
+        if pid is not None and pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
