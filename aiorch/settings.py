@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     states_port: int = 8123
     state_machine_name: str = "image-ai-analysis"
     state_machine_arn: str | None = Field(default=None, description="Set in AWS; local derives it.")
+    batch_job_queue: str | None = Field(
+        default=None,
+        description="AWS: the Batch job queue (name or ARN) the state machine submits to; the status-change "
+        "handler terminates an ended execution's unfinished jobs there. Unset (local): nothing to end there, "
+        "the local service's watchdog stops local jobs itself.",
+    )
     job_slots: int = Field(default=2, ge=1, description="Model jobs running at once locally.")
     job_stop_check_s: float = Field(default=1.0, gt=0, description="How often the watchdog looks.")
     job_python: str | None = Field(default=None, description="Interpreter for local jobs.")

@@ -7,6 +7,12 @@ service) still get their index entry finalised and their analytics row.
 The event's ``input`` names the request. When it is missing (an event built
 after the service forgot the execution), the RUNNING index record of that
 execution id stands in for it: the index knows who started what.
+
+No model job outlives its execution: a stopped, timed-out or failed execution can leave a Batch
+job SUBMITTED or RUNNABLE (waiting for a GPU host) to start later and burn GPU time for nobody.
+The handler terminates every unfinished job of the execution in the job queue
+(``settings.batch_job_queue``); locally that setting is unset and the local service's watchdog
+stops local jobs itself.
 """
 
 from __future__ import annotations
@@ -119,6 +125,68 @@ def record_status_change(
     return {"recorded": True, "status": status.value, "error_type": error_type, "message": message}
 
 
+# Batch's job states before an end (SUCCEEDED, FAILED): "Job states", AWS Batch User Guide,
+# https://docs.aws.amazon.com/batch/latest/userguide/job_states.html
+UNFINISHED_JOB_STATES = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"})
+
+
+def job_name_prefix(execution_id: str) -> str:
+    """Every job of an execution is named ``<execution id>-<job>[-<chunk>]`` (ValidateInput's JobSpec
+    names, lambdas/validate_input/validation.py), and the state machine submits it under that name."""
+    return f"{execution_id}-"
+
+
+def end_jobs_of(execution_id: str, job_queue: str, batch: Any, *, reason: str) -> list[str]:
+    """Terminate the execution's unfinished Batch jobs; returns their ids.
+
+    ListJobs with a ``JOB_NAME`` filter: a value ending in ``*`` matches the names that begin with
+    the rest, case-insensitively, and with a filter the jobs of every status are listed (jobStatus is
+    ignored). TerminateJob cancels a job that has not reached STARTING and stops one that has; a job
+    that already ended is left alone. AWS Batch API Reference: "ListJobs" (filters)
+    https://docs.aws.amazon.com/batch/latest/APIReference/API_ListJobs.html and "TerminateJob"
+    https://docs.aws.amazon.com/batch/latest/APIReference/API_TerminateJob.html
+    """
+    prefix = job_name_prefix(execution_id)
+    ended: list[str] = []
+    pages = batch.get_paginator("list_jobs").paginate(
+        jobQueue=job_queue, filters=[{"name": "JOB_NAME", "values": [f"{prefix}*"]}]
+    )
+    for page in pages:
+        for job in page.get("jobSummaryList", []):
+            # The filter ignores case; execution ids are ULIDs, but keep exactly this execution's jobs.
+            if job.get("status") in UNFINISHED_JOB_STATES and str(job.get("jobName", "")).startswith(prefix):
+                batch.terminate_job(jobId=job["jobId"], reason=reason)
+                ended.append(job["jobId"])
+    return ended
+
+
+def batch_client(region: str) -> Any:
+    import boto3
+
+    return boto3.client("batch", region_name=region)
+
+
+def end_jobs_of_ended_execution(detail: StatusChangeDetail, batch: Any | None = None) -> dict[str, Any]:
+    """For an execution that ended outside its own path: end its jobs in the Batch queue (AWS only)."""
+    try:
+        status = ExecutionStatus(detail.status)
+    except ValueError:
+        return {"ended_jobs": []}
+    settings = get_settings()
+    if status not in HANDLED or not settings.batch_job_queue:
+        return {"ended_jobs": []}  # locally: no queue; the watchdog stops the local jobs
+    reason = f"execution {detail.execution_id} ended {status.value}"
+    ended = end_jobs_of(
+        detail.execution_id,
+        settings.batch_job_queue,
+        batch or batch_client(settings.aws_region),
+        reason=reason,
+    )
+    if ended:
+        logger.info("ended the jobs of an ended execution", extra={"job_ids": ended, "status": status.value})
+    return {"ended_jobs": ended}
+
+
 def sweep_running_counts(index: ExecutionIndex) -> dict[str, Any]:
     """The periodic sweep (an EventBridge schedule in AWS, the watchdog locally): recompute each
     user's running count from the RUNNING records and correct any drift (logged by the index)."""
@@ -136,7 +204,10 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if not isinstance(detail, StatusChangeDetail):  # an event with no detail at all
         raise ValueError("not a Step Functions status-change event: it has no detail")
     logger.append_keys(execution_id=detail.execution_id)
-    result = record_status_change(detail, app_storage())
+    # First the jobs (idempotent: an ended job is skipped), so a failure below still leaves no job
+    # running; an error here fails the invocation and EventBridge's retries (then the DLQ) keep it.
+    ended = end_jobs_of_ended_execution(detail)
+    result = record_status_change(detail, app_storage()) | ended
     if result.get("recorded"):
         metrics.add_metric(name=f"Execution{result['status'].title().replace('_', '')}", unit=MetricUnit.Count, value=1)
     logger.info("status change", extra={"outcome": result})

@@ -143,6 +143,7 @@ module "lambdas" {
   athena_workgroup_arn      = module.analytics.workgroup_arn
   athena_results_bucket_arn = module.storage.athena_results_bucket_arn
   glue_database_name        = module.analytics.database_name
+  job_queue_arn             = module.batch.job_queue_arn
   environment               = local.lambda_environment
   api_environment           = { AIORCH_API_ORIGIN_SECRET = terraform_data.origin_verify_secret.output }
   log_retention_days        = var.log_retention_days

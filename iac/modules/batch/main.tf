@@ -21,6 +21,13 @@ locals {
   job_environment = merge(var.job_environment, { AIORCH_JOB_DEVICE = var.job_device })
   gpu_amis        = jsondecode(file("${path.module}/../../gpu_amis.json"))
   gpu_image_type  = coalesce(var.gpu_image_type, local.gpu_amis.batch_image_type)
+  # RUNNABLE status reasons Batch can act on (jobStateTimeLimitActions): no capacity of the
+  # instance types, or a job no compute environment can ever place.
+  runnable_cancel_reasons = [
+    "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+    "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+    "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+  ]
   compute = {
     spot      = { type = "SPOT", max_vcpus = var.max_vcpus_spot, allocation = "SPOT_PRICE_CAPACITY_OPTIMIZED" }
     on_demand = { type = "EC2", max_vcpus = var.max_vcpus_on_demand, allocation = "BEST_FIT_PROGRESSIVE" }
@@ -188,6 +195,23 @@ resource "aws_batch_job_queue" "gpu" {
   compute_environment_order {
     order               = 2
     compute_environment = aws_batch_compute_environment.gpu["on_demand"].arn
+  }
+
+  # A job that can never start must not wait for hours, holding the head of the queue and maybe
+  # starting long after its execution gave up: a RUNNABLE job blocked for one of these reasons is
+  # cancelled after queue_start_allowance_s (the same allowance the state machine's job timeout
+  # grants queueing). The status-change handler also ends the jobs of any ended execution
+  # (lambdas/status_change/handler.py). AWS Batch: "Automatic remediation with
+  # jobStateTimeLimitActions" (reasons supported for ECS compute environments; maxTimeSeconds
+  # 600..86400), https://docs.aws.amazon.com/batch/latest/userguide/job_stuck_in_runnable_time_limit_actions.html
+  dynamic "job_state_time_limit_action" {
+    for_each = local.runnable_cancel_reasons
+    content {
+      state            = "RUNNABLE"
+      reason           = job_state_time_limit_action.value
+      action           = "CANCEL"
+      max_time_seconds = var.queue_start_allowance_s
+    }
   }
 
   tags = var.tags

@@ -74,9 +74,15 @@ variable "job_timeout_s" {
 }
 
 variable "queue_start_allowance_s" {
-  description = "Time allowed for queueing, instance start and image pull of all attempts together: the state machine's job task timeout must cover job_attempts x job_timeout_s plus this."
+  description = "Time allowed for queueing, instance start and image pull of all attempts together: the state machine's job task timeout must cover job_attempts x job_timeout_s plus this. Also how long a job may stay RUNNABLE for want of capacity (or a placement no environment can give) before the queue cancels it."
   type        = number
   default     = 900
+
+  validation {
+    # jobStateTimeLimitActions maxTimeSeconds: 600..86400 (AWS Batch API Reference, "JobStateTimeLimitAction").
+    condition     = var.queue_start_allowance_s >= 600 && var.queue_start_allowance_s <= 86400
+    error_message = "queue_start_allowance_s must be 600..86400 s (Batch's jobStateTimeLimitActions bounds)."
+  }
 }
 
 variable "gpu_image_type" {

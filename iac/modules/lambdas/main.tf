@@ -38,6 +38,8 @@ locals {
 
   glue_arn_prefix = "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
   executions_arn  = replace(var.state_machine_arn, ":stateMachine:", ":execution:")
+  # arn:<partition>:batch:<region>:<account>:job, from the queue's ARN (same region and account).
+  batch_job_arn_prefix = var.job_queue_arn == null ? null : replace(var.job_queue_arn, "/:job-queue/.*$/", ":job")
 }
 
 resource "aws_s3_object" "package" {
@@ -176,6 +178,29 @@ data "aws_iam_policy_document" "fn" {
     }
   }
 
+  # No model job outlives its execution (lambdas/status_change/handler.py end_jobs_of): the
+  # status-change handler lists the ended execution's jobs by name and terminates the unfinished
+  # ones. ListJobs has no resource-level permissions ("*"); TerminateJob takes the job ARN.
+  # "Actions, resources, and condition keys for AWS Batch"
+  # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbatch.html).
+  dynamic "statement" {
+    for_each = each.key == "status_change" && var.job_queue_arn != null ? [1] : []
+    content {
+      sid       = "ListJobsOfEndedExecutions"
+      actions   = ["batch:ListJobs"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "status_change" && var.job_queue_arn != null ? [1] : []
+    content {
+      sid       = "EndJobsOfEndedExecutions"
+      actions   = ["batch:TerminateJob"]
+      resources = ["${local.batch_job_arn_prefix}/*"]
+    }
+  }
+
   dynamic "statement" {
     for_each = each.key == "status_change" ? [1] : []
     content {
@@ -230,7 +255,11 @@ resource "aws_lambda_function" "fn" {
 
   environment {
     # The API alone gets the origin secret CloudFront sends (lambdas/api/origin.py).
-    variables = each.key == "api" ? merge(var.environment, var.api_environment) : var.environment
+    variables = (
+      each.key == "api" ? merge(var.environment, var.api_environment) :
+      each.key == "status_change" && var.job_queue_arn != null ? merge(var.environment, { AIORCH_BATCH_JOB_QUEUE = var.job_queue_arn }) :
+      var.environment
+    )
   }
 
   tracing_config {

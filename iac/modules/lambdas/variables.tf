@@ -23,6 +23,12 @@ variable "state_machine_arn" {
   type        = string
 }
 
+variable "job_queue_arn" {
+  description = "The Batch job queue the state machine submits to: the status-change function ends an ended execution's unfinished jobs there (AIORCH_BATCH_JOB_QUEUE). Null: no Batch grant, no such cleanup."
+  type        = string
+  default     = null
+}
+
 variable "athena_workgroup_arn" {
   description = "Athena workgroup the API runs analytics queries in."
   type        = string

@@ -191,6 +191,37 @@ class Moto:
 
         return str(self._once("workgroup", make))
 
+    def job_queue(self) -> str:
+        def make() -> str:
+            role = self.client("iam").create_role(
+                RoleName="smoke-batch",
+                AssumeRolePolicyDocument=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "batch.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    }
+                ),
+            )["Role"]["Arn"]
+            environment = self.client("batch").create_compute_environment(
+                computeEnvironmentName="smoke", type="UNMANAGED", state="ENABLED", serviceRole=role
+            )["computeEnvironmentArn"]
+            return str(
+                self.client("batch").create_job_queue(
+                    jobQueueName="smoke",
+                    state="ENABLED",
+                    priority=1,
+                    computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+                )["jobQueueArn"]
+            )
+
+        return str(self._once("job_queue", make))
+
     def query(self) -> str:
         return str(
             self._once(
@@ -221,6 +252,19 @@ SMOKE_CASES: dict[tuple[str, str], Case] = {
     ),
     ("athena", "StopQueryExecution"): lambda aws: _expect(
         aws.client("athena").stop_query_execution(QueryExecutionId=aws.query())["ResponseMetadata"]["HTTPStatusCode"],
+        lambda status: status == 200,
+    ),
+    # --- Batch (the status-change handler ends an ended execution's jobs) ---
+    ("batch", "ListJobs"): lambda aws: _expect(
+        _pages(aws, "batch", "ListJobs", jobQueue=aws.job_queue(), filters=[{"name": "JOB_NAME", "values": ["01J-*"]}])[
+            0
+        ]["jobSummaryList"],
+        lambda jobs: jobs == [],
+    ),
+    ("batch", "TerminateJob"): lambda aws: _expect(
+        aws.client("batch").terminate_job(jobId="01J-no-such-job", reason="smoke")["ResponseMetadata"][
+            "HTTPStatusCode"
+        ],
         lambda status: status == 200,
     ),
     # --- DynamoDB (the execution index in AWS) ---

@@ -191,3 +191,36 @@ run "instance_families_are_refused" {
   }
   expect_failures = [var.instance_types]
 }
+
+# Issue W8: a job waiting for capacity that never comes (or for a placement no environment can give)
+# stayed RUNNABLE for hours, could start after its execution had timed out and burned GPU time for
+# nobody. The queue cancels such a job after the queueing allowance. moto's Batch runs no scheduler,
+# so the queue's setting is asserted here. AWS Batch: "Automatic remediation with
+# jobStateTimeLimitActions" (ECS queues: action CANCEL only; supported reasons; maxTimeSeconds
+# 600..86400), https://docs.aws.amazon.com/batch/latest/userguide/job_stuck_in_runnable_time_limit_actions.html
+run "jobs_stuck_runnable_for_capacity_or_misconfiguration_are_cancelled" {
+  command = plan
+
+  assert {
+    condition = toset([for a in aws_batch_job_queue.gpu.job_state_time_limit_action :
+      "${a.state} ${a.reason} ${a.action} ${a.max_time_seconds}"]) == toset([
+      "RUNNABLE CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY CANCEL 900",
+      "RUNNABLE MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE CANCEL 900",
+      "RUNNABLE MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT CANCEL 900",
+    ])
+    error_message = "RUNNABLE jobs without capacity, or that no environment can place, are cancelled after queue_start_allowance_s"
+  }
+  assert {
+    condition     = output.queue_start_allowance_s == 900
+    error_message = "the cancel bound is the state machine's queueing allowance"
+  }
+}
+
+run "a_queueing_allowance_outside_batchs_bounds_is_refused" {
+  command = plan
+
+  variables {
+    queue_start_allowance_s = 300
+  }
+  expect_failures = [var.queue_start_allowance_s]
+}

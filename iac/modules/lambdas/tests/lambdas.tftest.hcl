@@ -114,3 +114,44 @@ run "the_api_role_may_do_what_readyz_checks" {
     error_message = "the API role must list health/ so the probe's missing key answers 404, not 403"
   }
 }
+
+# No model job outlives its execution (W8): the status-change function lists an ended execution's
+# jobs (batch:ListJobs, which has no resource-level permissions) and terminates the unfinished ones
+# (batch:TerminateJob on job ARNs), in the queue named by AIORCH_BATCH_JOB_QUEUE. moto's IAM checks
+# in tests/iac never run that path, so the grant is asserted here. AWS: "Actions, resources, and
+# condition keys for AWS Batch"
+# (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsbatch.html).
+run "the_status_change_role_may_end_the_jobs_of_an_ended_execution" {
+  command = plan
+
+  variables {
+    job_queue_arn = "arn:aws:batch:eu-west-1:111122223333:job-queue/lt-gpu"
+  }
+
+  assert {
+    condition = anytrue([for st in data.aws_iam_policy_document.fn["status_change"].statement :
+    contains(st.actions, "batch:ListJobs") && st.resources == toset(["*"])])
+    error_message = "the status-change role must ListJobs (no resource-level permissions: \"*\")"
+  }
+  assert {
+    condition = anytrue([for st in data.aws_iam_policy_document.fn["status_change"].statement :
+      contains(st.actions, "batch:TerminateJob") &&
+    st.resources == toset(["arn:aws:batch:eu-west-1:111122223333:job/*"])])
+    error_message = "the status-change role must TerminateJob on the account's job ARNs"
+  }
+  assert {
+    condition = [
+      for k, doc in data.aws_iam_policy_document.fn : k
+      if anytrue([for st in doc.statement : length(setintersection(st.actions, ["batch:ListJobs", "batch:TerminateJob"])) > 0])
+    ] == ["status_change"]
+    error_message = "only the status-change role touches Batch jobs"
+  }
+  assert {
+    condition     = aws_lambda_function.fn["status_change"].environment[0].variables["AIORCH_BATCH_JOB_QUEUE"] == var.job_queue_arn
+    error_message = "the status-change function is told the job queue (aiorch/settings.py batch_job_queue)"
+  }
+  assert {
+    condition     = !contains(keys(aws_lambda_function.fn["api"].environment[0].variables), "AIORCH_BATCH_JOB_QUEUE")
+    error_message = "only the status-change function gets the job queue"
+  }
+}
