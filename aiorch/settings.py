@@ -157,6 +157,13 @@ class Settings(BaseSettings):
     auth_client_id: str = Field(default="aiorch-local-spa", description="Cognito app client id (audience).")
     auth_domain: str | None = Field(default=None, description="Cognito Hosted UI base URL, for /authorize.")
     auth_redirect_uri: str | None = Field(default=None, description="The SPA's OAuth redirect URI.")
+    auth_refresh_token_days: int = Field(
+        default=7,
+        ge=1,
+        le=3650,
+        description="Lifetime of Cognito's refresh tokens (the app client's refresh_token_validity, days; "
+        "Terraform passes it); the HttpOnly refresh cookie lives exactly as long.",
+    )
     local_token_ttl_s: int = Field(default=12 * 3600, gt=0, description="Lifetime of local tokens.")
     local_auto_sign_in: bool = Field(default=True, description="Sign the local user in (loopback only).")
     api_origin_secret: str | None = Field(
@@ -174,6 +181,11 @@ class Settings(BaseSettings):
     cpu_price_per_hour_usd: float = Field(default=0.1, ge=0, description="Assumed hourly price of a CPU job.")
     athena_workgroup: str = Field(default="aiorch", description="Athena workgroup the AWS analytics run in.")
     athena_database: str = Field(default="aiorch", description="Glue database holding the results table.")
+    analytics_compaction: bool = Field(
+        default=True,
+        description="Fold each day's per-execution rows into one Parquet file before a local answer (and on the "
+        "scheduled sweep in AWS); off only to measure the uncompacted layout.",
+    )
 
     def max_pixels(self, operation: Operation) -> int:
         return {

@@ -251,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.ncnn_compare import main as ncnn_main
 
         return ncnn_main(argv[1:])
+    if argv[:1] == ["analytics"]:  # python -m bench analytics: named queries at 10 and 10,000 executions
+        from bench.analytics import main as analytics_main
+
+        return analytics_main(argv[1:])
     if argv[:1] == ["inpaint"]:  # python -m bench inpaint: text removal without weights (bench/inpaint.py)
         from bench.inpaint import main as inpaint_main
 

@@ -8,11 +8,15 @@ access to files is switched off, so a query can only read that table.
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
 from pathlib import Path
 
 import duckdb
 
 from aiorch.analytics.athena_to_duckdb import DUCKDB_MACROS, AnalyticsQueryError, translate, translate_query
+from aiorch.analytics.compaction import Compacted, compact
 from aiorch.analytics.result import QueryResult, json_value
 from aiorch.analytics.schema import TableSchema, load_schema
 
@@ -32,6 +36,19 @@ def _column_sql(name: str, hive_type: str, present: set[str], sql_type: str) -> 
         # Athena reads Glue timestamps with millisecond precision, rounding the microseconds.
         return f"make_timestamp(CAST(round(epoch_us({name}) / 1000.0) AS BIGINT) * 1000) AS {name}"
     return f"CAST({name} AS {sql_type}) AS {name}"
+
+
+def compact_local(storage_root: str | Path, schema: TableSchema | None = None) -> Compacted:
+    """Compact the local results table under a lock, so concurrent answers never see a row twice."""
+    from aiorch.storage import LocalStorage
+
+    schema = schema or load_schema()
+    directory = Path(storage_root) / schema.location_prefix
+    if not directory.is_dir():
+        return Compacted()
+    with (directory / ".compaction.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return compact(LocalStorage(storage_root), schema=schema)
 
 
 class LocalRunner:
@@ -74,7 +91,8 @@ class LocalRunner:
         """Answer Athena SQL; ``AnalyticsQueryError`` when it cannot be answered faithfully."""
         translation = translate_query(sql, self.schema)
         try:
-            cursor = self.connection.execute(translation.duckdb_sql)
+            # A cursor of its own: one runner may answer several requests at once (shared_runner).
+            cursor = self.connection.cursor().execute(translation.duckdb_sql)
         except duckdb.Error as exc:
             raise LocalQueryFailed(f"the query failed: {exc}") from exc
         columns = [d[0] for d in cursor.description or []]
@@ -85,3 +103,34 @@ class LocalRunner:
 
     def close(self) -> None:
         self.connection.close()
+
+
+_shared: dict[str, tuple[tuple[tuple[str, int, int], ...], LocalRunner]] = {}
+_shared_lock = threading.Lock()
+
+
+def files_signature(storage_root: str | Path, schema: TableSchema) -> tuple[tuple[str, int, int], ...]:
+    """(path, size, mtime) of every Parquet file of the table: changes whenever a row is written."""
+    directory = Path(storage_root) / schema.location_prefix
+    found = []
+    for dirpath, _dirs, names in os.walk(directory):
+        for name in names:
+            if name.endswith(".parquet"):
+                info = os.stat(os.path.join(dirpath, name))
+                found.append((os.path.join(dirpath, name), info.st_size, info.st_mtime_ns))
+    return tuple(sorted(found))
+
+
+def shared_runner(storage_root: str | Path) -> LocalRunner:
+    """One runner per storage folder, kept while its files are unchanged: an answer then costs a
+    listing of the (compacted) day folders and the query, not a reload of the whole history."""
+    schema = load_schema()
+    signature = files_signature(storage_root, schema)
+    key = str(Path(storage_root).resolve())
+    with _shared_lock:
+        cached = _shared.get(key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        runner = LocalRunner(storage_root, schema)
+        _shared[key] = (signature, runner)  # a replaced runner closes when its last user lets go
+        return runner

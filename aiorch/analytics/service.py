@@ -60,12 +60,15 @@ def open_runner(settings: Settings | None = None) -> Runner:
 
         return AthenaRunner(settings)
     try:
-        from aiorch.analytics.local import LocalRunner  # DuckDB and sqlglot: the local stack only
+        from aiorch.analytics.local import compact_local, shared_runner  # DuckDB and sqlglot: the local stack only
     except ImportError as exc:
         raise AnalyticsQueryError(
             f"answering queries over local storage needs DuckDB and sqlglot ({exc}); install aiorch[local]"
         ) from exc
-    return LocalRunner(url.removeprefix("file://"))
+    root = url.removeprefix("file://")
+    if settings.analytics_compaction:
+        compact_local(root)  # costs what was written since the last answer, not the whole history
+    return shared_runner(root)
 
 
 def list_named_queries() -> list[dict[str, str]]:

@@ -23,7 +23,8 @@ ERRORS = ["OutOfMemory", "BadImage", "ModelLoadError", "States.Timeout", "Interr
 
 def generate_rows(n: int, seed: int) -> list[AnalyticsRow]:
     rng = random.Random(seed)
-    start = datetime(2026, 2, 26, 20, 0, tzinfo=UTC)
+    # Six days back, so every row falls inside the named queries' 30-day window on any day the suite runs.
+    start = (datetime.now(UTC) - timedelta(days=6)).replace(hour=20, minute=0, second=0, microsecond=0)
     rows = []
     for i in range(n):
         operation = rng.choice(list(OPERATIONS))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +14,9 @@ from aiorch.analytics.records import AnalyticsRow, write_row
 from aiorch.settings import get_settings
 from aiorch.storage import LocalStorage
 from aiorch_local.analytics_cli import analytics
+
+# Yesterday: inside the named queries' 30-day window whenever the suite runs.
+DAY = (datetime.now(UTC) - timedelta(days=1)).date()
 
 
 @pytest.fixture
@@ -27,7 +30,7 @@ def storage_dir(tmp_path, monkeypatch):
             operation=operation,
             status=status,
             total_ms=ms,
-            started_at=datetime(2026, 3, 7, 12, i, tzinfo=UTC),
+            started_at=datetime.combine(DAY, time(12, i), tzinfo=UTC),
         )
         write_row(storage, row)
     monkeypatch.setenv("AIORCH_STORAGE_URL", str(storage.root))
@@ -56,9 +59,9 @@ def test_query_csv_has_a_header_row(storage_dir):
     rows = list(csv.reader(io.StringIO(result.output)))
     assert rows[0] == ["operation", "started_at"]
     assert rows[1:] == [
-        ["upscale", "2026-03-07 12:00:00.000"],
-        ["upscale", "2026-03-07 12:01:00.000"],
-        ["denoise", "2026-03-07 12:02:00.000"],
+        ["upscale", f"{DAY} 12:00:00.000"],
+        ["upscale", f"{DAY} 12:01:00.000"],
+        ["denoise", f"{DAY} 12:02:00.000"],
     ]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -13,7 +13,7 @@ from lambdas.api.auth import LOCAL_ISSUER, LocalIssuer
 
 
 def record(storage, execution_id: str, operation: str, status: str) -> None:
-    when = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    when = datetime.now(UTC) - timedelta(days=1)  # inside the named queries' 30-day window
     write_row(
         storage,
         AnalyticsRow(execution_id=execution_id, operation=operation, status=status, started_at=when, finished_at=when),
