@@ -18,12 +18,14 @@ stops local jobs itself.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import envelopes, parse
 from pydantic import BaseModel, ValidationError
 
+from aiorch.analytics.compaction import compact_closed_days
 from aiorch.contracts import AnalysisRequest, ExecutionStatus
 from aiorch.index import ExecutionIndex, open_index
 from aiorch.settings import get_settings
@@ -187,6 +189,13 @@ def end_jobs_of_ended_execution(detail: StatusChangeDetail, batch: Any | None = 
     return {"ended_jobs": ended}
 
 
+def compact_analytics(storage: Storage) -> dict[str, Any]:
+    """The same schedule folds the closed days' analytics rows into one file per day, so Athena
+    lists and opens a few objects per day instead of one per execution."""
+    done = compact_closed_days(storage, datetime.now(UTC).date())
+    return {"compacted": {"folders": done.folders, "files_in": done.files_in, "rows_out": done.rows_out}}
+
+
 def sweep_running_counts(index: ExecutionIndex) -> dict[str, Any]:
     """The periodic sweep (an EventBridge schedule in AWS, the watchdog locally): recompute each
     user's running count from the RUNNING records and correct any drift (logged by the index)."""
@@ -197,8 +206,8 @@ def sweep_running_counts(index: ExecutionIndex) -> dict[str, Any]:
 @lambda_entry
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
-        result = sweep_running_counts(open_index(get_settings()))
-        logger.info("running counts swept", extra={"outcome": result})
+        result = sweep_running_counts(open_index(get_settings())) | compact_analytics(app_storage())
+        logger.info("running counts swept, analytics compacted", extra={"outcome": result})
         return result
     detail = parse(event=event, model=StatusChangeDetail, envelope=envelopes.EventBridgeEnvelope)
     if not isinstance(detail, StatusChangeDetail):  # an event with no detail at all

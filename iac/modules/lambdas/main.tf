@@ -31,9 +31,12 @@ locals {
     status_change  = ["executions/", "analytics/"]
     api            = ["uploads/", "executions/", "idempotency/"]
   }
-  # Only the API deletes: an ended execution's results, when its user deletes it from the history.
+  # The API deletes an ended execution's results, when its user deletes it from the history.
+  # The status-change handler's schedule compacts the analytics rows: it deletes the per-execution
+  # files it folded into a day's compacted file (aiorch/analytics/compaction.py), under analytics/results/ only.
   s3_delete = {
-    api = ["results/"]
+    api           = ["results/"]
+    status_change = ["analytics/results/"]
   }
 
   glue_arn_prefix = "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}"
@@ -112,7 +115,7 @@ data "aws_iam_policy_document" "fn" {
   dynamic "statement" {
     for_each = length(lookup(local.s3_delete, each.key, [])) > 0 ? [1] : []
     content {
-      sid       = "DeleteOwnResults"
+      sid       = "DeleteOwnObjects"
       actions   = ["s3:DeleteObject"]
       resources = [for p in local.s3_delete[each.key] : "${var.data_bucket_arn}/${p}*"]
     }

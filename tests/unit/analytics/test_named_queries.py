@@ -59,3 +59,14 @@ def test_header_must_name_the_file(tmp_path):
 def test_unknown_query_names_the_known_ones():
     with pytest.raises(UnknownQuery, match="top_errors"):
         get_query("no_such_query")
+
+
+def test_every_named_query_reads_only_the_day_partitions_of_its_window() -> None:
+    """A predicate on the partition columns alone lets Athena prune with partition projection (it
+    reads, and bills, only those days); without it a query scans the whole history."""
+    from aiorch.analytics.queries import load_queries
+
+    window = "year || '-' || month || '-' || day >= CAST(current_date - INTERVAL '30' DAY AS varchar)"
+    for query in load_queries().values():
+        assert window in query.sql, f"{query.name} has no date window"
+        assert "last 30 days" in query.description, query.name

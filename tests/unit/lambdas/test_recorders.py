@@ -245,3 +245,23 @@ def test_a_scheduled_event_sweeps_the_running_counts(storage, state) -> None:
     out = status_change(scheduled, None)
     assert out["corrected"] == [{"user": USER, "counted": 3, "actual": 1}]
     assert index.running_count(USER) == 1
+
+
+def test_the_scheduled_event_also_compacts_the_closed_days_analytics(storage: LocalStorage) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from aiorch.analytics.records import AnalyticsRow, write_row
+
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    for i in range(3):
+        write_row(storage, AnalyticsRow(execution_id=f"E{i}", operation="upscale", status="SUCCEEDED",
+                                        started_at=yesterday))  # fmt: skip
+    scheduled = {"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events",
+                 "account": "123456789012", "time": "2026-11-26T10:15:00Z", "region": "us-east-1",
+                 "resources": [], "detail": {}}  # fmt: skip
+
+    out = status_change(scheduled, None)
+
+    assert out["compacted"] == {"folders": 1, "files_in": 3, "rows_out": 3}
+    names = [k.rsplit("/", 1)[1] for k in storage.list("analytics/results/") if k.endswith(".parquet")]
+    assert len(names) == 1 and names[0].startswith("compacted-")

@@ -66,15 +66,15 @@ run "only_the_async_status_change_function_has_a_dead_letter_queue" {
   }
 }
 
-run "only_the_api_deletes_and_only_results" {
+run "only_the_api_and_the_compaction_delete_each_under_its_prefix" {
   command = plan
 
   assert {
     condition = [
       for k, doc in data.aws_iam_policy_document.fn : k
       if anytrue([for st in doc.statement : contains(st.actions, "s3:DeleteObject")])
-    ] == ["api"]
-    error_message = "only the API deletes objects (an ended execution's results, on the user's DELETE)"
+    ] == ["api", "status_change"]
+    error_message = "only the API (an ended execution's results) and the status-change schedule (compacted analytics rows) delete"
   }
   assert {
     condition = alltrue(flatten([
@@ -83,6 +83,14 @@ run "only_the_api_deletes_and_only_results" {
       ]
     ]))
     error_message = "the API deletes under results/ only (uploads stay: another execution may use them)"
+  }
+  assert {
+    condition = alltrue(flatten([
+      for st in data.aws_iam_policy_document.fn["status_change"].statement : [
+        for r in st.resources : endswith(r, "/analytics/results/*") if contains(st.actions, "s3:DeleteObject")
+      ]
+    ]))
+    error_message = "the compaction deletes under analytics/results/ only"
   }
 }
 
