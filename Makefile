@@ -14,7 +14,7 @@ install: $(VENV)/.installed node-deps frontend
 # then the project itself, editable, built by the locked setuptools without fetching anything.
 $(VENV)/.installed: locks/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --require-hashes -r locks/dev.txt
+	$(PY) -m pip install -q --require-hashes --no-deps -r locks/dev.txt
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e '.[$(EXTRAS)]'
 	touch $@
 

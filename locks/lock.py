@@ -35,6 +35,14 @@ LOCKS = REPO / "locks"
 CHECKOV = "checkov==3.3.30"
 # pip itself is locked too: the venv's bundled pip differs from machine to machine.
 TOOLS = ["pip"]
+# Distributions left out of every resolution, though a dependency asks for them. Every lock is
+# therefore installed with pip's --no-deps (the lock is the whole closure by construction).
+EXCLUDED = {
+    # rapidocr asks for it; opencv-contrib-python-headless (the project's) ships the same cv2
+    # package plus contrib's xphoto (the FSR fill): two distributions writing one package
+    # overwrite each other in whatever order pip happens to install them.
+    "opencv-python-headless": "opencv-contrib-python-headless provides the same cv2 module",
+}
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,8 @@ def specs(repo: Path = REPO) -> dict[str, LockSpec]:
 
 def inputs_digest(spec: LockSpec) -> str:
     """A digest of what decides a lock: its requirements (as written), target and options."""
-    decided = [sorted(spec.requirements), spec.python, spec.platform, spec.constrained_by_dev, spec.wheels_only]
+    decided = [sorted(spec.requirements), spec.python, spec.platform, spec.constrained_by_dev, spec.wheels_only,
+               sorted(EXCLUDED)]  # fmt: skip
     return hashlib.sha256(json.dumps(decided).encode()).hexdigest()[:16]
 
 
@@ -127,6 +136,9 @@ def compile_lock(spec: LockSpec, scratch: Path) -> str:
         command += ["--constraint", str(constraints)]
     if spec.wheels_only:
         command += ["--only-binary", ":all:"]
+    excludes = scratch / "excludes.txt"
+    excludes.write_text("".join(f"{name}\n" for name in sorted(EXCLUDED)))
+    command += ["--excludes", str(excludes)]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"locking {spec.name} failed:\n{result.stderr}")
