@@ -80,8 +80,8 @@ def test_downloads_fail_the_build_unless_their_sha256_matches() -> None:
 
 def test_only_the_jobs_extra_is_installed_from_its_hash_checked_lock() -> None:
     installs = [rest for keyword, rest in final_stage() if keyword == "RUN" and "pip install" in rest]
-    assert any("--require-hashes --no-deps -r locks/jobs.txt" in rest and '--no-deps --no-build-isolation ".[jobs]"' in rest
-               for rest in installs)  # fmt: skip
+    locked_install, project = "--require-hashes --no-deps -r locks/jobs.txt", '--no-deps --no-build-isolation ".[jobs]"'
+    assert any(locked_install in rest and project in rest for rest in installs)
     assert not re.search(r"--(extra-)?index-url", " ".join(installs))  # one index: the lock's hashes are PyPI's
     assert not any(extra in " ".join(installs) for extra in ("lambdas", "local", "dev]"))
     assert "!locks/jobs.txt" in (ROOT / "jobs" / "Dockerfile.dockerignore").read_text()
