@@ -59,3 +59,28 @@ class CognitoTokens:
 
     def refresh(self, refresh_token: str) -> dict[str, Any]:
         return self._grant({"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+    def revoke(self, refresh_token: str) -> bool:
+        """Revoke a refresh token (and the access tokens issued from it) at sign-out; True when Cognito
+        took it. A public client sends its id in the form. Amazon Cognito Developer Guide: "The token
+        revocation endpoint" (https://docs.aws.amazon.com/cognito/latest/developerguide/revocation-endpoint.html)."""
+        url = self.token_url.removesuffix("/oauth2/token") + "/oauth2/revoke"
+        try:
+            status, _ = self.post(url, {"token": refresh_token, "client_id": self.settings.auth_client_id})
+        except OSError:  # sign-out goes on: the cookie is cleared whatever Cognito answers
+            return False
+        return status == 200
+
+    def logout_url(self) -> str | None:
+        """Cognito's /logout, which ends the Hosted UI's own session and returns to the app's origin (one of
+        the app client's sign-out URLs: iac/envs/dev passes the front end's origins as logout_urls).
+        Amazon Cognito Developer Guide: "The logout endpoint"
+        (https://docs.aws.amazon.com/cognito/latest/developerguide/logout-endpoint.html)."""
+        redirect = self.settings.auth_redirect_uri
+        if not redirect:
+            return None
+        parts = urllib.parse.urlsplit(redirect)
+        query = urllib.parse.urlencode(
+            {"client_id": self.settings.auth_client_id, "logout_uri": f"{parts.scheme}://{parts.netloc}"}
+        )
+        return self.token_url.removesuffix("/oauth2/token") + f"/logout?{query}"

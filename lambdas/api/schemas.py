@@ -303,6 +303,13 @@ class TokensOut(BaseModel):
     user: str
 
 
+class SignedOut(BaseModel):
+    revoked: bool = Field(description="Cognito revoked the session's refresh token (false locally or without one).")
+    logout_url: str | None = Field(
+        description="Cognito's /logout, which ends the Hosted UI's session and returns to the app; null locally."
+    )
+
+
 class HealthOut(BaseModel):
     status: Literal["ok"]
     auth: Literal["local", "cognito"]

@@ -96,7 +96,12 @@ export interface paths {
         get: operations["authorize_authorize_get"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Sign Out
+         * @description Sign out: the refresh token is revoked at Cognito and its cookie cleared; ``logout_url`` (Cognito's
+         *     /logout, null locally) ends the Hosted UI's session too, so the next sign-in asks for the password.
+         */
+        delete: operations["sign_out_authorize_delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -900,6 +905,19 @@ export interface components {
              */
             url: string;
         };
+        /** SignedOut */
+        SignedOut: {
+            /**
+             * Logout Url
+             * @description Cognito's /logout, which ends the Hosted UI's session and returns to the app; null locally.
+             */
+            logout_url: string | null;
+            /**
+             * Revoked
+             * @description Cognito revoked the session's refresh token (false locally or without one).
+             */
+            revoked: boolean;
+        };
         /** StateDetails */
         StateDetails: {
             /** Name */
@@ -1234,6 +1252,8 @@ export interface operations {
                 /** @description PKCE. */
                 code_verifier?: string | null;
                 redirect_uri?: string | null;
+                /** @description The OAuth state the Hosted UI sent back; must match the sign-in's. */
+                state?: string | null;
             };
             header?: never;
             path?: never;
@@ -1277,6 +1297,26 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sign_out_authorize_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedOut"];
                 };
             };
         };

@@ -49,7 +49,9 @@ locals {
     AIORCH_AUTH_CLIENT_ID      = module.auth.client_id
     AIORCH_AUTH_DOMAIN         = module.auth.hosted_ui_url
     AIORCH_AUTH_REDIRECT_URI   = local.redirect_uri
-    AIORCH_LOCAL_AUTO_SIGN_IN  = "false"
+    # The refresh cookie lives exactly as long as Cognito's refresh token (lambdas/api/routes/signin.py).
+    AIORCH_AUTH_REFRESH_TOKEN_DAYS = tostring(module.auth.refresh_token_validity_days)
+    AIORCH_LOCAL_AUTO_SIGN_IN      = "false"
     # Analytics span every user's executions: only this Cognito group may read them.
     AIORCH_AUTH_ANALYSTS_GROUP = module.auth.analysts_group
   }

@@ -27,3 +27,13 @@ output "analysts_group" {
   description = "Name of the Cognito group that may read analytics."
   value       = aws_cognito_user_group.analysts.name
 }
+
+output "refresh_token_validity_days" {
+  description = "Lifetime of the app client's refresh tokens, days (AIORCH_AUTH_REFRESH_TOKEN_DAYS: the API's refresh cookie lives as long)."
+  value       = aws_cognito_user_pool_client.spa.refresh_token_validity
+}
+
+output "logout_urls" {
+  description = "The app client's sign-out URLs (Cognito's /logout returns only to one of these)."
+  value       = aws_cognito_user_pool_client.spa.logout_urls
+}

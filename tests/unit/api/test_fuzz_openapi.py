@@ -26,6 +26,7 @@ OPERATIONS = [
     ("/.well-known/jwks.json", "GET"),
     ("/operations", "GET"),
     ("/authorize", "GET"),
+    ("/authorize", "DELETE"),
     ("/local-uploads/{token}", "POST"),
     ("/downloads/{token}", "GET"),
     ("/uploads", "POST"),
@@ -46,6 +47,7 @@ WITHOUT_INPUTS = {
     ("/.well-known/jwks.json", "GET"),
     ("/operations", "GET"),
     ("/analytics/queries", "GET"),
+    ("/authorize", "DELETE"),
 }
 
 

@@ -129,3 +129,36 @@ run "the_spa_calls_the_api_on_its_own_origin" {
     error_message = "config.json must point the SPA at its own origin"
   }
 }
+
+# Issue W2: the API's refresh cookie lived 30 days and Cognito's refresh token 7, so for 23 days a
+# user met a 401 at every visit. The API is told the app client's own refresh_token_validity (in
+# days, token_validity_units) and sets the cookie's Max-Age from it. Amazon Cognito: "Refresh tokens"
+# (https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-refresh-token.html).
+# Sign-out's logout_uri is the redirect URI's origin (lambdas/api/cognito.py logout_url): it must be
+# one of the app client's sign-out URLs ("The logout endpoint",
+# https://docs.aws.amazon.com/cognito/latest/developerguide/logout-endpoint.html).
+run "the_refresh_cookie_lives_as_long_as_cognitos_refresh_token" {
+  command = plan
+
+  # The front end's URL (CloudFront's domain), known only after apply.
+  override_resource {
+    target          = module.frontend.aws_cloudfront_distribution.this
+    override_during = plan
+    values = {
+      domain_name = "d111111abcdef8.cloudfront.net"
+    }
+  }
+
+  assert {
+    condition     = output.lambda_environment["AIORCH_AUTH_REFRESH_TOKEN_DAYS"] == tostring(module.auth.refresh_token_validity_days)
+    error_message = "AIORCH_AUTH_REFRESH_TOKEN_DAYS must be the app client's refresh_token_validity"
+  }
+  assert {
+    condition     = module.auth.refresh_token_validity_days == 7
+    error_message = "the app client's refresh tokens live 7 days (aiorch/settings.py auth_refresh_token_days defaults to the same)"
+  }
+  assert {
+    condition     = contains(module.auth.logout_urls, trimsuffix(output.lambda_environment["AIORCH_AUTH_REDIRECT_URI"], "/"))
+    error_message = "the redirect URI's origin (sign-out's logout_uri) must be one of the app client's sign-out URLs"
+  }
+}
