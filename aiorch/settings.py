@@ -128,7 +128,9 @@ class Settings(BaseSettings):
     # --- state machine timeouts and retries -------------------------------------
     lambda_timeout_s: int = 60
     job_timeout_s: int = 3600
-    lambda_retry_max_attempts: int = 3
+    # Lambda throttling (a new account may run 10 functions at once) lasts tens of seconds: 8 retries,
+    # 2 s doubling up to 30 s, full jitter (about 150 s at most) instead of 3 over about 7 s.
+    lambda_retry_max_attempts: int = 8
     batch_throttle_retry_max_attempts: int = 5
     retry_backoff_rate: float = 2.0
 

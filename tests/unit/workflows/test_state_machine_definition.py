@@ -252,3 +252,29 @@ def test_settings_reach_the_batch_job_task_inside_the_maps() -> None:
     rendered = json.loads(render_definition(values, settings))
     task = batch_job_task(rendered)
     assert task["TimeoutSeconds"] == 1234 and task["Retry"][0]["MaxAttempts"] == 2
+
+
+def _worst_case_wait_s(retrier: dict) -> float:
+    """The longest total wait of a retrier (full jitter waits between 0 and this per attempt)."""
+    interval, rate = retrier.get("IntervalSeconds", 1), retrier.get("BackoffRate", 2.0)
+    cap = retrier.get("MaxDelaySeconds", float("inf"))
+    return float(sum(min(interval * rate**attempt, cap) for attempt in range(retrier.get("MaxAttempts", 3))))
+
+
+def test_lambda_throttling_is_retried_for_minutes_with_jitter_not_seconds(states: dict) -> None:
+    """H5: 3 retries over about 7 s gave up while a new account's Lambda concurrency (10) was still full.
+    A throttled or failing Lambda service is retried 8 times, 2 s doubling up to 30 s apart, with full
+    jitter (so executions throttled together do not retry together). AWS Step Functions: "Handling
+    errors in Step Functions workflows" (Retry fields: IntervalSeconds, MaxAttempts, BackoffRate,
+    MaxDelaySeconds, JitterStrategy),
+    https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html; "Lambda quotas"
+    (concurrent executions), https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html"""
+    for name in LAMBDA_TASKS:
+        (retrier,) = states[name]["Retry"]
+        assert {"Lambda.TooManyRequestsException", "Lambda.ServiceException"} <= set(retrier["ErrorEquals"])
+        assert retrier["MaxAttempts"] >= 6, name
+        assert 60 <= _worst_case_wait_s(retrier) <= 300, (name, _worst_case_wait_s(retrier))
+        assert 10 <= retrier["MaxDelaySeconds"] <= 60  # backoff up to tens of seconds, no single long sleep
+        assert retrier["JitterStrategy"] == "FULL"
+        # Each attempt gets its own TimeoutSeconds; the retries must still end long before the job tasks' hour.
+        assert _worst_case_wait_s(retrier) + retrier["MaxAttempts"] * states[name]["TimeoutSeconds"] < 3600

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from aiorch.settings import Settings
 from tests.unit.workflows.mock_config import (
     MOTO_VERSION,
     MockConfigError,
@@ -19,7 +20,7 @@ from tests.unit.workflows.mock_config import (
     load_mock_config,
     run_mocked,
 )
-from workflows.definition import render_definition
+from workflows.definition import LAMBDA_TASKS, render_definition
 from workflows.local import LOCAL_VALUES
 
 MOCK_CONFIG = Path(__file__).with_name("image_ai_analysis.mock_config.json")
@@ -34,6 +35,10 @@ INPUT = {
     }
 }
 JOB_FAILED = "Failed.States.TaskFailed"
+# Retry waits are real here: the Lambda tasks' throttling retries (8 attempts, 2 s doubling up to 30 s,
+# about 150 s at most; asserted in test_state_machine_definition.py) run with 3 attempts and a 1 s cap,
+# so the case that exhausts them takes seconds. Every other field is the deployed definition's.
+TEST_LAMBDA_RETRIES = 3
 
 # test case → (status, error, states entered in order, [(state, error) for every failed task attempt])
 EXPECTED = {
@@ -74,7 +79,8 @@ EXPECTED = {
         "FAILED",
         "Failed.Lambda.ServiceException",
         ["ValidateInput", "RecordFailure"],
-        [("ValidateInput", "Lambda.ServiceException")] * 4,  # the first attempt and MaxAttempts=3 retries
+        # the first attempt and TEST_LAMBDA_RETRIES retries
+        [("ValidateInput", "Lambda.ServiceException")] * (1 + TEST_LAMBDA_RETRIES),
     ),
     "JobFails": (
         "FAILED",
@@ -132,7 +138,11 @@ def config() -> dict:
 
 @pytest.fixture(scope="module")
 def definition() -> str:
-    return render_definition(LOCAL_VALUES)
+    rendered = json.loads(render_definition(LOCAL_VALUES, Settings(lambda_retry_max_attempts=TEST_LAMBDA_RETRIES)))
+    for name in LAMBDA_TASKS:
+        for retrier in rendered["States"][name].get("Retry", []):
+            retrier["MaxDelaySeconds"] = 1
+    return json.dumps(rendered)
 
 
 def test_every_test_case_in_the_mock_config_has_an_expectation(config: dict) -> None:
