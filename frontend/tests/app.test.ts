@@ -26,7 +26,8 @@ describe('App', () => {
     ])
     const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
     await flushPromises()
-    expect(app.get('[data-testid="state"]').text()).toBe('Denoise')
+    expect(app.get('[data-testid="state"]').attributes('data-state')).toBe('Denoise')
+    expect(app.get('[data-testid="state"]').text()).toBe('Removing noise') // in plain words
     expect((app.get('[data-testid="operation-denoise"]').element as HTMLInputElement).checked).toBe(true)
     expect((app.get('select[name="method"]').element as HTMLSelectElement).value).toBe('tv')
     await vi.advanceTimersByTimeAsync(1000)
@@ -117,6 +118,7 @@ describe('App', () => {
       await flushPromises()
     }
     expect(app.find('[data-testid="error"]').exists()).toBe(false)
+    expect(app.find('[data-testid="run-error"]').exists()).toBe(false) // the lost answer's error went with the retry
     const keys = calls
       .filter((c) => c.url === '/image-ai-analysis' && c.init.method === 'POST')
       .map((c) => new Headers(c.init.headers).get('Idempotency-Key'))

@@ -28,11 +28,19 @@ describe('OperationPicker', () => {
     })
   }
   let picker$: ReturnType<typeof picker>
-  const fields = () => picker$.findAll('select, input[type="number"], input[type="checkbox"]').map((e) => e.attributes('name'))
+  const FIELDS = 'select, input[type="number"], input[type="checkbox"]'
+  const fields = () => picker$.findAll(FIELDS).map((e) => e.attributes('name'))
+  const plain = () => picker$.get('[data-testid="plain-options"]').findAll(FIELDS).map((e) => e.attributes('name'))
+  const advanced = () => picker$.find('[data-testid="advanced"]').exists()
+    ? picker$.get('[data-testid="advanced"]').findAll(FIELDS).map((e) => e.attributes('name'))
+    : []
 
-  it('draws the form from the served schema, with limits and defaults shown', () => {
+  it('draws the form from the served schema, with limits and defaults shown', async () => {
     picker$ = picker()
-    expect(fields()).toEqual(['model', 'outscale', 'tile', 'tile_overlap', 'batch', 'precision', 'format', 'quality'])
+    // The plain choices first; the expert settings under "Advanced"; JPEG quality only for a lossy format.
+    expect(plain()).toEqual(['model', 'outscale', 'format'])
+    expect(advanced()).toEqual(['tile', 'tile_overlap', 'batch', 'precision'])
+    expect(picker$.find('input[name="quality"]').exists()).toBe(false)
     const outscale = picker$.get('input[name="outscale"]')
     expect([outscale.attributes('min'), outscale.attributes('max'), outscale.attributes('placeholder')]).toEqual([
       '0',
@@ -41,6 +49,9 @@ describe('OperationPicker', () => {
     ])
     expect((picker$.get('select[name="model"]').element as HTMLSelectElement).value).toBe('realesrgan-x4plus')
     expect((picker$.get('input[name="tile_overlap"]').element as HTMLInputElement).value).toBe('32')
+    picker$.setProps({ options: { ...picker$.props('options'), format: 'jpeg' } })
+    await flushPromises()
+    expect(plain()).toEqual(['model', 'outscale', 'format', 'quality'])
     expect((picker$.get('input[name="quality"]').element as HTMLInputElement).value).toBe('95')
     expect(picker$.text()).toContain('Allowed: a whole number from 1 to 100.')  // the server's words
   })
@@ -73,24 +84,16 @@ describe('OperationPicker', () => {
 
   it('inpaint offers every user option of both its jobs, OCR as a checkbox', async () => {
     picker$ = picker('inpaint')
-    expect(fields()).toEqual([
-      'use_ocr',
-      'min_score',
-      'dilate_px',
-      'method',
-      'context_px',
-      'radius',
-      'max_side',
-      'precision',
-      'format',
-      'quality',
-    ])
+    expect(plain()).toEqual(['use_ocr', 'method', 'format'])
+    expect(advanced()).toEqual(['min_score', 'dilate_px', 'context_px', 'radius', 'max_side', 'precision'])
+    await picker$.get('input[name="dilate_px"]').setValue('3')
+    expect(picker$.props('options').dilate_px).toBe(3)
     const ocr = picker$.get('input[name="use_ocr"]')
     expect((ocr.element as HTMLInputElement).checked).toBe(true)
     await ocr.setValue(false)
     expect(picker$.props('options').use_ocr).toBe(false)
-    await picker$.get('input[name="dilate_px"]').setValue('3')
-    expect(picker$.props('options').dilate_px).toBe(3)
+    // Without OCR its settings do not apply, and are not shown.
+    expect(advanced()).toEqual(['context_px', 'radius', 'max_side', 'precision'])
   })
 
   it('draws no options before the schema arrives, and redraws when it does', async () => {
@@ -106,7 +109,7 @@ describe('OperationPicker', () => {
 describe('ProgressPanel', () => {
   it('shows the stage with done/total and the percent', () => {
     const panel = mount(ProgressPanel, { props: { execution: execution() } })
-    expect(panel.get('[data-testid="stage"]').text()).toBe('tiles (1 of 4)')
+    expect(panel.get('[data-testid="stage"]').text()).toBe('1 of 4 parts done')
     expect(panel.get('[data-testid="percent"]').text()).toBe('42%')
     expect(panel.get('progress').attributes('value')).toBe('42')
     expect(panel.find('[data-testid="cancel"]').exists()).toBe(true)

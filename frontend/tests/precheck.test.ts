@@ -103,14 +103,16 @@ describe('App refuses before upload', () => {
     const { app: page, calls } = app()
     await flushPromises()
     await pick(page, pngHeader(60000, 60000), 'huge.png')
-    expect(page.get('[data-testid="error"]').text()).toBe(
+    // Beside the picker, not in the page's banner.
+    expect(page.find('[data-testid="error"]').exists()).toBe(false)
+    expect(page.get('[data-testid="pick-error"]').text()).toBe(
       'huge.png: the input image is 60000×60000 = 3600.0 megapixels; the limit for this operation is 4 megapixels',
     )
     expect(page.get('[data-testid="run"]').attributes('disabled')).toBeDefined()
     expect(calls.map((c) => c.url)).not.toContain('/uploads')
     // A valid pick clears the old error.
     await pick(page, pngHeader(640, 480), 'fine.png')
-    expect(page.find('[data-testid="error"]').exists()).toBe(false)
+    expect(page.find('[data-testid="pick-error"]').exists()).toBe(false)
     expect(page.get('[data-testid="run"]').attributes('disabled')).toBeUndefined()
   })
 
@@ -119,9 +121,9 @@ describe('App refuses before upload', () => {
     await flushPromises()
     await page.get('[data-testid="operation-denoise"]').setValue(true)
     await pick(page, pngHeader(3000, 3000), 'big.png') // 9 MP: denoise allows 40
-    expect(page.find('[data-testid="error"]').exists()).toBe(false)
+    expect(page.find('[data-testid="pick-error"]').exists()).toBe(false)
     await page.get('[data-testid="operation-upscale"]').setValue(true)
-    expect(page.get('[data-testid="error"]').text()).toBe(
+    expect(page.get('[data-testid="pick-error"]').text()).toBe(
       'big.png: the input image is 3000×3000 = 9.0 megapixels; the limit for this operation is 4 megapixels',
     )
     expect(page.get('[data-testid="run"]').attributes('disabled')).toBeDefined()

@@ -10,8 +10,11 @@ describe('ProgressPanel timing', () => {
       progress: { stage: 'upscale', done: 16, total: 64, percent: 45.6, elapsed_s: 75.2, remaining_s: 12.04 } as never,
     })
     const panel = mount(ProgressPanel, { props: { execution: running } })
-    expect(panel.get('[data-testid="state"]').text()).toBe('Upscale')
-    expect(panel.get('[data-testid="stage"]').text()).toBe('upscale (16 of 64)')
+    // In plain words; the state's own name stays on data-state.
+    expect(panel.get('[data-testid="state"]').text()).toBe('Enlarging')
+    expect(panel.get('[data-testid="state"]').attributes('data-state')).toBe('Upscale')
+    // The tiler counts steps within tiles: nothing a person counts; the state and the percent say it.
+    expect(panel.get('[data-testid="stage"]').text()).toBe('')
     expect(panel.get('[data-testid="percent"]').text()).toBe('46%')
     expect(panel.get('[data-testid="elapsed"]').text()).toBe('1 min 15 s so far')
     expect(panel.get('[data-testid="remaining"]').text()).toBe('about 12 s left')

@@ -98,12 +98,13 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """test-artifacts/e2e/<name>-<width>x<height>.png, the whole page: one systematic name per page and size."""
+def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """test-artifacts/e2e/<name>-<width>x<height>.png, the whole page (or, full_page=False, only what the
+    screen shows): one systematic name per page and size."""
     size = page.viewport_size
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}-{size['width']}x{size['height']}.png"
-    page.screenshot(path=path, full_page=True)
+    page.screenshot(path=path, full_page=full_page)
     return path
 
 

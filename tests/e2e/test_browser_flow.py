@@ -79,6 +79,19 @@ def paint_a_stroke(page: Any) -> None:
     page.get_by_role("button", name="Clear mask").and_(page.locator(":enabled")).wait_for()  # the stroke took
 
 
+def open_advanced(page: Any) -> None:
+    """Open "Advanced" (closed by default), where the expert settings are."""
+    toggle = page.get_by_test_id("advanced-toggle")
+    if toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    expect(page.get_by_test_id("advanced")).to_be_visible()
+
+
+def wait_picked(page: Any) -> None:
+    """The pick is on the stage: its preview, or for inpaint the mask brush drawn over it."""
+    page.locator('[data-testid="preview"], [data-testid="mask-canvas"][data-ready="true"]').first.wait_for(timeout=30_000)
+
+
 def layers_transform(page: Any) -> tuple[float, float, float]:
     """(pan x, pan y, zoom) of the compare view's layers, read from their style."""
     style = page.locator(".compare .layers").first.get_attribute("style")
@@ -97,10 +110,11 @@ def test_each_operation_end_to_end(
     signed_in(page)
     page.get_by_test_id(f"operation-{operation}").check()
     page.get_by_test_id("file-input").set_input_files(str(photo_file))
-    page.get_by_test_id("preview").wait_for()
+    wait_picked(page)
     if operation == "inpaint":
         paint_a_stroke(page)
         # Issue 10: an option away from its served default, set in the form, reaches the job (checked below).
+        open_advanced(page)
         page.locator("input[name=context_px]").fill("64")
     screenshot(page, f"{operation}-1-ready")
 
@@ -192,6 +206,8 @@ def watch_progress(page: Any, reload_in_state: str | None = None) -> list[dict[s
             """() => {
                  const shown = Object.fromEntries(['status', 'state', 'stage', 'percent', 'elapsed', 'remaining'].map(
                    (id) => [id, document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '']))
+                 // The state's own name (the panel shows it in plain words).
+                 shown.state = document.querySelector('[data-testid="state"]')?.dataset.state ?? ''
                  // Where the panel is: over the image being processed (the stage), or not on it.
                  const img = document.querySelector('[data-testid="run-stage"] img')
                  const panel = document.querySelector('[data-testid="run-stage"] .progress-panel')
@@ -386,7 +402,8 @@ def test_refused_in_the_browser_before_upload_in_the_servers_words(page: Any, ap
     page.on("request", lambda r: sent.append(r.url) if "uploads" in r.url else None)
     signed_in(page)
     page.get_by_test_id("operation-upscale").check()
-    error = page.get_by_test_id("error")
+    # Beside the picker (not in the page's banner), and the refused file's name is gone from the file box.
+    error = page.get_by_test_id("pick-error")
     run = page.get_by_test_id("run")
 
     # A text file named .png: known by its bytes.
@@ -399,6 +416,11 @@ def test_refused_in_the_browser_before_upload_in_the_servers_words(page: Any, ap
     assert server_words == "the file is not an image (accepted: PNG, JPEG, WebP, TIFF, BMP)"
     expect(error).to_have_text(f"holiday.png {server_words.removeprefix('the file ')}")
     expect(page.get_by_test_id("preview")).to_have_count(0)
+    assert page.get_by_test_id("file-input").input_value() == ""
+    picker, shown = page.get_by_test_id("drop-zone").bounding_box(), error.bounding_box()
+    assert picker["y"] <= shown["y"] and shown["y"] + shown["height"] <= picker["y"] + picker["height"], (picker, shown)
+    expect(page.get_by_test_id("error")).to_have_count(0)
+    screenshot(page, "refused-file", full_page=False)
 
     # Over upscale's pixel limit (4 MP): measured from the header; the API refuses it at ValidateInput.
     big = tmp_path / "big.png"
@@ -457,7 +479,7 @@ def test_an_image_below_the_minimum_size_is_refused_in_the_servers_words(page: A
     photo(12).save(tiny)
     page.get_by_test_id("file-input").set_input_files(str(tiny))
     words = "the input image is 12×12; each side must be at least 16 pixels"
-    expect(page.get_by_test_id("error")).to_have_text(f"tiny.png: {words}")
+    expect(page.get_by_test_id("pick-error")).to_have_text(f"tiny.png: {words}")
     expect(page.get_by_test_id("run")).to_be_disabled()
     assert not sent, sent
     refused = api.upload(tiny.read_bytes(), "tiny.png")
@@ -473,7 +495,7 @@ def test_mask_brush_undo_redo_eraser_and_size_keys(page: Any, photo_file: Path) 
     signed_in(page)
     page.get_by_test_id("operation-inpaint").check()
     page.get_by_test_id("file-input").set_input_files(str(photo_file))
-    page.get_by_test_id("preview").wait_for()
+    wait_picked(page)
     size = page.get_by_test_id("brush-size")
     before = int(size.text_content())
     page.keyboard.press("]")
@@ -669,7 +691,7 @@ def test_a_drawn_mask_on_a_photo_without_text(page: Any, stack: Any, tmp_path: P
     signed_in(page)
     page.get_by_test_id("operation-inpaint").check()
     page.get_by_test_id("file-input").set_input_files(str(cat))
-    page.get_by_test_id("preview").wait_for()
+    wait_picked(page)
     paint_a_stroke(page)
     page.locator("input[name=use_ocr]").set_checked(detect_text)  # the form's "detect text" switch
     run_and_watch(page)

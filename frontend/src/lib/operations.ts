@@ -211,3 +211,37 @@ export function requestOptions(values: Record<string, OptionValue | null | ''>):
   }
   return out
 }
+
+// The few plain choices shown beside the photo, per operation (display only, like the labels above);
+// every other served option is under "Advanced". An operation not named here shows all its options plainly.
+const PLAIN_OPTIONS: Partial<Record<ServedOperation['name'], string[]>> = {
+  upscale: ['model', 'outscale', 'format', 'quality'],
+  denoise: ['method', 'sigma', 'format', 'quality'],
+  inpaint: ['use_ocr', 'method', 'format', 'quality'],
+}
+
+/** Whether an option of this operation is an expert setting, under "Advanced". */
+export function isAdvanced(operationName: string, option: ServedOption): boolean {
+  const plain = PLAIN_OPTIONS[operationName as ServedOperation['name']]
+  return plain !== undefined && !plain.includes(option.name)
+}
+
+// The same output format under two names (ALIASES: the served choices jpeg and jpg are one format).
+const ALIASES: Record<string, string> = { jpg: 'jpeg' }
+
+/**
+ * Whether an option matters with the other values chosen, from its served `applies_to` when that names
+ * another option and its values ("format jpeg or webp", "use_ocr true", "method telea"): JPEG quality
+ * only for a JPEG or WebP result. A value of 'auto' may become any of them, so it keeps the option.
+ */
+export function optionApplies(option: ServedOption, spec: OperationSpec, values: Record<string, OptionValue | null>): boolean {
+  const found = option.applies_to?.match(/^(\w+) (.+)$/)
+  if (!found) return true
+  const other = spec.options.find((o) => o.name === found[1])
+  if (!other) return true // "realesrgan-x4plus-pth": a model's name, not an option
+  const wanted = found[2].split(' or ').map((w) => w.trim().toLowerCase())
+  const raw = values[other.name] ?? other.default
+  if (raw === null || raw === undefined) return true
+  const value = String(raw).toLowerCase()
+  return value === 'auto' || wanted.includes(ALIASES[value] ?? value)
+}
