@@ -30,7 +30,7 @@ variable "alarm_email" {
 }
 
 variable "failed_executions_threshold" {
-  description = "Failed (or timed-out, aborted) executions in 5 minutes that raise the alarm."
+  description = "Failed (or timed-out) executions in 5 minutes that raise the alarm. Aborted ones (a user's cancel) raise none."
   type        = number
   default     = 1
 }
@@ -39,6 +39,30 @@ variable "failed_jobs_threshold" {
   description = "Failed Batch jobs in 5 minutes that raise the alarm."
   type        = number
   default     = 1
+}
+
+variable "lambda_throttles_threshold" {
+  description = "Throttled invocations of one function in 5 minutes that raise the alarm."
+  type        = number
+  default     = 5
+}
+
+variable "api_5xx_rate_percent" {
+  description = "Percent of the API's answers that may be 5xx in 5 minutes before the alarm."
+  type        = number
+  default     = 5
+}
+
+variable "api_4xx_rate_percent" {
+  description = "Percent of the API's answers that may be 4xx in 5 minutes before the alarm (expired tokens and refused requests are normal: keep it high)."
+  type        = number
+  default     = 25
+}
+
+variable "api_error_rate_min_requests" {
+  description = "Requests in 5 minutes below which the API error-rate alarms stay quiet."
+  type        = number
+  default     = 20
 }
 
 variable "log_retention_days" {
