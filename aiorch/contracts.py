@@ -136,17 +136,67 @@ class ValidatedRequest(BaseModel):
     result_key: str | None = None
 
 
+class ProgressPhase(StrEnum):
+    """The parts of one job's run, in order; each has its weight in the one progress formula
+    (aiorch.analysis.progress). ``queued`` is the time before the job writes anything (Batch's queue, the
+    container's start); a job never names it."""
+
+    queued = "queued"
+    starting = "starting"
+    model = "model"
+    writing = "writing"
+    done = "done"
+
+
+class JobStage(StrEnum):
+    """Every stage a job names in progress.json (jobs write these, the progress formula weighs them).
+    A tiled stage may be named with TILE_ESTIMATE_SUFFIX: the same stage, counted within tiles."""
+
+    reading_input = "reading input"
+    loading_model = "load-model"
+    upscaling = "upscale"
+    denoising = "denoising"
+    detecting_text = "detecting text"
+    inpainting = "inpainting"
+    writing_result = "writing result"
+    done = "done"
+
+    @property
+    def phase(self) -> ProgressPhase:
+        return _STAGE_PHASE.get(self, ProgressPhase.model)
+
+    def estimated(self) -> str:
+        """The stage's name while the tiler estimates progress inside each tile."""
+        return f"{self.value}{TILE_ESTIMATE_SUFFIX}"
+
+    @classmethod
+    def named(cls, name: str) -> JobStage | None:
+        """The stage a progress.json names (with or without the estimate suffix); None for a name no job writes."""
+        try:
+            return cls(name.removesuffix(TILE_ESTIMATE_SUFFIX))
+        except ValueError:
+            return None
+
+
+TILE_ESTIMATE_SUFFIX = " (estimated within tiles)"
+_STAGE_PHASE = {
+    JobStage.reading_input: ProgressPhase.starting,
+    JobStage.loading_model: ProgressPhase.starting,
+    JobStage.writing_result: ProgressPhase.writing,
+    JobStage.done: ProgressPhase.done,
+}  # every other stage is the model's own work
+
+
 class JobProgress(BaseModel):
+    """progress.json. There is no percent here: the one formula that turns stages into a percent is
+    aiorch.analysis.progress's (a raw done/total reads 100 % at "reading input 1/1")."""
+
     stage: str
     done: int = 0
     total: int = 0
     updated_at: datetime = Field(default_factory=utcnow)
     # When this stage began: with done/total and updated_at it gives the rate behind the time-left estimate.
     stage_started_at: datetime | None = None
-
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.done / self.total if self.total else 0.0
 
 
 class JobError(BaseModel):

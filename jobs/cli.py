@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from aiorch.contracts import JobError, JobKind, Operation
+from aiorch.contracts import JobError, JobKind, JobStage, Operation
 from aiorch.operations import OUTPUT_OPTIONS, OptionError, check_options
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_uri
@@ -327,7 +327,7 @@ def compute_result(
     job_type = JOB_TYPES[job]
     require_job_device(settings.job_device)  # before any work: a GPU host that cannot use its GPU fails now
     progress = ProgressWriter(output.storage, output.key("progress.json"))
-    progress("reading input", 0, 1)
+    progress(JobStage.reading_input, 0, 1)
     if mask_uri and job_type.mask == "none":
         raise JobFailure(f"The {job} job takes no mask; --mask is only for detect-text and inpaint.", "BadRequest")
     if not mask_uri and job_type.mask == "required":
@@ -344,7 +344,7 @@ def compute_result(
         input_bytes = read_uri(input_uri, "input", settings)
         decoded = imageio.decode_image(input_bytes, max_pixels)
         mask = imageio.decode_mask(read_uri(mask_uri, "mask", settings), max_pixels) if mask_uri else None
-    progress("reading input", 1, 1)
+    progress(JobStage.reading_input, 1, 1)
 
     with clock.stage("operation"):
         extra = {"mask": mask} if job_type.mask != "none" else {}
@@ -362,7 +362,7 @@ def write_result(computed: Computed) -> dict[str, Any]:
         computed.decoded,
         computed.result,
     )
-    progress("writing result", 0, 1)
+    progress(JobStage.writing_result, 0, 1)
     with clock.stage("encode"):
         data, ext, content_type, notes = encode_result(job, result, decoded, output_options)
         output.storage.put_bytes(output.key(f"result.{ext}"), data, content_type)
@@ -379,7 +379,7 @@ def write_result(computed: Computed) -> dict[str, Any]:
     )
     metadata["timings_s"] = clock.timings(result.metadata.get("timings_s", {}))
     output.storage.put_json(output.key("metadata.json"), metadata)
-    progress("done", 1, 1)
+    progress(JobStage.done, 1, 1)
     return metadata
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from aiorch.contracts import Operation
+from aiorch.contracts import JobStage, Operation
 from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress
 from jobs.devices import describe_device, pick_device
@@ -95,7 +95,7 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
     )
     metadata["precision"] = precision
 
-    progress("denoising", 0, 1)
+    progress(JobStage.denoising, 0, 1)
     if sigma <= 0:
         result, report = image, None
     else:
@@ -108,11 +108,11 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
             estimate_progress_s=1.0,  # BM3D's tiles take seconds each on a CPU
         )
         tiler = Tiler(denoiser, scale=1, device=device, options=tiler_options, size_multiple=size_multiple)
-        result, report = tiler.run(np.ascontiguousarray(image, dtype=np.float32), progress, stage="denoising")
+        result, report = tiler.run(np.ascontiguousarray(image, dtype=np.float32), progress, stage=JobStage.denoising)
     metadata["timings_s"] = {"load_model": loaded_at - started, "model": time.perf_counter() - loaded_at}
     metadata["tile"] = report.tile if report else None
     metadata["tiles"] = report.tiles if report else 0
-    progress("denoising", 1, 1)
+    progress(JobStage.denoising, 1, 1)
     return OperationOutput(image=np.ascontiguousarray(np.clip(result, 0, 1), dtype=np.float32), metadata=metadata)
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from aiorch.contracts import Operation
+from aiorch.contracts import JobStage, Operation
 from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress
 from jobs.options import choose_precision, option_names, read_options
@@ -87,7 +87,7 @@ def run(
     loaded_at = time.perf_counter()
     regions = mask_regions(mask, context_px)
     result = image.copy()
-    progress("inpainting", 0, len(regions))
+    progress(JobStage.inpainting, 0, len(regions))
     fillers: dict[str, int] = {}
     for done, region in enumerate(regions, start=1):
         rows, cols = region.slices
@@ -96,7 +96,7 @@ def run(
         used = getattr(filler, "last_used", metadata["model"])
         fillers[used] = fillers.get(used, 0) + 1
         result[rows, cols][crop_mask] = filled[crop_mask]
-        progress("inpainting", done, len(regions))
+        progress(JobStage.inpainting, done, len(regions))
     metadata["timings_s"] = {"load_model": loaded_at - started, "model": time.perf_counter() - loaded_at}
     metadata.update(
         tiles=len(regions),

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from aiorch.contracts import Operation
+from aiorch.contracts import JobStage, Operation
 from jobs.contract import JobFailure, OperationOutput, Progress, no_progress
 from jobs.imageio import encode_mask
 from jobs.options import option_names, read_options
@@ -192,10 +192,10 @@ def detect_text_tiled(image: np.ndarray, progress: Progress = no_progress) -> li
     cols, tile_w = axis_tiles(width, OCR_TILE, OCR_TILE_OVERLAP)
     tiles = [(top, left) for top in rows for left in cols]
     found: list[dict[str, Any]] = []
-    progress("detecting text", 0, len(tiles))
+    progress(JobStage.detecting_text, 0, len(tiles))
     for done, (top, left) in enumerate(tiles, start=1):
         found += detect_text(image[top : top + tile_h, left : left + tile_w], offset=(left, top))
-        progress("detecting text", done, len(tiles))
+        progress(JobStage.detecting_text, done, len(tiles))
     return drop_duplicates(found)
 
 

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from aiorch.contracts import TILE_ESTIMATE_SUFFIX, JobStage
 from jobs.contract import JobFailure, Progress, no_progress
 
 if TYPE_CHECKING:
@@ -245,7 +246,7 @@ class Tiler:
     # --- the public entry point ----------------------------------------------------------------------
 
     def run(
-        self, image: np.ndarray, progress: Progress = no_progress, stage: str = "upscale"
+        self, image: np.ndarray, progress: Progress = no_progress, stage: str = JobStage.upscaling
     ) -> tuple[np.ndarray, TilerReport]:
         """Upscale a float32 HxWxC image; returns the (H*scale)x(W*scale)xC float32 output and a report."""
         import torch
@@ -302,7 +303,7 @@ class TileProgressEstimate:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.progress = progress
-        self.stage = f"{stage} (estimated within tiles)"
+        self.stage = f"{stage}{TILE_ESTIMATE_SUFFIX}"
         self.tiles = tiles
         self.interval_s = interval_s
         self.clock = clock

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from aiorch.contracts import Operation
+from aiorch.contracts import JobStage, Operation
 from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress, no_progress
 from jobs.devices import describe_device, pick_device
@@ -120,7 +120,7 @@ def run(image: np.ndarray, options: dict[str, Any] | None, progress: Progress = 
     if opts.precision == "fp16" and device.type != "cuda":  # known before loading anything
         raise refuse(Operation.upscale, JOB, "precision", "fp16", "auto or fp32 on the CPU (fp16 needs a CUDA GPU)")
 
-    progress("load-model", 0, 1)
+    progress(JobStage.loading_model, 0, 1)
     loaded = _model(opts)
     if loaded.scale < 2:
         raise JobFailure(
@@ -152,7 +152,7 @@ def run(image: np.ndarray, options: dict[str, Any] | None, progress: Progress = 
     if device.type == "cpu":  # a GPU halves a tile that runs out of its memory; the CPU has no such retry
         check_tile_fits(image.shape[0], image.shape[1], tiler_options, available_memory(device))
     tiler = _tiler(loaded, device, tiler_options)
-    output, report = tiler.run(image, progress, stage="upscale")
+    output, report = tiler.run(image, progress, stage=JobStage.upscaling)
 
     resized_at = time.perf_counter()
     height, width = image.shape[:2]

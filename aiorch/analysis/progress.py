@@ -1,32 +1,101 @@
-"""Progress arithmetic: where an execution stands, from its current state and its job's progress.json.
+"""Progress arithmetic: the one formula that turns where a run stands into a percent.
 
-The bar gives each step of the workflow (validate, each job, record) an equal share. Inside a job share,
-the job's own stages (jobs/cli.py writes them) are mapped so the bar never moves backwards: reading the
-input is the first 5 %, the model's stage (tiles) the next 90 %, writing the result the last 5 %.
+A run is a row of steps: ValidateInput, each of the operation's jobs, RecordResult. Each step has an
+equal share of the bar. Inside a job's share, the job's run is weighed by phase (JOB_PHASE_WEIGHTS):
+waiting in the queue and starting (before and while it reads its input and loads its model), the
+model's own work (tiles, regions), writing the result. The stage names come from one enum
+(aiorch.contracts.JobStage, which the jobs write). A single image's run and each image of a batch go
+through the same functions (job_fraction, run_fraction, as_percent), so the bar never moves
+backwards over a run's stages and reads 100 only once the run (or the image) has ended.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from datetime import datetime
 
 from aiorch.analysis.views import ProgressView
-from aiorch.contracts import JOB_FOR_STATE, JOBS_FOR_OPERATION, STATE_FOR_JOB, JobKind, JobProgress, Operation
+from aiorch.contracts import (
+    JOB_FOR_STATE,
+    JOBS_FOR_OPERATION,
+    STATE_FOR_JOB,
+    JobKind,
+    JobProgress,
+    JobStage,
+    Operation,
+    ProgressPhase,
+)
 
-__all__ = ["FINISHED_STAGE", "JOB_FOR_STATE", "STATE_FOR_JOB", "job_fraction", "progress_view", "stage_remaining_s"]
+__all__ = [
+    "BATCH_STATES",
+    "FINISHED_STAGE",
+    "JOB_FOR_STATE",
+    "JOB_PHASE_WEIGHTS",
+    "STATE_FOR_JOB",
+    "as_percent",
+    "image_fraction",
+    "job_fraction",
+    "progress_view",
+    "run_fraction",
+    "stage_remaining_s",
+]
 
-# jobs/cli.py's stages around the model's own; the last write of a finished job is FINISHED_STAGE.
-READING_STAGE, WRITING_STAGE, FINISHED_STAGE = "reading input", "writing result", "done"
-_STAGE_SPAN = {READING_STAGE: (0.0, 0.05), WRITING_STAGE: (0.95, 0.05), FINISHED_STAGE: (1.0, 0.0)}
-_MODEL_SPAN = (0.05, 0.9)
+FINISHED_STAGE = JobStage.done.value  # the last write of a finished job
+
+# One job's share of the bar, by phase, in the order a job passes them (they sum to 1; done is the end).
+JOB_PHASE_WEIGHTS: dict[ProgressPhase, float] = {
+    ProgressPhase.queued: 0.05,  # no progress.json yet: Batch's queue, the container's start
+    ProgressPhase.starting: 0.10,  # reading the input, then loading the model (half each)
+    ProgressPhase.model: 0.80,  # the model's own stage(s): tiles, regions
+    ProgressPhase.writing: 0.05,  # encoding and writing the result
+}
+_PHASE_START = {phase: sum(list(JOB_PHASE_WEIGHTS.values())[:i]) for i, phase in enumerate(JOB_PHASE_WEIGHTS)} | {
+    ProgressPhase.done: 1.0
+}
+# Within the starting phase, the stage's own part of it.
+_STARTING_PART = {JobStage.reading_input: (0.0, 0.5), JobStage.loading_model: (0.5, 0.5)}
+# A job that has not said "done" is not complete, whatever its counts say.
+_BEFORE_DONE = 0.999
+
 # The Choice states right after a job (the ASL's AfterDetectText): that job is done, the next not begun.
 _AFTER_JOB = {"AfterDetectText": JobKind.detect_text}
+# The states a batch's images run in (RunChunks' Map): the jobs' share is filled by the images' progress.
+BATCH_STATES = frozenset({"RunChunks", "ChunkJobs", "ChunkJob", "ChunkFailed"})
 
 
-def job_fraction(job_progress: JobProgress) -> float:
-    """How far through its job a progress.json says the job is, 0..1, monotonic over the job's stages."""
-    start, width = _STAGE_SPAN.get(job_progress.stage, _MODEL_SPAN)
-    within = min(1.0, job_progress.done / job_progress.total) if job_progress.total else 0.0
-    return round(start + width * within, 6)
+def job_fraction(job_progress: JobProgress | None) -> float:
+    """How far through its run a job is, 0..1, from its progress.json (None: not written yet, so queued).
+    Monotonic over the stages in the order jobs write them; 1 only at "done"."""
+    if job_progress is None:
+        return 0.0
+    stage = JobStage.named(job_progress.stage)
+    phase = stage.phase if stage is not None else ProgressPhase.model  # a name no job writes: model work
+    if phase is ProgressPhase.done:
+        return 1.0
+    within = min(1.0, job_progress.done / job_progress.total) if job_progress.total > 0 else 0.0
+    weight = JOB_PHASE_WEIGHTS[phase]
+    start = _PHASE_START[phase]
+    if stage in _STARTING_PART:
+        offset, part = _STARTING_PART[stage]
+        start, weight = start + weight * offset, weight * part
+    return round(min(_BEFORE_DONE, start + weight * within), 6)
+
+
+def run_fraction(position: int, steps: int, fraction: float) -> float:
+    """How far through a row of ``steps`` equal steps a run is, at step ``position`` (0-based), that
+    step ``fraction`` (0..1) done."""
+    return (position + min(1.0, max(0.0, fraction))) / steps if steps else 0.0
+
+
+def as_percent(fraction: float) -> float:
+    """The percent shown: rounded down to a tenth, so it reads 100 only when the run has ended."""
+    return math.floor(1000.0 * fraction + 1e-9) / 10.0
+
+
+def image_fraction(step: int, steps: int, job_progress: JobProgress | None) -> float:
+    """One image of a batch: its ``steps`` jobs (the operation's), at job ``step`` with its progress.json."""
+    return run_fraction(step, steps, job_fraction(job_progress))
 
 
 def stage_remaining_s(job_progress: JobProgress, now: datetime) -> float | None:
@@ -47,30 +116,40 @@ def progress_view(
     job_progress: JobProgress | None,
     elapsed_s: float | None = None,
     now: datetime | None = None,
+    image_fractions: Sequence[float] | None = None,
 ) -> ProgressView:
-    """The stage, the percentage, the time so far and, inside a job stage, an estimate of the time it has left."""
+    """The stage, the percentage, the time so far and, inside a job stage, an estimate of the time it has left.
+
+    ``image_fractions``: a batch's images, each 0..1 (image_fraction; an ended image 1): while the batch's
+    images run, they fill the jobs' share of the bar together."""
     if succeeded:
         return ProgressView(stage="done", done=1, total=1, percent=100.0, elapsed_s=elapsed_s, remaining_s=0.0)
-    steps = ["ValidateInput", *(j.value for j in JOBS_FOR_OPERATION.get(operation, ())), "RecordResult"]
+    jobs = [j.value for j in JOBS_FOR_OPERATION.get(operation, ())]
+    steps = ["ValidateInput", *jobs, "RecordResult"]
     job = JOB_FOR_STATE.get(state or "")
     progress = ProgressView(stage=state, elapsed_s=elapsed_s)
-    if job is not None:
-        fraction = 0.0
+    if image_fractions is not None and (state in BATCH_STATES or job is not None):
+        mean = sum(image_fractions) / len(image_fractions) if image_fractions else 0.0
+        whole = 1 + mean * len(jobs)  # the batch's jobs' share, filled by its images
+        position, fraction = int(whole), whole - int(whole)
+    elif job is not None and job.value in steps:
+        fraction = job_fraction(job_progress)
         if job_progress is not None:
             progress = ProgressView(
                 stage=job_progress.stage, done=job_progress.done, total=job_progress.total, elapsed_s=elapsed_s
             )
-            fraction = job_fraction(job_progress)
             if now is not None:
                 progress.remaining_s = stage_remaining_s(job_progress, now)
         position = steps.index(job.value)
     elif state in _AFTER_JOB and _AFTER_JOB[state].value in steps:
         position, fraction = steps.index(_AFTER_JOB[state].value), 1.0
+    elif state == "ChooseOperation":  # validated, no job begun
+        position, fraction = 0, 1.0
     elif state == "RecordResult":
         position, fraction = len(steps) - 1, 0.5
     elif state == "Succeeded":  # recorded, and read a moment before the index says it ended: not back to 0
         position, fraction = len(steps) - 1, 0.95
     else:
         position, fraction = 0, 0.0
-    progress.percent = round(100.0 * (position + fraction) / len(steps), 1)
+    progress.percent = as_percent(run_fraction(position, len(steps), fraction))
     return progress

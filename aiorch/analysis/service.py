@@ -30,7 +30,7 @@ from aiorch.analysis.errors import (
 )
 from aiorch.analysis.media import EXTENSIONS, content_type_for, sniff_image
 from aiorch.analysis.names import MAX_NAME_CHARS, download_name, original_name_key, sanitise_name
-from aiorch.analysis.progress import FINISHED_STAGE, progress_view
+from aiorch.analysis.progress import FINISHED_STAGE, as_percent, image_fraction, progress_view
 from aiorch.analysis.views import (
     ErrorView,
     ExecutionView,
@@ -352,7 +352,15 @@ class AnalysisService:
         ]
         if record.input_keys:  # a batch: each image with its own results; no one set of results
             view.results, view.metadata = [], {}
-            view.images = self._batch_images(record, status, names)
+            view.images, fractions = self._batch_images(record, status, names)
+            view.progress = progress_view(  # the same formula, its jobs' share filled by its images
+                Operation(record.operation),
+                state,
+                status is ExecutionStatus.SUCCEEDED,
+                None,
+                elapsed_s=view.progress.elapsed_s,
+                image_fractions=fractions,
+            )
             view.thumbnail = view.thumbnail_beside_results()  # its first image's, for the History card
             return view
         for key in record.metadata_keys:
@@ -365,18 +373,20 @@ class AnalysisService:
 
     def _batch_images(
         self, record: ExecutionRecord, status: ExecutionStatus, names: list[str | None]
-    ) -> list[ImageView]:
+    ) -> tuple[list[ImageView], list[float]]:
         """Each image of a batch: from the recorded outcomes once recorded (names and thumbnails kept in
         the record: no storage read at all), else from what its jobs have written so far (one listing
-        of the execution's results, then each running image's progress, each new result's metadata)."""
+        of the execution's results, then each running image's progress, each new result's metadata).
+        With the views, how far each image is (0..1, an ended one 1) for the batch's own progress."""
         kinds = [k.value for k in JOBS_FOR_OPERATION[Operation(record.operation)]]
         recorded = {o.index: o for o in record.images}
         written: set[str] = set()
         if any(index not in recorded for index in range(len(record.input_keys))):
             written = set(self.storage.list(keys.execution_results_prefix(record.user, record.execution_id)))
-        images = []
+        images, fractions = [], []
         for index, (input_key, name) in enumerate(zip(record.input_keys, names, strict=True)):
             image = ImageView(index=index, input_key=input_key, original_name=name, status="PENDING")
+            fraction = 0.0
             prefixes = [keys.batch_image_prefix(record.user, record.execution_id, kind, index) for kind in kinds]
             outcome = recorded.get(index)
             if outcome is not None:
@@ -404,10 +414,12 @@ class AnalysisService:
                         progress = self._progress_at(prefixes[step])
                         image.status = "RUNNING"
                         image.stage = progress.stage if progress else kinds[step]
-                        done = progress.percent / 100 if progress else 0.0
-                        image.percent = round(100 * (step + done) / len(kinds), 1)
+                        fraction = image_fraction(step, len(kinds), progress)
+                        image.percent = as_percent(fraction)
                     elif status.is_final:
                         image.status = status.value  # the batch ended (stopped, failed) before this image
+            if image.status not in ("PENDING", "RUNNING"):  # ended: its whole share of the batch is done
+                fraction = 1.0
             if image.status == "SUCCEEDED":
                 image.percent = 100.0
                 if outcome is not None and outcome.thumbnail_recorded:
@@ -425,7 +437,8 @@ class AnalysisService:
                 for k in result_keys
             ]
             images.append(image)
-        return images
+            fractions.append(fraction)
+        return images, fractions
 
     def _thumbnail_of(self, result_keys: list[str], prefix: str) -> ThumbnailLink | None:
         """A succeeded batch image's thumbnail, as its last job's metadata.json names it."""

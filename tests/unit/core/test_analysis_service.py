@@ -129,8 +129,9 @@ def test_status_shows_the_running_job_progress(service, states, storage, photo_p
     view = service.get_status("alice", record.execution_id)
     assert view.current_state == "Inpaint"
     assert (view.progress.stage, view.progress.done, view.progress.total) == ("inpaint", 1, 2)
-    # Steps: ValidateInput, detect-text, inpaint, RecordResult; half of the third → 62.5 %.
-    assert view.progress.percent == 62.5
+    # Steps: ValidateInput, detect-text, inpaint, RecordResult; the third at 15 % + half of its model's 80 %
+    # (aiorch.analysis.progress's phases) → (2 + 0.55) / 4, rounded down.
+    assert view.progress.percent == 63.7
 
 
 def test_cancel_stops_the_execution(service, states, photo_png) -> None:

@@ -22,7 +22,7 @@ def test_the_job_share_rises_over_every_stage_the_job_cli_writes() -> None:
     stages += [("writing result", 0, 1), ("done", 1, 1)]
     fractions = [job_fraction(at(*s)) for s in stages]
     assert fractions == sorted(fractions)
-    assert fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert fractions[0] == 0.05 and fractions[-1] == 1.0  # out of the queue (its 5 %) once it writes
     assert len(set(fractions)) >= 17  # every tile moves the bar
 
 
@@ -34,7 +34,8 @@ def test_percent_places_the_job_between_validate_and_record() -> None:
     # The history's last state is Succeeded a moment before the index says it ended: never back to 0.
     recorded = progress_view(Operation.upscale, "Succeeded", False, None)
     assert recording.percent < recorded.percent < 100
-    assert half_way.percent == 50.0  # the middle third, half its tiles done
+    # The middle third, half its tiles done: 15 % queue and start-up, then half the model's 80 %; rounded down.
+    assert half_way.percent == 51.6
     assert (half_way.stage, half_way.done, half_way.total) == ("upscale", 8, 16)
     inpainting = progress_view(Operation.inpaint, "Inpaint", False, at("inpainting", 0, 4))
     detecting = progress_view(Operation.inpaint, "DetectText", False, at("detecting text", 3, 4))
@@ -42,7 +43,8 @@ def test_percent_places_the_job_between_validate_and_record() -> None:
     # Between the two jobs (the AfterDetectText choice) the bar stays at the OCR job's end, not back at 0.
     between = progress_view(Operation.inpaint, "AfterDetectText", False, None)
     assert detecting.percent < between.percent <= inpainting.percent
-    assert progress_view(Operation.detect_text, "AfterDetectText", False, None).percent == round(200 / 3, 1)
+    # Two thirds, rounded down.
+    assert progress_view(Operation.detect_text, "AfterDetectText", False, None).percent == 66.6
 
 
 def test_time_left_is_the_measured_rate_times_what_is_left() -> None:
