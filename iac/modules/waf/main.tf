@@ -98,4 +98,30 @@ resource "aws_wafv2_web_acl_logging_configuration" "this" {
   redacted_fields {
     query_string {}
   }
+
+  # Only what a rule acted on is kept: blocked requests, and requests a rule (or a managed rule
+  # overridden to Count) only counted. Allowed requests, nearly all of them, are dropped: WAF
+  # logged every request (cost per GB ingested, and a record of every user's activity). The web
+  # ACL's sampled requests (sampled_requests_enabled) still show recent allowed traffic in the
+  # console. AWS WAF API Reference: "LoggingFilter"
+  # (https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingFilter.html), "Filter",
+  # "ActionCondition" (BLOCK, COUNT, EXCLUDED_AS_COUNT); Developer Guide "Logging protection pack
+  # (web ACL) traffic" (log filtering).
+  logging_filter {
+    default_behavior = "DROP"
+
+    filter {
+      behavior    = "KEEP"
+      requirement = "MEETS_ANY"
+
+      dynamic "condition" {
+        for_each = ["BLOCK", "COUNT", "EXCLUDED_AS_COUNT"]
+        content {
+          action_condition {
+            action = condition.value
+          }
+        }
+      }
+    }
+  }
 }

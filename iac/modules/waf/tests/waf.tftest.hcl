@@ -46,3 +46,29 @@ run "the_log_keeps_no_tokens_cookies_or_oauth_codes" {
     error_message = "the query string (the sign-in's code and code_verifier) must be redacted"
   }
 }
+
+# Issue C4: WAF logged every request, allowed ones included (ingestion cost, and a log of every
+# user's activity). Only requests a rule blocked or counted are kept. moto's WAF keeps no logs, so
+# the filter is asserted here. AWS WAF API Reference: "LoggingFilter"
+# (https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingFilter.html), "ActionCondition"
+# (https://docs.aws.amazon.com/waf/latest/APIReference/API_ActionCondition.html).
+run "the_log_keeps_only_blocked_and_counted_requests" {
+  command = plan
+
+  assert {
+    condition     = one(aws_wafv2_web_acl_logging_configuration.this.logging_filter).default_behavior == "DROP"
+    error_message = "requests no filter keeps (allowed ones) are dropped from the log"
+  }
+  assert {
+    condition = [for f in one(aws_wafv2_web_acl_logging_configuration.this.logging_filter).filter : {
+      behavior    = f.behavior
+      requirement = f.requirement
+      actions     = toset(flatten([for c in f.condition : [for a in c.action_condition : a.action]]))
+      }] == [{
+      behavior    = "KEEP"
+      requirement = "MEETS_ANY"
+      actions     = toset(["BLOCK", "COUNT", "EXCLUDED_AS_COUNT"])
+    }]
+    error_message = "blocked and counted requests (COUNT, and managed rules overridden to count) are kept"
+  }
+}
