@@ -8,6 +8,24 @@ data "aws_vpc" "default" {
   default = true
 }
 
+# Given subnets should be private: Batch launches the GPU hosts with the subnet's own public-IP
+# setting (an EC2 compute environment has no switch of its own; only Fargate jobs take
+# assignPublicIp), so a subnet that maps public IPs on launch gives every host one. AWS Batch:
+# "Compute environments" / "Launch template support" (network interfaces cannot be set),
+# https://docs.aws.amazon.com/batch/latest/userguide/launch-templates.html; Amazon VPC: "IP addressing
+# for your VPCs and subnets" (MapPublicIpOnLaunch).
+data "aws_subnet" "gpu" {
+  for_each = toset(coalesce(var.subnet_ids, []))
+  id       = each.value
+}
+
+check "gpu_subnets_are_private" {
+  assert {
+    condition     = alltrue([for s in data.aws_subnet.gpu : !s.map_public_ip_on_launch])
+    error_message = "These GPU subnets give every host a public IP (map_public_ip_on_launch): ${join(", ", [for s in data.aws_subnet.gpu : s.id if s.map_public_ip_on_launch])}. Use private subnets with a NAT gateway or VPC endpoints (docs/deploy.md, \"Network\")."
+  }
+}
+
 data "aws_subnets" "default" {
   count = var.subnet_ids == null ? 1 : 0
   filter {

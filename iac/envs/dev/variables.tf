@@ -32,15 +32,24 @@ variable "job_image_tag" {
 }
 
 variable "vpc_id" {
-  description = "VPC for the GPU instances; null for the region's default VPC."
+  description = "VPC for the GPU instances; null for the region's default VPC (absent in many Organizations accounts: then give vpc_id and subnet_ids). docs/deploy.md, \"Network\"."
   type        = string
   default     = null
 }
 
 variable "subnet_ids" {
-  description = "Subnets for the GPU instances; null for the default VPC's subnets."
+  description = "Subnets of vpc_id for the GPU instances: private subnets with a NAT gateway (or VPC endpoints for S3, ECR, ECS and CloudWatch Logs), so the hosts get no public IP. Null (with vpc_id null): the default VPC's public subnets, where each host gets a public IP (no inbound is allowed)."
   type        = list(string)
   default     = null
+
+  validation {
+    condition     = (var.subnet_ids == null) == (var.vpc_id == null)
+    error_message = "Give vpc_id and subnet_ids together (subnets of that VPC), or neither (the default VPC)."
+  }
+  validation {
+    condition     = var.subnet_ids == null || length(coalesce(var.subnet_ids, [])) > 0
+    error_message = "subnet_ids must name at least one subnet."
+  }
 }
 
 variable "extra_frontend_origins" {

@@ -162,3 +162,41 @@ run "the_refresh_cookie_lives_as_long_as_cognitos_refresh_token" {
     error_message = "the redirect URI's origin (sign-out's logout_uri) must be one of the app client's sign-out URLs"
   }
 }
+
+# Issue H9: the default VPC was assumed (absent in many Organizations accounts) and its public
+# subnets give every GPU host a public IP. A VPC and its subnets can be given; given subnets that map
+# public IPs on launch are named by a check (Batch has no public-IP switch for EC2 hosts: the subnet
+# decides). AWS Batch: "Launch template support"
+# (https://docs.aws.amazon.com/batch/latest/userguide/launch-templates.html).
+run "private_gpu_subnets_pass" {
+  command = plan
+
+  override_data {
+    target = data.aws_subnet.gpu["subnet-1"]
+    values = { id = "subnet-1", map_public_ip_on_launch = false }
+  }
+
+  assert {
+    condition     = module.batch.compute_environment_arns != null && keys(data.aws_subnet.gpu) == ["subnet-1"]
+    error_message = "the given subnets are read and used"
+  }
+}
+
+run "public_gpu_subnets_are_named" {
+  command = plan
+
+  override_data {
+    target = data.aws_subnet.gpu["subnet-1"]
+    values = { id = "subnet-1", map_public_ip_on_launch = true }
+  }
+  expect_failures = [check.gpu_subnets_are_private]
+}
+
+run "a_vpc_without_its_subnets_is_refused" {
+  command = plan
+
+  variables {
+    subnet_ids = null
+  }
+  expect_failures = [var.subnet_ids]
+}
