@@ -10,10 +10,9 @@ data "aws_vpc" "default" {
 
 # Given subnets should be private: Batch launches the GPU hosts with the subnet's own public-IP
 # setting (an EC2 compute environment has no switch of its own; only Fargate jobs take
-# assignPublicIp), so a subnet that maps public IPs on launch gives every host one. AWS Batch:
-# "Compute environments" / "Launch template support" (network interfaces cannot be set),
-# https://docs.aws.amazon.com/batch/latest/userguide/launch-templates.html; Amazon VPC: "IP addressing
-# for your VPCs and subnets" (MapPublicIpOnLaunch).
+# assignPublicIp, AWS Batch API Reference "NetworkConfiguration",
+# https://docs.aws.amazon.com/batch/latest/APIReference/API_NetworkConfiguration.html), so a subnet
+# that maps public IPs on launch gives every host one (Amazon VPC: MapPublicIpOnLaunch).
 data "aws_subnet" "gpu" {
   for_each = toset(coalesce(var.subnet_ids, []))
   id       = each.value

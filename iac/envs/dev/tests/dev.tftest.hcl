@@ -166,8 +166,8 @@ run "the_refresh_cookie_lives_as_long_as_cognitos_refresh_token" {
 # Issue H9: the default VPC was assumed (absent in many Organizations accounts) and its public
 # subnets give every GPU host a public IP. A VPC and its subnets can be given; given subnets that map
 # public IPs on launch are named by a check (Batch has no public-IP switch for EC2 hosts: the subnet
-# decides). AWS Batch: "Launch template support"
-# (https://docs.aws.amazon.com/batch/latest/userguide/launch-templates.html).
+# decides). AWS Batch API Reference: "NetworkConfiguration" (Fargate only)
+# (https://docs.aws.amazon.com/batch/latest/APIReference/API_NetworkConfiguration.html).
 run "private_gpu_subnets_pass" {
   command = plan
 
