@@ -5,6 +5,12 @@
 resource "aws_apigatewayv2_api" "this" {
   name          = var.name
   protocol_type = "HTTP"
+  # Kept on: CloudFront's API origin is this execute-api host (module frontend), and a disabled
+  # default endpoint answers only on a custom domain name. Requests that skip CloudFront meet the
+  # JWT authorizer, the stage throttle below and the Lambda's origin check (docs/deploy.md, step 7).
+  # API Gateway: "Disable the default endpoint for HTTP APIs"
+  # (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-disable-default-endpoint.html).
+  disable_execute_api_endpoint = false
   # The SPA reaches the API through CloudFront on its own origin (module frontend), so it needs
   # no CORS. Other origins (a front-end dev server) get CORS here, but their preflights still
   # meet the JWT authorizer on $default (AWS: "Configuring CORS for an HTTP API",

@@ -36,3 +36,24 @@ run "the_apps_public_routes_skip_the_authorizer_and_everything_else_meets_it" {
     error_message = "every other request meets the JWT authorizer on $default"
   }
 }
+
+# Issue H2: the execute-api URL skips CloudFront's web ACL. It cannot be disabled here: CloudFront's
+# API origin is that host, and with disable_execute_api_endpoint only a custom domain answers (API
+# Gateway: "Disable the default endpoint for HTTP APIs",
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-disable-default-endpoint.html).
+# So the stage throttles every request, whichever way it came ("Throttle requests to your HTTP APIs",
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html), and the
+# Lambda refuses requests without CloudFront's origin header (lambdas/api/origin.py).
+run "the_execute_api_url_stays_for_cloudfront_and_the_stage_throttles_it" {
+  command = plan
+
+  assert {
+    condition     = aws_apigatewayv2_api.this.disable_execute_api_endpoint == false
+    error_message = "CloudFront reaches the API at its execute-api host: disabling it needs a custom domain first"
+  }
+  assert {
+    condition = (aws_apigatewayv2_stage.default.default_route_settings[0].throttling_rate_limit == 20 &&
+    aws_apigatewayv2_stage.default.default_route_settings[0].throttling_burst_limit == 50)
+    error_message = "the stage throttles every route (20 requests/s, bursts of 50 by default)"
+  }
+}
