@@ -25,7 +25,12 @@ module "data" {
   # Originals are only needed while the work runs; results, records and analytics stay.
   expire_prefixes      = { "uploads/" = var.upload_expiry_days }
   cors_allowed_origins = var.cors_allowed_origins
-  tags                 = var.tags
+  # What a user deletes (DELETE /image-ai-analysis/{id}: results/...) and what jobs overwrite
+  # (progress.json, many times per job) become noncurrent versions: kept a few days against a
+  # mistake, not the bucket module's 30. Amazon S3: "Lifecycle configuration elements"
+  # (NoncurrentVersionExpiration), https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html
+  noncurrent_version_expiration_days = var.deleted_versions_retention_days
+  tags                               = var.tags
 }
 
 module "athena_results" {

@@ -9,6 +9,17 @@ variable "upload_expiry_days" {
   default     = 7
 }
 
+variable "deleted_versions_retention_days" {
+  description = "Days the data bucket keeps a deleted or overwritten object's old version (a user's deleted results, superseded progress.json) before S3 removes it for good."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.deleted_versions_retention_days >= 1 && var.deleted_versions_retention_days <= 7
+    error_message = "Keep deleted versions 1 to 7 days: a user's delete must not linger for a month."
+  }
+}
+
 variable "athena_results_expiry_days" {
   description = "Days after which Athena query results are deleted."
   type        = number

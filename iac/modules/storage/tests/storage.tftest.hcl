@@ -64,3 +64,27 @@ run "browser_uploads_only_to_the_data_bucket" {
     error_message = "no other bucket takes browser requests"
   }
 }
+
+# Issue H10: a user's DELETE of an execution left its results as noncurrent versions for 30 days
+# (and every overwritten progress.json with them). The data bucket drops them after 3 days. moto
+# runs no lifecycle, so the rule is asserted here. Amazon S3: "Lifecycle configuration elements"
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html).
+run "deleted_results_do_not_linger_as_old_versions" {
+  command = apply # mock apply: lifecycle rules hold computed parts
+
+  assert {
+    condition = one(flatten([
+      for r in module.data.lifecycle_rules : [for n in r.noncurrent_version_expiration : n.noncurrent_days]
+    ])) == 3
+    error_message = "the data bucket keeps noncurrent versions (deleted results) 3 days"
+  }
+}
+
+run "deleted_versions_retention_is_bounded" {
+  command = plan
+
+  variables {
+    deleted_versions_retention_days = 30
+  }
+  expect_failures = [var.deleted_versions_retention_days]
+}
