@@ -11,16 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aiorch.analysis import AnalysisService
-from aiorch.operations import MAX_OPTIONS_BYTES
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import Storage, open_app_storage
-from lambdas.api import paths, problems, response_headers
+from lambdas.api import body_limit, openapi_doc, paths, problems, response_headers
 from lambdas.api.auth import LocalIssuer, TokenVerifier, uses_local_issuer, verifier_for
 from lambdas.api.cognito import CognitoTokens
 from lambdas.api.context import ApiContext, is_loopback
@@ -30,9 +29,6 @@ from lambdas.api.transfers import LinkSigner, Transfers
 
 __all__ = ["REFRESH_COOKIE", "create_app", "is_loopback"]
 
-UPLOAD_FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and the form fields around the file
-# Every other body is a small JSON request: options (MAX_OPTIONS_BYTES), two keys, an operation.
-MAX_JSON_BODY_BYTES = 16 * 1024
 DEFAULT_FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
 
@@ -84,30 +80,14 @@ def create_app(
         title="aiorch image-ai-analysis API",
         version="1",
         description="Upload an image, run upscale / denoise / inpaint, follow progress, download results.",
+        generate_unique_id_function=openapi_doc.operation_id,
     )
     app.state.ctx = ctx
     problems.install(app)
     problems.install_openapi(app)
+    openapi_doc.install(app)
+    body_limit.install(app, settings)  # inside the security headers: a 413 carries them too
     response_headers.install(app, settings)
-
-    @app.middleware("http")
-    async def refuse_oversized_bodies(request: Request, call_next: Any) -> Response:
-        # Checked from the declared length before the body is read: an oversized upload is never
-        # spooled to disk, and an oversized JSON body (200 KB of options) never reaches the service.
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit():
-            if request.url.path.startswith("/local-uploads/"):
-                if int(declared) > settings.upload_max_bytes + UPLOAD_FORM_OVERHEAD_BYTES:
-                    detail = f"the upload is {int(declared)} bytes; the limit is {settings.upload_max_bytes} bytes"
-                    return problems.problem_response(413, detail)
-            elif int(declared) > MAX_JSON_BODY_BYTES:
-                detail = (
-                    f"the request body is {int(declared)} bytes; the limit is {MAX_JSON_BODY_BYTES} bytes "
-                    f"(options at most {MAX_OPTIONS_BYTES} bytes)"
-                )
-                return problems.problem_response(413, detail)
-        response: Response = await call_next(request)
-        return response
 
     for router in (
         health.router,
