@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Jwks */
-        get: operations["jwks__well_known_jwks_json_get"];
+        get: operations["getJwks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -32,7 +32,7 @@ export interface paths {
          * Analytics Queries
          * @description The analysts' named queries (analytics/queries/*.sql).
          */
-        get: operations["analytics_queries_analytics_queries_get"];
+        get: operations["listAnalyticsQueries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -54,7 +54,7 @@ export interface paths {
          * Start Query
          * @description Start one named query; poll ``answer_url`` for its answer.
          */
-        post: operations["start_query_analytics_queries__name__runs_post"];
+        post: operations["startAnalyticsQuery"];
         delete?: never;
         options?: never;
         head?: never;
@@ -72,7 +72,7 @@ export interface paths {
          * Query Answer
          * @description The answer of a started query (200), or 202 while it runs.
          */
-        get: operations["query_answer_analytics_queries__name__runs__query_id__get"];
+        get: operations["getAnalyticsQueryAnswer"];
         put?: never;
         post?: never;
         delete?: never;
@@ -93,7 +93,7 @@ export interface paths {
          * @description The session's tokens: locally the local user's (loopback only); with Cognito, from a code or the
          *     refresh cookie.
          */
-        get: operations["authorize_authorize_get"];
+        get: operations["authorize"];
         put?: never;
         post?: never;
         /**
@@ -101,7 +101,7 @@ export interface paths {
          * @description Sign out: the refresh token is revoked at Cognito and its cookie cleared; ``logout_url`` (Cognito's
          *     /logout, null locally) ends the Hosted UI's session too, so the next sign-in asks for the password.
          */
-        delete: operations["sign_out_authorize_delete"];
+        delete: operations["signOut"];
         options?: never;
         head?: never;
         patch?: never;
@@ -118,7 +118,7 @@ export interface paths {
          * Download
          * @description The local stand-in for a presigned S3 GET (which answers the same Content-Disposition).
          */
-        get: operations["download_downloads__token__get"];
+        get: operations["download"];
         put?: never;
         post?: never;
         delete?: never;
@@ -135,7 +135,7 @@ export interface paths {
             cookie?: never;
         };
         /** Healthz */
-        get: operations["healthz_healthz_get"];
+        get: operations["getHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -155,10 +155,10 @@ export interface paths {
          * List Executions
          * @description The user's executions, newest first.
          */
-        get: operations["list_executions_image_ai_analysis_get"];
+        get: operations["listExecutions"];
         put?: never;
         /** Submit */
-        post: operations["submit_image_ai_analysis_post"];
+        post: operations["submitAnalysis"];
         delete?: never;
         options?: never;
         head?: never;
@@ -173,7 +173,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Execution */
-        get: operations["get_execution_image_ai_analysis__execution_id__get"];
+        get: operations["getExecution"];
         put?: never;
         post?: never;
         /**
@@ -181,7 +181,7 @@ export interface paths {
          * @description Delete an ended execution from the history, with its results; GET answers 404 from then on. The
          *     upload stays (another execution may use it); the anonymous analytics row stays for the analysts.
          */
-        delete: operations["delete_execution_image_ai_analysis__execution_id__delete"];
+        delete: operations["deleteExecution"];
         options?: never;
         head?: never;
         patch?: never;
@@ -201,7 +201,7 @@ export interface paths {
          * @description Cancel: stop the execution and its job. It stays in the history as ABORTED (or as it ended, if it
          *     ended first), and GET keeps answering it; DELETE removes it.
          */
-        post: operations["cancel_execution_image_ai_analysis__execution_id__cancel_post"];
+        post: operations["cancelExecution"];
         delete?: never;
         options?: never;
         head?: never;
@@ -219,7 +219,7 @@ export interface paths {
          * Execution Events
          * @description The execution's state-by-state history (for the ops page).
          */
-        get: operations["execution_events_image_ai_analysis__execution_id__events_get"];
+        get: operations["listExecutionEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -241,7 +241,7 @@ export interface paths {
          * Local Upload
          * @description The local stand-in for a presigned S3 POST: the token carries the user, type and size limits.
          */
-        post: operations["local_upload_local_uploads__token__post"];
+        post: operations["uploadLocally"];
         delete?: never;
         options?: never;
         head?: never;
@@ -261,7 +261,7 @@ export interface paths {
          *
          *     Operator settings (weights, device, compile) are never served: a request naming one is refused.
          */
-        get: operations["list_operations_operations_get"];
+        get: operations["listOperations"];
         put?: never;
         post?: never;
         delete?: never;
@@ -278,7 +278,7 @@ export interface paths {
             cookie?: never;
         };
         /** Readyz */
-        get: operations["readyz_readyz_get"];
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -300,7 +300,7 @@ export interface paths {
          * Create Upload
          * @description Where to send an image: a presigned S3 POST in AWS, a signed local URL on one machine.
          */
-        post: operations["create_upload_uploads_post"];
+        post: operations["createUpload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -316,65 +316,37 @@ export interface components {
          * @description What to run: an operation over an upload (and, for inpaint, a mask), or over a batch of uploads
          *     (one execution, one operation and options for all, each image its own result), with its options.
          */
-        AnalysisIn: ({
+        AnalysisIn: components["schemas"]["UpscaleIn"] | components["schemas"]["DenoiseIn"] | components["schemas"]["InpaintIn"] | components["schemas"]["DetectTextIn"];
+        /**
+         * Audience
+         * @enum {string}
+         */
+        Audience: "user" | "operator";
+        /** Body_uploadLocally */
+        Body_uploadLocally: {
+            /**
+             * Content-Type
+             * @description As in the target's fields.
+             * @enum {string}
+             */
+            "Content-Type": "image/bmp" | "image/jpeg" | "image/png" | "image/tiff" | "image/webp";
+            /**
+             * File
+             * @description The image.
+             */
+            file: string;
+        };
+        /** DenoiseIn */
+        DenoiseIn: {
             /**
              * Mask
              * @description inpaint: a painted mask's upload key.
              */
             mask?: string | null;
-            /** @constant */
-            operation: "upscale";
-            /** @description The upscale options (GET /operations serves them with their units). */
-            options?: {
-                /**
-                 * @description Tiles per forward pass; 0: automatic.
-                 * @default 0
-                 */
-                batch: number | null;
-                /**
-                 * @description The result's file format.
-                 * @default png
-                 */
-                format: ("png" | "jpeg" | "jpg" | "webp") | null;
-                /**
-                 * @description The super-resolution model.
-                 * @default realesrgan-x4plus
-                 */
-                model: ("realesr-animevideov3" | "realesr-animevideov3-x2" | "realesr-animevideov3-x3" | "realesr-general-x4v3" | "realesrgan-x4plus" | "realesrgan-x4plus-anime" | "realesrgan-x4plus-pth") | null;
-                /** @description Final scale relative to the input; empty: the model's own scale. */
-                outscale?: number | null;
-                /**
-                 * @description Arithmetic precision; auto: fp16 on a GPU for a model that supports it, else fp32. fp16 needs a GPU and such a model (the classical methods run in fp32).
-                 * @default auto
-                 */
-                precision: ("auto" | "fp16" | "fp32") | null;
-                /**
-                 * @description Lossy compression quality (higher: larger file, fewer artefacts).
-                 * @default 95
-                 */
-                quality: number | null;
-                /**
-                 * @description Tile side in input pixels; 0: automatic (512 on a GPU, 128 on the CPU).
-                 * @default 0
-                 */
-                tile: number | null;
-                /**
-                 * @description Input pixels shared by neighbouring tiles (hides seams).
-                 * @default 32
-                 */
-                tile_overlap: number | null;
-            };
-            /** @description The uploaded image's key. */
-            upload?: string;
-            /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
-            uploads?: string[];
-        } & (unknown | unknown)) | ({
             /**
-             * Mask
-             * @description inpaint: a painted mask's upload key.
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
              */
-            mask?: string | null;
-            /** @constant */
             operation: "denoise";
             /** @description The denoise options (GET /operations serves them with their units). */
             options?: {
@@ -410,78 +382,18 @@ export interface components {
             upload?: string;
             /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
             uploads?: string[];
-        } & (unknown | unknown)) | ({
+        } & (unknown | unknown);
+        /** DetectTextIn */
+        DetectTextIn: {
             /**
              * Mask
              * @description inpaint: a painted mask's upload key.
              */
             mask?: string | null;
-            /** @constant */
-            operation: "inpaint";
-            /** @description The inpaint options (GET /operations serves them with their units). */
-            options?: {
-                /**
-                 * @description Surroundings cropped with each masked region.
-                 * @default 128
-                 */
-                context_px: number | null;
-                /**
-                 * @description How far the text mask grows around each line of text.
-                 * @default 8
-                 */
-                dilate_px: number | null;
-                /**
-                 * @description The result's file format.
-                 * @default png
-                 */
-                format: ("png" | "jpeg" | "jpg" | "webp") | null;
-                /**
-                 * @description LaMa fills each crop at most this large (longest side), then scales it back.
-                 * @default 1024
-                 */
-                max_side: number | null;
-                /**
-                 * @description auto: LaMa when its weights are installed, else OpenCV Telea; lama needs weights.
-                 * @default auto
-                 */
-                method: ("auto" | "lama" | "telea") | null;
-                /**
-                 * @description OCR lines with a lower confidence are left alone.
-                 * @default 0.5
-                 */
-                min_score: number | null;
-                /**
-                 * @description Arithmetic precision; auto: fp16 on a GPU for a model that supports it, else fp32. fp16 needs a GPU and such a model (the classical methods run in fp32).
-                 * @default auto
-                 */
-                precision: ("auto" | "fp16" | "fp32") | null;
-                /**
-                 * @description Lossy compression quality (higher: larger file, fewer artefacts).
-                 * @default 95
-                 */
-                quality: number | null;
-                /**
-                 * @description Neighbourhood the Telea inpainter draws from.
-                 * @default 5
-                 */
-                radius: number | null;
-                /**
-                 * @description Find text with OCR; false: fill only the mask you drew.
-                 * @default true
-                 */
-                use_ocr: boolean | null;
-            };
-            /** @description The uploaded image's key. */
-            upload?: string;
-            /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
-            uploads?: string[];
-        } & (unknown | unknown)) | ({
             /**
-             * Mask
-             * @description inpaint: a painted mask's upload key.
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
              */
-            mask?: string | null;
-            /** @constant */
             operation: "detect_text";
             /** @description The detect_text options (GET /operations serves them with their units). */
             options?: {
@@ -500,26 +412,7 @@ export interface components {
             upload?: string;
             /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
             uploads?: string[];
-        } & (unknown | unknown));
-        /**
-         * Audience
-         * @enum {string}
-         */
-        Audience: "user" | "operator";
-        /** Body_local_upload_local_uploads__token__post */
-        Body_local_upload_local_uploads__token__post: {
-            /**
-             * Content-Type
-             * @description As in the target's fields.
-             * @enum {string}
-             */
-            "Content-Type": "image/bmp" | "image/jpeg" | "image/png" | "image/tiff" | "image/webp";
-            /**
-             * File
-             * @description The image.
-             */
-            file: string;
-        };
+        } & (unknown | unknown);
         /** ErrorOut */
         ErrorOut: {
             /**
@@ -691,6 +584,76 @@ export interface components {
             /** @description Its job's thumbnail.webp, once it succeeded. */
             thumbnail: components["schemas"]["ThumbnailOut"] | null;
         };
+        /** InpaintIn */
+        InpaintIn: {
+            /**
+             * Mask
+             * @description inpaint: a painted mask's upload key.
+             */
+            mask?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            operation: "inpaint";
+            /** @description The inpaint options (GET /operations serves them with their units). */
+            options?: {
+                /**
+                 * @description Surroundings cropped with each masked region.
+                 * @default 128
+                 */
+                context_px: number | null;
+                /**
+                 * @description How far the text mask grows around each line of text.
+                 * @default 8
+                 */
+                dilate_px: number | null;
+                /**
+                 * @description The result's file format.
+                 * @default png
+                 */
+                format: ("png" | "jpeg" | "jpg" | "webp") | null;
+                /**
+                 * @description LaMa fills each crop at most this large (longest side), then scales it back.
+                 * @default 1024
+                 */
+                max_side: number | null;
+                /**
+                 * @description auto: LaMa when its weights are installed, else OpenCV Telea; lama needs weights.
+                 * @default auto
+                 */
+                method: ("auto" | "lama" | "telea") | null;
+                /**
+                 * @description OCR lines with a lower confidence are left alone.
+                 * @default 0.5
+                 */
+                min_score: number | null;
+                /**
+                 * @description Arithmetic precision; auto: fp16 on a GPU for a model that supports it, else fp32. fp16 needs a GPU and such a model (the classical methods run in fp32).
+                 * @default auto
+                 */
+                precision: ("auto" | "fp16" | "fp32") | null;
+                /**
+                 * @description Lossy compression quality (higher: larger file, fewer artefacts).
+                 * @default 95
+                 */
+                quality: number | null;
+                /**
+                 * @description Neighbourhood the Telea inpainter draws from.
+                 * @default 5
+                 */
+                radius: number | null;
+                /**
+                 * @description Find text with OCR; false: fill only the mask you drew.
+                 * @default true
+                 */
+                use_ocr: boolean | null;
+            };
+            /** @description The uploaded image's key. */
+            upload?: string;
+            /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
+            uploads?: string[];
+        } & (unknown | unknown);
         /** InputLimits */
         InputLimits: {
             /**
@@ -1038,6 +1001,63 @@ export interface components {
              */
             url: string;
         };
+        /** UpscaleIn */
+        UpscaleIn: {
+            /**
+             * Mask
+             * @description inpaint: a painted mask's upload key.
+             */
+            mask?: string | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            operation: "upscale";
+            /** @description The upscale options (GET /operations serves them with their units). */
+            options?: {
+                /**
+                 * @description Tiles per forward pass; 0: automatic.
+                 * @default 0
+                 */
+                batch: number | null;
+                /**
+                 * @description The result's file format.
+                 * @default png
+                 */
+                format: ("png" | "jpeg" | "jpg" | "webp") | null;
+                /**
+                 * @description The super-resolution model.
+                 * @default realesrgan-x4plus
+                 */
+                model: ("realesr-animevideov3" | "realesr-animevideov3-x2" | "realesr-animevideov3-x3" | "realesr-general-x4v3" | "realesrgan-x4plus" | "realesrgan-x4plus-anime" | "realesrgan-x4plus-pth") | null;
+                /** @description Final scale relative to the input; empty: the model's own scale. */
+                outscale?: number | null;
+                /**
+                 * @description Arithmetic precision; auto: fp16 on a GPU for a model that supports it, else fp32. fp16 needs a GPU and such a model (the classical methods run in fp32).
+                 * @default auto
+                 */
+                precision: ("auto" | "fp16" | "fp32") | null;
+                /**
+                 * @description Lossy compression quality (higher: larger file, fewer artefacts).
+                 * @default 95
+                 */
+                quality: number | null;
+                /**
+                 * @description Tile side in input pixels; 0: automatic (512 on a GPU, 128 on the CPU).
+                 * @default 0
+                 */
+                tile: number | null;
+                /**
+                 * @description Input pixels shared by neighbouring tiles (hides seams).
+                 * @default 32
+                 */
+                tile_overlap: number | null;
+            };
+            /** @description The uploaded image's key. */
+            upload?: string;
+            /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
+            uploads?: string[];
+        } & (unknown | unknown);
     };
     responses: never;
     parameters: never;
@@ -1047,7 +1067,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    jwks__well_known_jwks_json_get: {
+    getJwks: {
         parameters: {
             query?: never;
             header?: never;
@@ -1074,7 +1094,7 @@ export interface operations {
             };
         };
     };
-    analytics_queries_analytics_queries_get: {
+    listAnalyticsQueries: {
         parameters: {
             query?: never;
             header?: never;
@@ -1114,7 +1134,7 @@ export interface operations {
             };
         };
     };
-    start_query_analytics_queries__name__runs_post: {
+    startAnalyticsQuery: {
         parameters: {
             query?: never;
             header?: never;
@@ -1174,7 +1194,7 @@ export interface operations {
             };
         };
     };
-    query_answer_analytics_queries__name__runs__query_id__get: {
+    getAnalyticsQueryAnswer: {
         parameters: {
             query?: never;
             header?: never;
@@ -1244,7 +1264,7 @@ export interface operations {
             };
         };
     };
-    authorize_authorize_get: {
+    authorize: {
         parameters: {
             query?: {
                 /** @description Hosted UI authorization code. */
@@ -1301,7 +1321,7 @@ export interface operations {
             };
         };
     };
-    sign_out_authorize_delete: {
+    signOut: {
         parameters: {
             query?: never;
             header?: never;
@@ -1321,7 +1341,7 @@ export interface operations {
             };
         };
     };
-    download_downloads__token__get: {
+    download: {
         parameters: {
             query?: never;
             header?: never;
@@ -1377,7 +1397,7 @@ export interface operations {
             };
         };
     };
-    healthz_healthz_get: {
+    getHealth: {
         parameters: {
             query?: never;
             header?: never;
@@ -1397,7 +1417,7 @@ export interface operations {
             };
         };
     };
-    list_executions_image_ai_analysis_get: {
+    listExecutions: {
         parameters: {
             query?: {
                 limit?: number;
@@ -1440,7 +1460,7 @@ export interface operations {
             };
         };
     };
-    submit_image_ai_analysis_post: {
+    submitAnalysis: {
         parameters: {
             query?: never;
             header?: {
@@ -1563,7 +1583,7 @@ export interface operations {
             };
         };
     };
-    get_execution_image_ai_analysis__execution_id__get: {
+    getExecution: {
         parameters: {
             query?: never;
             header?: never;
@@ -1624,7 +1644,7 @@ export interface operations {
             };
         };
     };
-    delete_execution_image_ai_analysis__execution_id__delete: {
+    deleteExecution: {
         parameters: {
             query?: never;
             header?: never;
@@ -1683,7 +1703,7 @@ export interface operations {
             };
         };
     };
-    cancel_execution_image_ai_analysis__execution_id__cancel_post: {
+    cancelExecution: {
         parameters: {
             query?: never;
             header?: never;
@@ -1744,7 +1764,7 @@ export interface operations {
             };
         };
     };
-    execution_events_image_ai_analysis__execution_id__events_get: {
+    listExecutionEvents: {
         parameters: {
             query?: never;
             header?: never;
@@ -1805,7 +1825,7 @@ export interface operations {
             };
         };
     };
-    local_upload_local_uploads__token__post: {
+    uploadLocally: {
         parameters: {
             query?: never;
             header?: never;
@@ -1816,7 +1836,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "multipart/form-data": components["schemas"]["Body_local_upload_local_uploads__token__post"];
+                "multipart/form-data": components["schemas"]["Body_uploadLocally"];
             };
         };
         responses: {
@@ -1876,7 +1896,7 @@ export interface operations {
             };
         };
     };
-    list_operations_operations_get: {
+    listOperations: {
         parameters: {
             query?: never;
             header?: never;
@@ -1896,7 +1916,7 @@ export interface operations {
             };
         };
     };
-    readyz_readyz_get: {
+    getReadiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -1925,7 +1945,7 @@ export interface operations {
             };
         };
     };
-    create_upload_uploads_post: {
+    createUpload: {
         parameters: {
             query?: never;
             header?: never;
