@@ -1,0 +1,35 @@
+"""workflows/README.md's state diagram names every state of every workflows/*.asl.json, the states inside
+Map states included (it once lacked RunChunks, AfterDetectText and CauseGiven)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+WORKFLOWS = Path(__file__).resolve().parents[3] / "workflows"
+
+
+def state_names(machine: dict[str, Any]) -> Iterator[str]:
+    for name, state in machine["States"].items():
+        yield name
+        for inner in (state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", [])):
+            if inner:
+                yield from state_names(inner)
+
+
+def diagram() -> str:
+    readme = (WORKFLOWS / "README.md").read_text()
+    section = readme.split("## The definition", 1)[1]
+    return section.split("```", 2)[1]
+
+
+def test_the_diagram_names_every_state_of_every_definition() -> None:
+    definitions = sorted(WORKFLOWS.glob("*.asl.json"))
+    assert definitions
+    shown = set(re.findall(r"[A-Za-z]+", diagram()))
+    for path in definitions:
+        names = set(state_names(json.loads(path.read_text())))
+        assert names <= shown, f"{path.name}: {sorted(names - shown)} missing from workflows/README.md's diagram"
