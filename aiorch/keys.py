@@ -24,10 +24,6 @@ def upload_key(user: str, upload: str, ext: str) -> str:
     return f"uploads/{safe_part(user, 'user')}/{safe_part(upload, 'upload id')}/original.{safe_part(ext)}"
 
 
-def user_upload_prefix(user: str) -> str:
-    return f"uploads/{safe_part(user, 'user')}/"
-
-
 def result_prefix(user: str, execution_id: str, job: str) -> str:
     return f"results/{safe_part(user, 'user')}/{safe_part(execution_id, 'execution id')}/{safe_part(job)}/"
 
@@ -39,18 +35,6 @@ def batch_image_prefix(user: str, execution_id: str, job: str, index: int) -> st
 
 def execution_results_prefix(user: str, execution_id: str) -> str:
     return f"results/{safe_part(user, 'user')}/{safe_part(execution_id, 'execution id')}/"
-
-
-def execution_key(user: str, execution_id: str) -> str:
-    return f"executions/{safe_part(user, 'user')}/{safe_part(execution_id, 'execution id')}.json"
-
-
-def executions_prefix(user: str | None = None) -> str:
-    return "executions/" if user is None else f"executions/{safe_part(user, 'user')}/"
-
-
-def idempotency_key(user: str, key: str) -> str:
-    return f"idempotency/{safe_part(user, 'user')}/{safe_part(key, 'idempotency key')}.json"
 
 
 def analytics_key(when: datetime, name: str) -> str:
