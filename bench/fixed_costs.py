@@ -4,8 +4,8 @@ Each job goes through the local job runner (workflows/local/jobs.py), from submi
 its final status, the way the states service runs it. The fixed cost is that wall
 time minus what the job itself timed (decode, model, encode in metadata.timings_s):
 Python start, imports and model load for a cold job; the hand-over and the
-runner's 0.2 s polling for a warm one. Goal (issue 13): a second 32 px denoise on
-a warm worker finishes within its model time + 0.5 s.
+runner's 0.2 s polling for a warm one. Goal: a second 32 px denoise on a warm worker
+finishes within its model time + 0.5 s (the fixed costs paid once per worker, not per job).
 """
 
 from __future__ import annotations

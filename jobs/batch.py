@@ -1,7 +1,7 @@
 """Several images in one job: ``python -m jobs <job> --batch MANIFEST --options JSON``.
 
 A job process pays its fixed costs once: starting Python, importing torch and the model's
-libraries, loading the weights (issue 13 measured about 13.5 s of them per job on 2 cores, and a
+libraries, loading the weights (measured at about 13.5 s of them per job on 2 cores, and a
 container start and CUDA start-up on top in AWS). A batch job pays them once for all its images.
 
 MANIFEST is a JSON list with one object per image, ``{"input": URI, "output": PREFIX_URI}`` and for

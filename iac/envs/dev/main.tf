@@ -224,8 +224,9 @@ check "state_machine_arn_matches" {
   }
 }
 
-# Timeouts nest (issue 9 item 7): each Lambda ends before its state's TimeoutSeconds, the API
-# before API Gateway's 29 s integration limit, and Batch's attempts x attempt timeout plus the
+# Timeouts nest, so no outer limit cuts an inner step short before it can answer its own error: each
+# Lambda ends before its state's TimeoutSeconds, the API before API Gateway's 29 s integration
+# limit, and Batch's attempts x attempt timeout plus the
 # queueing and instance-start allowance fit in the state machine's job task timeout.
 locals {
   deployed_states = jsondecode(module.workflow.definition).States

@@ -91,7 +91,7 @@ data "aws_iam_policy_document" "job" {
   statement {
     sid = "WriteResults"
     # DeleteObject: the job removes a stale error.json before it runs (jobs/cli.py); without
-    # it S3 answers AccessDenied and every job fails at once (issue 9, item 2).
+    # it S3 answers AccessDenied and every job fails at once.
     actions   = ["s3:PutObject", "s3:DeleteObject"]
     resources = ["${var.data_bucket_arn}/results/*"]
   }

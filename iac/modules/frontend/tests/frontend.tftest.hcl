@@ -1,4 +1,4 @@
-# One origin for the app and the API (issue 9 items 3, 6, 8), with a mock AWS provider.
+# One origin for the app and the API (no CORS preflight, a same-site refresh cookie), with a mock AWS provider.
 # moto cannot emulate CloudFront's routing, functions or origin headers, so the
 # configuration is asserted here. AWS: "Cache behavior settings"
 # (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/DownloadDistValuesCacheBehavior.html),

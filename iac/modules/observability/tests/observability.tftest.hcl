@@ -1,5 +1,6 @@
 # The alarm topic with a mock AWS provider: alarms can only deliver to it when
-# its key is customer-managed and lets CloudWatch use it (issue 9, item 5).
+# its key is customer-managed and lets CloudWatch use it (an AWS-managed key's policy
+# cannot grant CloudWatch, so alarms would fail to publish without a word).
 mock_provider "aws" {
   mock_data "aws_caller_identity" {
     defaults = { account_id = "111122223333" }
