@@ -284,7 +284,7 @@ def _choose_filler(options: dict[str, Any], radius: int, max_side: int) -> tuple
             supports_half=False,
             model=f"{algorithm} (a classical method)",
         )
-        metadata = {
+        metadata: dict[str, Any] = {
             "model": algorithm,
             "weights": f"fallback: {algorithm}",
             "weights_sha256": None,

@@ -257,7 +257,7 @@ def text_pixels_mask(image: np.ndarray, lines: list[dict[str, Any]], dilate_px: 
     if not lines:
         return np.zeros((height, width), bool), []
     lab = to_lab(image)
-    glyphs = np.zeros((height, width), np.uint8)
+    glyphs: np.ndarray = np.zeros((height, width), np.uint8)
     boxes: list[list[list[float]]] = []
     kinds: list[str] = []
     for line in lines:
