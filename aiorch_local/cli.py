@@ -147,10 +147,10 @@ def _follow(service: Any, user: str, execution_id: str, operation: str, timeout:
         task = bar.add_task(operation, total=100)
         while True:
             view = service.get_status(user, execution_id)
-            if view.images:  # a batch: its images' progress, averaged
-                done = sum(i.percent for i in view.images) / len(view.images)
+            if view.images:  # a batch: the images that have ended, and its percent (its images fill it)
                 finished = sum(i.status not in ("PENDING", "RUNNING") for i in view.images)
-                bar.update(task, completed=done, description=f"{operation}: {finished}/{len(view.images)} images")
+                description = f"{operation}: {finished}/{len(view.images)} images"
+                bar.update(task, completed=view.progress.percent, description=description)
             else:
                 label = view.progress.stage or view.current_state or "starting"
                 bar.update(task, completed=view.progress.percent, description=f"{operation}: {label}")
