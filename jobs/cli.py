@@ -311,6 +311,7 @@ class Computed:
     progress: ProgressWriter
     decoded: Any
     result: OperationOutput
+    input_bytes: bytes | None = None  # the input file as read: an unchanged result in its format is these bytes
 
 
 def compute_result(
@@ -349,7 +350,7 @@ def compute_result(
     with clock.stage("operation"):
         extra = {"mask": mask} if job_type.mask != "none" else {}
         result: OperationOutput = module.run(decoded.rgb, operation_options, progress, **extra)
-    return Computed(job, output, options, output_options, settings, clock, progress, decoded, result)
+    return Computed(job, output, options, output_options, settings, clock, progress, decoded, result, input_bytes)
 
 
 def write_result(computed: Computed) -> dict[str, Any]:
@@ -364,7 +365,7 @@ def write_result(computed: Computed) -> dict[str, Any]:
     )
     progress(JobStage.writing_result, 0, 1)
     with clock.stage("encode"):
-        data, ext, content_type, notes = encode_result(job, result, decoded, output_options)
+        data, ext, content_type, notes = encode_result(job, result, decoded, output_options, computed.input_bytes)
         output.storage.put_bytes(output.key(f"result.{ext}"), data, content_type)
         for name, blob in result.extra_files.items():
             output.storage.put_bytes(output.key(name), blob)
@@ -428,14 +429,29 @@ def split_options(job: str, options: dict[str, Any]) -> tuple[dict[str, Any], di
 
 
 def encode_result(
-    job: str, result: OperationOutput, decoded: imageio.DecodedImage, output_options: dict[str, Any]
+    job: str,
+    result: OperationOutput,
+    decoded: imageio.DecodedImage,
+    output_options: dict[str, Any],
+    input_bytes: bytes | None = None,
 ) -> tuple[bytes, str, str, list[str]]:
-    """(bytes, extension, content type, notes). Masks are always PNG; images keep alpha and ICC."""
+    """(bytes, extension, content type, notes). Masks are always PNG; images keep alpha and ICC.
+
+    A result the operation calls unchanged (metadata "unchanged": inpaint without text), asked for in the
+    input's own format, is the input file itself: re-encoding a JPEG would lose quality for nothing."""
     notes: list[str] = []
     if result.image.ndim == 2:
         return imageio.encode_mask(result.image), "png", "image/png", notes
     fmt = str(output_options.get("format", "png"))
-    _, ext, content_type = imageio.output_format(fmt)
+    pil_format, ext, content_type = imageio.output_format(fmt)
+    if (
+        input_bytes is not None
+        and result.metadata.get("unchanged") is True
+        and pil_format.lower() == decoded.format
+        and result.image.shape[:2] == (decoded.height, decoded.width)
+    ):
+        notes.append("the result is unchanged: the input file is returned as it was, not re-encoded")
+        return input_bytes, ext, content_type, notes
     alpha = decoded.alpha
     if alpha is not None and alpha.shape != result.image.shape[:2]:
         alpha = resize_plane(alpha, result.image.shape[1], result.image.shape[0])
