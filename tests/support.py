@@ -87,10 +87,13 @@ def wait_final(runner: JobRunner, job_id: str, timeout_s: float = 30) -> dict[st
 
 
 @contextmanager
-def local_server(data_dir: Path, log_name: str, *, timeout_s: float = 180) -> Iterator[tuple[str, Settings, Path]]:
+def local_server(
+    data_dir: Path, log_name: str, *, timeout_s: float = 180, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, Settings, Path]]:
     """``aiorch serve`` (the API and the states service it starts) as a subprocess on free ports,
     ready once ``/readyz`` answers 200; yields its URL, its settings and its log. Stopped with
-    SIGTERM, as a user's Ctrl+C or a service manager would."""
+    SIGTERM, as a user's Ctrl+C or a service manager would. ``env``: variables for the server (an
+    ``AIORCH_JOB_MODULE``, say), set last, over the inherited environment (stripped of AIORCH_*)."""
     import pytest
 
     from aiorch.settings import Settings
@@ -98,16 +101,17 @@ def local_server(data_dir: Path, log_name: str, *, timeout_s: float = 180) -> It
 
     port, states_port = free_port(), free_port()
     settings = Settings(data_dir=data_dir, api_port=port, states_port=states_port)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIORCH_")} | {
+    server_env = {k: v for k, v in os.environ.items() if not k.startswith("AIORCH_")} | {
         "AIORCH_DATA_DIR": str(data_dir),
         "AIORCH_STATES_PORT": str(states_port),
     }
+    server_env |= env or {}
     log = data_dir / log_name
     with open(log, "wb") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "aiorch_local.server", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO,
-            env=env,
+            env=server_env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -60,10 +60,15 @@ def built_frontend() -> Path:
     return built.parent
 
 
+# The real job CLI, which a test can hold at known progress points (tests/fakes/paced_jobs.py): pacing is
+# off, and the job runs exactly as `python -m jobs`, unless a test creates <data_dir>/paced-jobs.
+PACED_JOBS = {"AIORCH_JOB_MODULE": "tests.fakes.paced_jobs"}
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     built_frontend()
-    with local_server(tmp_path_factory.mktemp("e2e-data"), "api.log") as (url, settings, log):
+    with local_server(tmp_path_factory.mktemp("e2e-data"), "api.log", env=PACED_JOBS) as (url, settings, log):
         yield Stack(url, settings, log)
 
 

@@ -186,54 +186,103 @@ def pin_options(page: Any, **pinned: Any) -> None:
     page.route("**/image-ai-analysis", add)
 
 
-def watch_progress(page: Any, reload_in_state: str | None = None) -> list[dict[str, str]]:
-    """Click run; sample what the progress panel shows (state, percent, time left) until the execution ends.
-    With ``reload_in_state``, reload the page once the panel shows that state: following must resume."""
+PROGRESS_SAMPLE = """() => {
+     const shown = Object.fromEntries(['status', 'state', 'stage', 'percent', 'elapsed', 'remaining'].map(
+       (id) => [id, document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '']))
+     // The state's own name (the panel shows it in plain words).
+     shown.state = document.querySelector('[data-testid="state"]')?.dataset.state ?? ''
+     // Where the panel is: over the image being processed (the stage), or not on it.
+     const img = document.querySelector('[data-testid="run-stage"] img')
+     const panel = document.querySelector('[data-testid="run-stage"] .progress-panel')
+     const [i, p] = [img?.getBoundingClientRect(), panel?.getBoundingClientRect()]
+     shown.over = !!(i && p && img.complete && p.top >= i.top && p.bottom <= i.bottom + 1
+                     && p.left >= i.left - 1 && p.right <= i.right + 1)
+     return shown
+   }"""
+
+
+@contextmanager
+def paced_jobs(stack: Any) -> Iterator[Path]:
+    """Jobs hold at known progress points while this lasts (tests/fakes/paced_jobs.py); yields the pace root.
+    On the way out every hold still waiting is released, so a failed test leaves no job held."""
+    import shutil
+
+    root = stack.settings.data_dir / "paced-jobs"
+    root.mkdir()
+    try:
+        yield root
+    finally:
+        for _ in range(20):  # a job released here may hold once more before it sees pacing is off
+            for held in root.rglob("held-*.json"):
+                held.with_name(held.name.replace("held-", "go-").removesuffix(".json")).touch()
+            shutil.rmtree(root, ignore_errors=True)
+            time.sleep(0.1)
+            if not root.exists():
+                break
+
+
+def js_round(percent: float) -> int:
+    """Math.round, as the page rounds the served percent (not Python's round half to even)."""
+    return int(percent + 0.5)
+
+
+def watch_held_progress(page: Any, api: Api, pace: Path, job: str, reload_at: int | None = None) -> list[dict[str, Any]]:
+    """Click run, then at each point the paced job holds at: wait until the API serves exactly the progress
+    held (so it cannot move on), then until the page shows that percent, take a sample of the panel and let
+    the job go on. With ``reload_at``, the page is reloaded at that hold: its address must bring the run back
+    and following must resume. Returns the samples, each with the percent the API served, then the end."""
     page.get_by_test_id("run").click()
     page.get_by_test_id("percent").wait_for(timeout=30_000)
-    samples: list[dict[str, str]] = []
-    deadline = time.monotonic() + RUN_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if reload_in_state and samples and samples[-1]["state"] == reload_in_state:
+    page.wait_for_url(re.compile(r"/run/[0-9A-Z]{26}$"))
+    execution_id = page.url.rsplit("/", 1)[-1]
+    folder = pace / "local" / execution_id / job
+    samples: list[dict[str, Any]] = []
+    for n in range(8):
+        held_file = folder / f"held-{n}.json"
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while not held_file.exists():  # the next hold, or the end of the job
+            if api.client.get(f"/image-ai-analysis/{execution_id}").json()["status"] != "RUNNING":
+                break
+            assert time.monotonic() < deadline, f"hold {n} never came; seen {samples}"
+            time.sleep(0.1)
+        if not held_file.exists():
+            break
+        held = json.loads(held_file.read_text())
+        deadline = time.monotonic() + 60
+        while True:  # the job cannot move on: the API serves this progress until it is let go
+            served = api.client.get(f"/image-ai-analysis/{execution_id}").raise_for_status().json()
+            progress = served["progress"]
+            if (progress["stage"], progress["done"], progress["total"]) == (held["stage"], held["done"], held["total"]):
+                break
+            assert time.monotonic() < deadline, f"the API never served the held {held}: {progress}"
+            time.sleep(0.1)
+        if n == reload_at:
             address = page.url
-            assert re.search(r"/run/[0-9A-Z]{26}$", address), address
             page.reload()
             signed_in(page)
             page.get_by_test_id("percent").wait_for(timeout=30_000)
             assert page.url == address
-            reload_in_state = None
-        sample = page.evaluate(
-            """() => {
-                 const shown = Object.fromEntries(['status', 'state', 'stage', 'percent', 'elapsed', 'remaining'].map(
-                   (id) => [id, document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '']))
-                 // The state's own name (the panel shows it in plain words).
-                 shown.state = document.querySelector('[data-testid="state"]')?.dataset.state ?? ''
-                 // Where the panel is: over the image being processed (the stage), or not on it.
-                 const img = document.querySelector('[data-testid="run-stage"] img')
-                 const panel = document.querySelector('[data-testid="run-stage"] .progress-panel')
-                 const [i, p] = [img?.getBoundingClientRect(), panel?.getBoundingClientRect()]
-                 shown.over = !!(i && p && img.complete && p.top >= i.top && p.bottom <= i.bottom + 1
-                                 && p.left >= i.left - 1 && p.right <= i.right + 1)
-                 return shown
-               }"""
-        )
-        if not samples or samples[-1] != sample:
-            samples.append(sample)
-        if sample["status"] != "Working":
-            return samples
-        page.wait_for_timeout(100)
-    pytest.fail(f"no end after {RUN_TIMEOUT_S} s; seen: {samples}")
+        expected = f"{js_round(progress['percent'])}%"
+        expect(page.get_by_test_id("percent")).to_have_text(expected, timeout=30_000)
+        expect(page.get_by_test_id("elapsed")).to_have_text(re.compile("so far$"), timeout=30_000)
+        samples.append({**page.evaluate(PROGRESS_SAMPLE), "served": expected, "held": held})
+        (folder / f"go-{n}").touch()
+    expect(page.get_by_test_id("status")).not_to_have_text("Working", timeout=RUN_TIMEOUT_S * 1000)
+    samples.append(page.evaluate(PROGRESS_SAMPLE))
+    return samples
 
 
 @pytest.mark.parametrize(
     ("operation", "method", "job_state", "size", "pinned"),
     [
         ("upscale", "realesr-animevideov3", "Upscale", 256, {"tile": 32}),  # 64 tiles
-        ("denoise", "bm3d", "Denoise", 288, {}),  # BM3D's 256 px tiles: 4 of them, seconds each
+        ("denoise", "bm3d", "Denoise", 288, {}),  # BM3D's 256 px tiles: 4 of them
     ],
 )
 def test_progress_moves_while_the_job_runs(
     page: Any,
+    stack: Any,
+    api: Api,
     tmp_path: Path,
     operation: str,
     method: str,
@@ -242,7 +291,9 @@ def test_progress_moves_while_the_job_runs(
     pinned: dict[str, Any],
 ) -> None:
     """Issue 12 item 1: over the real local states service and the real job, the panel reaches the job
-    state and its percentage rises at least twice before 100%, with the time so far and an estimate left."""
+    state and its percentage rises at least twice before 100%, with the time so far and an estimate left.
+    The job is held at known points (its model stage's first write and each quarter of it,
+    tests/fakes/paced_jobs.py), so every percent below was on the page mid-run, whatever the machine's speed."""
     image = tmp_path / f"tiles-{size}.png"
     photo(size).save(image)
     signed_in(page)
@@ -252,18 +303,21 @@ def test_progress_moves_while_the_job_runs(
         pin_options(page, **pinned)
     page.get_by_test_id("file-input").set_input_files(str(image))
     page.get_by_test_id("preview").wait_for()
-    # The upscale is reloaded mid-run: its address brings the run back and following goes on.
-    samples = watch_progress(page, reload_in_state=job_state if operation == "upscale" else None)
+    with paced_jobs(stack) as pace:
+        # The upscale is reloaded mid-run: its address brings the run back and following goes on.
+        samples = watch_held_progress(page, api, pace, operation, reload_at=1 if operation == "upscale" else None)
     screenshot(page, f"progress-{operation}-done")
 
     assert samples[-1]["status"] == "Done", page.get_by_test_id("execution-error").all_text_contents()
     assert samples[-1]["percent"] == "100%"
-    running = [s for s in samples if s["status"] == "Working"]
-    assert job_state in {s["state"] for s in running}, running
+    running = samples[:-1]
+    assert len(running) >= 3, samples  # held at least three times mid-run
+    assert all(s["status"] == "Working" and s["state"] == job_state for s in running), running
+    assert [s["percent"] for s in running] == [s["served"] for s in running], running  # each held percent shown
     percents = [int(s["percent"].removesuffix("%")) for s in running]
-    assert percents == sorted(percents) and all(p < 100 for p in percents), running
+    assert percents == sorted(percents) and all(p < 100 for p in percents), running  # never back
     assert len(set(percents)) >= 3, running  # rose at least twice before 100%
-    assert all(s["elapsed"].endswith("so far") for s in running if s["percent"] != "0%"), running
+    assert all(s["elapsed"].endswith("so far") for s in running), running
     assert any(s["remaining"].endswith("left") for s in running), running  # from the tile rate
     assert any(s["over"] for s in running), running  # the progress sat over the image being processed
 
