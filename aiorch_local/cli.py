@@ -106,6 +106,8 @@ def process(
     if view.status is not ExecutionStatus.SUCCEEDED:
         reason = view.error.message if view.error else "no reason was recorded"
         _fail(f"{view.status.value.lower()}: {reason}")
+    if view.outcome:  # the result is not simply the operation's change: say so in its words
+        click.echo(f"outcome {view.outcome}")
     result_key = view.results[0].key
     path = _local_path(service, result_key)
     click.echo(f"result {path or result_key}")
@@ -291,6 +293,8 @@ def executions_show(execution_id: str, user: str | None) -> None:
         click.echo(f"progress {progress_line(view)}")
     if view.error:
         click.echo(f"error {view.error.type}: {view.error.message}")
+    if view.outcome:
+        click.echo(f"outcome {view.outcome}")
     for link in view.results:
         path = _local_path(service, link.key)
         click.echo(f"result {path or link.key}")

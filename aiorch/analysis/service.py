@@ -62,6 +62,17 @@ from aiorch.states import execution_arn
 from aiorch.storage import NotFound, Storage, open_app_storage
 
 
+def final_outcome(operation: str, metadata: dict[str, Any]) -> tuple[str | None, bool]:
+    """(outcome, unchanged) as the operation's final job's metadata.json says them: inpaint's when it ran,
+    else the latest job that wrote metadata (detect-text's, when inpaint has not written yet)."""
+    for job in reversed(JOBS_FOR_OPERATION.get(Operation(operation), ())):
+        meta = metadata.get(job.value)
+        if isinstance(meta, dict):
+            outcome = meta.get("outcome")
+            return (outcome if isinstance(outcome, str) and outcome else None), meta.get("unchanged") is True
+    return None, False
+
+
 def _not_sent(request: AnalysisRequest) -> set[str] | None:
     """What a one-image request leaves out of the state machine's input (it travels as it always has)."""
     return None if request.is_batch else {"input_keys"}
@@ -368,6 +379,7 @@ class AnalysisService:
                 view.metadata[key.split("/")[-2]] = self.storage.get_json(key)
             except (NotFound, ValueError):
                 continue
+        view.outcome, view.unchanged = final_outcome(record.operation, view.metadata)
         view.thumbnail = view.thumbnail_beside_results()
         return view
 

@@ -81,6 +81,10 @@ class ExecutionView(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     thumbnail: ThumbnailLink | None = None  # None when the job wrote none (older executions, fakes)
     images: list[ImageView] = Field(default_factory=list)  # a batch's images, in order
+    # What the result is, in plain words, when it is not simply the operation's change: the final job's
+    # metadata.json "outcome" (inpaint without text: "No text found: nothing changed"); None otherwise.
+    outcome: str | None = None
+    unchanged: bool = False  # the final job returned the input as it was (its metadata's "unchanged")
 
     def thumbnail_beside_results(self) -> ThumbnailLink | None:
         """The thumbnail the final job wrote beside its result, as its metadata.json names it; a batch's

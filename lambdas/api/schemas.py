@@ -262,6 +262,12 @@ class ExecutionOut(BaseModel):
     )
     input_url: str | None = Field(default=None, description="An expiring link to the original image.")
     images: list[ImageOut] = Field(default_factory=list, description="A batch's images, in order (else empty).")
+    outcome: str | None = Field(
+        default=None,
+        description="What the result is, in plain words, when it is not simply the operation's change "
+        "(remove text on a photo without text: 'No text found: nothing changed'); null otherwise.",
+    )
+    unchanged: bool = Field(default=False, description="true: the result is the input as it was.")
 
 
 class ExecutionPage(BaseModel):
