@@ -10,9 +10,11 @@ restart logged, never giving up) and reaped; SIGTERM stops everything as Ctrl+C 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+import uvicorn.config
 
 from aiorch.settings import Settings, get_settings
 from lambdas.api.app import create_app, is_loopback
@@ -183,6 +186,33 @@ class StatesSupervisor:
                 self.on_restart(pid)
 
 
+# A link's token is its credential (a signed upload or download, an OAuth code): the access log
+# keeps the route, never the token.
+_SECRET_PATH_PART = re.compile(r"(/(?:downloads|local-uploads)/)[^/?#\s]+")
+_SECRET_QUERY = re.compile(r"([?&](?:code|state|token|access_token|refresh_token)=)[^&#\s]*")
+
+
+def redact_link_tokens(path: str) -> str:
+    return _SECRET_QUERY.sub(r"\1…", _SECRET_PATH_PART.sub(r"\1…", path))
+
+
+class RedactLinkTokens(logging.Filter):
+    """uvicorn's access records carry (client, method, path, http version, status) as their args."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            record.args = (*record.args[:2], redact_link_tokens(record.args[2]), *record.args[3:])
+        return True
+
+
+def access_log_config() -> dict[str, Any]:
+    """uvicorn's own logging configuration, its access handler filtered by RedactLinkTokens."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_link_tokens"] = {"()": RedactLinkTokens}
+    config["handlers"]["access"]["filters"] = ["redact_link_tokens"]
+    return config
+
+
 def owner_file(settings: Settings) -> Path:
     """Which ``aiorch serve`` owns the running states service (it stops it when it stops)."""
     return settings.data_dir / "states" / "serve.json"
@@ -243,7 +273,13 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     # with this one, uvicorn.run returns and the clean-up runs, as after Ctrl+C.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     try:
-        uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="info",
+            log_config=access_log_config(),
+        )
     finally:
         # Stopping `aiorch serve` stops what it owns (running jobs are recorded as interrupted on
         # the next start); a service someone else started keeps running.

@@ -6,9 +6,15 @@ local ones need no JWT (like S3's presigned URLs).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -16,6 +22,7 @@ import jwt
 
 from aiorch import keys
 from aiorch.analysis import EXTENSION_FOR_CONTENT_TYPE
+from aiorch.analysis.names import sanitise_name
 from aiorch.ids import new_id
 from aiorch.settings import Settings
 from aiorch.storage import S3Storage, Storage
@@ -83,6 +90,35 @@ class LinkSigner:
             raise LinkError("this link is not valid here")
         return claims
 
+    @contextmanager
+    def use_once(self, claims: dict[str, Any]) -> Iterator[None]:
+        """Spend a link's one use (its ``jti``) for the block; a block that raises gives it back, so
+        an upload refused for its content can be sent again with the same link."""
+        used = self.secret_path.parent / "used-links"
+        used.mkdir(parents=True, exist_ok=True)
+        self._forget_expired(used)
+        marker = used / re.sub(r"[^0-9a-f]", "", str(claims.get("jti", "")))[:64]
+        if marker == used / "":
+            raise LinkError("this link is not valid")
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            raise LinkError("this upload link was already used: ask for a new one") from None
+        os.utime(marker, (claims["exp"], claims["exp"]))  # kept until the link would have expired anyway
+        try:
+            yield
+        except BaseException:
+            marker.unlink(missing_ok=True)
+            raise
+
+    @staticmethod
+    def _forget_expired(used: Path) -> None:
+        now = time.time()
+        for marker in used.iterdir():
+            with contextlib.suppress(OSError):
+                if marker.stat().st_mtime < now:
+                    marker.unlink()
+
 
 class Transfers:
     """Makes upload targets and download links for the configured storage."""
@@ -112,9 +148,12 @@ class Transfers:
                 ExpiresIn=ttl,
             )
             return UploadTarget(post["url"], dict(post["fields"]), max_bytes, content_type, expires_at, key)
-        claims: dict[str, Any] = {"user": user, "ct": content_type, "max": max_bytes}
-        if original_name:
-            claims["name"] = original_name  # the local upload keeps it with the image
+        # jti: the link's one use (LinkSigner.use_once); S3's presigned POST cannot be single-use, so its
+        # lifetime is what bounds it there.
+        claims: dict[str, Any] = {"user": user, "ct": content_type, "max": max_bytes, "jti": secrets.token_hex(16)}
+        name = sanitise_name(original_name) if original_name else None
+        if name:
+            claims["name"] = name  # the local upload keeps it with the image; cut, so the link stays short
         token = self.signer.sign("upload", claims, ttl)
         url = f"{base_url.rstrip('/')}/local-uploads/{token}"
         return UploadTarget(url, {"Content-Type": content_type}, max_bytes, content_type, expires_at, None)

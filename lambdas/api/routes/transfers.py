@@ -57,7 +57,8 @@ def local_upload(
         raise Problem(413, f"the image is {len(file)} bytes; the limit is {claims['max']} bytes")
     if not file:
         raise Problem(400, "the uploaded file is empty")
-    info = ctx.service.store_upload(claims["user"], file, content_type, original_name=claims.get("name"))
+    with ctx.transfers.signer.use_once(claims):
+        info = ctx.service.store_upload(claims["user"], file, content_type, original_name=claims.get("name"))
     out = dump(info)
     out["upload"] = out.get("upload") or out["key"]
     return out
