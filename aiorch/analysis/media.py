@@ -154,6 +154,23 @@ def _jpeg_truncation(data: bytes) -> str | None:
     return "the file is a damaged or truncated JPEG: it ends before its image data"
 
 
+# ISO base media files (HEIF/AVIF): bytes 4-8 are "ftyp", then the major brand.
+_BMFF_BRANDS = {
+    b"heic": "HEIC", b"heix": "HEIC", b"hevc": "HEIC", b"heim": "HEIC", b"heis": "HEIC", b"hevm": "HEIC",
+    b"hevs": "HEIC", b"mif1": "HEIC", b"msf1": "HEIC", b"avif": "AVIF", b"avis": "AVIF",
+}  # fmt: skip
+UNSUPPORTED_CONTENT_TYPES = {"image/heic": "HEIC", "image/heif": "HEIC", "image/avif": "AVIF"}
+
+
+def unsupported_format(data: bytes) -> str | None:
+    """The name of a known image format this service does not read yet (an iPhone's HEIC), else None."""
+    return _BMFF_BRANDS.get(data[8:12]) if data[4:8] == b"ftyp" else None
+
+
+def unsupported_in_words(name: str) -> str:
+    return f"{name} is not supported yet: convert it to JPEG or PNG first (accepted: {ACCEPTED_IN_WORDS})"
+
+
 def sniff_image(
     data: bytes, max_pixels: int, *, what: str = "input image", limit_in_words: str = "no operation accepts more than"
 ) -> tuple[str, int, int]:
@@ -178,6 +195,9 @@ def sniff_image(
     except UnidentifiedImageError:
         claimed = _png_ihdr_size(data)
         if claimed is None:
+            unsupported = unsupported_format(data)
+            if unsupported is not None:
+                raise BadRequest(unsupported_in_words(unsupported)) from None
             raise BadRequest(f"the file is not an image (accepted: {ACCEPTED_IN_WORDS})") from None
         # A PNG cut short after its header (as the browser's check reads it): its size still decides first.
         too_large = pixel_limit_problem(*claimed, max_pixels, limit_in_words, what)

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from aiorch import keys
 from aiorch.analysis import CONTENT_TYPES
+from aiorch.analysis.media import UNSUPPORTED_CONTENT_TYPES, unsupported_in_words
 from aiorch.storage import NotFound
 from lambdas.api import schemas
 from lambdas.api.context import NOT_JSON, STORAGE_FULL, UNAUTHORIZED, Ctx, JsonBody, User, base_url, dump
@@ -110,6 +111,8 @@ def download(ctx: Ctx, token: Annotated[str, PathParam(max_length=4096)]) -> Res
 )
 def create_upload(ctx: Ctx, request: Request, user: User, body: schemas.UploadRequest) -> dict[str, Any]:
     """Where to send an image: a presigned S3 POST in AWS, a signed local URL on one machine."""
+    if body.content_type in UNSUPPORTED_CONTENT_TYPES:
+        raise Problem(415, unsupported_in_words(UNSUPPORTED_CONTENT_TYPES[body.content_type]))
     if body.content_type not in UPLOAD_CONTENT_TYPES:
         raise Problem(415, f"{body.content_type!r} cannot be uploaded: send one of {ACCEPTED_TYPES_IN_WORDS}")
     target = ctx.transfers.upload_target(user, body.content_type, base_url(request), original_name=body.filename)

@@ -51,3 +51,15 @@ def test_the_access_log_keeps_routes_not_tokens() -> None:
     )  # fmt: skip
     assert RedactLinkTokens().filter(record)
     assert "secret" not in record.getMessage()
+
+
+def test_heic_is_named_with_what_to_do(client: TestClient, alice: dict[str, str]) -> None:
+    asked = client.post("/uploads", json={"content_type": "image/heic"}, headers=alice)
+    assert asked.status_code == 415
+    assert asked.json()["detail"].startswith("HEIC is not supported yet: convert it to JPEG or PNG")
+    # A HEIC file sent as a PNG (the browser guessed the type from its name):
+    link = target(client, alice)
+    heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 64
+    refused = post(client, link, heic)
+    assert refused.status_code == 400
+    assert refused.json()["detail"].startswith("HEIC is not supported yet")
