@@ -11,6 +11,8 @@ starts, which is the one place these answers can be changed. Nothing outside tes
   implemented. Answered with no versions (Terraform publishes none).
 - ``DeleteNamedQuery`` (Athena): called by ``terraform destroy``; not implemented. Deletes
   the query from moto's Athena backend, as AWS would.
+- CloudFront response headers policies (the front end's CSP): no route (404). Created, read,
+  updated and deleted here, each policy kept as the provider sent it.
 - Emptying a versioned bucket whose keys carry delete markers (``terraform destroy`` with
   force_destroy, after the API deleted an execution's results): moto disposes of every version
   of a key it drops, and its delete marker has no ``dispose`` (AttributeError, 500), so the
@@ -80,6 +82,72 @@ def _deny_applies_only_when_its_condition_holds() -> None:
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
 
 
+# CloudFront response headers policies (the front end's security headers, iac/modules/frontend):
+# moto has no route for them (404). Kept as the provider sent them, echoed back on reads.
+_RESPONSE_HEADERS_POLICIES: dict[str, dict[str, Any]] = {}
+
+
+def _stored_response_headers_policy(policy_id: str) -> dict[str, Any]:
+    from moto.cloudfront.exceptions import CloudFrontException
+
+    if policy_id not in _RESPONSE_HEADERS_POLICIES:
+        raise CloudFrontException("NoSuchResponseHeadersPolicy", "The response headers policy does not exist.")
+    return _RESPONSE_HEADERS_POLICIES[policy_id]
+
+
+def _response_headers_policy_result(policy_id: str) -> Any:
+    from moto.core.responses import ActionResult
+
+    stored = _stored_response_headers_policy(policy_id)
+    policy = {"Id": policy_id, "LastModifiedTime": stored["modified"], "ResponseHeadersPolicyConfig": stored["config"]}
+    return ActionResult({"ResponseHeadersPolicy": policy, "ETag": stored["etag"]})
+
+
+def _put_response_headers_policy(policy_id: str, config: dict[str, Any]) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    _RESPONSE_HEADERS_POLICIES[policy_id] = {
+        "config": config,
+        "modified": datetime.now(UTC),
+        "etag": uuid.uuid4().hex[:14].upper(),
+    }
+
+
+def _create_response_headers_policy(self: Any) -> Any:
+    import uuid
+
+    policy_id = str(uuid.uuid4())
+    _put_response_headers_policy(policy_id, self._get_param("ResponseHeadersPolicyConfig", {}))
+    return _response_headers_policy_result(policy_id)
+
+
+def _get_response_headers_policy(self: Any) -> Any:
+    return _response_headers_policy_result(self._get_param("Id"))
+
+
+def _get_response_headers_policy_config(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    stored = _stored_response_headers_policy(self._get_param("Id"))
+    return ActionResult({"ResponseHeadersPolicyConfig": stored["config"], "ETag": stored["etag"]})
+
+
+def _update_response_headers_policy(self: Any) -> Any:
+    policy_id = self._get_param("Id")
+    _stored_response_headers_policy(policy_id)
+    _put_response_headers_policy(policy_id, self._get_param("ResponseHeadersPolicyConfig", {}))
+    return _response_headers_policy_result(policy_id)
+
+
+def _delete_response_headers_policy(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    _stored_response_headers_policy(self._get_param("Id"))
+    _RESPONSE_HEADERS_POLICIES.pop(self._get_param("Id"), None)
+    return ActionResult({})
+
+
 def register(events: Any, settings: Any) -> None:
     from moto.athena.responses import AthenaResponse
     from moto.cloudfront import urls as cloudfront_urls
@@ -88,6 +156,19 @@ def register(events: Any, settings: Any) -> None:
     # PublishFunction (the SPA fallback's CloudFront Function): moto has no route for it (404).
     cloudfront_urls.url_paths["{0}/2020-05-31/function/(?P<function_name>[^/]+)/publish$"] = CloudFrontResponse.dispatch
     CloudFrontResponse.publish_function = _publish_function  # type: ignore[attr-defined]
+    # Response headers policies: create/get/update/delete, as the AWS provider calls them.
+    policies = "{0}/2020-05-31/response-headers-policy"
+    cloudfront_urls.url_paths[policies + "$"] = CloudFrontResponse.dispatch
+    cloudfront_urls.url_paths[policies + "/(?P<policy_id>[^/]+)$"] = CloudFrontResponse.dispatch
+    cloudfront_urls.url_paths[policies + "/(?P<policy_id>[^/]+)/config$"] = CloudFrontResponse.dispatch
+    for name, method in {
+        "create_response_headers_policy": _create_response_headers_policy,
+        "get_response_headers_policy": _get_response_headers_policy,
+        "get_response_headers_policy_config": _get_response_headers_policy_config,
+        "update_response_headers_policy": _update_response_headers_policy,
+        "delete_response_headers_policy": _delete_response_headers_policy,
+    }.items():
+        setattr(CloudFrontResponse, name, method)
     from moto.stepfunctions.responses import StepFunctionResponse
 
     _deny_applies_only_when_its_condition_holds()

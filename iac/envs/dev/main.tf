@@ -113,7 +113,9 @@ module "frontend" {
   web_acl_arn          = module.waf.web_acl_arn
   api_endpoint         = module.api.api_endpoint
   origin_verify_secret = terraform_data.origin_verify_secret.output
-  force_destroy        = var.force_destroy
+  # Presigned S3 links are SigV4 on the bucket's regional virtual host (aiorch/storage/s3.py).
+  storage_origin = "https://${module.storage.data_bucket}.s3.${var.region}.amazonaws.com"
+  force_destroy  = var.force_destroy
 }
 
 module "auth" {

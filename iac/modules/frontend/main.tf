@@ -41,12 +41,51 @@ locals {
   # AWS-managed policies (fixed ids, "Use managed cache policies" / "Use managed origin request
   # policies" in the CloudFront developer guide): CachingOptimized, CachingDisabled,
   # AllViewerExceptHostHeader (every viewer header incl. Authorization, cookies and query strings,
-  # but API Gateway's own Host) and SecurityHeadersPolicy.
+  # but API Gateway's own Host).
   caching_optimized_policy_id      = "658327ea-f89d-4fab-a63d-7e88639e58f6"
   caching_disabled_policy_id       = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
   all_viewer_except_host_policy_id = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-  security_headers_policy_id       = "67f7725c-6f97-4210-82d7-5512b31e9d03"
   api_origin_domain                = trimsuffix(trimprefix(var.api_endpoint, "https://"), "/")
+}
+
+# The front end's security headers: AWS's managed SecurityHeadersPolicy (HSTS, nosniff, DENY framing,
+# the referrer policy, XSS protection) plus the app's Content-Security-Policy. Its text is the core's
+# (aiorch/web_headers.py content_security_policy, which the local server sends): this template holds
+# it and tests/unit/api/test_cloudfront_csp.py fails when the two differ. The storage origin is
+# where presigned S3 links point (the data bucket's regional virtual host). CloudFront: "Understand
+# response headers policies" (security headers, override),
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/understanding-response-headers-policies.html
+resource "aws_cloudfront_response_headers_policy" "security" {
+  name    = "${var.name_prefix}-security-headers"
+  comment = "The app's Content-Security-Policy (aiorch/web_headers.py) and AWS's security headers."
+
+  security_headers_config {
+    content_security_policy {
+      content_security_policy = trimspace(templatefile("${path.module}/content_security_policy.tftpl", { storage_origin = var.storage_origin }))
+      override                = true
+    }
+    content_type_options {
+      override = true
+    }
+    frame_options {
+      frame_option = "DENY"
+      override     = true
+    }
+    referrer_policy {
+      referrer_policy = "strict-origin-when-cross-origin"
+      override        = true
+    }
+    strict_transport_security {
+      access_control_max_age_sec = 31536000
+      include_subdomains         = false
+      override                   = true
+    }
+    xss_protection {
+      protection = true
+      mode_block = true
+      override   = true
+    }
+  }
 }
 
 # SPA fallback on the bucket's behaviour only: a path without a file extension
@@ -67,7 +106,6 @@ resource "aws_cloudfront_distribution" "this" {
   # checkov:skip=CKV_AWS_310:Two origins (bucket, API) with different content; a failover origin group would need a replica of each.
   # checkov:skip=CKV_AWS_374:No geo restriction: the service is not limited to regions.
   # checkov:skip=CKV2_AWS_42:A custom certificate needs a domain the deployer owns; see docs/deploy.md.
-  # checkov:skip=CKV2_AWS_32:response_headers_policy_id is AWS's managed SecurityHeadersPolicy, given by its fixed id, which checkov does not recognise.
   # checkov:skip=CKV2_AWS_47:The attached web ACL includes AWSManagedRulesKnownBadInputsRuleSet (Log4j), which checkov does not trace through the module.
   enabled             = true
   comment             = "${var.name_prefix} front end"
@@ -128,7 +166,7 @@ resource "aws_cloudfront_distribution" "this" {
     cached_methods             = ["GET", "HEAD"]
     compress                   = true
     cache_policy_id            = local.caching_optimized_policy_id
-    response_headers_policy_id = local.security_headers_policy_id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.security.id
 
     function_association {
       event_type   = "viewer-request"

@@ -36,6 +36,16 @@ variable "tags" {
   default     = {}
 }
 
+variable "storage_origin" {
+  description = "Origin of presigned storage links (https://<data bucket>.s3.<region>.amazonaws.com): the Content-Security-Policy lets the app show images from it and post uploads to it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^https://[a-z0-9.-]+(:[0-9]+)?$", var.storage_origin))
+    error_message = "storage_origin is an https origin: scheme and host, no path."
+  }
+}
+
 variable "api_endpoint" {
   description = "The HTTP API's base URL (https://<id>.execute-api.<region>.amazonaws.com); CloudFront routes api_path_patterns there."
   type        = string
