@@ -1,5 +1,6 @@
 import { flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createAppRouter } from '../src/router'
 import App from '../src/App.vue'
 import { ApiClient } from '../src/lib/api'
 import { execution, json, result, scriptedFetch } from './fakes'
@@ -24,7 +25,7 @@ describe('App', () => {
       (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
       (url) => (url === `/image-ai-analysis/${id}` ? json(statuses.length > 1 ? statuses.shift() : statuses[0]) : undefined),
     ])
-    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    const app = mount(App, { global: { plugins: [createAppRouter()] }, props: { api: new ApiClient('', fetcher) } })
     await flushPromises()
     expect(app.get('[data-testid="state"]').attributes('data-state')).toBe('Denoise')
     expect(app.get('[data-testid="state"]').text()).toBe('Removing noise') // in plain words
@@ -57,7 +58,7 @@ describe('App', () => {
       (url, init) => (url === '/image-ai-analysis' && init.method === 'POST' ? json({ execution_id: 'E', status: 'RUNNING' }, 202) : undefined),
       (url) => (url === '/image-ai-analysis/E' ? json(statuses.length > 1 ? statuses.shift() : statuses[0]) : undefined),
     ])
-    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    const app = mount(App, { global: { plugins: [createAppRouter()] }, props: { api: new ApiClient('', fetcher) } })
     await flushPromises()
     expect(app.get('[data-testid="user"]').text()).toBe('Signed in as local')
 
@@ -106,7 +107,7 @@ describe('App', () => {
       },
       (url) => (url.startsWith('/image-ai-analysis/E') ? json(execution({ status: 'SUCCEEDED' })) : undefined),
     ])
-    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    const app = mount(App, { global: { plugins: [createAppRouter()] }, props: { api: new ApiClient('', fetcher) } })
     await flushPromises()
     const input = app.get('[data-testid="file-input"]')
     Object.defineProperty(input.element, 'files', { value: [new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], 'p.png', { type: 'image/png' })] })
@@ -141,7 +142,7 @@ describe('App', () => {
         return json(execution({ execution_id: 'E', status: cancelled ? 'ABORTED' : 'RUNNING' }))
       },
     ])
-    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    const app = mount(App, { global: { plugins: [createAppRouter()] }, props: { api: new ApiClient('', fetcher) } })
     await flushPromises()
     const input = app.get('[data-testid="file-input"]')
     const png = new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], 'photo.png', { type: 'image/png' })
@@ -169,7 +170,7 @@ describe('App', () => {
           ? json({ items: [], next_cursor: null })
           : undefined,
     ])
-    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    const app = mount(App, { global: { plugins: [createAppRouter()] }, props: { api: new ApiClient('', fetcher) } })
     await flushPromises()
     expect(app.get('[data-testid="error"]').text()).toContain('only while the server listens on loopback')
     expect(app.get('[data-testid="run"]').attributes('disabled')).toBeDefined()

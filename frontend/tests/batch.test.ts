@@ -2,6 +2,7 @@
 // shows each image of the served execution (ExecutionOut.images) with its status, progress and result.
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createAppRouter } from '../src/router'
 import App from '../src/App.vue'
 import BatchView from '../src/components/BatchView.vue'
 import ImagePicker from '../src/components/ImagePicker.vue'
@@ -170,7 +171,7 @@ describe('App with a batch', () => {
       (url) => (url === '/image-ai-analysis/B' ? json(statuses.length > 1 ? statuses.shift() : statuses[0]) : undefined),
       (url) => (url.startsWith('/image-ai-analysis?') ? json({ items: [], next_cursor: null }) : undefined),
     ])
-    return { page: mount(App, { props: { api: new ApiClient('', fetcher) } }), calls }
+    return { page: mount(App, { global: { plugins: [createAppRouter()] }, props: { api: new ApiClient('', fetcher) } }), calls }
   }
 
   it('three files: each uploaded, ONE submit with uploads, then the batch view follows it to the end', async () => {

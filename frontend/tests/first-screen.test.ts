@@ -3,6 +3,7 @@
 // workflow's words made plain, and focus on the progress after Run.
 import { flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createAppRouter } from '../src/router'
 import App from '../src/App.vue'
 import ImagePicker from '../src/components/ImagePicker.vue'
 import OperationPicker from '../src/components/OperationPicker.vue'
@@ -174,7 +175,7 @@ describe('App: after Run', () => {
       },
       (url) => (url === '/image-ai-analysis/E' ? json(execution({ execution_id: 'E' })) : undefined),
     ])
-    const app = mount(App, { props: { api: new ApiClient('', fetcher) }, attachTo: document.body })
+    const app = mount(App, { global: { plugins: [createAppRouter()] }, props: { api: new ApiClient('', fetcher) }, attachTo: document.body })
     await flushPromises()
     const input = app.get('[data-testid="file-input"]')
     Object.defineProperty(input.element, 'files', { value: [new File([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], 'p.png', { type: 'image/png' })] })

@@ -2,6 +2,7 @@
 // for images, aiorch/operations.py OptionSpec.check for options; tests/e2e compares them with the API's).
 import { flushPromises, mount } from '@vue/test-utils'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { createAppRouter } from '../src/router'
 import App from '../src/App.vue'
 import ImagePicker from '../src/components/ImagePicker.vue'
 import { ApiClient } from '../src/lib/api'
@@ -85,7 +86,7 @@ describe('App refuses before upload', () => {
     const { fetcher, calls } = scriptedFetch([
       (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
     ])
-    return { app: mount(App, { props: { api: new ApiClient('', fetcher) } }), calls }
+    return { app: mount(App, { global: { plugins: [createAppRouter()] }, props: { api: new ApiClient('', fetcher) } }), calls }
   }
   async function pick(wrapper: ReturnType<typeof app>["app"], bytes: Uint8Array<ArrayBuffer>, name: string) {
     const input = wrapper.get('[data-testid="file-input"]')

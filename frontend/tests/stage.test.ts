@@ -2,6 +2,7 @@
 // chaining a result into the next run.
 import { flushPromises, mount } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createAppRouter } from '../src/router'
 import App from '../src/App.vue'
 import CompareSlider from '../src/components/CompareSlider.vue'
 import MaskBrush from '../src/components/MaskBrush.vue'
@@ -20,7 +21,7 @@ async function historyShowing(past: Execution) {
     (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
     (url) => (url.startsWith('/image-ai-analysis?') ? json({ items: [past], next_cursor: null }) : undefined),
   ])
-  const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+  const app = mount(App, { global: { plugins: [createAppRouter()] }, props: { api: new ApiClient('', fetcher) } })
   await flushPromises()
   await app.get('[data-testid="tab-history"]').trigger('click')
   await flushPromises()
@@ -174,7 +175,7 @@ describe('chaining', () => {
       (url, init) => (url === '/image-ai-analysis' && init.method === 'POST' ? json({ execution_id: 'E2', status: 'RUNNING' }, 202) : undefined),
       (url) => (url === '/image-ai-analysis/E2' ? json(execution({ execution_id: 'E2', operation: 'denoise' })) : undefined),
     ])
-    const app = mount(App, { props: { api: new ApiClient('', fetcher) } })
+    const app = mount(App, { global: { plugins: [createAppRouter()] }, props: { api: new ApiClient('', fetcher) } })
     await flushPromises()
     expect(app.get('[data-testid="download"]').attributes('download')).toBe('cat-upscaled.png')
     await app.get('[data-testid="chain"]').trigger('click')

@@ -13,8 +13,8 @@ export function runIdInUrl(): string | null {
   return window.location.pathname.match(RUN_PATH)?.[1] ?? null
 }
 
-function showRunInUrl(id: string) {
-  const path = `/run/${id}`
+/** Show another address (the page's router where there is one; a plain history entry otherwise). */
+function pushPath(path: string) {
   if (window.location.pathname !== path) window.history.pushState(null, '', path)
 }
 
@@ -25,9 +25,12 @@ export function resultName(r: { key: string; filename?: unknown }): string {
 
 export function useExecution(
   api: Pick<ApiClient, 'submit' | 'execution' | 'cancel'>,
-  hooks: { ended?: (e: Execution) => void } = {},
+  hooks: { ended?: (e: Execution) => void; go?: (path: string) => void } = {},
 ) {
+  const go = hooks.go ?? pushPath
   const execution = ref<Execution | null>(null)
+  // The execution followed (its id is known before its first status arrives).
+  const followed = ref<string | null>(null)
   // What went wrong sending or following a run, shown beside Run.
   const error = ref('')
   const busy = ref(false) // uploading and submitting
@@ -54,7 +57,8 @@ export function useExecution(
   /** Follow an execution; `first` sees its first status (a reopened run restores its form from it). */
   function follow(id: string, first?: (e: Execution) => void) {
     stopFollowing?.()
-    showRunInUrl(id)
+    followed.value = id
+    go(`/run/${id}`)
     let seen = false
     stopFollowing = followExecution(
       api,
@@ -75,8 +79,9 @@ export function useExecution(
   function clear(path: string | null = '/') {
     stopFollowing?.()
     stopFollowing = null
+    followed.value = null
     execution.value = null
-    if (path !== null && window.location.pathname !== path) window.history.pushState(null, '', path)
+    if (path !== null) go(path)
   }
 
   // Submit and follow. A retry of the same request (its answer lost) keeps its Idempotency-Key, so the
@@ -122,6 +127,7 @@ export function useExecution(
 
   return {
     execution,
+    followed,
     error,
     busy,
     cancelling,

@@ -1,0 +1,43 @@
+// The pages with an address: Back and Forward move between them, a reload or a shared link opens the same
+// page. The server answers the page (index.html) for the first segment of each of these paths: SPA_ROUTES
+// in lambdas/api/app.py, held equal to SPA_SEGMENTS below by tests/router.test.ts.
+import { createRouter, createWebHistory, type RouteLocationNormalized, type RouterHistory } from 'vue-router'
+
+export type Page = 'analyse' | 'history' | 'ops' | 'analytics'
+
+export const PAGE_LABELS: Record<Page, string> = { analyse: 'Analyse', history: 'History', ops: 'Ops', analytics: 'Analytics' }
+export const PAGES = Object.keys(PAGE_LABELS) as Page[]
+
+// App.vue draws each page itself (the analyse page's state outlives a visit to History): a route only
+// names the page and its title.
+const Page = { render: () => null }
+
+export const ROUTES = [
+  { path: '/', name: 'analyse', component: Page, meta: { page: 'analyse', title: 'Analyse' } },
+  { path: '/run/:id', name: 'run', component: Page, meta: { page: 'analyse', title: 'Run' } },
+  { path: '/history', name: 'history', component: Page, meta: { page: 'history', title: 'History' } },
+  { path: '/ops', name: 'ops', component: Page, meta: { page: 'ops', title: 'Ops' } },
+  { path: '/analytics', name: 'analytics', component: Page, meta: { page: 'analytics', title: 'Analytics' } },
+  // Any other address is the first page (the server never answers one with the page anyway).
+  { path: '/:unknown(.*)*', redirect: '/' },
+]
+
+/** The first segments of the paths above that the server must answer with the page ('' is the root). */
+export const SPA_SEGMENTS = [...new Set(ROUTES.map((r) => r.path.split('/')[1]).filter((s) => s && !s.startsWith(':')))]
+
+export function pageOf(route: Pick<RouteLocationNormalized, 'meta'>): Page {
+  return (route.meta.page as Page | undefined) ?? 'analyse'
+}
+
+export function createAppRouter(history: RouterHistory = createWebHistory()) {
+  return createRouter({
+    history,
+    routes: ROUTES,
+    // Back and Forward return where the page was; a new page starts at its top; the run replacing the
+    // photo (or the photo coming back) on the analyse page keeps the scroll where it is.
+    scrollBehavior(to, from, saved) {
+      if (saved) return saved
+      return pageOf(to) === pageOf(from) ? false : { top: 0 }
+    },
+  })
+}
