@@ -146,6 +146,25 @@ class OperationOut(BaseModel):
         description="Set: this operation previews a part of the named one (detect_text: the text inpaint's OCR "
         "would mask, with its boxes) and is offered inside that operation's form, not as an operation of its own.",
     )
+    models: list[ModelOut] = Field(
+        default_factory=list,
+        description="The choices that need a model's weights, each marked installed or not (auto never needs one).",
+    )
+
+
+class ModelOut(BaseModel):
+    """A model an option's choice needs, and whether it is installed where the jobs run."""
+
+    option: str = Field(
+        description="The option whose choice needs it: upscale's model, denoise's and inpaint's method."
+    )
+    choice: str = Field(description="The option's value that runs it.")
+    name: str = Field(description="The model's name in the weights registry.")
+    installed: bool | None = Field(
+        description="true: installed where the jobs run; false: not, and a request choosing it is refused (400); "
+        "null: not known here (no weights manifest configured)."
+    )
+    install: str | None = Field(description="The command an operator runs to install it; null when installed.")
 
 
 class OptionError(ValueError):
@@ -386,7 +405,8 @@ SCHEMAS: dict[Operation, OperationSchema] = {
                 maximum=256,
                 default=8,
                 unit="px",
-                description="How far the text mask grows around each line of text.",
+                description="How far the mask grows around a line of text masked by its box (when its letters "
+                "cannot be told from the background); letter-shaped masks grow by at most 1 px.",
                 applies_to="use_ocr true",
                 jobs=_DETECT,
             ),
@@ -395,7 +415,8 @@ SCHEMAS: dict[Operation, OperationSchema] = {
                 type="choice",
                 choices=["auto", "lama", "telea"],
                 default="auto",
-                description="auto: LaMa when its weights are installed, else OpenCV Telea; lama needs weights.",
+                description="auto: LaMa when its weights are installed, else OpenCV FSR (contrib) or Telea; "
+                "lama needs weights.",
                 jobs=_INPAINT,
             ),
             OptionSpec(
@@ -491,11 +512,30 @@ def check_options(operation: Operation | str, options: dict[str, Any], *, operat
     return checked
 
 
-def served_operations(settings: Settings) -> list[OperationOut]:
-    """Every operation's user options and input limits, for ``GET /operations`` and the web form."""
+def served_operations(settings: Settings, installed: dict[str, bool | None] | None = None) -> list[OperationOut]:
+    """Every operation's user options and input limits, for ``GET /operations`` and the web form, with the
+    models its choices need marked installed or not (``installed``: by model name; default: as
+    ``aiorch.weights.installed`` finds them)."""
     from aiorch.analysis.media import CONTENT_TYPES, EXTENSIONS  # the upload's table (media imports this module)
+    from aiorch.weights import MODEL_OPTIONS, install_hint
+    from aiorch.weights import installed as installed_models
 
     content_types = [CONTENT_TYPES[ext] for ext in EXTENSIONS.values()]
+    flags = installed_models(settings) if installed is None else installed
+
+    def models(operation: Operation) -> list[ModelOut]:
+        option, choices = MODEL_OPTIONS.get(operation, ("", {}))
+        return [
+            ModelOut(
+                option=option,
+                choice=choice,
+                name=name,
+                installed=flags.get(name),
+                install=None if flags.get(name) else install_hint(name),
+            )
+            for choice, name in sorted(choices.items())
+        ]
+
     return [
         OperationOut(
             name=schema.name,
@@ -508,6 +548,7 @@ def served_operations(settings: Settings) -> list[OperationOut]:
             ),
             options=[o for o in schema.options if o.audience is Audience.user],
             preview_for=schema.preview_for,
+            models=models(schema.name),
         )
         for schema in SCHEMAS.values()
     ]

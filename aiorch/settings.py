@@ -37,7 +37,17 @@ class Settings(BaseSettings):
     )
     s3_endpoint_url: str | None = Field(default=None, description="Custom S3 endpoint (MinIO, moto).")
     weights_dir: Path | None = Field(
-        default=None, description="Folder of user-supplied model weights (.pth/.safetensors/.pt)."
+        default=None,
+        description="Folder of model weights (.pth/.safetensors/.pt): where `aiorch weights pull` puts the "
+        "registry's files and the jobs look for them; default: <data_dir>/models (the job image: "
+        "/opt/aiorch/weights).",
+    )
+    weights_manifest: str | None = Field(
+        default=None,
+        description="The job image's weights manifest (jobs/Dockerfile writes /opt/aiorch/weights/manifest.json): "
+        "a file path or an s3:// / file:// URI. Set where the API cannot see the jobs' weights folder (AWS): "
+        "GET /operations marks models installed from it, and a request for one not installed is refused. "
+        "Unset: the weights folder on this machine decides, or nothing is known when state_machine_arn is set.",
     )
     weights_cache_dir: Path | None = Field(
         default=None, description="Converted weights cache; default: <data_dir>/weights."
@@ -208,6 +218,10 @@ class Settings(BaseSettings):
     @property
     def resolved_weights_cache_dir(self) -> Path:
         return self.weights_cache_dir or self.data_dir / "weights"
+
+    @property
+    def resolved_weights_dir(self) -> Path:
+        return self.weights_dir or self.data_dir / "models"
 
     @property
     def resolved_states_endpoint_url(self) -> str:

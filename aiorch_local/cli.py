@@ -388,6 +388,9 @@ def token(user: str | None) -> None:
 
 
 def _register_optional_groups() -> None:
+    from aiorch_local.weights_cli import weights
+
+    cli.add_command(weights)
     try:
         from aiorch_local.analytics_cli import analytics
     except ImportError:  # the analytics extra (duckdb, sqlglot) is not installed

@@ -1,8 +1,9 @@
 """inpaint: fill the masked pixels, with LaMa when its weights are configured, else a classical filler.
 
 Weights: option ``weights``, else Settings ``lama_weights``, else the
-registry's ``big-lama`` file when it is in ``Settings.weights_dir`` (the job
-image puts it there). Without any, ``auto`` runs the best classical filler
+registry's ``big-lama`` file when it is in the weights folder
+(``Settings.resolved_weights_dir``: the job image puts it there, and so does
+``aiorch weights pull big-lama``). Without any, ``auto`` runs the best classical filler
 installed, chosen by measurement (``python -m bench inpaint``, docs/benchmarks.md):
 OpenCV contrib's FSR (``cv2.xphoto.inpaint``, INPAINT_FSR_FAST) when the contrib
 build of OpenCV is installed, else OpenCV's Telea; the metadata says
@@ -244,19 +245,19 @@ def lama_fill(model: Any, device: Any, max_side: int) -> Any:
 def resolve_filler(options: dict[str, Any]) -> tuple[str, Any, str | None]:
     """(method, LaMa weights, registered LaMa name): "auto" is LaMa when weights exist, else the best
     classical filler installed ("fsr" when OpenCV contrib is, else "telea")."""
+    from aiorch.weights import find_weights, pull_command
+
     method = options.get("method") or "auto"  # checked by the schema (jobs.options.read_options)
     settings = get_settings()
-    weights = options.get("weights") or settings.lama_weights
+    # The one rule (aiorch.weights.find_weights): the option, AIORCH_LAMA_WEIGHTS, the weights folder's big-lama.pt.
+    weights: Any = find_weights("big-lama", options.get("weights"), settings)
     name = None
-    if not weights and settings.weights_dir is not None:
-        from jobs.weights.registry import lookup
-
-        if (settings.weights_dir / lookup("big-lama").file).is_file():
-            name = "big-lama"
+    if weights and not (options.get("weights") or settings.lama_weights):
+        weights, name = None, "big-lama"  # the registry's file: loaded by name, its published sha256 checked
     if method == "lama" and not weights and not name:
         raise JobFailure(
-            "LaMa needs weights: set AIORCH_LAMA_WEIGHTS (or put big-lama.pt in AIORCH_WEIGHTS_DIR). "
-            "Without them, use method telea.",
+            f"LaMa needs weights: install them with `{pull_command('big-lama')}` (into AIORCH_WEIGHTS_DIR) or "
+            "set AIORCH_LAMA_WEIGHTS. Without them, use method telea.",
             "BadRequest",
         )
     if method == "auto":

@@ -60,6 +60,7 @@ from aiorch.operations import OptionError, check_options
 from aiorch.settings import Settings
 from aiorch.states import execution_arn
 from aiorch.storage import NotFound, Storage, open_app_storage
+from aiorch.weights import not_installed_problem
 
 
 def final_outcome(operation: str, metadata: dict[str, Any]) -> tuple[str | None, bool]:
@@ -186,6 +187,8 @@ class AnalysisService:
             check_options(operation, options)  # the schema ValidateInput applies, before anything is stored
         except OptionError as exc:
             raise BadRequest(exc.message) from None
+        if problem := not_installed_problem(operation, options, self.settings):
+            raise BadRequest(problem)  # before any job: the model it chose is not where the jobs run
         named = [("upload", key) for key in upload_keys or [upload_key]] + [("mask", mask_key)]
         for what, key in named:
             if key is not None and (problem := key_problem(key, f"the {what} key")):

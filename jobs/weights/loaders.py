@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from aiorch.settings import Settings, get_settings
 from jobs.contract import JobFailure
 from jobs.weights import ncnn
-from jobs.weights.registry import PACKAGE, WeightsEntry, lookup
+from jobs.weights.registry import PACKAGE, WeightsEntry, lookup, pull_command
 
 if TYPE_CHECKING:
     import torch
@@ -168,17 +168,15 @@ def _write_cache(path: Path, state: dict[str, torch.Tensor], metadata: dict[str,
 
 
 def _load_container(entry: WeightsEntry, settings: Settings) -> LoadedModel:
-    if settings.weights_dir is None:
+    path = settings.resolved_weights_dir / entry.file
+    if not path.is_file():
         raise JobFailure(
-            f"Model {entry.name} needs the file {entry.file}; set AIORCH_WEIGHTS_DIR to the folder "
-            "holding it (the job image sets it).",
+            f"Model {entry.name}: {path} does not exist. Install it with `{pull_command(entry.name)}` on a "
+            "connected machine, or set AIORCH_WEIGHTS_DIR to the folder holding it (the job image sets it).",
             "WeightsMissing",
         )
-    path = settings.weights_dir / entry.file
-    if not path.is_file():
-        raise JobFailure(f"Model {entry.name}: {path} does not exist.", "WeightsMissing")
     sha = sha256_file(path)
-    if sha != entry.sha256:
+    if entry.sha256 is not None and sha != entry.sha256:
         raise JobFailure(f"Model {entry.name}: {path} has sha256 {sha}, expected {entry.sha256}.", "WeightsChecksum")
     return _load_user_file(path, label=str(path), entry=entry, sha256=sha)
 
@@ -190,8 +188,8 @@ def _fetch_user_weights(weights: str, settings: Settings) -> Path:
     """A local path as is; a file:// or s3:// URI is read once into the cache (named by its sha256)."""
     if "://" not in weights:
         path = Path(weights)
-        if not path.is_absolute() and settings.weights_dir is not None:
-            path = settings.weights_dir / path
+        if not path.is_absolute() and (settings.resolved_weights_dir / path).is_file():
+            path = settings.resolved_weights_dir / path
         if not path.is_file():
             raise JobFailure(f"Weights file {weights!r} does not exist.", "WeightsMissing")
         return path

@@ -398,7 +398,7 @@ export interface components {
             /** @description The detect_text options (GET /operations serves them with their units). */
             options?: {
                 /**
-                 * @description How far the text mask grows around each line of text.
+                 * @description How far the mask grows around a line of text masked by its box (when its letters cannot be told from the background); letter-shaped masks grow by at most 1 px.
                  * @default 8
                  */
                 dilate_px: number | null;
@@ -473,6 +473,11 @@ export interface components {
              * @description The upload's own file name, when it was given.
              */
             original_name: string | null;
+            /**
+             * Outcome
+             * @description What the result is, in plain words, when it is not simply the operation's change (remove text on a photo without text: 'No text found: nothing changed'); null otherwise.
+             */
+            outcome: string | null;
             progress: components["schemas"]["ProgressOut"];
             /** Results */
             results: components["schemas"]["ResultOut"][];
@@ -484,6 +489,12 @@ export interface components {
             status: components["schemas"]["ExecutionStatus"];
             /** @description The final job's thumbnail.webp (at most 256 px), for galleries; null when it wrote none. */
             thumbnail: components["schemas"]["ThumbnailOut"] | null;
+            /**
+             * Unchanged
+             * @description true: the result is the input as it was.
+             * @default false
+             */
+            unchanged: boolean;
         };
         /** ExecutionPage */
         ExecutionPage: {
@@ -604,7 +615,7 @@ export interface components {
                  */
                 context_px: number | null;
                 /**
-                 * @description How far the text mask grows around each line of text.
+                 * @description How far the mask grows around a line of text masked by its box (when its letters cannot be told from the background); letter-shaped masks grow by at most 1 px.
                  * @default 8
                  */
                 dilate_px: number | null;
@@ -619,7 +630,7 @@ export interface components {
                  */
                 max_side: number | null;
                 /**
-                 * @description auto: LaMa when its weights are installed, else OpenCV Telea; lama needs weights.
+                 * @description auto: LaMa when its weights are installed, else OpenCV FSR (contrib) or Telea; lama needs weights.
                  * @default auto
                  */
                 method: ("auto" | "lama" | "telea") | null;
@@ -674,6 +685,37 @@ export interface components {
              */
             min_side_px: number;
         };
+        /**
+         * ModelOut
+         * @description A model an option's choice needs, and whether it is installed where the jobs run.
+         */
+        ModelOut: {
+            /**
+             * Choice
+             * @description The option's value that runs it.
+             */
+            choice: string;
+            /**
+             * Install
+             * @description The command an operator runs to install it; null when installed.
+             */
+            install: string | null;
+            /**
+             * Installed
+             * @description true: installed where the jobs run; false: not, and a request choosing it is refused (400); null: not known here (no weights manifest configured).
+             */
+            installed: boolean | null;
+            /**
+             * Name
+             * @description The model's name in the weights registry.
+             */
+            name: string;
+            /**
+             * Option
+             * @description The option whose choice needs it: upscale's model, denoise's and inpaint's method.
+             */
+            option: string;
+        };
         /** NamedQueries */
         NamedQueries: {
             /** Queries */
@@ -699,6 +741,11 @@ export interface components {
             /** Accepts Mask */
             accepts_mask: boolean;
             input: components["schemas"]["InputLimits"];
+            /**
+             * Models
+             * @description The choices that need a model's weights, each marked installed or not (auto never needs one).
+             */
+            models?: components["schemas"]["ModelOut"][];
             name: components["schemas"]["Operation"];
             /** Options */
             options: components["schemas"]["OptionSpec"][];

@@ -9,13 +9,19 @@ from pathlib import Path
 
 from aiorch.operations import served_operations
 from aiorch.settings import Settings
+from aiorch.weights import REGISTRY
+
+# A fresh install's models: the packaged Real-ESRGAN ones, no downloaded weights (the fixture is the same
+# on every machine, whatever its weights folder holds).
+FRESH_INSTALL: dict[str, bool | None] = {name: entry.source == "package" for name, entry in REGISTRY.items()}
 
 FIXTURE = Path(__file__).resolve().parents[3] / "frontend" / "tests" / "served-operations.json"
 
 
 def served_json() -> str:
     defaults = Settings.model_construct()  # the model's defaults, no AIORCH_* from the environment
-    return json.dumps([op.model_dump(mode="json") for op in served_operations(defaults)], indent=2) + "\n"
+    served = served_operations(defaults, installed=FRESH_INSTALL)
+    return json.dumps([op.model_dump(mode="json") for op in served], indent=2) + "\n"
 
 
 def test_the_front_end_fixture_is_the_served_schema() -> None:

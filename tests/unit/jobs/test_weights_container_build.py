@@ -59,13 +59,25 @@ def test_one_cuda_stack_the_wheels_and_python_is_the_projects_version() -> None:
     assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"].startswith(">=3.11")
 
 
-@pytest.mark.parametrize("entry", [e for e in REGISTRY.values() if e.source == "container"], ids=lambda e: e.name)
+@pytest.mark.parametrize(
+    "entry", [e for e in REGISTRY.values() if e.source == "container" and e.sha256], ids=lambda e: e.name
+)
 def test_every_container_weight_is_downloaded_and_checked_against_the_registry(entry) -> None:
     args = build_args()
     url_arg = next(name for name, value in args.items() if value == entry.url)
     sha_arg = url_arg.removesuffix("_URL") + "_SHA256"
     assert args[sha_arg] == entry.sha256
     assert re.search(rf'fetch "\${url_arg}" {re.escape(entry.file)} "\${sha_arg}"', DOCKERFILE.read_text())
+
+
+def test_an_unpinned_weight_is_fetched_only_with_the_builder_s_sha256_under_the_registry_s_file_name() -> None:
+    unpinned = [e for e in REGISTRY.values() if e.source == "container" and not e.sha256]
+    assert [e.name for e in unpinned] == ["drunet"]
+    assert re.search(rf'fetch "\$DRUNET_URL" {re.escape(unpinned[0].file)} "\$DRUNET_SHA256"', DOCKERFILE.read_text())
+
+
+def test_the_image_writes_its_weights_manifest_for_the_api() -> None:
+    assert "write_manifest()" in DOCKERFILE.read_text()
 
 
 def test_downloads_fail_the_build_unless_their_sha256_matches() -> None:
