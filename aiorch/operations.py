@@ -346,9 +346,10 @@ SCHEMAS: dict[Operation, OperationSchema] = {
             OptionSpec(
                 name="method",
                 type="choice",
-                choices=["auto", "drunet", "bm3d", "tv", "wavelet"],
+                choices=["auto", "drunet", "bm3d", "bm3d-fast", "tv", "wavelet"],
                 default="auto",
-                description="auto: DRUNet when its weights are installed, else BM3D; drunet needs weights.",
+                description="auto: DRUNet when its weights are installed, else colour BM3D (bm3d-fast), or wavelet "
+                "where that would take over a minute; drunet needs weights; bm3d: BM3D's full search (slow).",
                 jobs=_DENOISE,
             ),
             OptionSpec(

@@ -259,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench.inpaint import main as inpaint_main
 
         return inpaint_main(argv[1:])
+    if argv[:1] == ["denoise"]:  # python -m bench denoise: each method's seconds and PSNR at 1024² (bench/denoise.py)
+        from bench.denoise import main as denoise_main
+
+        return denoise_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="auto", help="cpu | cuda | auto (auto: CPU, plus the GPU if present)")
     parser.add_argument("--size", type=int, default=None, help="upscale input side (default: 1024 GPU, 48 CPU)")

@@ -356,10 +356,10 @@ export interface components {
                  */
                 format: ("png" | "jpeg" | "jpg" | "webp") | null;
                 /**
-                 * @description auto: DRUNet when its weights are installed, else BM3D; drunet needs weights.
+                 * @description auto: DRUNet when its weights are installed, else colour BM3D (bm3d-fast), or wavelet where that would take over a minute; drunet needs weights; bm3d: BM3D's full search (slow).
                  * @default auto
                  */
-                method: ("auto" | "drunet" | "bm3d" | "tv" | "wavelet") | null;
+                method: ("auto" | "drunet" | "bm3d" | "bm3d-fast" | "tv" | "wavelet") | null;
                 /**
                  * @description Arithmetic precision; auto: fp16 on a GPU for a model that supports it, else fp32. fp16 needs a GPU and such a model (the classical methods run in fp32).
                  * @default auto

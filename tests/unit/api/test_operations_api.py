@@ -25,7 +25,7 @@ BAD_OPTIONS = {
     ],
     "denoise": [
         ({"sigma": 300}, "sigma", "a number from 0 to 255"),
-        ({"method": 7}, "method", "one of auto, drunet, bm3d, tv, wavelet"),
+        ({"method": 7}, "method", "one of auto, drunet, bm3d, bm3d-fast, tv, wavelet"),
         ({"strength": 1}, "strength", "unknown option"),
         ({"weights": "/srv/drunet.pth"}, "weights", "operator setting"),
     ],

@@ -37,10 +37,10 @@ def test_sigma_estimate_is_near_zero_on_a_clean_photo() -> None:
 def test_default_gains_at_least_6_db_on_a_real_photo_at_sigma_25() -> None:
     clean = astronaut_crop(256)
     degraded = noisy(clean, 25.0)
-    output = denoise.run(degraded, {}, no_progress)  # default: BM3D, sigma estimated
+    output = denoise.run(degraded, {}, no_progress)  # default: colour BM3D (bm3d-fast), sigma estimated
     gain = psnr(output.image, clean) - psnr(degraded, clean)
     assert gain >= 6.0, f"BM3D gained only {gain:.2f} dB"
-    assert output.metadata["weights"] == "fallback: bm3d" and output.metadata["fallback"] is True
+    assert output.metadata["weights"] == "fallback: bm3d-fast" and output.metadata["fallback"] is True
     assert output.metadata["sigma_estimated"] is True and 18 < output.metadata["sigma"] < 30
     assert output.image.shape == clean.shape and output.image.dtype == np.float32
 
