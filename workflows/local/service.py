@@ -111,6 +111,11 @@ def run_service(settings: Settings, stop: threading.Event | None = None) -> None
     finally:
         if watchdog is not None:
             watchdog.stop()
+            try:  # while moto still answers: the history is read from it
+                recorded = watchdog.interrupt_running()
+                log.info("stopping: %d running executions recorded INTERRUPTED with their history", recorded)
+            except Exception:
+                log.exception("recording the running executions at shutdown failed; the next start does it")
         runner.shutdown()
         server.stop()
         service_file(settings).unlink(missing_ok=True)

@@ -40,7 +40,9 @@ MAX_HANDLER_ATTEMPTS = 6  # with the backoff below: tries over about a minute, t
 RETRY_FIRST_S = 1.0  # the pause after a failed report, doubled after each failure up to RETRY_MAX_S
 RETRY_MAX_S = 30.0
 SWEEP_EVERY_ROUNDS = 60  # the running-count sweep (aiorch/index) about once a minute
-ARCHIVE_RUNNING_EVERY_ROUNDS = 10  # a running execution's history is stored this often (rounds)
+# A running execution's history is stored every round it grew (the read is local, the write skipped
+# when nothing happened), so a crash loses at most the last round of it.
+ARCHIVE_RUNNING_EVERY_ROUNDS = 1
 
 StatusChangeHandler = Callable[[dict[str, Any], Any], Any]
 
@@ -166,6 +168,7 @@ class Watchdog:
         self._done: set[str] = set()  # executions reported
         self.for_sweep: dict[str, dict[str, Any]] = {}  # out of attempts: ARN → event, tried at each sweep
         self._archived: set[str] = set()  # ended executions whose final history is stored
+        self._stored_events: dict[str, int] = {}  # execution ARN → events in its stored history
         self._rounds = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
@@ -206,6 +209,18 @@ class Watchdog:
                     self.sweep()
             except Exception:  # one bad round must not end the watchdog
                 log.exception("watchdog round failed")
+
+    def interrupt_running(self) -> int:
+        """On the way out (SIGTERM): store each running execution's history as it stands, then record
+        it INTERRUPTED now, instead of leaving it RUNNING until the next start. Returns how many."""
+        for arn, item in self._executions().items():
+            if item["status"] == "RUNNING":
+                self.archive(arn, ended=False)
+        records = running_records(self.settings)
+        left = self.report_interrupted(records)
+        if left:
+            log.error("%d running executions could not be recorded INTERRUPTED; the next start reports them", len(left))
+        return len(records) - len(left)
 
     def retry_interrupted(self) -> None:
         """Report again each failed INTERRUPTED finalisation whose backoff has passed."""
@@ -285,9 +300,10 @@ class Watchdog:
         try:
             described = self.states.describe_execution(executionArn=arn)
             user = json.loads(described.get("input") or "{}")["request"]["user"]
-            store_history(
-                open_app_storage(self.settings), user, described["name"], described, history_events(self.states, arn)
-            )
+            events = history_events(self.states, arn)
+            if ended or self._stored_events.get(arn) != len(events):
+                store_history(open_app_storage(self.settings), user, described["name"], described, events)
+                self._stored_events[arn] = len(events)
         except (KeyError, TypeError, ValueError):
             self._archived.add(arn)  # not an analysis request: nothing to store it under
             return

@@ -12,8 +12,10 @@ import pytest
 from states_harness import USER, LocalStates, make_settings, wait_for
 
 from aiorch.contracts import ExecutionStatus
+from aiorch.index.history import load_history
 from aiorch.states import states_client
 from aiorch.states.history import describe
+from aiorch.storage import open_app_storage
 from workflows.local.client import ensure_service, pid_alive, service_pid, stop_service
 
 pytestmark = pytest.mark.functional
@@ -222,6 +224,12 @@ def test_service_killed_mid_execution_reports_interrupted_and_leaves_no_job(tmp_
         second_job = _job_pid(states, second_id, "upscale")
         assert stop_service(settings)  # SIGTERM: the service ends its jobs on the way out
         wait_for(lambda: not pid_alive(second_job), 5, f"job process {second_job} to end with the service")
+        # ... and records the execution INTERRUPTED before it exits, its history kept as it stood.
+        stopped = states.index.get(USER, second_id)
+        assert stopped is not None and stopped.status is ExecutionStatus.INTERRUPTED
+        kept = load_history(open_app_storage(settings), USER, second_id)
+        assert kept is not None, "the state history of an execution cut off by SIGTERM was not kept"
+        assert "Upscale" in {e.get("stateEnteredEventDetails", {}).get("name") for e in kept[1]}
     finally:
         stop_service(settings)
 
