@@ -13,6 +13,7 @@ const hint = {
     client_id: 'spa-client',
     redirect_uri: 'https://app.example/',
     scope: 'openid email profile',
+    state: 'state-from-the-server',
   },
 }
 
@@ -42,15 +43,17 @@ describe('signIn', () => {
     const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))
     const expected = btoa(String.fromCharCode(...new Uint8Array(digest))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
     expect(url.searchParams.get('code_challenge')).toBe(expected)
+    expect(url.searchParams.get('state')).toBe('state-from-the-server')
   })
 
   it('back from the Hosted UI, exchanges the code with the stored verifier', async () => {
     sessionStorage.setItem('aiorch.pkce_verifier', JSON.stringify({ verifier: 'v'.repeat(64), redirect: 'https://app.example/cb' }))
     const { fetcher, calls } = scriptedFetch([() => json({ access_token: 'T', expires_in: 60, user: 'sub-1' })])
     const api = new ApiClient('', fetcher)
-    await signIn(api, fakeLocation('?code=abc'))
+    await signIn(api, fakeLocation('?code=abc&state=s1'))
     const query = new URL(calls[0].url, 'https://app.example').searchParams
     expect(query.get('code')).toBe('abc')
+    expect(query.get('state')).toBe('s1') // sent back for the server to check against its cookie
     expect(query.get('code_verifier')).toBe('v'.repeat(64))
     expect(query.get('redirect_uri')).toBe('https://app.example/cb')
     expect(api.user).toBe('sub-1')

@@ -22,6 +22,8 @@ interface SignInHint {
   client_id: string
   redirect_uri: string | null
   scope: string
+  /** OAuth state: the server keeps it in a cookie and checks the one the Hosted UI sends back. */
+  state?: string | null
 }
 
 /** Signs the API client in; may leave the page for the Hosted UI (then the promise never resolves). */
@@ -34,6 +36,8 @@ export async function signIn(api: ApiClient, location: Location = window.locatio
     // The exchange must name the same redirect URI the authorization request did.
     const { verifier, redirect } = JSON.parse(pending) as { verifier: string; redirect: string }
     const query = new URLSearchParams({ code, code_verifier: verifier, redirect_uri: redirect })
+    const state = params.get('state')
+    if (state) query.set('state', state)
     await api.signIn(`?${query}`)
     history.replaceState(null, '', location.pathname + location.hash)
     return
@@ -54,6 +58,7 @@ export async function signIn(api: ApiClient, location: Location = window.locatio
       code_challenge_method: 'S256',
       code_challenge: challenge,
     })
+    if (hint.state) query.set('state', hint.state)
     location.assign(`${hint.authorize_endpoint}?${query}`)
     await new Promise(() => {}) // leaving the page
   }

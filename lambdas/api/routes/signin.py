@@ -7,9 +7,8 @@ With Cognito the session lives in two HttpOnly cookies scoped to ``/authorize``:
   bare 401 (W2). A refused refresh now clears the cookie and answers 401 with the sign-in hint the web
   app follows to the Hosted UI (frontend/src/lib/signin.ts reads ``sign_in``).
 - the OAuth ``state`` of a Hosted UI round trip (H10), for ten minutes: the hint carries a fresh random
-  value, the cookie keeps it, and a callback that sends ``state`` back must match it. RFC 6749 §10.12
-  (CSRF), RFC 9700 §2.1 and §4.7. A callback without ``state`` is still accepted: PKCE binds the code
-  to the browser that holds the verifier (RFC 9700 §4.7.1), and the web app does not forward it yet.
+  value, the cookie keeps it, and the callback must send ``state`` back, equal to it (the web app
+  forwards it: frontend/src/lib/signin.ts). RFC 6749 §10.12 (CSRF), RFC 9700 §2.1 and §4.7.
 
 ``DELETE /authorize`` signs out: it revokes the refresh token at Cognito, clears both cookies and
 names Cognito's ``/logout``, which ends the Hosted UI's own session.
@@ -118,12 +117,11 @@ def authorize(
         if code:
             if not code_verifier:
                 raise Problem(400, "code_verifier (PKCE) is required with code")
-            if state is not None:
-                expected = request.cookies.get(STATE_COOKIE) or ""
-                if not expected or not hmac.compare_digest(state.encode(), expected.encode()):
-                    return sign_in_required(
-                        settings, "this sign-in did not start here (its state does not match); sign in again"
-                    )
+            expected = request.cookies.get(STATE_COOKIE) or ""
+            if not state or not expected or not hmac.compare_digest(state.encode(), expected.encode()):
+                return sign_in_required(
+                    settings, "this sign-in did not start here (its state does not match); sign in again"
+                )
             body = ctx.cognito.exchange_code(code, code_verifier, redirect_uri or settings.auth_redirect_uri or "")
         elif refresh_token:
             body = ctx.cognito.refresh(refresh_token)

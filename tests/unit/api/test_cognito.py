@@ -147,9 +147,10 @@ def test_authorize_exchanges_a_code_and_keeps_the_refresh_token_in_an_httponly_c
     asked = client.get("/authorize")
     assert asked.status_code == 401
     assert asked.json()["sign_in"]["authorize_endpoint"].endswith("/oauth2/authorize")
+    state = asked.json()["sign_in"]["state"]
 
     verifier_code = "v" * 43
-    response = client.get("/authorize", params={"code": "good-code", "code_verifier": verifier_code})
+    response = client.get("/authorize", params={"code": "good-code", "code_verifier": verifier_code, "state": state})
     assert response.status_code == 200
     assert "refresh_token" not in response.json()
     assert response.json()["access_token"] == issued["AccessToken"]
@@ -164,8 +165,9 @@ def test_authorize_exchanges_a_code_and_keeps_the_refresh_token_in_an_httponly_c
     refreshed = client.get("/authorize")  # the cookie is sent back: the refresh grant
     assert refreshed.status_code == 200 and posts[-1][1]["grant_type"] == "refresh_token"
 
-    bad = TestClient(create_app(cognito_settings, verifier=verifier, cognito=cognito))
-    refused = bad.get("/authorize", params={"code": "bad-code", "code_verifier": verifier_code})
+    bad = TestClient(create_app(cognito_settings, verifier=verifier, cognito=cognito), base_url="https://testserver")
+    state = bad.get("/authorize").json()["sign_in"]["state"]
+    refused = bad.get("/authorize", params={"code": "bad-code", "code_verifier": verifier_code, "state": state})
     assert refused.status_code == 401 and "invalid_grant" in refused.json()["detail"]
 
 
@@ -203,7 +205,8 @@ def _set_cookies(response: Any) -> dict[str, str]:
 def test_the_refresh_cookie_lives_exactly_as_long_as_cognitos_refresh_token(session, cognito_settings) -> None:
     """W2: the cookie lived 30 days, Cognito's refresh token 7; for 23 days a signed-in user met a bare 401."""
     client, _ = session
-    response = client.get("/authorize", params={"code": "good-code", "code_verifier": "v" * 43})
+    state = client.get("/authorize").json()["sign_in"]["state"]
+    response = client.get("/authorize", params={"code": "good-code", "code_verifier": "v" * 43, "state": state})
     assert response.status_code == 200
     cookie = _set_cookies(response)[REFRESH_COOKIE]
     assert f"Max-Age={cognito_settings.auth_refresh_token_days * 24 * 3600}" in cookie
@@ -247,7 +250,7 @@ def test_a_refused_refresh_clears_the_cookie_and_answers_with_the_sign_in_hint(s
 
 def test_the_hosted_ui_round_trip_carries_an_oauth_state_checked_on_the_callback(session) -> None:
     """H10: the sign-in hint carries a random state, kept in a short-lived HttpOnly cookie; a callback that
-    sends back another state is refused before any code exchange."""
+    sends back another state, or none, is refused before any code exchange."""
     from lambdas.api.routes.signin import STATE_COOKIE, STATE_COOKIE_MAX_AGE_S
 
     client, posts = session
@@ -263,6 +266,9 @@ def test_the_hosted_ui_round_trip_carries_an_oauth_state_checked_on_the_callback
     forged = client.get("/authorize", params={"code": "good-code", "code_verifier": "v" * 43, "state": "other"})
     assert forged.status_code == 401 and "state" in forged.json()["detail"] and "sign_in" in forged.json()
     assert not any(form.get("code") == "good-code" for _, form in posts)  # never exchanged
+    unsent = client.get("/authorize", params={"code": "good-code", "code_verifier": "v" * 43})
+    assert unsent.status_code == 401 and "state" in unsent.json()["detail"]  # a callback must send it back
+    assert not any(form.get("code") == "good-code" for _, form in posts)
 
     client.cookies.set(STATE_COOKIE, state, domain="testserver.local", path="/authorize")
     good = client.get("/authorize", params={"code": "good-code", "code_verifier": "v" * 43, "state": state})
