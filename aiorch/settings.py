@@ -193,6 +193,9 @@ class Settings(BaseSettings):
     cpu_price_per_hour_usd: float = Field(default=0.1, ge=0, description="Assumed hourly price of a CPU job.")
     athena_workgroup: str = Field(default="aiorch", description="Athena workgroup the AWS analytics run in.")
     athena_database: str = Field(default="aiorch", description="Glue database holding the results table.")
+    analytics_runs_per_minute: int = Field(
+        default=20, ge=0, le=10_000, description="Named-query runs one user may start a minute; 0: unlimited."
+    )
     analytics_compaction: bool = Field(
         default=True,
         description="Fold each day's per-execution rows into one Parquet file before a local answer (and on the "

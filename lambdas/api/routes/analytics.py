@@ -8,20 +8,32 @@ first poll, through the same addresses.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from aiorch.analytics.errors import AnalyticsQueryError, UnknownQueryRun
 from aiorch.analytics.queries import UnknownQuery
 from aiorch.analytics.service import list_named_queries, named_query_answer, start_named_query
+from aiorch.ratelimit import RateLimiter
 from lambdas.api import schemas
 from lambdas.api.context import UNAUTHORIZED, Analyst, Ctx
 from lambdas.api.problems import Problem
 
 router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
+
+
+def run_limiter(request: Request, per_minute: int) -> RateLimiter:
+    """The app's own limiter of query runs (one window per user), made on first use."""
+    state = request.app.state
+    if getattr(state, "analytics_runs", None) is None:
+        state.analytics_runs = RateLimiter(per_minute, 60.0)
+    limiter: RateLimiter = state.analytics_runs
+    return limiter
+
 
 QueryName = Annotated[str, PathParam(pattern=r"^[a-z0-9_]{1,64}$")]
 QueryId = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9-]{1,80}$")]
@@ -42,10 +54,18 @@ def analytics_queries(_: Analyst) -> dict[str, Any]:
     status_code=202,
     response_model=schemas.QueryRun,
     tags=["analytics"],
-    responses={403: {}, 404: {}},
+    responses={403: {}, 404: {}, 429: {"description": "Too many runs this minute (Retry-After says when)."}},
 )
-def start_query(ctx: Ctx, _: Analyst, name: QueryName) -> dict[str, Any]:
+def start_query(ctx: Ctx, request: Request, analyst: Analyst, name: QueryName) -> dict[str, Any]:
     """Start one named query; poll ``answer_url`` for its answer."""
+    wait_s = run_limiter(request, ctx.settings.analytics_runs_per_minute).acquire(analyst.user)
+    if wait_s > 0:
+        raise Problem(
+            429,
+            f"you have started {ctx.settings.analytics_runs_per_minute} queries in the last minute; "
+            f"try again in {math.ceil(wait_s)} s",
+            headers={"Retry-After": str(math.ceil(wait_s))},
+        )
     try:
         query_id = start_named_query(name, ctx.settings)
     except UnknownQuery as exc:

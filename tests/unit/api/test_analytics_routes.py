@@ -116,3 +116,29 @@ def test_with_an_analysts_group_only_its_members_read_analytics(settings: Settin
     assert refused.status_code == 403 and "'analysts' group" in refused.json()["detail"]
     assert client.get("/analytics/queries", headers=token(["analysts"])).status_code == 200
     assert client.get("/image-ai-analysis", headers=token([])).status_code == 200
+
+
+def test_query_runs_are_limited_per_user_with_retry_after(settings, service, alice, bob) -> None:
+    limited = settings.model_copy(update={"analytics_runs_per_minute": 2})
+    client = TestClient(create_app(limited, service), base_url="http://127.0.0.1:8000")
+    for _ in range(2):
+        assert client.post("/analytics/queries/top_errors/runs", headers=alice).status_code == 202
+    third = client.post("/analytics/queries/top_errors/runs", headers=alice)
+    assert third.status_code == 429
+    assert 0 < int(third.headers["retry-after"]) <= 60
+    assert "2 queries in the last minute" in third.json()["detail"]
+    assert client.post("/analytics/queries/top_errors/runs", headers=bob).status_code == 202  # per user
+
+
+def test_the_window_slides() -> None:
+    from aiorch.ratelimit import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(2, 60.0, clock=lambda: now[0])
+    assert limiter.acquire("a") == 0 and limiter.acquire("a") == 0
+    assert limiter.acquire("a") == 60.0
+    now[0] = 30.0
+    assert limiter.acquire("a") == 30.0
+    now[0] = 60.0
+    assert limiter.acquire("a") == 0
+    assert RateLimiter(0, 60.0).acquire("a") == 0  # 0: unlimited
