@@ -11,6 +11,9 @@ starts, which is the one place these answers can be changed. Nothing outside tes
   implemented. Answered with no versions (Terraform publishes none).
 - ``DeleteNamedQuery`` (Athena): called by ``terraform destroy``; not implemented. Deletes
   the query from moto's Athena backend, as AWS would.
+- CreateComputeEnvironment without ``serviceRole`` (AWS then uses Batch's service-linked role,
+  AWSServiceRoleForBatch): moto refuses it ("ServiceRole is required"). Answered as AWS does: the
+  service-linked role is created in moto's IAM if missing and named as the environment's role.
 - CloudFront response headers policies (the front end's CSP): no route (404). Created, read,
   updated and deleted here, each policy kept as the provider sent it.
 - Emptying a versioned bucket whose keys carry delete markers (``terraform destroy`` with
@@ -148,6 +151,34 @@ def _delete_response_headers_policy(self: Any) -> Any:
     return ActionResult({})
 
 
+def _batch_uses_its_service_linked_role() -> None:
+    from moto.batch.models import BatchBackend
+    from moto.iam.models import NotFoundException
+
+    create = BatchBackend.create_compute_environment
+    if getattr(create, "uses_service_linked_role", False):
+        return
+
+    def create_compute_environment(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("service_role"):
+            name = "AWSServiceRoleForBatch"
+            try:
+                role = self.iam_backend.get_role(name)
+            except NotFoundException:
+                trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                         "Principal": {"Service": "batch.amazonaws.com"}}]}  # fmt: skip
+                role = self.iam_backend.create_role(
+                    role_name=name, assume_role_policy_document=json.dumps(trust),
+                    path="/aws-service-role/batch.amazonaws.com/", permissions_boundary=None, description="",
+                    tags=[], max_session_duration="3600",
+                )  # fmt: skip
+            kwargs["service_role"] = role.arn
+        return create(self, *args, **kwargs)
+
+    create_compute_environment.uses_service_linked_role = True  # type: ignore[attr-defined]
+    BatchBackend.create_compute_environment = create_compute_environment  # type: ignore[method-assign]
+
+
 def register(events: Any, settings: Any) -> None:
     from moto.athena.responses import AthenaResponse
     from moto.cloudfront import urls as cloudfront_urls
@@ -172,6 +203,7 @@ def register(events: Any, settings: Any) -> None:
     from moto.stepfunctions.responses import StepFunctionResponse
 
     _deny_applies_only_when_its_condition_holds()
+    _batch_uses_its_service_linked_role()
     from moto.s3.models import FakeDeleteMarker
 
     if not hasattr(FakeDeleteMarker, "dispose"):

@@ -37,7 +37,7 @@ locals {
 # --- roles ----------------------------------------------------------------------
 
 data "aws_iam_policy_document" "assume" {
-  for_each = { batch = "batch.amazonaws.com", instance = "ec2.amazonaws.com", job = "ecs-tasks.amazonaws.com" }
+  for_each = { instance = "ec2.amazonaws.com", job = "ecs-tasks.amazonaws.com" }
   statement {
     actions = ["sts:AssumeRole"]
     principals {
@@ -47,16 +47,12 @@ data "aws_iam_policy_document" "assume" {
   }
 }
 
-resource "aws_iam_role" "batch_service" {
-  name               = "${var.name_prefix}-batch-service"
-  assume_role_policy = data.aws_iam_policy_document.assume["batch"].json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "batch_service" {
-  role       = aws_iam_role.batch_service.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSBatchServiceRole"
-}
+# No custom Batch service role: the compute environments use Batch's service-linked role
+# (AWSServiceRoleForBatch), which Batch creates itself when service_role is left out ("Using
+# service-linked roles for AWS Batch", AWS Batch User Guide; AWS recommends it). A custom role made
+# in the same apply raced IAM propagation (environment INVALID, "not authorized to perform
+# ecs:DescribeClusters": terraform-provider-aws#37945), and with one every environment change was a
+# replacement.
 
 resource "aws_iam_role" "instance" {
   name               = "${var.name_prefix}-batch-instance"
@@ -142,7 +138,6 @@ resource "aws_batch_compute_environment" "gpu" {
   # fails with "Cannot delete, found existing JobQueue relationship".
   compute_environment_name_prefix = "${var.name_prefix}-gpu-${replace(each.key, "_", "-")}-"
   type                            = "MANAGED"
-  service_role                    = aws_iam_role.batch_service.arn
 
   compute_resources {
     type                = each.value.type
@@ -177,8 +172,6 @@ resource "aws_batch_compute_environment" "gpu" {
     # Batch changes desired vCPUs itself as it scales.
     ignore_changes = [compute_resources[0].desired_vcpus]
   }
-
-  depends_on = [aws_iam_role_policy_attachment.batch_service]
 }
 
 resource "aws_batch_job_queue" "gpu" {
