@@ -16,17 +16,19 @@ def line(text: str, score: float, box: list[int]) -> dict[str, object]:
 
 def test_a_box_over_most_of_the_image_and_a_low_score_are_dropped_and_named() -> None:
     lines = [
-        line("8", 0.51, [0, 0, 100, 100]),
+        line("88", 0.95, [0, 0, 100, 100]),
         line("SALE", 0.93, [10, 10, 40, 20]),
-        line("6", 0.56, [0, 0, 65, 65]),
-        line("x", 0.3, [50, 50, 60, 60]),
+        line("66", 0.96, [0, 0, 65, 65]),
+        line("xy", 0.3, [50, 50, 60, 60]),
+        line("8", 0.99, [70, 70, 80, 80]),
     ]
     kept, dropped = text_detection.plausible_lines(lines, 0.5, 100, 100)
     assert [k["text"] for k in kept] == ["SALE"]
     assert [(d["text"], d["reason"]) for d in dropped] == [
-        ("8", "box covers 100% of the image (more than 25%)"),
-        ("6", "box covers 42% of the image (more than 25%)"),
-        ("x", "score 0.30 below min_score 0.50"),
+        ("88", "box covers 100% of the image (more than 25%)"),
+        ("66", "box covers 42% of the image (more than 25%)"),
+        ("xy", "score 0.30 below min_score 0.50"),
+        ("8", "1 letter(s) or digit(s): a lone character is no text (eyes read as '0')"),
     ]
 
 
