@@ -52,6 +52,7 @@ locals {
   redirect_uri = "${module.frontend.url}/"
 
   # AIORCH_* settings (aiorch/settings.py) of every function.
+  weights_manifest_key = "config/weights-manifest.json"
   lambda_environment = {
     AIORCH_STORAGE_URL         = module.storage.storage_url
     AIORCH_INDEX_URL           = "dynamodb://${local.index_table_name}"
@@ -166,8 +167,13 @@ module "lambdas" {
   glue_database_name        = module.analytics.database_name
   job_queue_arn             = module.batch.job_queue_arn
   environment               = local.lambda_environment
-  api_environment           = { AIORCH_API_ORIGIN_SECRET = terraform_data.origin_verify_secret.output }
-  log_retention_days        = var.log_retention_days
+  api_environment = {
+    AIORCH_API_ORIGIN_SECRET = terraform_data.origin_verify_secret.output
+    # The job image's weights manifest, copied to the bucket by the deploy (docs/deploy.md, step 5):
+    # GET /operations marks models installed from it; until it exists every model is "unknown".
+    AIORCH_WEIGHTS_MANIFEST = "${module.storage.storage_url}/${local.weights_manifest_key}"
+  }
+  log_retention_days = var.log_retention_days
 }
 
 module "index" {

@@ -22,7 +22,8 @@ locals {
     status_change  = ["results/", "executions/", "analytics/"]
     # health/: GET /readyz heads health/ready-probe (lambdas/api/routes/health.py READY_PROBE_KEY); it
     # does not exist, so the role also lists health/ to be answered 404, not 403 (HeadObject, "Permissions").
-    api = ["uploads/", "results/", "executions/", "idempotency/", "analytics/", "health/"]
+    # config/: the job image's weights manifest (AIORCH_WEIGHTS_MANIFEST), read by GET /operations.
+    api = ["uploads/", "results/", "executions/", "idempotency/", "analytics/", "health/", "config/"]
   }
   s3_write = {
     validate_input = []
