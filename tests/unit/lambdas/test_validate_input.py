@@ -97,6 +97,20 @@ def test_truncated_image_is_refused_before_any_job(uploaded, settings) -> None:
         validate_request(request(), uploaded, settings)
 
 
+def test_pixels_are_not_decoded_here_only_the_structure_is_checked(uploaded, settings, monkeypatch) -> None:
+    """W6: a whole batch of large PNGs decoded in a 45 s Lambda could time out; the structural check
+    (the one the upload runs) is what ValidateInput does, and the job decodes."""
+    from PIL import Image, ImageFile
+
+    def no_decode(self, *args, **kwargs):
+        raise AssertionError("ValidateInput decoded the pixels")
+
+    monkeypatch.setattr(Image.Image, "load", no_decode)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+    validated = validate_request(request(), uploaded, settings)
+    assert validated.jobs  # accepted, from the header and the structure alone
+
+
 def test_too_many_pixels_is_refused_without_decoding(uploaded, settings) -> None:
     uploaded.put_bytes(f"uploads/{USER}/u1/original.png", huge_png_header(5000, 5000))
     with pytest.raises(InvalidRequest, match=r"25\.0 megapixels; the limit for this operation is 4 megapixels"):
