@@ -292,6 +292,10 @@ def record_outcome(
         error_message=error_message,
         images=images,
     )
+    if changed and record is not None:  # its webhook's `completed` (aiorch/webhooks.py): never raises
+        from aiorch.webhooks import on_recorded
+
+        on_recorded(get_settings(), storage, record)
     # A repeated recorder (Lambda retry) rewrites its own row; it never overwrites a
     # row of a different outcome recorded first.
     same_outcome = record is not None and record.status is status

@@ -138,6 +138,24 @@ def _one_variant_per_operation(schema: dict[str, Any]) -> None:
     schema.update(kept, oneOf=variants)
 
 
+class WebhookIn(BaseModel):
+    """Where to POST this execution's events (Standard Webhooks, signed with GET /webhooks/secret)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="https:// on a public address (locally also http:// to this machine).",
+    )
+    events: list[Literal["started", "progress", "completed"]] = Field(
+        default=["completed"],
+        min_length=1,
+        max_length=3,
+        description="Which events to send; `completed` carries the status and the result links.",
+    )
+
+
 class AnalysisIn(BaseModel):
     """What to run: an operation over an upload (and, for inpaint, a mask), or over a batch of uploads
     (one execution, one operation and options for all, each image its own result), with its options."""
@@ -156,6 +174,7 @@ class AnalysisIn(BaseModel):
         default=None, min_length=1, max_length=1024, description="inpaint: a painted mask's upload key."
     )
     options: dict[str, Any] = Field(default_factory=dict, description="The operation's options.")
+    webhook: WebhookIn | None = Field(default=None, description="Optional: POST this execution's events here.")
 
     @model_validator(mode="after")
     def one_image_or_a_batch(self) -> AnalysisIn:

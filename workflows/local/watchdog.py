@@ -205,10 +205,19 @@ class Watchdog:
             try:
                 self.retry_interrupted()
                 self.check_once()
+                self.deliver_webhooks()
                 if rounds % SWEEP_EVERY_ROUNDS == 0:
                     self.sweep()
             except Exception:  # one bad round must not end the watchdog
                 log.exception("watchdog round failed")
+
+    def deliver_webhooks(self) -> None:
+        """Webhook events due for an attempt (aiorch/webhooks.py's outbox); each round, as the
+        status-change schedule would in AWS."""
+        from aiorch.webhooks import pump
+
+        storage = open_app_storage(self.settings)
+        pump(self.settings, storage, open_index(self.settings, storage))
 
     def interrupt_running(self) -> int:
         """On the way out (SIGTERM): store each running execution's history as it stands, then record

@@ -228,6 +228,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/image-ai-analysis/{execution_id}/webhook-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Webhook Deliveries
+         * @description Each attempt to deliver this execution's webhook events: when, the answer's status code, the error.
+         */
+        get: operations["webhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/local-uploads/{token}": {
         parameters: {
             query?: never;
@@ -301,6 +321,46 @@ export interface paths {
          * @description Where to send an image: a presigned S3 POST in AWS, a signed local URL on one machine.
          */
         post: operations["createUpload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Webhook Secret
+         * @description Your webhook signing secret (created on first read).
+         */
+        get: operations["webhookSecret"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate Webhook Secret
+         * @description A new secret; deliveries from now on are signed with it.
+         */
+        post: operations["rotateWebhookSecret"];
         delete?: never;
         options?: never;
         head?: never;
@@ -382,6 +442,8 @@ export interface components {
             upload?: string;
             /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
             uploads?: string[];
+            /** @description Optional: POST this execution's events here. */
+            webhook?: components["schemas"]["WebhookIn"] | null;
         } & (unknown | unknown);
         /** DetectTextIn */
         DetectTextIn: {
@@ -412,6 +474,8 @@ export interface components {
             upload?: string;
             /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
             uploads?: string[];
+            /** @description Optional: POST this execution's events here. */
+            webhook?: components["schemas"]["WebhookIn"] | null;
         } & (unknown | unknown);
         /** ErrorOut */
         ErrorOut: {
@@ -664,6 +728,8 @@ export interface components {
             upload?: string;
             /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
             uploads?: string[];
+            /** @description Optional: POST this execution's events here. */
+            webhook?: components["schemas"]["WebhookIn"] | null;
         } & (unknown | unknown);
         /** InputLimits */
         InputLimits: {
@@ -1104,7 +1170,65 @@ export interface components {
             upload?: string;
             /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
             uploads?: string[];
+            /** @description Optional: POST this execution's events here. */
+            webhook?: components["schemas"]["WebhookIn"] | null;
         } & (unknown | unknown);
+        /** WebhookDeliveriesOut */
+        WebhookDeliveriesOut: {
+            /** Deliveries */
+            deliveries: components["schemas"]["WebhookDeliveryOut"][];
+            /** Execution Id */
+            execution_id: string;
+        };
+        /** WebhookDeliveryOut */
+        WebhookDeliveryOut: {
+            /** At */
+            at: string;
+            /** Attempt */
+            attempt: number;
+            /** Error */
+            error?: string | null;
+            /** Event */
+            event: string;
+            /** Next Attempt At */
+            next_attempt_at?: string | null;
+            /**
+             * Outcome
+             * @description delivered, will retry or gave up.
+             */
+            outcome?: string | null;
+            /** Status Code */
+            status_code?: number | null;
+            /** Webhook Id */
+            webhook_id: string;
+        };
+        /**
+         * WebhookIn
+         * @description Where to POST this execution's events (Standard Webhooks, signed with GET /webhooks/secret).
+         */
+        WebhookIn: {
+            /**
+             * Events
+             * @description Which events to send; `completed` carries the status and the result links.
+             * @default [
+             *       "completed"
+             *     ]
+             */
+            events: ("started" | "progress" | "completed")[];
+            /**
+             * Url
+             * @description https:// on a public address (locally also http:// to this machine).
+             */
+            url: string;
+        };
+        /** WebhookSecretOut */
+        WebhookSecretOut: {
+            /**
+             * Secret
+             * @description whsec_ + base64: the key of each webhook-signature (Standard Webhooks).
+             */
+            secret: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1233,6 +1357,17 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many runs this minute (Retry-After says when). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1872,6 +2007,58 @@ export interface operations {
             };
         };
     };
+    webhookDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The execution id (a ULID). */
+                execution_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveriesOut"];
+                };
+            };
+            /** @description No valid token. */
+            401: {
+                headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     uploadLocally: {
         parameters: {
             query?: never;
@@ -2055,6 +2242,68 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    webhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretOut"];
+                };
+            };
+            /** @description No valid token. */
+            401: {
+                headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookSecretOut"];
+                };
+            };
+            /** @description No valid token. */
+            401: {
+                headers: {
+                    /** @description Bearer, with the reason. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {

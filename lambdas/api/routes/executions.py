@@ -20,6 +20,7 @@ from lambdas.api.context import (
     base_url,
     execution_json,
 )
+from lambdas.api.routes.webhooks import subscribe_webhook, webhook_policy
 
 router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
 
@@ -51,11 +52,15 @@ def submit(
         Header(pattern=schemas.ID_PATTERN, description="The same key returns the same execution."),
     ] = None,
 ) -> dict[str, Any]:
+    if body.webhook is not None:
+        webhook_policy(ctx, body.webhook.url)  # 400 before anything starts
     record = ctx.service.submit(
         user, body.operation, body.upload, body.mask, body.options, idempotency_key, upload_keys=body.uploads
     )
     link = f"{base_url(request)}/image-ai-analysis/{record.execution_id}"
     response.headers["Location"] = link
+    if body.webhook is not None:
+        subscribe_webhook(ctx, record, body.webhook.url, body.webhook.events, link)
     return {
         "execution_id": record.execution_id,
         "status": str(record.status),

@@ -36,6 +36,9 @@ OPERATIONS = [
     ("/image-ai-analysis/{execution_id}", "DELETE"),
     ("/image-ai-analysis/{execution_id}/cancel", "POST"),
     ("/image-ai-analysis/{execution_id}/events", "GET"),
+    ("/image-ai-analysis/{execution_id}/webhook-deliveries", "GET"),
+    ("/webhooks/secret", "GET"),
+    ("/webhooks/secret/rotate", "POST"),
     ("/analytics/queries", "GET"),
     ("/analytics/queries/{name}/runs", "POST"),
     ("/analytics/queries/{name}/runs/{query_id}", "GET"),
@@ -48,6 +51,8 @@ WITHOUT_INPUTS = {
     ("/operations", "GET"),
     ("/analytics/queries", "GET"),
     ("/authorize", "DELETE"),
+    ("/webhooks/secret", "GET"),
+    ("/webhooks/secret/rotate", "POST"),
 }
 
 
