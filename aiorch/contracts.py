@@ -102,6 +102,9 @@ class JobSpec(BaseModel):
     name: str  # Batch job name: letters, digits, - and _ only
     output_prefix: str  # results/{user}/{execution}/{job}/
     command: list[str]  # the container command: ["upscale", "--input", uri, ...]
+    # Batch's fair-share identifier: the user's hash (aiorch.index.stages.share_identifier), so a GPU
+    # queue serves users in turn; the ASL passes it as SubmitJob's ShareIdentifier.
+    share: str = ""
 
 
 class ChunkSpec(BaseModel):
@@ -258,3 +261,10 @@ class ExecutionRecord(BaseModel):
     error_type: str | None = None
     error_message: str | None = None
     recorded_by: str | None = None  # RecordResult, RecordFailure or the status-change handler
+    # Where a running execution is, as its own steps wrote it (submit, ValidateInput, the job's submit
+    # and start, the recorders; in AWS Batch's job state changes): the state machine's state and the
+    # stage in plain words ("validating", "queued for a GPU", "running upscale", "recording"). A status
+    # poll reads these with the job's progress.json, never a Step Functions read API.
+    current_state: str | None = None
+    stage: str | None = None
+    stage_at: datetime | None = None

@@ -56,6 +56,7 @@ from aiorch.fields import key_problem
 from aiorch.ids import new_id
 from aiorch.index import IdempotencyKeyReused, RunningLimitReached, open_index
 from aiorch.index import StillRunning as IndexStillRunning
+from aiorch.index.stages import QUEUED_TO_VALIDATE
 from aiorch.operations import OptionError, check_options
 from aiorch.settings import Settings
 from aiorch.states import execution_arn
@@ -222,6 +223,10 @@ class AnalysisService:
             input_names=[self.original_name(key) for key in upload_keys or []],
             execution_arn=self.execution_arn(execution_id),
             idempotency_key=idempotency_key,
+            # The state Step Functions enters first; its steps write the next ones (aiorch/index/stages.py).
+            current_state="ValidateInput",
+            stage=QUEUED_TO_VALIDATE,
+            stage_at=utcnow(),
         )
         # One index transaction claims the Idempotency-Key, checks the running limit and creates the
         # RUNNING record, so concurrent submits can neither overshoot the limit nor split a key.
@@ -287,11 +292,10 @@ class AnalysisService:
     def _current_state(self, record: ExecutionRecord) -> tuple[str | None, JobProgress | None]:
         """The state the execution is in and its job's progress, read cheaply.
 
-        While a job runs, its own progress.json (one storage read per job) says where it is, so
-        Step Functions' rate-limited GetExecutionHistory is not read on every poll. Only outside a
-        running job (validating, between jobs, recording) does the history say which state was
-        entered last. It is read forward to its end with the pager: moto's local service ignores
-        reverseOrder and maxResults, so "the newest events first" cannot be asked of it.
+        While a job runs, its own progress.json (one storage read per job) says where it is; outside a
+        running job (validating, queued, between jobs, recording) the index record says which state
+        its steps last wrote. No Step Functions read API is called (DESIGN.md: status from our own
+        records); GetExecutionHistory is for the ops view (``history``).
         """
         for job in reversed(JOBS_FOR_OPERATION.get(Operation(record.operation), ())):
             job_progress = self._job_progress(record, job)
@@ -300,7 +304,7 @@ class AnalysisService:
             if job_progress.stage != FINISHED_STAGE:
                 return STATE_FOR_JOB[job], job_progress
             break  # the latest job that started has finished: the history says what came next
-        state = self._state_from_history(record)
+        state = record.current_state  # as the execution's own steps wrote it (aiorch/index/stages.py)
         state_job = JOB_FOR_STATE.get(state or "")
         return state, self._job_progress(record, state_job) if state_job is not None else None
 
@@ -315,20 +319,17 @@ class AnalysisService:
         return str(entered[-1]["stateEnteredEventDetails"]["name"]) if entered else None
 
     def view(self, record: ExecutionRecord, *, live: bool = False) -> ExecutionView:
-        """The execution as the CLI and API show it. ``live`` (one execution's status): a running one
-        whose workflow service cannot be reached raises StatesUnavailable; lists (``live`` False)
-        show the index's status instead, so one unreachable service does not fail a whole page."""
+        """The execution as the CLI and API show it, from the index record and the jobs' own files:
+        no Step Functions call, so a poll costs no rate-limited API and answers while that service is
+        down. (``live`` is kept for callers; the answer is the same.)"""
         status = record.status
         finished_at = record.finished_at
         names = self._input_names(record) if record.input_keys else [self.original_name(record.input_key)]
         state: str | None = None
         job_progress: JobProgress | None = None
         if not status.is_final:
-            described = self._describe(record, live=live)
-            if described is not None and described.get("status") not in (None, "RUNNING"):
-                # Ended but not yet finalised by the recorder: report what Step Functions says.
-                status = ExecutionStatus(described["status"])
-                finished_at = described.get("stopDate")
+            # The index and progress.json only: an execution that ended is finalised in the index by
+            # its recorder or the status-change handler (EventBridge in AWS, the watchdog locally).
             state, job_progress = self._current_state(record)
         view = ExecutionView(
             execution_id=record.execution_id,
@@ -485,7 +486,19 @@ class AnalysisService:
         record = self._record(user, execution_id)
         if not record.status.is_final:
             self._stop(record)
-        return self.view(self._record(user, execution_id))
+        return self._view_after_stop(self._record(user, execution_id))
+
+    def _view_after_stop(self, record: ExecutionRecord) -> ExecutionView:
+        """The view a cancel answers: stopped but not yet recorded by the status-change handler (seconds
+        later), it says what Step Functions says. One DescribeExecution per cancel, never per poll."""
+        view = self.view(record)
+        if record.status.is_final:
+            return view
+        described = self._describe(record)
+        if described is not None and described.get("status") not in (None, "RUNNING"):
+            view.status = ExecutionStatus(described["status"])
+            view.finished_at = described.get("stopDate")
+        return view
 
     def delete(self, user: str, execution_id: str) -> None:
         """Remove an ended execution from the user's history: its results (every job's files and the

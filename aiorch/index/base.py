@@ -54,6 +54,15 @@ class Drift:
     actual: int  # RUNNING records found
 
 
+def staged_copy(record: ExecutionRecord, state: str, stage: str) -> ExecutionRecord:
+    """The record with its new stage (one rule for both backends)."""
+    staged = record.model_copy(deep=True)
+    staged.current_state = state
+    staged.stage = stage
+    staged.stage_at = utcnow()
+    return staged
+
+
 def finalised_copy(
     record: ExecutionRecord,
     status: ExecutionStatus,
@@ -113,6 +122,11 @@ class ExecutionIndex(ABC):
     ) -> tuple[ExecutionRecord | None, bool]:
         """Mark an execution finished (a batch with its images' outcomes). Returns (record, changed);
         a final record stays as it is."""
+
+    @abstractmethod
+    def set_stage(self, user: str, execution_id: str, *, state: str, stage: str) -> bool:
+        """Record where a RUNNING execution is (aiorch/index/stages.py); False when there is no
+        record or it has ended (a late stage never overwrites a final record)."""
 
     @abstractmethod
     def delete(self, user: str, execution_id: str) -> ExecutionRecord | None:

@@ -36,6 +36,7 @@ from aiorch.index.base import (
     Started,
     StillRunning,
     finalised_copy,
+    staged_copy,
 )
 
 log = logging.getLogger("aiorch.index")
@@ -374,6 +375,36 @@ class DynamoDbIndex(ExecutionIndex):
             else:
                 raise
         return record
+
+    def set_stage(self, user: str, execution_id: str, *, state: str, stage: str, attempts: int = 5) -> bool:
+        # Read, change, write back only if the doc is still the one read and still RUNNING: a stage
+        # written meanwhile is read again; a recorder that finalised it meanwhile wins.
+        for _ in range(attempts):
+            item = self.client.get_item(
+                TableName=self.table, Key=_exec_key(user, execution_id), ConsistentRead=True
+            ).get("Item")
+            if item is None or item.get("status", {}).get("S") != RUNNING:
+                return False
+            staged = staged_copy(ExecutionRecord.model_validate_json(item["doc"]["S"]), state, stage)
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=_exec_key(user, execution_id),
+                    UpdateExpression="SET doc = :doc",
+                    ConditionExpression="#s = :running AND doc = :old",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={
+                        ":doc": {"S": staged.model_dump_json()},
+                        ":old": item["doc"],
+                        ":running": {"S": RUNNING},
+                    },
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                continue
+            return True
+        return False
 
     # --- reads ----------------------------------------------------------------------------
     def get(self, user: str, execution_id: str) -> ExecutionRecord | None:

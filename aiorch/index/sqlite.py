@@ -24,6 +24,7 @@ from aiorch.index.base import (
     Started,
     StillRunning,
     finalised_copy,
+    staged_copy,
 )
 
 log = logging.getLogger("aiorch.index")
@@ -169,6 +170,17 @@ class SqliteIndex(ExecutionIndex):
             if record.status is ExecutionStatus.RUNNING and status is not ExecutionStatus.RUNNING:
                 self._add_running(db, user, -1)
         return done, True
+
+    def set_stage(self, user: str, execution_id: str, *, state: str, stage: str) -> bool:
+        with self._write() as db:
+            record = self._get(db, user, execution_id)
+            if record is None or record.status is not ExecutionStatus.RUNNING:
+                return False
+            db.execute(
+                "UPDATE executions SET doc = ? WHERE user = ? AND execution_id = ?",
+                (staged_copy(record, state, stage).model_dump_json(), user, execution_id),
+            )
+        return True
 
     # --- reads ----------------------------------------------------------------------------
     def delete(self, user: str, execution_id: str) -> ExecutionRecord | None:

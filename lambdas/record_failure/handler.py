@@ -13,6 +13,7 @@ from typing import Any
 
 from aiorch.contracts import ExecutionStatus
 from aiorch.index import open_index
+from aiorch.index.stages import RECORDING, note_stage
 from aiorch.settings import get_settings
 from aiorch.storage import Storage
 from lambdas.outcome import OutcomeEvent
@@ -28,7 +29,9 @@ from lambdas.records import (
 
 def record_failure(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
     request = event.input.request
-    ensure_record(open_index(get_settings(), storage), request, event.execution_arn)
+    index = open_index(get_settings(), storage)
+    ensure_record(index, request, event.execution_arn)
+    note_stage(index, request.user, request.execution_id, "RecordFailure", RECORDING)
 
     error_type, message = plain_error(event.input.error)
     job_error = find_job_error(storage, request) if event.input.validated else None

@@ -13,6 +13,7 @@ from aiorch import keys
 from aiorch.analysis.views import thumbnail_named_in
 from aiorch.contracts import ExecutionStatus, ImageOutcome, JobError, RecordedThumbnail
 from aiorch.index import open_index
+from aiorch.index.stages import RECORDING, note_stage
 from aiorch.settings import get_settings
 from aiorch.storage import NotFound, Storage
 from lambdas.outcome import OutcomeEvent
@@ -31,6 +32,7 @@ def record_result(event: OutcomeEvent, storage: Storage) -> dict[str, Any]:
     request = event.input.request
     index = open_index(get_settings(), storage)
     ensure_record(index, request, event.execution_arn)
+    note_stage(index, request.user, request.execution_id, "RecordResult", RECORDING)
     if request.is_batch:
         return record_batch(event, storage)
 

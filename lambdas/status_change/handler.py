@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 from aiorch.analytics.compaction import compact_closed_days
 from aiorch.contracts import AnalysisRequest, ExecutionStatus
 from aiorch.index import ExecutionIndex, open_index
+from aiorch.index.stages import note_job_stage
 from aiorch.settings import get_settings
 from aiorch.storage import Storage
 from lambdas.powertools import lambda_entry, logger, metrics
@@ -203,11 +204,28 @@ def sweep_running_counts(index: ExecutionIndex) -> dict[str, Any]:
     return {"swept": True, "corrected": [{"user": d.user, "counted": d.counted, "actual": d.actual} for d in drift]}
 
 
+def record_job_stage(detail: dict[str, Any], index: ExecutionIndex) -> dict[str, Any]:
+    """A Batch "Job State Change" (EventBridge): the job's status becomes its execution's stage in the
+    index ("queued for a GPU", "running upscale"), so a status poll needs no Step Functions read API.
+    The job carries its execution's ARN and user in the environment the ASL gives it."""
+    container = detail.get("container") or {}
+    environment = {
+        str(e.get("name")): str(e.get("value", "")) for e in container.get("environment") or [] if isinstance(e, dict)
+    }
+    status = str(detail.get("status", ""))
+    written = note_job_stage(index, environment, list(container.get("command") or []), status)
+    return {"job": detail.get("jobName"), "job_status": status, "stage_written": written}
+
+
 @lambda_entry
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
         result = sweep_running_counts(open_index(get_settings())) | compact_analytics(app_storage())
         logger.info("running counts swept, analytics compacted", extra={"outcome": result})
+        return result
+    if event.get("source") == "aws.batch" and event.get("detail-type") == "Batch Job State Change":
+        result = record_job_stage(event.get("detail") or {}, open_index(get_settings()))
+        logger.info("job state change", extra={"outcome": result})
         return result
     detail = parse(event=event, model=StatusChangeDetail, envelope=envelopes.EventBridgeEnvelope)
     if not isinstance(detail, StatusChangeDetail):  # an event with no detail at all

@@ -8,6 +8,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ValidationError
 
 from aiorch.contracts import AnalysisRequest
+from aiorch.index import open_index
+from aiorch.index.stages import VALIDATING, note_stage
 from aiorch.settings import get_settings
 from lambdas.powertools import lambda_entry, logger, metrics
 from lambdas.records import app_storage
@@ -36,8 +38,10 @@ def parse_event(event: dict[str, Any]) -> AnalysisRequest:
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     request = parse_event(event)
     logger.append_keys(execution_id=request.execution_id, operation=request.operation)
+    settings, storage = get_settings(), app_storage()
+    note_stage(open_index(settings, storage), request.user, request.execution_id, "ValidateInput", VALIDATING)
     try:
-        validated = validate_request(request, app_storage(), get_settings())
+        validated = validate_request(request, storage, settings)
     except InvalidRequest as exc:
         logger.info("request refused", extra={"reason": str(exc)})
         metrics.add_metric(name="RequestRefused", unit=MetricUnit.Count, value=1)

@@ -23,6 +23,7 @@ from aiorch.contracts import (
     RejectedImage,
     ValidatedRequest,
 )
+from aiorch.index.stages import share_identifier
 from aiorch.operations import OptionError, check_options
 from aiorch.settings import Settings
 from aiorch.storage import NotFound, Storage
@@ -128,6 +129,7 @@ def validate_request(request: AnalysisRequest, storage: Storage, settings: Setti
             name=f"{request.execution_id}-{kind.value}",
             output_prefix=prefix,
             command=command,
+            share=share_identifier(request.user),
         )
     return ValidatedRequest(
         operation=operation,
@@ -185,6 +187,7 @@ def validate_batch(
                     name=f"{request.execution_id}-{kind.value}-{number}",
                     output_prefix=keys.result_prefix(request.user, request.execution_id, kind.value),
                     command=[kind.value, "--batch", json.dumps(manifest), "--options", options_json],
+                    share=share_identifier(request.user),
                 )
             )
         chunks.append(ChunkSpec(images=[index for index, _, _ in part], jobs=jobs))

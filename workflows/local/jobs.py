@@ -35,6 +35,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -156,6 +157,11 @@ class JobRunner:
         self._thread = self._new_thread()
         self._started = False
         self.workers = WorkerPool(settings, self.python, self.log_dir) if settings.job_workers else None
+        # Told each job's RUNNABLE (submitted) and RUNNING (started), outside the runner's lock: the
+        # local service writes them to the execution index as its stage (aiorch/index/stages.py), as
+        # Batch's job state change events do in AWS.
+        self.on_job_status: Callable[[LocalJob, str], None] | None = None
+        self._started_now: list[LocalJob] = []  # started in this round, told after the lock
 
     # --- the Batch-facing API (called from the hooks) ------------------------------
     def submit(
@@ -177,8 +183,17 @@ class JobRunner:
         with self._lock:
             self._jobs[job_id] = job
             self._queue.append(job_id)
+        self._tell(job, JobStatus.RUNNABLE.value)
         self._changed()
         return job
+
+    def _tell(self, job: LocalJob, status: str) -> None:
+        if self.on_job_status is None:
+            return
+        try:
+            self.on_job_status(job, status)
+        except Exception:  # only what a status poll shows: the job goes on
+            log.warning("job %s: its %s could not be told", job.job_id, status, exc_info=True)
 
     def describe(self, job_ids: list[str]) -> list[dict[str, Any]]:
         self.ensure_running()  # moto's .sync loop asks every 0.5 s: a dead dispatcher is replaced at once
@@ -269,6 +284,9 @@ class JobRunner:
         with self._lock:
             if self._tick():
                 self._dirty = True
+            started, self._started_now = self._started_now, []
+        for job in started:
+            self._tell(job, JobStatus.RUNNING.value)
         if self._dirty:
             self._dirty = False
             try:
@@ -324,9 +342,10 @@ class JobRunner:
         running = sum(1 for j in self._jobs.values() if j.status is JobStatus.RUNNING)
         while running < self.slots and self._queue:
             if self.workers is None:
-                self._start(self._jobs[self._queue.popleft()])
+                job = self._next_queued()
+                self._start(job)
             elif (worker := self.workers.take()) is not None:
-                job = self._jobs[self._queue.popleft()]
+                job = self._next_queued()
                 try:
                     self._start_in_worker(job, worker)
                 except Exception as exc:  # never leave a job RUNNING with nothing running it
@@ -334,9 +353,15 @@ class JobRunner:
                     self._finish(job, None, f"CannotStartContainerError: {self._plain(exc)}")
             else:
                 break  # every worker busy or just replaced: the job waits
+            if job.status is JobStatus.RUNNING:
+                self._started_now.append(job)
             running += 1
             changed = True
         return changed or self._prune()
+
+    def _next_queued(self) -> LocalJob:
+        """The queued job to start next (the queue is not empty)."""
+        return self._jobs[self._queue.popleft()]
 
     def _check_running(self, job: LocalJob) -> bool:
         assert job.process is not None
@@ -466,6 +491,19 @@ def _signal_group(job: LocalJob, sig: signal.Signals) -> None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(job.pid, sig)
+
+
+def job_stage_writer(settings: Settings) -> Callable[[LocalJob, str], None]:
+    """``JobRunner.on_job_status`` for the local service: a job queued or started becomes its
+    execution's stage in the index ("queued for a GPU", "running upscale"), as Batch's job state
+    change events do through the status-change handler in AWS."""
+    from aiorch.index import open_index
+    from aiorch.index.stages import note_job_stage
+
+    def write(job: LocalJob, status: str) -> None:
+        note_job_stage(open_index(settings), job.environment, job.command, status)
+
+    return write
 
 
 def read_jobs(settings: Settings) -> dict[str, Any]:

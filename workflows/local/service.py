@@ -23,7 +23,7 @@ from workflows.local import LOCAL_VALUES, moto_fixes
 from workflows.local.client import service_file
 from workflows.local.dispatch import DispatchError, import_handler, load_dispatch
 from workflows.local.hooks import LocalDispatchHooks
-from workflows.local.jobs import JobRunner
+from workflows.local.jobs import JobRunner, job_stage_writer
 from workflows.local.watchdog import Watchdog, running_records
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,7 @@ def run_service(settings: Settings, stop: threading.Event | None = None) -> None
     for module in dispatch.extra_hooks:
         importlib.import_module(module).register(events, settings)
     runner = JobRunner(settings)
+    runner.on_job_status = job_stage_writer(settings)  # a job queued or started: its execution's stage
     LocalDispatchHooks(
         dispatch, runner, region=settings.aws_region, lambda_timeout_s=settings.lambda_timeout_s
     ).install(events)

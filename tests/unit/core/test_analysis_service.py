@@ -122,7 +122,7 @@ def test_unknown_operation_and_unavailable_service(service, states, photo_png) -
 def test_status_shows_the_running_job_progress(service, states, storage, photo_png) -> None:
     upload = service.store_upload("alice", photo_png)
     record = service.submit("alice", "inpaint", upload.key)
-    states.enter(record.execution_arn, "Inpaint")
+    service.index.set_stage("alice", record.execution_id, state="Inpaint", stage="running inpaint")
     storage.put_json(
         f"results/alice/{record.execution_id}/inpaint/progress.json", {"stage": "inpaint", "done": 1, "total": 2}
     )

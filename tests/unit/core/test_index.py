@@ -221,3 +221,20 @@ def test_delete_removes_an_ended_record_and_its_claim_and_nothing_brings_it_back
     again = record(idempotency_key="key-1")
     assert index.start(again, limit=4, idempotency=("key-1", "fp")).created
     assert index.running_count("alice") == 2  # kept and again; the deleted one never counted twice
+
+
+def test_set_stage_moves_a_running_record_and_never_an_ended_one(index: ExecutionIndex) -> None:
+    """Where an execution is, written by its steps (aiorch/index/stages.py); a status poll reads it."""
+    running = record()
+    index.start(running, limit=5)
+    assert index.set_stage("alice", running.execution_id, state="Upscale", stage="queued for a GPU")
+    assert index.set_stage("alice", running.execution_id, state="Upscale", stage="running upscale")
+    stored = index.get("alice", running.execution_id)
+    assert stored is not None and (stored.current_state, stored.stage) == ("Upscale", "running upscale")
+    assert stored.stage_at is not None and stored.status is ExecutionStatus.RUNNING
+    assert index.running_count("alice") == 1  # a stage is no new execution
+
+    index.finalise("alice", running.execution_id, ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    assert not index.set_stage("alice", running.execution_id, state="Upscale", stage="running upscale")
+    assert index.get("alice", running.execution_id).status is ExecutionStatus.SUCCEEDED
+    assert not index.set_stage("alice", "missing", state="Upscale", stage="running upscale")

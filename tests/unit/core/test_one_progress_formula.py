@@ -143,7 +143,7 @@ def test_the_batch_view_reads_the_same_formula(settings, storage) -> None:
     service = AnalysisService(settings, storage=storage, states_client=states)
     upload = service.store_upload("alice", encode(photo(16))).key
     record = service.submit("alice", "upscale", None, upload_keys=[upload, upload], options={})
-    states.enter(record.execution_arn, "ChunkJob")
+    service.index.set_stage("alice", record.execution_id, state="ChunkJob", stage="running upscale")
     prefix = keys.batch_image_prefix("alice", record.execution_id, "upscale", 0)
     percents = []
     for stage, done in [(JobStage.reading_input, 1), (JobStage.loading_model, 0), ("upscale", 3)]:

@@ -152,7 +152,8 @@ def test_job_tasks_submit_the_validated_job_and_keep_only_its_id(states: dict) -
         assert parameters["JobName.$"] == f"$.validated.jobs.{name}.name"
         assert parameters["ContainerOverrides"]["Command.$"] == f"$.validated.jobs.{name}.command"
         assert parameters["ContainerOverrides"]["Environment"] == [
-            {"Name": "AIORCH_EXECUTION_ARN", "Value.$": "$$.Execution.Id"}
+            {"Name": "AIORCH_EXECUTION_ARN", "Value.$": "$$.Execution.Id"},
+            {"Name": "AIORCH_USER", "Value.$": "$$.Execution.Input.request.user"},  # its index record's key
         ]
         assert state["ResultSelector"] == {"job_id.$": "$.JobId"}
         assert state["ResultPath"] == f"$.jobs.{name}"
@@ -240,7 +241,8 @@ def test_a_batch_runs_each_chunk_s_jobs_in_order_and_a_failed_chunk_fails_only_i
     assert task["Parameters"]["JobName.$"] == "$.name"
     assert task["Parameters"]["ContainerOverrides"]["Command.$"] == "$.command"
     assert task["Parameters"]["ContainerOverrides"]["Environment"] == [
-        {"Name": "AIORCH_EXECUTION_ARN", "Value.$": "$$.Execution.Id"}
+        {"Name": "AIORCH_EXECUTION_ARN", "Value.$": "$$.Execution.Id"},
+        {"Name": "AIORCH_USER", "Value.$": "$$.Execution.Input.request.user"},
     ]
     assert task["Retry"] == states["Upscale"]["Retry"]  # throttling only, as every job task
     assert task["TimeoutSeconds"] == states["Upscale"]["TimeoutSeconds"]

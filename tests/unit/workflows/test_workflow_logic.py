@@ -207,6 +207,7 @@ def test_job_submission_uses_the_validated_job_spec(config: dict, definition: st
     # moto appends AWS's own MANAGED_BY_AWS variable in boto casing; ours is in Step Functions casing
     environment = {e["Name"]: e["Value"] for e in parameters["ContainerOverrides"]["Environment"] if "Name" in e}
     assert environment["AIORCH_EXECUTION_ARN"].endswith(f":execution:{MACHINE}:UpscaleSucceeds")
+    assert environment["AIORCH_USER"] == INPUT["request"]["user"]  # the job's index record's key
 
 
 def test_a_mocked_response_name_that_does_not_exist_is_a_clear_error(config: dict) -> None:
