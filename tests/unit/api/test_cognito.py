@@ -131,17 +131,7 @@ def test_authorize_exchanges_a_code_and_keeps_the_refresh_token_in_an_httponly_c
 ) -> None:
     issued = sign_in(pool)
     posts: list[tuple[str, dict[str, str]]] = []
-
-    def token_endpoint(url: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        posts.append((url, form))
-        if form["grant_type"] == "authorization_code" and form["code"] == "good-code":
-            body = {"access_token": issued["AccessToken"], "id_token": issued["IdToken"], "expires_in": 3600}
-            return 200, {**body, "refresh_token": issued["RefreshToken"]}
-        if form["grant_type"] == "refresh_token" and form["refresh_token"] == issued["RefreshToken"]:
-            return 200, {"access_token": issued["AccessToken"], "id_token": issued["IdToken"], "expires_in": 3600}
-        return 400, {"error": "invalid_grant"}
-
-    cognito = CognitoTokens(cognito_settings, post=token_endpoint)
+    cognito = CognitoTokens(cognito_settings, post=_token_endpoint(issued, posts))
     client = TestClient(create_app(cognito_settings, verifier=verifier, cognito=cognito), base_url="https://testserver")
 
     asked = client.get("/authorize")
