@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
-from lambdas.api import schemas
+from lambdas.api import etag, schemas
 from lambdas.api.context import (
     NOT_JSON,
     STATES_DOWN,
@@ -86,8 +86,16 @@ def list_executions(
 @router.get(
     "/image-ai-analysis/{execution_id}", response_model=schemas.ExecutionOut, responses={404: {}, **STATES_DOWN}
 )
-def get_execution(ctx: Ctx, request: Request, user: User, execution_id: ExecutionId) -> dict[str, Any]:
-    return execution_json(ctx, request, user, ctx.service.get_status(user, execution_id))
+def get_execution(ctx: Ctx, request: Request, response: Response, user: User, execution_id: ExecutionId) -> Any:
+    # From the index and the job's progress.json. A weak ETag and Cache-Control: no-cache; If-None-Match
+    # with the same tag answers 304 with no body (lambdas/api/etag.py). (A comment, not a docstring: the
+    # docstring would change the served OpenAPI document the front end's types are generated from.)
+    view = ctx.service.get_status(user, execution_id)
+    tag = etag.view_etag(view)
+    if etag.matches(request, tag):
+        return etag.not_modified(tag)
+    etag.tag(response, tag)
+    return execution_json(ctx, request, user, view)
 
 
 @router.post(

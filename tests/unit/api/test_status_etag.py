@@ -1,0 +1,42 @@
+"""A status poll carries an ETag and Cache-Control: no-cache; If-None-Match with that tag answers 304, no body."""
+
+from __future__ import annotations
+
+from tests.unit.api.test_routes import submit
+
+
+def test_a_poll_with_the_same_etag_answers_304_without_a_body(
+    client, alice, bob, upload, photo_png, service, storage
+) -> None:
+    execution = submit(client, alice, upload(alice, photo_png)).json()["execution_id"]
+    path = f"/image-ai-analysis/{execution}"
+
+    first = client.get(path, headers=alice)
+    assert first.status_code == 200
+    tag = first.headers["etag"]
+    assert tag.startswith('W/"') and first.headers["cache-control"] == "no-cache"
+
+    again = client.get(path, headers=alice | {"If-None-Match": tag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == tag and again.headers["cache-control"] == "no-cache"
+    # Several tags, one of them this one; and the strong form of the same tag.
+    assert client.get(path, headers=alice | {"If-None-Match": f'"other", {tag}'}).status_code == 304
+    assert client.get(path, headers=alice | {"If-None-Match": tag.removeprefix("W/")}).status_code == 304
+
+    # The execution moves on: a new tag, a full answer.
+    service.index.set_stage("alice", execution, state="Upscale", stage="queued for a GPU")
+    moved = client.get(path, headers=alice | {"If-None-Match": tag})
+    assert moved.status_code == 200 and moved.json()["current_state"] == "Upscale"
+    assert moved.headers["etag"] != tag
+
+    # Another user's If-None-Match learns nothing: 404 as for any id not theirs.
+    assert client.get(path, headers=bob | {"If-None-Match": moved.headers["etag"]}).status_code == 404
+
+
+def test_the_tag_ignores_the_clock_but_not_the_progress() -> None:
+    from lambdas.api.etag import view_etag
+
+    view = {"status": "RUNNING", "progress": {"percent": 10.0, "elapsed_s": 1.0, "remaining_s": 5.0}}
+    later = {"status": "RUNNING", "progress": {"percent": 10.0, "elapsed_s": 2.5, "remaining_s": 4.0}}
+    on = {"status": "RUNNING", "progress": {"percent": 12.0, "elapsed_s": 2.5}}
+    assert view_etag(view) == view_etag(later) != view_etag(on)
