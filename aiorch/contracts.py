@@ -261,6 +261,7 @@ class ExecutionRecord(BaseModel):
     error_type: str | None = None
     error_message: str | None = None
     recorded_by: str | None = None  # RecordResult, RecordFailure or the status-change handler
+    retry_of: str | None = None  # the execution this one retries (aiorch/analysis/retry.py)
     # Where a running execution is, as its own steps wrote it (submit, ValidateInput, the job's submit
     # and start, the recorders; in AWS Batch's job state changes): the state machine's state and the
     # stage in plain words ("validating", "queued for a GPU", "running upscale", "recording"). A status

@@ -332,6 +332,24 @@ def executions_delete(execution_id: str, user: str | None) -> None:
     click.echo(f"deleted {execution_id}")
 
 
+@executions.command("retry")
+@click.argument("execution_id")
+@click.option("--user", default=None, help="Default: the local user.")
+def executions_retry(execution_id: str, user: str | None) -> None:
+    """Start a failed or aborted execution again with the same inputs and options (a batch: only its
+    images that did not succeed), as a new execution linked to this one."""
+    from aiorch.analysis import AnalysisError
+    from aiorch.analysis.retry import retry
+
+    settings = get_settings()
+    try:
+        record = retry(_service(settings), user or settings.local_user, execution_id)
+    except AnalysisError as exc:
+        _fail(exc.message)
+        return
+    click.echo(f"execution {record.execution_id}  {record.status.value}  retry of {execution_id}")
+
+
 @cli.group()
 def states() -> None:
     """The local states service (Step Functions on this machine)."""
@@ -388,9 +406,11 @@ def token(user: str | None) -> None:
 
 
 def _register_optional_groups() -> None:
+    from aiorch_local.webhooks_cli import webhooks
     from aiorch_local.weights_cli import weights
 
     cli.add_command(weights)
+    cli.add_command(webhooks)
     try:
         from aiorch_local.analytics_cli import analytics
     except ImportError:  # the analytics extra (duckdb, sqlglot) is not installed

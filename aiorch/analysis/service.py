@@ -31,6 +31,7 @@ from aiorch.analysis.errors import (
 from aiorch.analysis.media import EXTENSIONS, content_type_for, sniff_image
 from aiorch.analysis.names import MAX_NAME_CHARS, download_name, original_name_key, sanitise_name
 from aiorch.analysis.progress import FINISHED_STAGE, as_percent, image_fraction, progress_view
+from aiorch.analysis.retry import retried_by
 from aiorch.analysis.views import (
     ErrorView,
     ExecutionView,
@@ -167,6 +168,7 @@ class AnalysisService:
         idempotency_key: str | None = None,
         *,
         upload_keys: list[str] | None = None,
+        retry_of: str | None = None,
     ) -> ExecutionRecord:
         """Start one execution: of one upload, or of a batch (``upload_keys``: one execution, counted
         once against the running limit, each image its own result)."""
@@ -223,6 +225,7 @@ class AnalysisService:
             input_names=[self.original_name(key) for key in upload_keys or []],
             execution_arn=self.execution_arn(execution_id),
             idempotency_key=idempotency_key,
+            retry_of=retry_of,
             # The state Step Functions enters first; its steps write the next ones (aiorch/index/stages.py).
             current_state="ValidateInput",
             stage=QUEUED_TO_VALIDATE,
@@ -342,6 +345,8 @@ class AnalysisService:
             original_name=names[0],  # a batch's first image's
             mask_key=record.mask_key,
             options=record.options,
+            retry_of=record.retry_of,
+            retried_by=retried_by(self.storage, record),  # read only for an ended one that did not succeed
         )
         now = utcnow()
         view.progress = progress_view(

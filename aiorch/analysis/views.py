@@ -85,6 +85,8 @@ class ExecutionView(BaseModel):
     # metadata.json "outcome" (inpaint without text: "No text found: nothing changed"); None otherwise.
     outcome: str | None = None
     unchanged: bool = False  # the final job returned the input as it was (its metadata's "unchanged")
+    retry_of: str | None = None  # the execution this one retries
+    retried_by: list[str] = Field(default_factory=list)  # the executions retrying this one, oldest first
 
     def thumbnail_beside_results(self) -> ThumbnailLink | None:
         """The thumbnail the final job wrote beside its result, as its metadata.json names it; a batch's

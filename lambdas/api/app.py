@@ -23,7 +23,7 @@ from lambdas.api import body_limit, openapi_doc, paths, problems, response_heade
 from lambdas.api.auth import LocalIssuer, TokenVerifier, uses_local_issuer, verifier_for
 from lambdas.api.cognito import CognitoTokens
 from lambdas.api.context import ApiContext, is_loopback
-from lambdas.api.routes import analytics, executions, health, operations, signin, transfers, webhooks
+from lambdas.api.routes import analytics, executions, health, operations, retry, signin, transfers, webhooks
 from lambdas.api.routes.signin import REFRESH_COOKIE
 from lambdas.api.transfers import LinkSigner, Transfers
 
@@ -98,6 +98,7 @@ def create_app(
         operations.router,
         analytics.router,
         webhooks.router,
+        retry.router,
     ):
         app.include_router(router)
     frontend = settings.frontend_dir or DEFAULT_FRONTEND_DIR

@@ -287,6 +287,8 @@ class ExecutionOut(BaseModel):
         "(remove text on a photo without text: 'No text found: nothing changed'); null otherwise.",
     )
     unchanged: bool = Field(default=False, description="true: the result is the input as it was.")
+    retry_of: str | None = Field(default=None, description="The execution this one retries (POST .../retry).")
+    retried_by: list[str] = Field(default_factory=list, description="The executions retrying this one, oldest first.")
 
 
 class ExecutionPage(BaseModel):

@@ -35,6 +35,7 @@ OPERATIONS = [
     ("/image-ai-analysis/{execution_id}", "GET"),
     ("/image-ai-analysis/{execution_id}", "DELETE"),
     ("/image-ai-analysis/{execution_id}/cancel", "POST"),
+    ("/image-ai-analysis/{execution_id}/retry", "POST"),
     ("/image-ai-analysis/{execution_id}/events", "GET"),
     ("/image-ai-analysis/{execution_id}/webhook-deliveries", "GET"),
     ("/webhooks/secret", "GET"),
