@@ -344,8 +344,13 @@ class Webhooks:
         if record.error_type or record.error_message:
             data["error"] = {"type": record.error_type, "message": record.error_message}
         msg_id = self.enqueue(user, execution_id, "completed", data)
-        if msg_id is not None:
-            self.deliver_due(only=msg_id)
+        if msg_id is not None:  # its first attempt now, without listing the whole outbox
+            key = self._outbox_key({"user": user, "id": msg_id})
+            try:
+                item = json.loads(self.storage.get_bytes(key))
+            except (NotFound, ValueError):
+                return msg_id  # another loop took it first
+            self._attempt(key, item)
         return msg_id
 
     def progress(self, user: str, execution_id: str, data: dict[str, Any]) -> str | None:
