@@ -216,8 +216,11 @@ class Watchdog:
         status-change schedule would in AWS."""
         from aiorch.webhooks import pump
 
-        storage = open_app_storage(self.settings)
-        pump(self.settings, storage, open_index(self.settings, storage))
+        try:
+            storage = open_app_storage(self.settings)
+            pump(self.settings, storage, open_index(self.settings, storage))
+        except Exception:  # never at the cost of the round's other work (the sweep comes after)
+            log.exception("webhook delivery round failed")
 
     def interrupt_running(self) -> int:
         """On the way out (SIGTERM): store each running execution's history as it stands, then record
