@@ -195,13 +195,20 @@ describe('HistoryList', () => {
         error: { type: 'X', message: 'not an image' },
         input_url: '/d/in',
         original_name: 'scan.tiff',
+        duration_s: 65,
       }),
+      // Find text's preview (the OCR boxes drawn on a mask) is not a run of its own: not listed.
+      execution({ execution_id: 'P', operation: 'detect_text', status: 'SUCCEEDED' }),
     ]
     const list = mount(HistoryList, { props: { items, hasMore: true, names: { B: 'holiday.png' } } })
     const cards = list.findAll('[data-testid="history-item"]')
     expect(cards.map((r) => r.attributes('data-status'))).toEqual(['SUCCEEDED', 'FAILED'])
     expect(cards[0].get('[data-testid="history-name"]').text()).toBe('holiday.png')
-    expect(cards[0].get('[data-testid="history-options"]').text()).toBe('model=realesr-animevideov3, tile=32')
+    // The operation and the options that matter, in words (all of them in the tooltip); how it ended and how long it took.
+    expect(cards[0].get('[data-testid="history-operation"]').text()).toBe('Upscale')
+    expect(cards[0].get('[data-testid="history-options"]').text()).toBe('Fast, small model (animevideo v3)')
+    expect(cards[0].get('[data-testid="history-options"]').attributes('title')).toBe('model=realesr-animevideov3, tile=32')
+    expect(cards.map((c) => c.get('[data-testid="history-status"]').text())).toEqual(['Done in 2.0 s', 'Failed in 1 min 5 s'])
     // The job's small thumbnail, never the large result; without one, the original.
     const small = cards[0].get('[data-testid="thumbnail"]').attributes()
     expect(small).toMatchObject({ src: '/d/thumb', width: '256', height: '171', loading: 'lazy', 'data-kind': 'result' })
@@ -209,7 +216,7 @@ describe('HistoryList', () => {
     const original = cards[1].get('[data-testid="thumbnail"]').attributes()
     expect(original).toMatchObject({ src: '/d/in', alt: 'scan.tiff', 'data-kind': 'original' })
     expect(original.width).toBeUndefined()
-    expect(cards[1].get('[data-testid="history-name"]').text()).toBe('A') // no name known: the id
+    expect(cards[1].get('[data-testid="history-name"]').text()).toBe('scan.tiff') // the upload's own name
     expect(cards[1].text()).toContain('not an image')
     await cards[1].get('button').trigger('click')
     expect(list.emitted('open')).toEqual([['A']])

@@ -157,6 +157,8 @@ describe('chaining', () => {
       execution_id: id,
       status: 'SUCCEEDED',
       original_name: 'cat.png',
+      options: { model: 'realesrgan-x4plus' },
+      metadata: { upscale: { model: 'realesrgan-x4plus', outscale: 4 } },
       results: [
         result('upscale', `results/local/${id}/upscale/result.png`, '/downloads/r', 'image/png', 'cat-upscaled.png'),
       ],
@@ -177,7 +179,8 @@ describe('chaining', () => {
     ])
     const app = mount(App, { global: { plugins: [createAppRouter()] }, props: { api: new ApiClient('', fetcher) } })
     await flushPromises()
-    expect(app.get('[data-testid="download"]').attributes('download')).toBe('cat-upscaled.png')
+    // The page's name says the operation, the model and the scale (the server's is only after the original).
+    expect(app.get('[data-testid="download"]').attributes('download')).toBe('cat-upscale-x4plus-x4.png')
     await app.get('[data-testid="chain"]').trigger('click')
     await flushPromises()
     expect(fetch).toHaveBeenCalledWith('/downloads/r')
@@ -190,7 +193,7 @@ describe('chaining', () => {
     await flushPromises()
     const upload = calls.find((c) => c.url === '/local-uploads/t')!
     const sent = (upload.init.body as FormData).get('file') as File
-    expect(sent.name).toBe('cat-upscaled.png')
+    expect(sent.name).toBe('cat-upscale-x4plus-x4.png')
     expect(new Uint8Array(await sent.arrayBuffer())).toEqual(resultBytes)
     const submitted = calls.find((c) => c.url === '/image-ai-analysis' && c.init.method === 'POST')!
     expect(JSON.parse(String(submitted.init.body)).operation).toBe('denoise')
@@ -239,7 +242,7 @@ describe('chaining', () => {
       images: [image(0, 'a.png'), image(1, 'b.png'), image(2, 'c.png')],
     })
     const app = await historyShowing(past)
-    expect(app.get('[data-testid="history-batch"]').text()).toBe('· a batch of 3 images')
+    expect(app.get('[data-testid="history-batch"]').text()).toBe('· 3 images')
     await app.get('[data-testid="rerun"]').trigger('click')
     await flushPromises()
     expect(vi.mocked(fetch).mock.calls.map((c) => c[0])).toEqual(['/downloads/in-0', '/downloads/in-1', '/downloads/in-2'])

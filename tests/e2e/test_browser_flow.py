@@ -101,11 +101,11 @@ def layers_transform(page: Any) -> tuple[float, float, float]:
 
 
 @pytest.mark.parametrize(
-    ("operation", "expected_size", "suffix"),
-    [("upscale", (384, 384), "upscaled"), ("denoise", (96, 96), "denoised"), ("inpaint", (96, 96), "inpainted")],
+    ("operation", "expected_size"),
+    [("upscale", (384, 384)), ("denoise", (96, 96)), ("inpaint", (96, 96))],
 )
 def test_each_operation_end_to_end(
-    page: Any, photo_file: Path, tmp_path: Path, operation: str, expected_size: tuple[int, int], suffix: str
+    page: Any, photo_file: Path, tmp_path: Path, operation: str, expected_size: tuple[int, int]
 ) -> None:
     signed_in(page)
     page.get_by_test_id(f"operation-{operation}").check()
@@ -157,8 +157,8 @@ def test_each_operation_end_to_end(
         expect(badge).not_to_contain_text("fallback")
     else:
         weights = {"denoise": "DRUNet", "inpaint": "LaMa"}[operation]
-        expect(badge).to_contain_text("Classical fallback: ")
-        expect(badge).to_contain_text(f"(no {weights} weights installed; see README)")
+        expect(badge).to_contain_text(f"(no {weights} weights installed)")  # the classical stand-in, named
+    expect(page.get_by_test_id("what-ran-facts")).to_contain_text(re.compile(r"^Ran on the (CPU|GPU)"))
 
     with page.expect_download() as download_info:
         page.get_by_test_id("download").click()
@@ -169,7 +169,8 @@ def test_each_operation_end_to_end(
     if operation == "inpaint":
         metadata = json.loads(page.get_by_test_id("metadata").text_content())
         assert metadata["inpaint"]["context_px"] == 64, metadata["inpaint"]
-    assert saved.name == f"astronaut-{suffix}.png"  # named after the original and what was done
+    # Named after the original, what was done, by which model (and for an upscale, at which scale).
+    assert re.fullmatch(rf"astronaut-{operation}-[a-z0-9-]+{'-x4' if operation == 'upscale' else ''}\.png", saved.name), saved.name
 
 
 def pin_options(page: Any, **pinned: Any) -> None:
@@ -356,7 +357,8 @@ def test_chain_history_ops_and_analytics_pages(page: Any, api: Api, photo_file: 
     page.get_by_test_id("tab-history").click()
     cards = page.get_by_test_id("history-item")
     expect(cards.first).to_have_attribute("data-status", "SUCCEEDED")
-    expect(cards.first.get_by_test_id("history-options")).to_contain_text("method=tv")
+    expect(cards.first.get_by_test_id("history-options")).to_have_text("Total variation (classical)")
+    expect(cards.first.get_by_test_id("history-status")).to_have_text(re.compile(r"^Done in \d"))
     names = cards.get_by_test_id("history-name").all_text_contents()  # checked last, below
     # Both cards show their job's own thumbnail.webp (at most 256 px), loaded: not the original, not the result.
     page.wait_for_function(
@@ -399,7 +401,7 @@ def test_chain_history_ops_and_analytics_pages(page: Any, api: Api, photo_file: 
     assert chart.bounding_box()["height"] > 100
     screenshot(page, "analytics")
     # The originals' names, kept by the server with each upload: the chained input is the first result's name.
-    assert names[:2] == ["astronaut-denoised.png", "astronaut.png"], names
+    assert names[:2] == ["astronaut-denoise-tv.png", "astronaut.png"], names
 
     # Delete from History (a second click confirms): the card goes, and a reload does not bring it back.
     page.get_by_test_id("tab-history").click()
@@ -650,7 +652,7 @@ def test_main_flow_on_a_phone(browser: Any, stack: Any, photo_file: Path, tmp_pa
         expect(page.get_by_test_id("chart").locator("canvas")).to_be_visible(timeout=30_000)
         assert_fits(page, "analytics")
         screenshot(page, "analytics")
-    assert saved.name == "astronaut-denoised.png"  # named after the original (the server's name)
+    assert saved.name == "astronaut-denoise-tv.png"  # the original, the operation and the method
 
 
 def test_a_batch_on_a_phone(browser: Any, stack: Any, tmp_path: Path) -> None:

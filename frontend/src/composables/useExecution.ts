@@ -5,6 +5,7 @@ import { computed, ref } from 'vue'
 import { isFinal, newIdempotencyKey, type ApiClient, type Execution, type SubmitRequest } from '../lib/api'
 import { followExecution, mainResult } from '../lib/poll'
 import { jobWarnings, whatRan } from '../lib/whatran'
+import { downloadFileName } from '../lib/words'
 
 const RUN_PATH = /^\/run\/([0-9A-Za-z]{10,40})\/?$/
 
@@ -52,7 +53,15 @@ export function useExecution(
     const r = result.value
     return e && r ? whatRan(e.operation, e.metadata[r.job] as Record<string, unknown> | undefined) : null
   })
-  const downloadName = computed(() => (result.value ? resultName(result.value) : ''))
+  // What the result downloads as: the original's name, the operation, the model and the scale.
+  const downloadName = computed(() => {
+    const [e, r] = [execution.value, result.value]
+    if (!e || !r) return ''
+    const original = typeof e.original_name === 'string' && e.original_name ? e.original_name : null
+    if (!original) return resultName(r) // no original name known (an older server): the server's name
+    const metadata = e.metadata[r.job] as Record<string, unknown> | undefined
+    return downloadFileName(original, e.operation, metadata, e.options ?? {}, resultName(r))
+  })
 
   /** Follow an execution; `first` sees its first status (a reopened run restores its form from it). */
   function follow(id: string, first?: (e: Execution) => void) {

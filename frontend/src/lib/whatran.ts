@@ -1,26 +1,30 @@
 // What really ran, in words for the badge on a result: the model and its weights, or, when no
 // weights were installed, the classical algorithm that stood in, named as a fallback.
+import { deviceWords, modelWords } from './words'
 
 // Which weights each operation's AI model would have needed (the README says how to install them).
 const MODEL_WEIGHTS: Record<string, string> = { inpaint: 'LaMa', denoise: 'DRUNet', upscale: 'Real-ESRGAN' }
 
 export interface WhatRan {
   fallback: boolean
+  /** The model in words, or the classical method that stood in for it and why. */
   text: string
+  /** Where it ran, in words ("the CPU"), when the job said. */
+  device: string | null
 }
 
 export function whatRan(operation: string, metadata: Record<string, unknown> | undefined): WhatRan | null {
   if (!metadata) return null
   const weights = typeof metadata.weights === 'string' ? metadata.weights : ''
   const fallback = metadata.fallback === true || weights.startsWith('fallback: ')
+  const device = typeof metadata.device === 'string' && metadata.device ? deviceWords(metadata.device) : null
   if (fallback) {
     const algorithm = weights.startsWith('fallback: ') ? weights.slice('fallback: '.length) : String(metadata.model ?? 'classical')
     const needed = MODEL_WEIGHTS[operation] ?? 'model'
-    return { fallback, text: `Classical fallback: ${algorithm} (no ${needed} weights installed; see README)` }
+    return { fallback, text: `${modelWords(algorithm)} (no ${needed} weights installed)`, device }
   }
-  const model = metadata.model ? String(metadata.model) : operation
-  const sha = typeof metadata.weights_sha256 === 'string' ? ` · sha256 ${metadata.weights_sha256.slice(0, 12)}…` : ''
-  return { fallback, text: `${model}${weights ? ` · ${weights}` : ''}${sha}` }
+  const model = metadata.model ? modelWords(String(metadata.model)) : operation
+  return { fallback, text: model, device }
 }
 
 /** What the jobs warned about (a mask over the whole image, a result equal to its input), from their metadata. */
