@@ -147,6 +147,18 @@ class Settings(BaseSettings):
     # --- users --------------------------------------------------------------------
     local_user: str = "local"
     max_running_executions_per_user: int = 4  # a batch counts once
+    # --- admission: a bound on queued work (images of running executions, queued or at work) ---
+    max_queued_images: int = Field(
+        default=0, ge=0, description="Images queued for everyone past which a submit answers 503; 0: unlimited."
+    )
+    max_queued_images_per_user: int = Field(
+        default=0, ge=0, description="Images one user may have queued; past it a submit answers 429; 0: unlimited."
+    )
+    queue_seconds_per_image: float = Field(
+        default=30.0,
+        gt=0,
+        description="GPU seconds one image takes on average: a refusal's 'minutes of work ahead' and Retry-After.",
+    )
 
     # --- batches: many images in one request (one execution, a Map over chunks) ------
     batch_max_images: int = Field(

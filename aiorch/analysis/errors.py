@@ -48,6 +48,14 @@ class TooManyRunning(AnalysisError):
         self.retry_after_s = retry_after_s
 
 
+class QueueFull(TooManyRunning):
+    """The queue is past its bound: 429 for the user's own bound, 503 for everyone's; Retry-After."""
+
+    def __init__(self, message: str, retry_after_s: int, status_code: int) -> None:
+        super().__init__(message, retry_after_s=retry_after_s)
+        self.status_code = status_code
+
+
 class StatesUnavailable(AnalysisError):
     status_code = 503
 

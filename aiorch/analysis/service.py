@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import math
 import sqlite3
 import time
 from typing import Any
@@ -23,6 +24,7 @@ from aiorch.analysis.errors import (
     BadRequest,
     IdempotencyConflict,
     NotFoundError,
+    QueueFull,
     StatesUnavailable,
     StillRunning,
     StorageFull,
@@ -55,7 +57,8 @@ from aiorch.contracts import (
 )
 from aiorch.fields import key_problem
 from aiorch.ids import new_id
-from aiorch.index import IdempotencyKeyReused, RunningLimitReached, open_index
+from aiorch.index import IdempotencyKeyReused, QueueBounds, RunningLimitReached, open_index
+from aiorch.index import QueueFull as IndexQueueFull
 from aiorch.index import StillRunning as IndexStillRunning
 from aiorch.index.stages import QUEUED_TO_VALIDATE
 from aiorch.operations import OptionError, check_options
@@ -236,8 +239,13 @@ class AnalysisService:
         limit = self.settings.max_running_executions_per_user
         try:
             started = self.index.start(
-                record, limit=limit, idempotency=(idempotency_key, fingerprint) if idempotency_key else None
+                record,
+                limit=limit,
+                idempotency=(idempotency_key, fingerprint) if idempotency_key else None,
+                queue=self._queue_bounds(),
             )
+        except IndexQueueFull as full:
+            raise self._queue_full(full, len(upload_keys or [upload_key])) from None
         except RunningLimitReached:
             raise TooManyRunning(
                 f"you already have {limit} executions running (the limit is {limit}); try again when one finishes",
@@ -268,6 +276,32 @@ class AnalysisService:
             )
             raise StatesUnavailable(f"the workflow service could not start the execution: {exc}") from exc
         return record
+
+    def _queue_bounds(self) -> QueueBounds | None:
+        """The admission bounds on queued images (settings; 0 unlimited), None when there are none."""
+        bounds = QueueBounds(self.settings.max_queued_images_per_user, self.settings.max_queued_images)
+        return bounds if bounds.per_user or bounds.overall else None
+
+    def _queue_full(self, full: IndexQueueFull, images: int) -> QueueFull:
+        """The refusal, in plain words: how much work is ahead (queued images at the settings' GPU
+        seconds per image over the job slots) and, as Retry-After, about when this request's room frees."""
+        per_image_s = self.settings.queue_seconds_per_image / max(1, self.settings.job_slots)
+        minutes = max(1, math.ceil(full.queued * per_image_s / 60))
+        ahead = f"about {minutes} minute{'s' if minutes != 1 else ''} of work ahead"
+        retry = max(10, math.ceil(images * per_image_s))
+        if full.scope == "user":
+            return QueueFull(
+                f"the queue is full: you have {full.queued} images queued (your limit is {full.limit}), {ahead}; "
+                f"try again in about {retry} s, or send fewer images",
+                retry_after_s=retry,
+                status_code=429,
+            )
+        return QueueFull(
+            f"the queue is full: {full.queued} images are queued (the limit is {full.limit}), {ahead}; "
+            f"try again in about {retry} s",
+            retry_after_s=retry,
+            status_code=503,
+        )
 
     def _describe(self, record: ExecutionRecord, *, live: bool = False) -> dict[str, Any] | None:
         """DescribeExecution, or None when the service does not answer it. ``live``: the caller asked

@@ -33,6 +33,30 @@ class RunningLimitReached(Exception):
         self.limit = limit
 
 
+class QueueFull(Exception):
+    """Admitting the execution would pass a bound on queued images (``scope``: "user", that user's;
+    "all", everyone's): nothing was written. ``queued`` is what was queued before it."""
+
+    def __init__(self, scope: str, queued: int, limit: int) -> None:
+        super().__init__(f"{queued} images queued ({scope}); the bound is {limit}")
+        self.scope = scope
+        self.queued = queued
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class QueueBounds:
+    """Bounds on the images of RUNNING executions (queued or at work); 0: unlimited."""
+
+    per_user: int = 0
+    overall: int = 0
+
+
+def images_of(record: ExecutionRecord) -> int:
+    """The images an execution queues: a batch's each, else one."""
+    return max(1, len(record.input_keys))
+
+
 class StillRunning(Exception):
     """Only a final execution can be deleted: a running one is cancelled first."""
 
@@ -92,10 +116,18 @@ def finalised_copy(
 
 class ExecutionIndex(ABC):
     @abstractmethod
-    def start(self, record: ExecutionRecord, *, limit: int, idempotency: tuple[str, str] | None = None) -> Started:
-        """Create ``record`` (RUNNING) and count it, atomically; ``idempotency`` is (key, fingerprint).
+    def start(
+        self,
+        record: ExecutionRecord,
+        *,
+        limit: int,
+        idempotency: tuple[str, str] | None = None,
+        queue: QueueBounds | None = None,
+    ) -> Started:
+        """Create ``record`` (RUNNING) and count it (and its images), atomically; ``idempotency`` is
+        (key, fingerprint); ``queue`` bounds the images of RUNNING executions, the user's and everyone's.
 
-        Raises RunningLimitReached (nothing written) or IdempotencyKeyReused."""
+        Raises RunningLimitReached or QueueFull (nothing written), or IdempotencyKeyReused."""
 
     @abstractmethod
     def create(self, record: ExecutionRecord) -> bool:
@@ -144,6 +176,10 @@ class ExecutionIndex(ABC):
     @abstractmethod
     def running_count(self, user: str) -> int:
         """The user's counter (what ``start`` checks)."""
+
+    @abstractmethod
+    def queued_images(self, user: str | None = None) -> int:
+        """Images of RUNNING executions: the user's, or everyone's (None); what ``queue`` bounds."""
 
     @abstractmethod
     def sweep(self) -> list[Drift]:

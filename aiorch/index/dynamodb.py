@@ -32,10 +32,13 @@ from aiorch.index.base import (
     Drift,
     ExecutionIndex,
     IdempotencyKeyReused,
+    QueueBounds,
+    QueueFull,
     RunningLimitReached,
     Started,
     StillRunning,
     finalised_copy,
+    images_of,
     staged_copy,
 )
 
@@ -85,6 +88,11 @@ def _tombstone_key(user: str, execution_id: str) -> dict[str, Any]:
 
 def _counter_key(user: str) -> dict[str, Any]:
     return {"pk": _pk(user), "sk": {"S": COUNTER_SK}}
+
+
+# Everyone's queued images (images of RUNNING executions), one item; a user's are ``images`` on their
+# counter item. No ``live`` attribute: the sweep's counter query does not see it.
+TOTAL_KEY: dict[str, Any] = {"pk": {"S": "QUEUE"}, "sk": {"S": "TOTAL_IMAGES"}}
 
 
 def _record_item(record: ExecutionRecord) -> dict[str, Any]:
@@ -161,14 +169,18 @@ class DynamoDbIndex(ExecutionIndex):
                 self.sleep(delay)
 
     # --- writes -----------------------------------------------------------------------------
-    def _counter_update(self, user: str, delta: int, condition: str | None, values: dict[str, Any]) -> dict[str, Any]:
+    def _counter_update(
+        self, user: str, delta: int, condition: str | None, values: dict[str, Any], images: int = 0
+    ) -> dict[str, Any]:
         update: dict[str, Any] = {
             "TableName": self.table,
             "Key": _counter_key(user),
-            "UpdateExpression": "SET running = if_not_exists(running, :zero) + :delta, live = :counter",
+            "UpdateExpression": "SET running = if_not_exists(running, :zero) + :delta, "
+            "images = if_not_exists(images, :zero) + :images, live = :counter",
             "ExpressionAttributeValues": {
                 ":zero": {"N": "0"},
                 ":delta": {"N": str(delta)},
+                ":images": {"N": str(images)},
                 ":counter": {"S": "COUNTER"},
                 **values,
             },
@@ -177,16 +189,36 @@ class DynamoDbIndex(ExecutionIndex):
             update["ConditionExpression"] = condition
         return {"Update": update}
 
-    def start(self, record: ExecutionRecord, *, limit: int, idempotency: tuple[str, str] | None = None) -> Started:
+    def _total_update(self, images: int, bound: int = 0) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": TOTAL_KEY,
+            "UpdateExpression": "SET images = if_not_exists(images, :zero) + :images",
+            "ExpressionAttributeValues": {":zero": {"N": "0"}, ":images": {"N": str(images)}},
+        }
+        if bound > 0:
+            update["ConditionExpression"] = "attribute_not_exists(images) OR images <= :room"
+            update["ExpressionAttributeValues"][":room"] = {"N": str(bound - images)}
+        return {"Update": update}
+
+    def start(
+        self,
+        record: ExecutionRecord,
+        *,
+        limit: int,
+        idempotency: tuple[str, str] | None = None,
+        queue: QueueBounds | None = None,
+    ) -> Started:
         if record.status is not ExecutionStatus.RUNNING:
             raise ValueError("start creates RUNNING records only")
+        queue = queue or QueueBounds()
+        n = images_of(record)
+        condition, values = "(attribute_not_exists(running) OR running < :limit)", {":limit": {"N": str(limit)}}
+        if queue.per_user > 0:
+            condition += " AND (attribute_not_exists(images) OR images <= :room)"
+            values[":room"] = {"N": str(queue.per_user - n)}
         items: list[dict[str, Any]] = [
-            self._counter_update(
-                record.user,
-                1,
-                "attribute_not_exists(running) OR running < :limit",
-                {":limit": {"N": str(limit)}},
-            ),
+            self._counter_update(record.user, 1, condition, values, images=n),
             {
                 "Put": {
                     "TableName": self.table,
@@ -211,6 +243,7 @@ class DynamoDbIndex(ExecutionIndex):
                     }
                 }
             )
+        items.append(self._total_update(n, queue.overall))  # last: its reason is the last one
         try:
             self._transact(items)
         except ClientError as exc:
@@ -220,7 +253,11 @@ class DynamoDbIndex(ExecutionIndex):
             if idempotency is not None and len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
                 return self._earlier(record.user, idempotency)
             if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise RunningLimitReached(record.user, limit) from None
+                if queue.per_user <= 0 or self.running_count(record.user) >= limit:
+                    raise RunningLimitReached(record.user, limit) from None
+                raise QueueFull("user", self.queued_images(record.user), queue.per_user) from None
+            if len(reasons) == len(items) and reasons[-1] == "ConditionalCheckFailed":
+                raise QueueFull("all", self.queued_images(), queue.overall) from None
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                 raise ValueError(f"execution {record.execution_id} exists already") from None
             raise
@@ -248,7 +285,10 @@ class DynamoDbIndex(ExecutionIndex):
         put = {"TableName": self.table, "Item": _record_item(record), "ConditionExpression": "attribute_not_exists(pk)"}
         try:
             if record.status is ExecutionStatus.RUNNING:
-                self._transact([{"Put": put}, self._counter_update(record.user, 1, None, {})])
+                n = images_of(record)
+                self._transact(
+                    [{"Put": put}, self._counter_update(record.user, 1, None, {}, images=n), self._total_update(n)]
+                )
             else:
                 self.client.put_item(**put)
         except ClientError as exc:
@@ -302,9 +342,10 @@ class DynamoDbIndex(ExecutionIndex):
                 },
             }
         }
-        counter = self._counter_update(user, -1, "running > :zero", {})
+        n = images_of(record)
+        counter = self._counter_update(user, -1, "running > :zero", {}, images=-n)
         try:
-            self._transact([record_update, counter])
+            self._transact([record_update, counter, self._total_update(-n)])
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
@@ -315,7 +356,7 @@ class DynamoDbIndex(ExecutionIndex):
                 # The counter is already 0 (drift): finalise the record alone; the sweep reconciles.
                 log.warning("running count of %s was already 0 when %s ended", user, execution_id)
                 try:
-                    self._transact([record_update])
+                    self._transact([record_update, self._total_update(-n)])
                 except ClientError as again:
                     if again.response["Error"]["Code"] != "TransactionCanceledException" or _conflicted(again):
                         raise
@@ -451,13 +492,48 @@ class DynamoDbIndex(ExecutionIndex):
         item = self.client.get_item(TableName=self.table, Key=_counter_key(user), ConsistentRead=True).get("Item")
         return int(item["running"]["N"]) if item else 0
 
+    def queued_images(self, user: str | None = None) -> int:
+        key = TOTAL_KEY if user is None else _counter_key(user)
+        item = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
+        return int(item["images"]["N"]) if item and "images" in item else 0
+
+    def _correct_images(self, counted: dict[str, int], actual: dict[str, int], total: int) -> None:
+        """Set the queued-image counters to what the RUNNING records hold, each only if unchanged since
+        read (a submit meanwhile wins; the next sweep looks again)."""
+        wanted = [(_counter_key(u), counted.get(u, 0), actual.get(u, 0)) for u in sorted(set(counted) | set(actual))]
+        wanted.append((TOTAL_KEY, total, sum(actual.values())))
+        for key, have, want in wanted:
+            if have == want:
+                continue
+            try:
+                self.client.update_item(
+                    TableName=self.table,
+                    Key=key,
+                    UpdateExpression="SET images = :want",
+                    ConditionExpression="attribute_not_exists(images) OR images = :have",
+                    ExpressionAttributeValues={":want": {"N": str(want)}, ":have": {"N": str(have)}},
+                )
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+            else:
+                log.warning("queued images of %s were %d, %d are: corrected", key["pk"]["S"], have, want)
+
     def sweep(self) -> list[Drift]:
         # Counters first, then records: a submit between the two reads changes the counter, so the
         # conditional correction below (running = what was read) refuses and the next sweep retries.
-        counted = {item["pk"]["S"].removeprefix("USER#"): int(item["running"]["N"]) for item in self._live("COUNTER")}
+        counters = list(self._live("COUNTER"))
+        counted = {item["pk"]["S"].removeprefix("USER#"): int(item["running"]["N"]) for item in counters}
+        images_counted: dict[str, int] = {
+            item["pk"]["S"].removeprefix("USER#"): int(item.get("images", {"N": "0"})["N"]) for item in counters
+        }
+        total_counted = self.queued_images()
         actual: dict[str, int] = {}
+        images_actual: dict[str, int] = {}
         for record in self.running():
             actual[record.user] = actual.get(record.user, 0) + 1
+            images_actual[record.user] = images_actual.get(record.user, 0) + images_of(record)
+        self._correct_images(images_counted, images_actual, total_counted)
         drift: list[Drift] = []
         for user in sorted(set(counted) | set(actual)):
             have, want = counted.get(user, 0), actual.get(user, 0)

@@ -20,12 +20,22 @@ from aiorch.index.base import (
     Drift,
     ExecutionIndex,
     IdempotencyKeyReused,
+    QueueBounds,
+    QueueFull,
     RunningLimitReached,
     Started,
     StillRunning,
     finalised_copy,
+    images_of,
     staged_copy,
 )
+
+ALL_SCOPE = "all"  # queued_images' row of everyone's images; a user's is "user:<user>"
+
+
+def _user_scope(user: str) -> str:
+    return f"user:{user}"
+
 
 log = logging.getLogger("aiorch.index")
 
@@ -46,6 +56,7 @@ CREATE TABLE IF NOT EXISTS deleted (
     user TEXT NOT NULL, execution_id TEXT NOT NULL, deleted_at TEXT NOT NULL, PRIMARY KEY (user, execution_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queued_images (scope TEXT PRIMARY KEY, images INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 
@@ -94,7 +105,36 @@ class SqliteIndex(ExecutionIndex):
         )
         if cur.rowcount == 1 and record.status is ExecutionStatus.RUNNING:
             SqliteIndex._add_running(db, record.user, 1)
+            SqliteIndex._add_images(db, record.user, images_of(record))
         return cur.rowcount == 1
+
+    @staticmethod
+    def _add_images(db: sqlite3.Connection, user: str, delta: int) -> None:
+        for scope in (_user_scope(user), ALL_SCOPE):
+            db.execute(
+                "INSERT INTO queued_images (scope, images) VALUES (?, max(?, 0)) "
+                "ON CONFLICT (scope) DO UPDATE SET images = max(images + ?, 0)",
+                (scope, delta, delta),
+            )
+
+    @staticmethod
+    def _images(db: sqlite3.Connection, scope: str) -> int:
+        row = db.execute("SELECT images FROM queued_images WHERE scope = ?", (scope,)).fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _check_queue(db: sqlite3.Connection, record: ExecutionRecord, queue: QueueBounds | None) -> None:
+        if queue is None:
+            return
+        n = images_of(record)
+        for scope, kind, bound in (
+            (_user_scope(record.user), "user", queue.per_user),
+            (ALL_SCOPE, "all", queue.overall),
+        ):
+            if bound > 0:
+                queued = SqliteIndex._images(db, scope)
+                if queued + n > bound:
+                    raise QueueFull(kind, queued, bound)
 
     @staticmethod
     def _add_running(db: sqlite3.Connection, user: str, delta: int) -> None:
@@ -104,7 +144,14 @@ class SqliteIndex(ExecutionIndex):
             (user, delta, delta),
         )
 
-    def start(self, record: ExecutionRecord, *, limit: int, idempotency: tuple[str, str] | None = None) -> Started:
+    def start(
+        self,
+        record: ExecutionRecord,
+        *,
+        limit: int,
+        idempotency: tuple[str, str] | None = None,
+        queue: QueueBounds | None = None,
+    ) -> Started:
         if record.status is not ExecutionStatus.RUNNING:
             raise ValueError("start creates RUNNING records only")
         with self._write() as db:
@@ -123,6 +170,7 @@ class SqliteIndex(ExecutionIndex):
             counted = db.execute("SELECT running FROM running_counts WHERE user = ?", (record.user,)).fetchone()
             if (counted[0] if counted else 0) >= limit:
                 raise RunningLimitReached(record.user, limit)
+            self._check_queue(db, record, queue)
             if not self._insert(db, record):
                 raise ValueError(f"execution {record.execution_id} exists already")
             if idempotency is not None:
@@ -169,6 +217,7 @@ class SqliteIndex(ExecutionIndex):
             )
             if record.status is ExecutionStatus.RUNNING and status is not ExecutionStatus.RUNNING:
                 self._add_running(db, user, -1)
+                self._add_images(db, user, -images_of(record))
         return done, True
 
     def set_stage(self, user: str, execution_id: str, *, state: str, stage: str) -> bool:
@@ -234,6 +283,9 @@ class SqliteIndex(ExecutionIndex):
         row = self._db().execute("SELECT running FROM running_counts WHERE user = ?", (user,)).fetchone()
         return int(row[0]) if row else 0
 
+    def queued_images(self, user: str | None = None) -> int:
+        return self._images(self._db(), ALL_SCOPE if user is None else _user_scope(user))
+
     def sweep(self) -> list[Drift]:
         drift: list[Drift] = []
         with self._write() as db:
@@ -249,6 +301,15 @@ class SqliteIndex(ExecutionIndex):
                         "ON CONFLICT (user) DO UPDATE SET running = excluded.running",
                         (user, actual.get(user, 0)),
                     )
+            # The queued images, recomputed from the RUNNING records (a counter from before they were
+            # counted starts at 0 and is set right here).
+            images: dict[str, int] = {ALL_SCOPE: 0}
+            for (doc,) in db.execute("SELECT doc FROM executions WHERE status = ?", (RUNNING,)):
+                running = ExecutionRecord.model_validate_json(doc)
+                images[_user_scope(running.user)] = images.get(_user_scope(running.user), 0) + images_of(running)
+                images[ALL_SCOPE] += images_of(running)
+            db.execute("DELETE FROM queued_images")
+            db.executemany("INSERT INTO queued_images (scope, images) VALUES (?, ?)", list(images.items()))
         for d in drift:
             log.warning("running count of %s was %d, %d records are RUNNING: corrected", d.user, d.counted, d.actual)
         return drift

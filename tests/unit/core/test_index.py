@@ -238,3 +238,27 @@ def test_set_stage_moves_a_running_record_and_never_an_ended_one(index: Executio
     assert not index.set_stage("alice", running.execution_id, state="Upscale", stage="running upscale")
     assert index.get("alice", running.execution_id).status is ExecutionStatus.SUCCEEDED
     assert not index.set_stage("alice", "missing", state="Upscale", stage="running upscale")
+
+
+def test_start_bounds_the_queued_images_per_user_and_overall(index: ExecutionIndex) -> None:
+    from aiorch.index import QueueBounds, QueueFull
+
+    bounds = QueueBounds(per_user=3, overall=4)
+    batch = record(input_keys=["uploads/alice/u/o.png"] * 2)
+    assert index.start(batch, limit=10, queue=bounds).created
+    with pytest.raises(QueueFull) as full:
+        index.start(record(input_keys=["uploads/alice/u/o.png"] * 2), limit=10, queue=bounds)
+    assert (full.value.scope, full.value.queued, full.value.limit) == ("user", 2, 3)
+    assert index.start(record(), limit=10, queue=bounds).created  # 3 of alice's 3
+    assert index.start(record("bob"), limit=10, queue=bounds).created  # 4 of everyone's 4
+    with pytest.raises(QueueFull) as full:
+        index.start(record("carol"), limit=10, queue=bounds)
+    assert (full.value.scope, full.value.queued) == ("all", 4)
+    assert index.running_count("carol") == 0 and index.queued_images() == 4  # nothing written
+    with pytest.raises(RunningLimitReached):  # the running limit is still its own answer
+        index.start(record("bob"), limit=1, queue=bounds)
+
+    index.finalise("alice", batch.execution_id, ExecutionStatus.FAILED, recorded_by="RecordFailure")
+    assert index.queued_images("alice") == 1 and index.queued_images() == 2
+    assert index.start(record("carol"), limit=10, queue=bounds).created
+    assert index.sweep() == [] and index.queued_images() == 3
