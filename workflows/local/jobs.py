@@ -1,4 +1,5 @@
-"""Local stand-in for AWS Batch: job processes with a slot limit and a FIFO queue beyond it.
+"""Local stand-in for AWS Batch: job processes with a slot limit and a fair-share queue beyond it
+(users served in turn, each user's jobs in order: see ``JobRunner._next_queued``).
 
 A Batch task runs ``[job_python, -m, job_module, *Command]`` with the container
 overrides' environment; stdout and stderr go to a log file under the data
@@ -56,6 +57,8 @@ log = logging.getLogger(__name__)
 
 STOP_GRACE_S = 5.0  # SIGTERM first; SIGKILL if the job is still there after this
 KEEP_FINISHED = 200  # finished jobs kept for DescribeJobs and the status file
+SERVED_KEPT = 1000  # users whose last turn the fair-share queue remembers
+USER_ENV = "AIORCH_USER"  # the ASL gives each job its user (aiorch.index.stages.USER_ENV)
 ROUND_FAILED_PAUSE_S = 1.0  # after a dispatcher round that raised, before the next one
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
@@ -162,6 +165,8 @@ class JobRunner:
         # Batch's job state change events do in AWS.
         self.on_job_status: Callable[[LocalJob, str], None] | None = None
         self._started_now: list[LocalJob] = []  # started in this round, told after the lock
+        self._served: dict[str, int] = {}  # user → the turn they were last served (fair share)
+        self._turns = 0
 
     # --- the Batch-facing API (called from the hooks) ------------------------------
     def submit(
@@ -360,8 +365,22 @@ class JobRunner:
         return changed or self._prune()
 
     def _next_queued(self) -> LocalJob:
-        """The queued job to start next (the queue is not empty)."""
-        return self._jobs[self._queue.popleft()]
+        """The queued job to start next (the queue is not empty): fair share across users, as AWS
+        Batch's fair-share scheduling policy does with the jobs' share identifiers. The user served
+        least recently goes first (one never served before anyone served), and of a user's jobs the
+        oldest; so user A's four queued jobs do not make user B's one, submitted after, wait behind all
+        four. Jobs without a user (AIORCH_USER) share one turn."""
+        first_of: dict[str, str] = {}  # each user's oldest queued job, in the order of the queue
+        for job_id in self._queue:
+            first_of.setdefault(self._jobs[job_id].environment.get(USER_ENV, ""), job_id)
+        user = min(first_of, key=lambda u: self._served.get(u, -1))  # ties: the earliest in the queue
+        self._queue.remove(first_of[user])
+        self._turns += 1
+        self._served[user] = self._turns
+        if len(self._served) > SERVED_KEPT:  # forget those served longest ago (they go first again)
+            for gone in sorted(self._served, key=self._served.__getitem__)[: len(self._served) - SERVED_KEPT]:
+                del self._served[gone]
+        return self._jobs[first_of[user]]
 
     def _check_running(self, job: LocalJob) -> bool:
         assert job.process is not None

@@ -64,3 +64,30 @@ def test_a_failing_status_writer_does_not_stop_the_job(runner: JobRunner) -> Non
     job = submit(runner, "alice", "a1")
     runner._round()
     assert job.status is JobStatus.RUNNING
+
+
+def test_users_take_turns_b_runs_second_not_fifth(runner: JobRunner) -> None:
+    """User A submits four jobs, user B one after them: with one slot, B's runs second (it ran fifth, FIFO)."""
+    for n in range(1, 5):
+        submit(runner, "alice", f"a{n}")
+    submit(runner, "bob", "b1")
+    assert run_all(runner) == ["a1", "b1", "a2", "a3", "a4"]
+
+
+def test_turns_interleave_and_each_users_jobs_keep_their_order(runner: JobRunner) -> None:
+    for name in ("a1", "a2", "a3"):
+        submit(runner, "alice", name)
+    for name in ("b1", "b2"):
+        submit(runner, "bob", name)
+    submit(runner, "carol", "c1")
+    assert run_all(runner) == ["a1", "b1", "c1", "a2", "b2", "a3"]
+
+
+def test_a_user_arriving_later_is_not_behind_everyone_served_before(runner: JobRunner) -> None:
+    submit(runner, "alice", "a1")
+    submit(runner, "alice", "a2")
+    runner._round()  # a1 starts
+    end_running(runner)
+    submit(runner, "alice", "a3")
+    submit(runner, "bob", "b1")
+    assert run_all(runner) == ["a1", "b1", "a2", "a3"]
