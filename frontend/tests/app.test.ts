@@ -38,6 +38,32 @@ describe('App', () => {
     expect(window.location.pathname).toBe(`/run/${id}`)
   })
 
+  it('says a result that is not simply the change in plain words beside it, and what ran, not as a warning', async () => {
+    const id = '01JDQZ8M3V6Y7N2W4X5A9B0C1E'
+    window.history.replaceState(null, '', `/run/${id}`)
+    const done = execution({
+      execution_id: id,
+      operation: 'inpaint',
+      status: 'SUCCEEDED',
+      duration_s: 65,
+      outcome: 'No text found: nothing changed',
+      results: [result('inpaint', `results/local/${id}/inpaint/result.png`, '/downloads/r', 'image/png', 'poster-inpainted.png')],
+      metadata: { inpaint: { model: 'fsr', weights: 'fallback: opencv-fsr-fast', fallback: true, device: 'cpu', warnings: [] } },
+    } as Partial<ReturnType<typeof execution>>)
+    const { fetcher } = scriptedFetch([
+      (url) => (url === '/authorize' ? json({ access_token: 'T', expires_in: 60, user: 'local' }) : undefined),
+      (url) => (url === `/image-ai-analysis/${id}` ? json(done) : undefined),
+      (url) => (url.startsWith('/image-ai-analysis?') ? json({ items: [], next_cursor: null }) : undefined),
+    ])
+    const app = mount(App, { global: { plugins: [createAppRouter()] }, props: { api: new ApiClient('', fetcher) } })
+    await flushPromises()
+    expect(app.get('[data-testid="outcome"]').text()).toBe('No text found: nothing changed')
+    expect(app.find('[data-testid="warnings"]').exists()).toBe(false)
+    expect(app.get('[data-testid="what-ran"]').text()).toBe('OpenCV FSR fill (no LaMa weights installed)')
+    expect(app.get('[data-testid="what-ran-facts"]').text()).toBe('Ran on the CPU')
+    expect(app.get('details.metadata summary').text()).toContain('Details')
+  })
+
   it('signs in, uploads, runs, follows progress to 100% and offers the comparison', async () => {
     const statuses = [
       execution({ execution_id: 'E', progress: { stage: 'tiles', done: 2, total: 4, percent: 50 } }),

@@ -113,6 +113,23 @@ def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
     return path
 
 
+AXE = REPO / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page: Any) -> list[str]:
+    """axe-core's violations on the page as it is now (all of axe's default rules), one line each. axe is
+    injected as an inline script: the page's context needs bypass_csp=True (the app's CSP refuses it)."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `npm ci` in frontend/")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async () => (await axe.run(document)).violations.map((v) =>
+             `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`
+             + (v.nodes[0]?.failureSummary ? ` -- ${v.nodes[0].failureSummary.replace(/\\s+/g, ' ')}` : ''))"""
+    )
+
+
 class Api:
     """The local API as a script sees it: signed in as the local user (loopback), no browser."""
 

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import photo
-from tests.e2e.conftest import DESKTOP, PHONE, screenshot
+from tests.e2e.conftest import DESKTOP, PHONE, axe_violations, screenshot
 from tests.e2e.test_browser_flow import RUN_TIMEOUT_S, signed_in, wait_image_loaded
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -53,7 +53,8 @@ def pin_tile(page: Any, tile: int) -> None:
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_first_contact_one_screen(browser: Any, stack: Any, tmp_path: Path, size: dict[str, int]) -> None:
     phone = size == PHONE
-    context = browser.new_context(viewport=size, is_mobile=phone, has_touch=phone)
+    # bypass_csp: axe-core is injected as an inline script (checked at each step below).
+    context = browser.new_context(viewport=size, is_mobile=phone, has_touch=phone, bypass_csp=True)
     problems: list[str] = []
     try:
         page = context.new_page()
@@ -73,6 +74,7 @@ def test_first_contact_one_screen(browser: Any, stack: Any, tmp_path: Path, size
         assert len(shown) <= MAX_SETTINGS_SHOWN, shown
         assert "quality" not in shown  # PNG is chosen: no JPEG quality
         screenshot(page, "first-contact-1-first-screen", full_page=False)
+        assert axe_violations(page) == [], "first-contact-1-first-screen"
 
         # After picking: the photo on the stage, Run in view without scrolling.
         image = tmp_path / "tiles-256.png"
@@ -87,6 +89,7 @@ def test_first_contact_one_screen(browser: Any, stack: Any, tmp_path: Path, size
         assert in_view(page, run), run.bounding_box()
         assert in_view(page, page.get_by_test_id("preview").locator("xpath=..").get_by_text("Choose another"))
         screenshot(page, "first-contact-2-picked", full_page=False)
+        assert axe_violations(page) == [], "first-contact-2-picked"
 
         # After Run: the progress over the photo, in view, with focus; Cancel in reach.
         run.click()
@@ -102,6 +105,7 @@ def test_first_contact_one_screen(browser: Any, stack: Any, tmp_path: Path, size
         stage_words = page.get_by_test_id("state").text_content() + " " + page.get_by_test_id("stage").text_content()
         assert "Enlarging" in stage_words, stage_words
         screenshot(page, "first-contact-3-running", full_page=False)
+        assert axe_violations(page) == [], "first-contact-3-running"
 
         # The result replaces the photo in place.
         expect(page.get_by_test_id("status")).to_have_text("Done", timeout=RUN_TIMEOUT_S * 1000)
@@ -111,6 +115,7 @@ def test_first_contact_one_screen(browser: Any, stack: Any, tmp_path: Path, size
         assert box["y"] < size["height"] / 2, box  # where the photo was, not below the fold
         assert in_view(page, page.get_by_test_id("download"))
         screenshot(page, "first-contact-4-result", full_page=False)
+        assert axe_violations(page) == [], "first-contact-4-result"
     finally:
         context.close()
     assert not problems, problems

@@ -14,25 +14,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import photo
-from tests.e2e.conftest import DESKTOP, PHONE, REPO, Stack, screenshot
+from tests.e2e.conftest import DESKTOP, PHONE, Stack, axe_violations, screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-AXE = REPO / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
 RUN_TIMEOUT_MS = 240_000
-
-
-def axe_violations(page: Any) -> list[str]:
-    """axe-core's violations on the page as it is now (all of axe's default rules), one line each."""
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` in frontend/")
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
-    return page.evaluate(
-        """async () => (await axe.run(document)).violations.map((v) =>
-             `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`
-             + (v.nodes[0]?.failureSummary ? ` -- ${v.nodes[0].failureSummary.replace(/\\s+/g, ' ')}` : ''))"""
-    )
 
 
 def check_page(page: Any, name: str, scheme: str) -> None:
@@ -74,6 +60,13 @@ def test_every_page_has_an_address_and_passes_axe(screen: tuple[Any, str], stack
     page.get_by_test_id("file-input").set_input_files(str(cat))
     page.get_by_test_id("preview").wait_for()
     check_page(page, "analyse-picked", scheme)
+    # Remove text: the mask brush over the photo, with its tools.
+    page.get_by_test_id("operation-inpaint").check()
+    page.locator('[data-testid="mask-canvas"][data-ready="true"]').wait_for(timeout=30_000)
+    check_page(page, "analyse-mask", scheme)
+    page.get_by_test_id("operation-denoise").check()
+    page.locator("select[name=method]").select_option("tv")
+    page.get_by_test_id("preview").wait_for()
 
     page.get_by_test_id("run").click()
     expect(page.get_by_test_id("status")).to_have_text("Done", timeout=RUN_TIMEOUT_MS)
