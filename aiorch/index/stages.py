@@ -46,9 +46,14 @@ def running_words(kind: str) -> str:
     return f"running {kind}"
 
 
+SHARE_BUCKETS_HEX = 2  # 256 share identifiers: Batch allows 500 active ones per fair-share queue
+
+
 def share_identifier(user: str) -> str:
-    """The user's Batch fair-share identifier: a hash (no user id in Batch's console), 32 hex digits."""
-    return hashlib.sha256(user.encode()).hexdigest()[:32]
+    """The user's Batch fair-share identifier: the first hex digits of the user's hash (no user id in
+    Batch's console). 256 of them, since a queue with a scheduling policy takes at most 500 active
+    share identifiers (SubmitJob's documentation): past 256 users at once, two may share a turn."""
+    return "u" + hashlib.sha256(user.encode()).hexdigest()[:SHARE_BUCKETS_HEX]
 
 
 def job_state(command: Sequence[str]) -> tuple[str, str] | None:

@@ -174,10 +174,28 @@ resource "aws_batch_compute_environment" "gpu" {
   }
 }
 
+# Fair share: users take turns on the GPUs instead of first in, first out, so one user's large batch
+# does not hold everyone else's images behind it. Each job's share identifier is its user's hash
+# (aiorch/index/stages.py share_identifier, bucketed to 256: a fair-share queue takes at most 500
+# active identifiers), set by ValidateInput in the job spec and passed by the state machine as
+# SubmitJob's ShareIdentifier. No share is weighted (every identifier weighs 1); recent use counts
+# for share_decay_seconds. A queue with a policy refuses jobs without a share identifier.
+resource "aws_batch_scheduling_policy" "fair_share" {
+  name = "${var.name_prefix}-fair-share"
+
+  fair_share_policy {
+    compute_reservation = var.fair_share_compute_reservation
+    share_decay_seconds = var.fair_share_decay_s
+  }
+
+  tags = var.tags
+}
+
 resource "aws_batch_job_queue" "gpu" {
-  name     = "${var.name_prefix}-gpu"
-  state    = "ENABLED"
-  priority = 1
+  name                  = "${var.name_prefix}-gpu"
+  state                 = "ENABLED"
+  priority              = 1
+  scheduling_policy_arn = aws_batch_scheduling_policy.fair_share.arn
 
   # Spot first; the scheduler places a job On-Demand only when the Spot
   # environment cannot take it (at its max_vcpus), not when Spot capacity is short.

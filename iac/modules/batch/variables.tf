@@ -120,6 +120,26 @@ variable "log_retention_days" {
   default     = 30
 }
 
+variable "fair_share_decay_s" {
+  description = "How long a user's past GPU use lowers their turn in the fair-share queue (seconds; 0 counts only the jobs running now)."
+  type        = number
+  default     = 3600
+  validation {
+    condition     = var.fair_share_decay_s >= 0 && var.fair_share_decay_s <= 604800
+    error_message = "share_decay_seconds is 0 to 604800 (a week)."
+  }
+}
+
+variable "fair_share_compute_reservation" {
+  description = "Percent of the GPUs kept back for users not yet running (AWS Batch compute reservation, 0 to 99)."
+  type        = number
+  default     = 0
+  validation {
+    condition     = var.fair_share_compute_reservation >= 0 && var.fair_share_compute_reservation <= 99
+    error_message = "compute_reservation is 0 to 99."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

@@ -91,3 +91,28 @@ def test_a_user_arriving_later_is_not_behind_everyone_served_before(runner: JobR
     submit(runner, "alice", "a3")
     submit(runner, "bob", "b1")
     assert run_all(runner) == ["a1", "b1", "a2", "a3"]
+
+
+def test_the_local_hooks_take_a_share_identifier_and_queue_the_job(tmp_path: Path) -> None:
+    """The ASL's SubmitJob carries ShareIdentifier (fair share in AWS); the local hooks accept it."""
+    import botocore.session
+
+    from workflows.local.dispatch import Dispatch
+    from workflows.local.hooks import LocalDispatchHooks
+
+    model = botocore.session.get_session().get_service_model("batch").operation_model("SubmitJob")
+    runner = JobRunner(Settings(data_dir=tmp_path, job_workers=False))
+    hooks = LocalDispatchHooks(Dispatch(), runner, region="us-east-1", lambda_timeout_s=5)
+    queue, definition = next(iter(Dispatch().job_queues)), next(iter(Dispatch().job_definitions))
+    params = {
+        "JobName": "e-upscale",
+        "JobQueue": queue,
+        "JobDefinition": definition,
+        "ShareIdentifier": "0123abcd",
+        "ContainerOverrides": {"Command": ["upscale", "--input", "x"]},
+    }
+    context: dict = {}
+    hooks.keep_boto_params(params, model, context)
+    assert context["aiorch_params"]["shareIdentifier"] == "0123abcd"
+    _, answer = hooks.submit_job(context)
+    assert runner.describe([answer["JobId"]])[0]["status"] == "RUNNABLE"

@@ -150,6 +150,8 @@ def test_job_tasks_submit_the_validated_job_and_keep_only_its_id(states: dict) -
         assert state["Resource"] == "arn:aws:states:::batch:submitJob.sync"
         parameters = state["Parameters"]
         assert parameters["JobName.$"] == f"$.validated.jobs.{name}.name"
+        # Fair share: the job queue's scheduling policy serves users in turn (iac/modules/batch).
+        assert parameters["ShareIdentifier.$"] == f"$.validated.jobs.{name}.share"
         assert parameters["ContainerOverrides"]["Command.$"] == f"$.validated.jobs.{name}.command"
         assert parameters["ContainerOverrides"]["Environment"] == [
             {"Name": "AIORCH_EXECUTION_ARN", "Value.$": "$$.Execution.Id"},
@@ -239,6 +241,7 @@ def test_a_batch_runs_each_chunk_s_jobs_in_order_and_a_failed_chunk_fails_only_i
     assert task is jobs["ItemProcessor"]["States"]["ChunkJob"] and task["End"] is True
     assert task["Resource"] == "arn:aws:states:::batch:submitJob.sync"
     assert task["Parameters"]["JobName.$"] == "$.name"
+    assert task["Parameters"]["ShareIdentifier.$"] == "$.share"  # each chunk job's user hash
     assert task["Parameters"]["ContainerOverrides"]["Command.$"] == "$.command"
     assert task["Parameters"]["ContainerOverrides"]["Environment"] == [
         {"Name": "AIORCH_EXECUTION_ARN", "Value.$": "$$.Execution.Id"},

@@ -15,6 +15,9 @@ mock_provider "aws" {
   mock_resource "aws_batch_compute_environment" {
     defaults = { arn = "arn:aws:batch:eu-west-1:111122223333:compute-environment/mock" }
   }
+  mock_resource "aws_batch_scheduling_policy" {
+    defaults = { arn = "arn:aws:batch:eu-west-1:111122223333:scheduling-policy/mock" }
+  }
 }
 
 variables {
@@ -223,4 +226,36 @@ run "a_queueing_allowance_outside_batchs_bounds_is_refused" {
     queue_start_allowance_s = 300
   }
   expect_failures = [var.queue_start_allowance_s]
+}
+
+# The issue "1,000 images a minute, fair and costed": users take turns on the GPUs. The state machine
+# passes each job's share identifier (its user's hash) as SubmitJob's ShareIdentifier
+# (tests/unit/workflows/test_state_machine_definition.py).
+run "the_queue_shares_the_gpus_fairly_between_users" {
+  command = apply
+
+  assert {
+    condition     = aws_batch_job_queue.gpu.scheduling_policy_arn == aws_batch_scheduling_policy.fair_share.arn
+    error_message = "the GPU job queue is scheduled by the fair-share policy, not first in, first out"
+  }
+  assert {
+    condition     = length(aws_batch_scheduling_policy.fair_share.fair_share_policy) == 1
+    error_message = "the scheduling policy is a fair-share policy"
+  }
+  assert {
+    condition     = aws_batch_scheduling_policy.fair_share.fair_share_policy[0].share_decay_seconds == 3600
+    error_message = "recent GPU use counts for an hour by default"
+  }
+  assert {
+    condition     = length(aws_batch_scheduling_policy.fair_share.fair_share_policy[0].share_distribution) == 0
+    error_message = "no user is weighted above another"
+  }
+}
+
+run "the_fair_share_decay_is_bounded" {
+  command = plan
+  variables {
+    fair_share_decay_s = 700000
+  }
+  expect_failures = [var.fair_share_decay_s]
 }
