@@ -155,3 +155,39 @@ resource "aws_lambda_permission" "status_change" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.status_change.arn
 }
+
+# Where a running execution is, without a Step Functions read per status poll: Batch's job state
+# changes on the queue (queued for a GPU, starting, running) reach the status-change handler, which
+# writes them to the execution's index record as its stage (lambdas/status_change/handler.py
+# record_job_stage; aiorch/index/stages.py). Each job carries its execution's ARN and user in its
+# environment (the ASL's AIORCH_EXECUTION_ARN and AIORCH_USER).
+resource "aws_cloudwatch_event_rule" "job_state_change" {
+  name        = "${var.name}-job-state-change"
+  description = "Jobs on ${var.job_queue_name} that are queued for a GPU, starting or running."
+  event_pattern = jsonencode({
+    source        = ["aws.batch"]
+    "detail-type" = ["Batch Job State Change"]
+    detail = {
+      jobQueue = [var.job_queue_arn]
+      status   = ["RUNNABLE", "STARTING", "RUNNING"]
+    }
+  })
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "job_state_change" {
+  rule = aws_cloudwatch_event_rule.job_state_change.name
+  arn  = var.function_arns["status_change"]
+  retry_policy {
+    maximum_event_age_in_seconds = 300 # a stage is only what a poll shows: a late one is worth little
+    maximum_retry_attempts       = 3
+  }
+}
+
+resource "aws_lambda_permission" "job_state_change" {
+  statement_id  = "AllowEventBridgeInvokeForJobStates"
+  action        = "lambda:InvokeFunction"
+  function_name = var.function_arns["status_change"]
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.job_state_change.arn
+}

@@ -155,3 +155,34 @@ run "log_level_is_checked" {
   }
   expect_failures = [var.log_level]
 }
+
+# Status from our own records: Batch's job states reach the status-change handler, which writes the
+# execution's stage to the index (a status poll then calls no Step Functions read API).
+run "job_state_changes_on_the_queue_go_to_the_status_change_handler" {
+  command = plan
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.job_state_change.event_pattern).source == ["aws.batch"]
+    error_message = "the rule must match Batch's events"
+  }
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.job_state_change.event_pattern)["detail-type"] == ["Batch Job State Change"]
+    error_message = "the rule must match job state changes"
+  }
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.job_state_change.event_pattern).detail.jobQueue == ["arn:aws:batch:eu-west-1:111122223333:job-queue/q-gpu"]
+    error_message = "the rule must match this queue's jobs only"
+  }
+  assert {
+    condition     = toset(jsondecode(aws_cloudwatch_event_rule.job_state_change.event_pattern).detail.status) == toset(["RUNNABLE", "STARTING", "RUNNING"])
+    error_message = "queued, starting and running are the stages a poll shows"
+  }
+  assert {
+    condition     = aws_cloudwatch_event_target.job_state_change.arn == var.function_arns["status_change"]
+    error_message = "the rule must target the status-change function"
+  }
+  assert {
+    condition     = aws_lambda_permission.job_state_change.principal == "events.amazonaws.com"
+    error_message = "EventBridge may invoke the status-change function for job states"
+  }
+}
