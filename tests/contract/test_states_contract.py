@@ -155,3 +155,18 @@ def test_a_stopped_execution_is_described_as_aborted(subject) -> None:
     assert described["stopDate"] >= described["startDate"]
     # moto writes the end event after the status: wait for it rather than read it once.
     wait_for(lambda: history_events(subject.client, arn)[-1]["type"] == "ExecutionAborted", 30, "ExecutionAborted")
+
+
+def test_the_local_service_writes_each_jobs_stage_to_the_index(subject, running) -> None:
+    """Status from our own records: the local service's job runner writes a job queued or started to its
+    execution's index record (as Batch's job state changes do in AWS), so a poll needs no history."""
+    if isinstance(subject.client, FakeStates):
+        pytest.skip("the fake runs no job: the real service's hooks are what is checked")
+    record, _arn = running
+    index = AnalysisService(subject.settings, states_client=subject.client).index
+
+    def staged() -> bool:
+        now = index.get(record.user, record.execution_id)
+        return now is not None and (now.current_state, now.stage) == ("Upscale", "running upscale")
+
+    wait_for(staged, 30, "the running job's stage in the index")
