@@ -60,6 +60,7 @@ variable "api_path_patterns" {
     "/authorize",          # sign-in: code exchange and the refresh cookie (Path=/authorize)
     "/analytics/queries*", # the analysts' named queries (the SPA's own /analytics page stays the app's)
     "/operations*",        # the operations and their option schemas
+    "/webhooks/*",         # the user's webhook signing secret (GET, POST rotate)
     "/healthz",
     "/readyz",        # readiness (states service and storage); it went to the bucket before
     "/.well-known/*", # JWKS

@@ -25,7 +25,7 @@ run "the_api_paths_go_to_api_gateway_uncached_with_every_method_and_the_viewers_
 
   assert {
     condition = [for b in aws_cloudfront_distribution.this.ordered_cache_behavior : b.path_pattern] == [
-      "/image-ai-analysis*", "/uploads*", "/authorize", "/analytics/queries*", "/operations*", "/healthz", "/readyz", "/.well-known/*",
+      "/image-ai-analysis*", "/uploads*", "/authorize", "/analytics/queries*", "/operations*", "/webhooks/*", "/healthz", "/readyz", "/.well-known/*",
     "/downloads/*", "/local-uploads/*"]
     error_message = "CloudFront must route exactly the API's paths (lambdas/api/routes/*.py) to the API"
   }
