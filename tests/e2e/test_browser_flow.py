@@ -89,7 +89,9 @@ def open_advanced(page: Any) -> None:
 
 def wait_picked(page: Any) -> None:
     """The pick is on the stage: its preview, or for inpaint the mask brush drawn over it."""
-    page.locator('[data-testid="preview"], [data-testid="mask-canvas"][data-ready="true"]').first.wait_for(timeout=30_000)
+    page.locator('[data-testid="preview"], [data-testid="mask-canvas"][data-ready="true"]').first.wait_for(
+        timeout=30_000
+    )
 
 
 def layers_transform(page: Any) -> tuple[float, float, float]:
@@ -170,7 +172,9 @@ def test_each_operation_end_to_end(
         metadata = json.loads(page.get_by_test_id("metadata").text_content())
         assert metadata["inpaint"]["context_px"] == 64, metadata["inpaint"]
     # Named after the original, what was done, by which model (and for an upscale, at which scale).
-    assert re.fullmatch(rf"astronaut-{operation}-[a-z0-9-]+{'-x4' if operation == 'upscale' else ''}\.png", saved.name), saved.name
+    assert re.fullmatch(
+        rf"astronaut-{operation}-[a-z0-9-]+{'-x4' if operation == 'upscale' else ''}\.png", saved.name
+    ), saved.name
 
 
 def pin_options(page: Any, **pinned: Any) -> None:
@@ -227,7 +231,9 @@ def js_round(percent: float) -> int:
     return int(percent + 0.5)
 
 
-def watch_held_progress(page: Any, api: Api, pace: Path, job: str, reload_at: int | None = None) -> list[dict[str, Any]]:
+def watch_held_progress(
+    page: Any, api: Api, pace: Path, job: str, reload_at: int | None = None
+) -> list[dict[str, Any]]:
     """Click run, then at each point the paced job holds at: wait until the API serves exactly the progress
     held (so it cannot move on), then until the page shows that percent, take a sample of the panel and let
     the job go on. With ``reload_at``, the page is reloaded at that hold: its address must bring the run back

@@ -31,8 +31,12 @@ def in_view(page: Any, locator: Any) -> bool:
     """The whole element is inside the viewport as it is scrolled now."""
     box = locator.bounding_box()
     size = page.viewport_size
-    return box is not None and box["y"] >= 0 and box["x"] >= 0 and box["y"] + box["height"] <= size["height"] + 0.5 and (
-        box["x"] + box["width"] <= size["width"] + 0.5
+    return (
+        box is not None
+        and box["y"] >= 0
+        and box["x"] >= 0
+        and box["y"] + box["height"] <= size["height"] + 0.5
+        and (box["x"] + box["width"] <= size["width"] + 0.5)
     )
 
 
@@ -67,7 +71,9 @@ def test_first_contact_one_screen(browser: Any, stack: Any, tmp_path: Path, size
         expect(page.get_by_test_id("advanced")).to_be_hidden()
         for name in ("upscale", "denoise", "inpaint"):
             assert in_view(page, page.get_by_test_id(f"operation-{name}").locator("xpath=..")), name
-        assert in_view(page, page.get_by_test_id("drop-zone").get_by_text("Choose a photo")), "the picker is below the fold"
+        assert in_view(page, page.get_by_test_id("drop-zone").get_by_text("Choose a photo")), (
+            "the picker is below the fold"
+        )
         drop_zone = page.get_by_test_id("drop-zone").bounding_box()
         assert drop_zone["y"] + drop_zone["height"] / 2 < size["height"], drop_zone  # most of it on screen
         shown = page.evaluate(VISIBLE_SETTINGS)
@@ -122,7 +128,7 @@ def test_first_contact_one_screen(browser: Any, stack: Any, tmp_path: Path, size
 
 
 def test_advanced_is_remembered_and_field_errors_sit_by_their_field(page: Any) -> None:
-    """"Advanced" opens on a click and stays open after a reload; an out-of-range expert setting is refused
+    """ "Advanced" opens on a click and stays open after a reload; an out-of-range expert setting is refused
     beside its field; JPEG quality shows only once JPEG output is chosen."""
     signed_in(page)
     page.get_by_test_id("operation-denoise").check()

@@ -29,7 +29,10 @@ def check_page(page: Any, name: str, scheme: str) -> None:
     assert axe_violations(page) == [], name
 
 
-@pytest.fixture(params=[(DESKTOP, "light"), (PHONE, "light"), (DESKTOP, "dark"), (PHONE, "dark")], ids=lambda p: f"{p[0]['width']}-{p[1]}")
+@pytest.fixture(
+    params=[(DESKTOP, "light"), (PHONE, "light"), (DESKTOP, "dark"), (PHONE, "dark")],
+    ids=lambda p: f"{p[0]['width']}-{p[1]}",
+)
 def screen(request: pytest.FixtureRequest, browser: Any, stack: Stack) -> Iterator[tuple[Any, str]]:
     size, scheme = request.param
     # bypass_csp: axe is injected as an inline script, which the app's Content-Security-Policy refuses.
@@ -71,7 +74,8 @@ def test_every_page_has_an_address_and_passes_axe(screen: tuple[Any, str], stack
     page.get_by_test_id("run").click()
     expect(page.get_by_test_id("status")).to_have_text("Done", timeout=RUN_TIMEOUT_MS)
     page.wait_for_function(
-        "() => { const img = document.querySelector('[data-testid=\"after\"]'); return img?.complete && img.naturalWidth > 0 }"
+        "() => { const img = document.querySelector('[data-testid=\"after\"]');"
+        " return img?.complete && img.naturalWidth > 0 }"
     )
     run_address = page.url
     assert re.search(r"/run/[0-9A-Z]{26}$", run_address), run_address
@@ -91,7 +95,8 @@ def test_every_page_has_an_address_and_passes_axe(screen: tuple[Any, str], stack
     assert focused_id(page) == "main"
     assert page.evaluate("window.scrollY") == 0
     page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=\"thumbnail\"]')].every((i) => i.complete && i.naturalWidth > 0)"
+        "() => [...document.querySelectorAll('[data-testid=\"thumbnail\"]')]"
+        ".every((i) => i.complete && i.naturalWidth > 0)"
     )
     check_page(page, "history", scheme)
 
