@@ -130,6 +130,41 @@ resource "aws_vpc_security_group_egress_rule" "https" {
 
 # --- compute ----------------------------------------------------------------------
 
+# The GPU hosts' root volume holds the job image: a ~6 GiB Python layer (torch and its CUDA wheels,
+# docs/deploy.md) pulled compressed, then extracted beside it. The ECS AMI's default 30 GiB gp3 at
+# 125 MiB/s leaves little room after a Spot retry's second pull and makes every cold start wait on
+# the disk; a larger, faster gp3 volume is cheap next to the GPU's hour. AL2023 ECS AMIs boot from
+# /dev/xvda. IMDSv2 only, hop limit 1: a job container cannot reach the host's metadata (and its
+# instance role); jobs take their own role from ECS's credentials endpoint.
+resource "aws_launch_template" "gpu" {
+  name_prefix = "${var.name_prefix}-gpu-"
+  description = "GPU Batch hosts: a root volume sized and provisioned for the job image"
+
+  block_device_mappings {
+    device_name = "/dev/xvda"
+    ebs {
+      volume_size           = var.root_volume_gib
+      volume_type           = "gp3"
+      iops                  = var.root_volume_iops
+      throughput            = var.root_volume_throughput_mibps
+      encrypted             = true
+      delete_on_termination = true
+    }
+  }
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+
+  tag_specifications {
+    resource_type = "volume"
+    tags          = var.tags
+  }
+  tags = var.tags
+}
+
 resource "aws_batch_compute_environment" "gpu" {
   for_each = local.compute
   # A name prefix plus create_before_destroy lets a changed environment be
@@ -149,6 +184,11 @@ resource "aws_batch_compute_environment" "gpu" {
     subnets             = var.subnet_ids
     security_group_ids  = [aws_security_group.instances.id]
     bid_percentage      = each.key == "spot" ? 100 : null
+
+    launch_template {
+      launch_template_id = aws_launch_template.gpu.id
+      version            = aws_launch_template.gpu.latest_version
+    }
 
     ec2_configuration {
       # ECS-optimised AMI with the NVIDIA driver and container toolkit. Its driver

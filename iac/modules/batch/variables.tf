@@ -26,6 +26,36 @@ variable "instance_types" {
   }
 }
 
+variable "root_volume_gib" {
+  description = "Root volume of each GPU host (GiB, gp3): the job image (~6 GiB Python layer) compressed and extracted, with room for a second pull."
+  type        = number
+  default     = 80
+  validation {
+    condition     = var.root_volume_gib >= 40 && var.root_volume_gib <= 1000
+    error_message = "root_volume_gib must be 40-1000: under 40 the image and its extracted layers do not fit twice."
+  }
+}
+
+variable "root_volume_iops" {
+  description = "Provisioned IOPS of the gp3 root volume (3000 is gp3's free baseline)."
+  type        = number
+  default     = 4000
+  validation {
+    condition     = var.root_volume_iops >= 3000 && var.root_volume_iops <= 16000
+    error_message = "gp3 takes 3000-16000 IOPS."
+  }
+}
+
+variable "root_volume_throughput_mibps" {
+  description = "Provisioned throughput of the gp3 root volume in MiB/s (125 is gp3's free baseline): image pulls are disk-bound."
+  type        = number
+  default     = 400
+  validation {
+    condition     = var.root_volume_throughput_mibps >= 125 && var.root_volume_throughput_mibps <= 1000
+    error_message = "gp3 takes 125-1000 MiB/s."
+  }
+}
+
 variable "min_vcpus" {
   description = "vCPUs kept running when idle: 0 scales to zero; raise it for a warm pool (costs while idle)."
   type        = number

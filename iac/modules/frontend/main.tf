@@ -56,6 +56,7 @@ locals {
 # response headers policies" (security headers, override),
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/understanding-response-headers-policies.html
 resource "aws_cloudfront_response_headers_policy" "security" {
+  # checkov:skip=CKV_AWS_259:includeSubDomains and preload would commit the deployer's whole domain (a custom domain's siblings, the browsers' preload list) to HTTPS: the domain owner's decision, not this module's; HSTS itself is sent for a year.
   name    = "${var.name_prefix}-security-headers"
   comment = "The app's Content-Security-Policy (aiorch/web_headers.py) and AWS's security headers."
 

@@ -259,3 +259,35 @@ run "the_fair_share_decay_is_bounded" {
   }
   expect_failures = [var.fair_share_decay_s]
 }
+
+run "gpu_hosts_boot_from_a_root_volume_sized_and_provisioned_for_the_image" {
+  command = plan
+
+  assert {
+    # C1: the ECS AMI's default root volume (30 GiB gp3, 125 MiB/s) for a ~6 GiB image layer.
+    condition = (
+      aws_launch_template.gpu.block_device_mappings[0].device_name == "/dev/xvda" &&
+      aws_launch_template.gpu.block_device_mappings[0].ebs[0].volume_type == "gp3" &&
+      aws_launch_template.gpu.block_device_mappings[0].ebs[0].volume_size >= 40 &&
+      aws_launch_template.gpu.block_device_mappings[0].ebs[0].throughput > 125 &&
+      aws_launch_template.gpu.block_device_mappings[0].ebs[0].encrypted == "true"
+    )
+    error_message = "the GPU hosts need a larger, faster, encrypted gp3 root volume for the job image"
+  }
+  assert {
+    condition     = alltrue([for ce in aws_batch_compute_environment.gpu : length(ce.compute_resources[0].launch_template) == 1])
+    error_message = "every GPU compute environment must boot from the launch template"
+  }
+  assert {
+    condition     = aws_launch_template.gpu.metadata_options[0].http_tokens == "required"
+    error_message = "GPU hosts answer IMDSv2 only"
+  }
+}
+
+run "a_root_volume_too_small_for_the_image_is_refused" {
+  command = plan
+  variables {
+    root_volume_gib = 30
+  }
+  expect_failures = [var.root_volume_gib]
+}
