@@ -116,7 +116,7 @@ def test_awkward_input_is_processed_upright_with_its_alpha(kind: str, tmp_path: 
         np.testing.assert_array_equal(pixels[untouched], expected[untouched])
     metadata = json.loads((out / "metadata.json").read_text())
     assert metadata["input"]["width"] == width and metadata["input"]["height"] == height
-    assert metadata["weights"] == "fallback: opencv-telea"
+    assert metadata["weights"] == "fallback: opencv-fsr-fast"  # the default fill without LaMa weights
 
 
 BROKEN_INPUTS = {
