@@ -88,7 +88,17 @@ def process(
     try:
         service = _service(settings)
         user = settings.local_user
-        uploads = [service.store_upload(user, f.read_bytes(), original_name=f.name).key for f in files]
+        uploads: list[str] = []
+        refused: dict[int, str] = {}  # a batch's images refused at the upload (damaged, not an image...)
+        for number, file in enumerate(files):
+            try:
+                uploads.append(service.store_upload(user, file.read_bytes(), original_name=file.name).key)
+            except AnalysisError as exc:
+                if not batch:
+                    raise
+                refused[number] = exc.message
+        if batch and not uploads:
+            _fail(f"none of the {len(files)} images can be uploaded; image 1: {refused[0]}")
         if batch:
             record = service.submit(user, operation, None, None, parsed, upload_keys=uploads)
         else:
@@ -101,7 +111,7 @@ def process(
     view = _follow(service, user, record.execution_id, operation, timeout)
     click.echo(f"status {view.status.value}")
     if batch:
-        _batch_outcome(service, view, out)
+        _batch_outcome(service, view, out, [f.name for f in files], refused)
         return
     if view.status is not ExecutionStatus.SUCCEEDED:
         reason = view.error.message if view.error else "no reason was recorded"
@@ -178,22 +188,29 @@ def _copy_result(service: Any, result_key: str, out: Path) -> None:
     click.echo(f"metadata {metadata_out}")
 
 
-def _batch_outcome(service: Any, view: Any, out: Path | None) -> None:
-    """One line per image (its result, or why it failed); with ``out`` a folder of the results."""
+def _batch_outcome(service: Any, view: Any, out: Path | None, names: list[str], refused: dict[int, str]) -> None:
+    """One line per image, in the order given (its result, or why it failed: at the upload or in the
+    execution); with ``out`` a folder of the results."""
     failed = 0
-    for image in view.images:
-        name = image.original_name or image.input_key
+    ran = iter(view.images)  # the images that were uploaded, in order
+    for number, given in enumerate(names, start=1):
+        if number - 1 in refused:
+            failed += 1
+            click.echo(f"image {number} {given}: FAILED {refused[number - 1]} (refused at the upload)")
+            continue
+        image = next(ran)
+        name = image.original_name or given
         if image.status == "SUCCEEDED" and image.results:
             result = image.results[0]
-            click.echo(f"image {image.index + 1} {name}: SUCCEEDED {_local_path(service, result.key) or result.key}")
+            click.echo(f"image {number} {name}: SUCCEEDED {_local_path(service, result.key) or result.key}")
             if out is not None:
                 _copy_result(service, result.key, out / result.filename)
         else:
             failed += 1
             reason = image.error.message if image.error else "it did not run"
-            click.echo(f"image {image.index + 1} {name}: {image.status} {reason}")
+            click.echo(f"image {number} {name}: {image.status} {reason}")
     if failed:
-        _fail(f"{failed} of {len(view.images)} images did not succeed")
+        _fail(f"{failed} of {len(names)} images did not succeed")
 
 
 def metadata_path_for(out: Path) -> Path:

@@ -187,18 +187,20 @@ def test_bad_input_fails_at_validation_with_one_line(cli_env, tmp_path) -> None:
     assert "not an image" in done.stderr
 
 
-def test_truncated_input_fails_with_a_clear_reason(cli_env, tmp_path, photo_file) -> None:
+def test_truncated_input_is_refused_with_a_clear_reason(cli_env, tmp_path, photo_file) -> None:
     truncated = tmp_path / "truncated.jpg"
     buffer = tmp_path / "whole.jpg"
     photo(128).save(buffer, "JPEG")
     truncated.write_bytes(buffer.read_bytes()[:1500])
     done = aiorch(cli_env, "process", str(truncated), "--operation", "upscale")
     assert done.returncode == 1
-    assert "status FAILED" in done.stdout
     assert "truncated" in done.stderr and "Traceback" not in done.stderr
+    assert "execution" not in done.stdout  # refused at the upload: nothing was started
 
     # An ended execution can be deleted from the history; a second delete names what is missing.
-    execution_id = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)["execution"]
+    ran = aiorch(cli_env, "process", str(photo_file), "--operation", "denoise", "--option", "method=tv")
+    assert ran.returncode == 0, ran.stderr
+    execution_id = dict(line.split(" ", 1) for line in ran.stdout.splitlines() if " " in line)["execution"]
     deleted = aiorch(cli_env, "executions", "delete", execution_id)
     assert (deleted.returncode, deleted.stdout.strip()) == (0, f"deleted {execution_id}"), deleted.stderr
     assert execution_id not in aiorch(cli_env, "executions", "list").stdout
@@ -215,7 +217,7 @@ def test_process_a_folder_runs_one_batch_and_names_each_image_s_outcome(cli_env,
     photo(32, "coffee").save(folder / "b.png")
     whole = folder / "whole.jpg"
     photo(64).save(whole, "JPEG")
-    (folder / "c.jpg").write_bytes(whole.read_bytes()[:1500])  # truncated: refused alone at ValidateInput
+    (folder / "c.jpg").write_bytes(whole.read_bytes()[:1500])  # truncated: refused alone, at the upload
     whole.unlink()
     out = tmp_path / "results"
 
