@@ -30,6 +30,12 @@ class NotFoundError(AnalysisError):
     status_code = 404
 
 
+class Unprocessable(AnalysisError):
+    """Well formed, but this deployment cannot do it as asked (the model it names is not installed)."""
+
+    status_code = 422
+
+
 class IdempotencyConflict(AnalysisError):
     status_code = 409
 

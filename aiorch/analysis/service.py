@@ -29,6 +29,7 @@ from aiorch.analysis.errors import (
     StillRunning,
     StorageFull,
     TooManyRunning,
+    Unprocessable,
 )
 from aiorch.analysis.media import EXTENSIONS, content_type_for, sniff_image
 from aiorch.analysis.names import MAX_NAME_CHARS, download_name, original_name_key, sanitise_name
@@ -194,11 +195,13 @@ class AnalysisService:
         except OptionError as exc:
             raise BadRequest(exc.message) from None
         if problem := not_installed_problem(operation, options, self.settings):
-            raise BadRequest(problem)  # before any job: the model it chose is not where the jobs run
+            raise Unprocessable(problem)  # before any job: the model it chose is not where the jobs run
         named = [("upload", key) for key in upload_keys or [upload_key]] + [("mask", mask_key)]
         for what, key in named:
             if key is not None and (problem := key_problem(key, f"the {what} key")):
-                raise BadRequest(problem)  # before it reaches storage (a file name too long, a NUL byte)
+                # Before it reaches storage (a file name too long, a NUL byte): such a key names none of
+                # the user's uploads, so the answer is the same 404 as for any unknown upload.
+                raise NotFoundError(f"no {what} of yours can have that key: {problem}")
         for what, key in named:
             if key is not None and (not keys.is_under_user(key, user) or not self.storage.exists(key)):
                 raise NotFoundError(f"no {what} {key!r} among your uploads")

@@ -8,10 +8,11 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from aiorch.analysis import BadRequest, NotFoundError
+from aiorch.analysis import NotFoundError
 from aiorch.contracts import ExecutionRecord
 from aiorch.webhooks import SecretStore, WebhookRefused, Webhooks, on_recorded
 from lambdas.api.context import UNAUTHORIZED, ApiContext, Ctx, ExecutionId, User
+from lambdas.api.problems import Problem
 
 router = APIRouter(tags=["webhooks"], responses=UNAUTHORIZED)
 
@@ -37,11 +38,12 @@ class WebhookDeliveriesOut(BaseModel):
 
 
 def webhook_policy(ctx: ApiContext, url: str) -> None:
-    """Refuse (400) a URL the webhook policy does not allow."""
+    """Refuse (422) a URL the webhook policy does not allow: the request is well formed, but its URL's
+    address cannot be used (private, link-local, not https), which no JSON schema can say."""
     try:
         Webhooks(ctx.settings, ctx.storage).check(url)
     except WebhookRefused as exc:
-        raise BadRequest(str(exc)) from None
+        raise Problem(422, str(exc)) from None
 
 
 def subscribe_webhook(ctx: ApiContext, record: ExecutionRecord, url: str, events: Iterable[str], link: str) -> None:

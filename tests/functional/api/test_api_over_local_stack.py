@@ -101,10 +101,10 @@ def test_denoise_runs_to_a_downloadable_result(client: TestClient, stack_setting
 def test_a_failing_job_reports_why_in_plain_words(client: TestClient, stack_settings: Settings) -> None:
     carol = headers_for(stack_settings, "carol")
     key = upload(client, carol, encode(photo(48)))
-    # DRUNet without its weights is refused at submit (400, with `aiorch weights pull drunet`): a job that
+    # DRUNet without its weights is refused at submit (422, with `aiorch weights pull drunet`): a job that
     # fails is one that finds out only when it runs, as fp16 for a classical method does.
     refused = submit(client, carol, operation="denoise", upload=key, options={"method": "drunet"})
-    assert refused.status_code == 400 and "aiorch weights pull drunet" in refused.json()["detail"]
+    assert refused.status_code == 422 and "aiorch weights pull drunet" in refused.json()["detail"]
     options = {"method": "tv", "precision": "fp16"}
     execution_id = submit(client, carol, operation="denoise", upload=key, options=options).json()["execution_id"]
     status, _ = wait_until(client, carol, execution_id, lambda s: s["status"] != "RUNNING" and s["error"])

@@ -206,7 +206,7 @@ def test_backoff_doubles_up_to_an_hour_and_gives_up_after_a_day(settings: Settin
 def test_a_private_address_url_is_refused_at_submit(client, alice, upload, photo_png, states, url) -> None:
     key = upload(alice, photo_png)
     answer = submit(client, alice, key, {"url": url})
-    assert answer.status_code == 400, answer.text
+    assert answer.status_code == 422, answer.text  # well formed, but its address cannot be used
     assert "webhook" in answer.json()["detail"]
     assert states.started == []  # nothing started
 
