@@ -184,6 +184,7 @@ module "index" {
     (module.lambdas.role_names["record_result"])  = "recorder"
     (module.lambdas.role_names["record_failure"]) = "recorder"
     (module.lambdas.role_names["status_change"])  = "status_change"
+    (module.lambdas.role_names["validate_input"]) = "stage" # its "validating" stage, shown by status polls
   }
   deletion_protection = !var.force_destroy
   sweep_function      = { name = module.lambdas.function_names["status_change"], arn = module.lambdas.function_arns["status_change"] }

@@ -56,6 +56,8 @@ locals {
     api           = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     recorder      = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     status_change = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    # A step that only notes its stage on a running record (ValidateInput: "validating").
+    stage = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
   }
   reads_live_index = toset(["status_change"])
 }

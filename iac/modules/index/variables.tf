@@ -6,13 +6,14 @@ variable "table_name" {
 variable "role_access" {
   description = <<-EOT
     IAM role name => what it may do with the index: "api" (start, read pages, finalise),
-    "recorder" (read and finalise one execution) or "status_change" (a recorder that also
-    reads the running-records index, for events without input and for the sweep).
+    "recorder" (read and finalise one execution), "status_change" (a recorder that also
+    reads the running-records index, for events without input and for the sweep) or "stage"
+    (note a running execution's stage, as ValidateInput does).
   EOT
   type        = map(string)
   validation {
-    condition     = alltrue([for v in values(var.role_access) : contains(["api", "recorder", "status_change"], v)])
-    error_message = "Each role's access must be one of api, recorder, status_change."
+    condition     = alltrue([for v in values(var.role_access) : contains(["api", "recorder", "status_change", "stage"], v)])
+    error_message = "Each role's access must be one of api, recorder, status_change, stage."
   }
 }
 
