@@ -17,19 +17,23 @@ it looks, for as long as it looks. A stop (SIGTERM) still ends a held job as it 
 
 import signal
 
-# As in jobs/__main__.py: block the stop signals before numpy or torch start any thread.
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+# As in jobs/__main__.py: a job process blocks the stop signals before numpy or torch start any
+# thread (warm workers do it in jobs/worker.py). Only when run as the job: a test process that
+# imports this module must not block them, since every process it starts would inherit the mask
+# (`aiorch serve` then ignored its SIGTERM in the fault tests that ran after the batch tests).
+if __name__ == "__main__":
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 
-import json  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
 
-from aiorch.settings import Settings, get_settings  # noqa: E402
-from aiorch.storage import LocalStorage, Storage  # noqa: E402
-from jobs import cli  # noqa: E402
-from jobs.progress import ProgressWriter  # noqa: E402
+from aiorch.settings import Settings, get_settings
+from aiorch.storage import LocalStorage, Storage
+from jobs import cli
+from jobs.progress import ProgressWriter
 
 QUARTERS = 4
 HOLD_LIMIT_S = 600.0  # an abandoned hold (its test died) lets the job go on rather than hang forever
