@@ -8,12 +8,19 @@ Each is a place where moto answers otherwise than AWS documents, found by a test
   with States.Runtime instead of ABORTED (AWS: a stopped execution is ABORTED and no Catch runs).
   The error output is read from a string as well as a dict, and a stopped program stays stopped:
   the aborted iterations' failures, raised after the stop, no longer turn it into an error.
+- **A stop answered before it is done.** StopExecution only flags the program, whose thread notices
+  at its next step (after the Lambda call or the job poll it is in), so DescribeExecution kept
+  answering RUNNING for a second or more after the stop (AWS: ABORTED from the stop's answer on).
+  A cancel then read RUNNING, and a DELETE right after it was refused as "still running". The stop
+  now answers once the program has ended, waiting at most ``STOP_SETTLE_S``.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+STOP_SETTLE_S = 10.0  # longer than a step takes to notice a stop (a Lambda call, a 0.5 s job poll)
 _applied = False
 
 
@@ -43,4 +50,17 @@ def apply() -> None:
         set_error(self, error)
 
     Environment.set_error = set_error_unless_stopped  # type: ignore[method-assign]
+
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    stop_execution = StepFunctionsParserBackend.stop_execution
+
+    def stop_execution_once_ended(self: Any, execution_arn: str) -> Any:
+        execution = stop_execution(self, execution_arn)
+        deadline = time.monotonic() + STOP_SETTLE_S
+        while getattr(execution, "status", None) == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return execution
+
+    StepFunctionsParserBackend.stop_execution = stop_execution_once_ended  # type: ignore[method-assign]
     _applied = True

@@ -140,3 +140,22 @@ def test_running_limit_and_cancel(client: TestClient, stack_settings: Settings) 
     assert client.delete(f"/image-ai-analysis/{first}", headers=dave).status_code == 404
     listed = [e["execution_id"] for e in client.get("/image-ai-analysis", headers=dave).json()["items"]]
     assert first not in listed and second in listed
+
+
+def test_delete_right_after_cancel_waits_for_the_cancel_to_be_recorded(
+    client: TestClient, stack_settings: Settings
+) -> None:
+    erin = headers_for(stack_settings, "erin")
+    key = upload(client, erin, encode(photo(256)))  # x4plus on 256 px: still upscaling when cancelled
+    execution_id = submit(client, erin, operation="upscale", upload=key).json()["execution_id"]
+    # Cancelled while its job runs (the workflow then waits on the job's poll), as a user would.
+    wait_until(client, erin, execution_id, lambda s: s["current_state"] == "Upscale", timeout_s=60)
+
+    cancelled = client.post(f"/image-ai-analysis/{execution_id}/cancel", headers=erin)
+    assert cancelled.status_code == 200, cancelled.text
+    # At once, without polling: the DELETE waits for the end to be recorded instead of answering 409.
+    deleted = client.delete(f"/image-ai-analysis/{execution_id}", headers=erin)
+    assert deleted.status_code == 204, deleted.text
+    assert cancelled.json()["status"] == "ABORTED"  # the cancel's answer says it is stopped, as in AWS
+    assert client.get(f"/image-ai-analysis/{execution_id}", headers=erin).status_code == 404
+    assert list(open_app_storage(stack_settings).list(f"results/erin/{execution_id}/")) == []
