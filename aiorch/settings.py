@@ -11,7 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aiorch.contracts import Operation
@@ -197,6 +197,19 @@ class Settings(BaseSettings):
     )
     auth_analysts_group: str | None = Field(
         default=None, description="Cognito group that may read analytics; unset: every signed-in user."
+    )
+
+    # --- provenance: what made each result file, signed (aiorch/provenance.py) -------------
+    provenance_key: SecretStr | None = Field(
+        default=None,
+        description="The deployment's key for signing the provenance written into each result file (any text; "
+        "AWS: the Batch job's environment, from Secrets Manager). Unset: provenance_key_file.",
+    )
+    provenance_key_file: Path | None = Field(
+        default=None,
+        description="A file holding that key. Default: <data_dir>/auth/provenance-key, created once on first use "
+        "(as the local link secret); a file named here is only read, and when it is missing the provenance is "
+        "written unsigned (the job image names one, so a container never signs with a key of its own making).",
     )
 
     # --- analytics ------------------------------------------------------------------
