@@ -3,7 +3,8 @@
 
 The flow of one job (DESIGN.md, "Contracts"):
 read the input (and mask) → decode → run the operation module → encode →
-write ``result.<ext>``, any extra files, ``thumbnail.webp``, ``metadata.json``; ``progress.json``
+write ``result.<ext>`` (its provenance written in: jobs/provenance.py), any extra files,
+``thumbnail.webp``, ``metadata.json``; ``progress.json``
 is updated throughout. A failure writes ``error.json`` ({type, message} in
 plain words) and exits non-zero; the traceback goes to stderr only.
 
@@ -35,7 +36,7 @@ from aiorch.contracts import JobError, JobKind, JobStage, Operation
 from aiorch.operations import OUTPUT_OPTIONS, OptionError, check_options
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_uri
-from jobs import imageio
+from jobs import imageio, provenance
 from jobs.batch import BadManifest, BatchImage, parse_manifest
 from jobs.contract import JobFailure, OperationOutput
 from jobs.devices import require_job_device
@@ -108,6 +109,7 @@ class JobOutput:
 
     storage: Storage
     prefix: str
+    uri: str | None = None  # as the job was given it: a file:// prefix's storage root hides the key layout
 
     def key(self, name: str) -> str:
         return self.prefix + name
@@ -366,6 +368,15 @@ def write_result(computed: Computed) -> dict[str, Any]:
     progress(JobStage.writing_result, 0, 1)
     with clock.stage("encode"):
         data, ext, content_type, notes = encode_result(job, result, decoded, output_options, computed.input_bytes)
+        data = provenance.stamp(
+            data,
+            job=job,
+            options=options,
+            operation_metadata=result.metadata,
+            output_prefix=output.uri or output.prefix,
+            settings=settings,
+            notes=notes,
+        )
         output.storage.put_bytes(output.key(f"result.{ext}"), data, content_type)
         for name, blob in result.extra_files.items():
             output.storage.put_bytes(output.key(name), blob)
@@ -391,7 +402,7 @@ def open_output(uri: str, settings: Settings) -> JobOutput:
         storage, prefix = open_uri(uri, s3_endpoint_url=settings.s3_endpoint_url, region=settings.aws_region)
     except ValueError as exc:
         raise JobFailure(str(exc), "BadRequest") from exc
-    return JobOutput(storage, prefix)
+    return JobOutput(storage, prefix, uri)
 
 
 def read_uri(uri: str, what: str, settings: Settings) -> bytes:
@@ -450,7 +461,9 @@ def encode_result(
         and pil_format.lower() == decoded.format
         and result.image.shape[:2] == (decoded.height, decoded.width)
     ):
-        notes.append("the result is unchanged: the input file is returned as it was, not re-encoded")
+        notes.append(
+            "the result is unchanged: the input file is returned as it was (its provenance added), not re-encoded"
+        )
         return input_bytes, ext, content_type, notes
     alpha = decoded.alpha
     if alpha is not None and alpha.shape != result.image.shape[:2]:

@@ -1,5 +1,6 @@
 """Unchanged means unchanged: an inpaint that fills nothing (an empty mask: no text found), asked for in the
-input's own format, writes the input file itself; another format is encoded as usual."""
+input's own format, writes the input file itself, its provenance added beside the untouched pixel data;
+another format is encoded as usual."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from aiorch import provenance
 from aiorch.settings import Settings
 from jobs import cli
 from tests.unit.jobs.job_images import astronaut
@@ -30,12 +32,14 @@ def inpaint(tmp_path: Path, settings: Settings, source: Path, mask: Path, fmt: s
     return (out / f"result.{metadata['output']['format'].replace('jpeg', 'jpg')}").read_bytes(), metadata
 
 
-def test_a_jpeg_left_unchanged_comes_back_as_the_same_bytes(tmp_path: Path, settings: Settings) -> None:
+def test_a_jpeg_left_unchanged_comes_back_as_the_same_bytes_plus_its_provenance(
+    tmp_path: Path, settings: Settings
+) -> None:
     source, mask = inputs(tmp_path, "jpg")
     data, metadata = inpaint(tmp_path, settings, source, mask, "jpeg")
     assert metadata["unchanged"] is True and metadata["outcome"] == "No text found: nothing changed"
-    assert data == source.read_bytes()
-    assert metadata["output"]["bytes"] == source.stat().st_size
+    assert provenance.strip(data) == source.read_bytes() and provenance.read(data) is not None
+    assert metadata["output"]["bytes"] == len(data)
     assert any("not re-encoded" in note for note in metadata["notes"])
     assert (tmp_path / "out-jpeg" / "thumbnail.webp").is_file()
 
@@ -49,7 +53,7 @@ def test_an_unchanged_jpeg_asked_for_as_png_is_encoded_pixel_for_pixel(tmp_path:
     assert not any("not re-encoded" in note for note in metadata["notes"])
 
 
-def test_a_png_left_unchanged_is_the_same_file_too(tmp_path: Path, settings: Settings) -> None:
+def test_a_png_left_unchanged_is_the_same_file_plus_its_provenance_too(tmp_path: Path, settings: Settings) -> None:
     source, mask = inputs(tmp_path, "png")
     data, _ = inpaint(tmp_path, settings, source, mask, "png")
-    assert data == source.read_bytes()
+    assert provenance.strip(data) == source.read_bytes() and provenance.read(data) is not None
