@@ -423,11 +423,13 @@ def token(user: str | None) -> None:
 
 
 def _register_optional_groups() -> None:
+    from aiorch_local.verify_cli import verify
     from aiorch_local.webhooks_cli import webhooks
     from aiorch_local.weights_cli import weights
 
     cli.add_command(weights)
     cli.add_command(webhooks)
+    cli.add_command(verify)
     try:
         from aiorch_local.analytics_cli import analytics
     except ImportError:  # the analytics extra (duckdb, sqlglot) is not installed
