@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from aiorch.fields import key_problem
+from aiorch.fields import key_problem, shown
 
+# An upload's image is ``uploads/{user}/{upload}/original.{ext}``; the upload keeps files of its own
+# beside it (name.json: the original file name), which are no images.
+UPLOAD_IMAGE_STEM = "original"
 _SAFE = re.compile(r"^[A-Za-z0-9._@+=-]{1,128}$")
 
 
@@ -21,7 +24,23 @@ def safe_part(part: str, what: str = "key part") -> str:
 
 
 def upload_key(user: str, upload: str, ext: str) -> str:
-    return f"uploads/{safe_part(user, 'user')}/{safe_part(upload, 'upload id')}/original.{safe_part(ext)}"
+    return f"uploads/{safe_part(user, 'user')}/{safe_part(upload, 'upload id')}/{UPLOAD_IMAGE_STEM}.{safe_part(ext)}"
+
+
+def upload_image_problem(key: str) -> str | None:
+    """Why ``key`` cannot be an upload's image (None when it has that form), from its form alone: at
+    submit, before ValidateInput reads it, so a user who gives the wrong key learns it at once."""
+    parts = key.split("/")
+    if len(parts) == 4 and parts[0] == "uploads":
+        if parts[3].startswith(UPLOAD_IMAGE_STEM + ".") and len(parts[3]) > len(UPLOAD_IMAGE_STEM) + 1:
+            return None
+        return (
+            f"{shown(parts[3])} is a file the upload keeps beside its image, not the image; "
+            f"an upload's image key ends in /{UPLOAD_IMAGE_STEM}.<extension>, as the upload answered it"
+        )
+    return (
+        f"an upload's image key is uploads/<user>/<upload>/{UPLOAD_IMAGE_STEM}.<extension>, as the upload answered it"
+    )
 
 
 def result_prefix(user: str, execution_id: str, job: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from aiorch.analysis.media import EXTENSION_FOR_CONTENT_TYPE
 from aiorch.contracts import BATCH_MAX_IMAGES, ExecutionStatus, Operation
@@ -119,6 +120,8 @@ def _one_variant_per_operation(schema: dict[str, Any]) -> None:
             "options": options_json_schema(operation),
         }
         variant["title"] = f"{operation.value.capitalize()}In"
+        if not schema_for(operation).accepts_mask:  # AnalysisIn.mask_only_where_taken holds the same rule
+            del variant["properties"]["mask"]
         # One image (upload, and for inpaint an optional mask) or a batch (uploads, no mask); either one
         # given is never null (AnalysisIn.one_image_or_a_batch holds the same rules).
         for name in ("upload", "uploads"):
@@ -175,6 +178,21 @@ class AnalysisIn(BaseModel):
     )
     options: dict[str, Any] = Field(default_factory=dict, description="The operation's options.")
     webhook: WebhookIn | None = Field(default=None, description="Optional: POST this execution's events here.")
+
+    @field_validator("mask")
+    @classmethod
+    def mask_only_where_taken(cls, mask: str | None, info: ValidationInfo) -> str | None:
+        """A mask given to an operation that reads none is refused here, naming the field, rather than
+        accepted and failed by ValidateInput: the operation's schema says whether it takes one."""
+        operation = info.data.get("operation")
+        if mask is not None and operation is not None and not schema_for(operation).accepts_mask:
+            takers = " or ".join(o.value for o in Operation if schema_for(o).accepts_mask)
+            raise PydanticCustomError(
+                "mask_not_taken",
+                "{operation} takes no mask (only {takers} does): leave the mask out",
+                {"operation": operation.value, "takers": takers},
+            )
+        return mask
 
     @model_validator(mode="after")
     def one_image_or_a_batch(self) -> AnalysisIn:

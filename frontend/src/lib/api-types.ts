@@ -421,11 +421,6 @@ export interface components {
         /** DenoiseIn */
         DenoiseIn: {
             /**
-             * Mask
-             * @description inpaint: a painted mask's upload key.
-             */
-            mask?: string | null;
-            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -469,11 +464,6 @@ export interface components {
         } & (unknown | unknown);
         /** DetectTextIn */
         DetectTextIn: {
-            /**
-             * Mask
-             * @description inpaint: a painted mask's upload key.
-             */
-            mask?: string | null;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1149,11 +1139,6 @@ export interface components {
         /** UpscaleIn */
         UpscaleIn: {
             /**
-             * Mask
-             * @description inpaint: a painted mask's upload key.
-             */
-            mask?: string | null;
-            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -1757,7 +1742,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Well formed but not doable: a key that is no upload's image (its name.json, say), a mask for an operation that takes none, a model not installed where the jobs run. */
             422: {
                 headers: {
                     [name: string]: unknown;

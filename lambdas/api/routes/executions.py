@@ -7,6 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
+from aiorch import keys
+from aiorch.analysis.errors import Unprocessable
+from aiorch.fields import shown
 from lambdas.api import etag, schemas
 from lambdas.api.context import (
     NOT_JSON,
@@ -35,6 +38,10 @@ router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
         400: {"description": "A bad option or value (the problem names it), or a body that is not UTF-8 JSON."},
         404: {"description": "No such upload or mask among yours."},
         409: {"description": "The Idempotency-Key was used for another request."},
+        422: {
+            "description": "Well formed but not doable: a key that is no upload's image (its name.json, say), "
+            "a mask for an operation that takes none, a model not installed where the jobs run."
+        },
         429: {"description": "Too many running; see Retry-After."},
         **NOT_JSON,
         **STATES_DOWN,
@@ -54,6 +61,7 @@ def submit(
 ) -> dict[str, Any]:
     if body.webhook is not None:
         webhook_policy(ctx, body.webhook.url)  # 400 before anything starts
+    refuse_keys_that_are_no_images(user, body)
     record = ctx.service.submit(
         user, body.operation, body.upload, body.mask, body.options, idempotency_key, upload_keys=body.uploads
     )
@@ -68,6 +76,18 @@ def submit(
         "created_at": record.created_at.isoformat(),
         "links": {"self": link, "events": f"{link}/events"},
     }
+
+
+def refuse_keys_that_are_no_images(user: str, body: schemas.AnalysisIn) -> None:
+    """An upload's own files (its name.json) exist and are the user's, so the service would accept them
+    and ValidateInput fail them later, where the user learns it only by polling: refused here by form.
+    A key no upload of the user's can have (too long, a control character, outside their prefix) is
+    left to the service's 404, the answer for any key that is not theirs."""
+    images: list[str | None] = list(body.uploads) if body.uploads else [body.upload]
+    named = [("upload", key) for key in images] + [("mask", body.mask)]
+    for what, key in named:
+        if key is not None and keys.is_under_user(key, user) and (problem := keys.upload_image_problem(key)):
+            raise Unprocessable(f"the {what} {shown(key)} is not an uploaded image: {problem}")
 
 
 @router.get("/image-ai-analysis", response_model=schemas.ExecutionPage)
