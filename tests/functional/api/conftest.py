@@ -38,11 +38,13 @@ class Connection:
         kind = answer.getheader("content-type") or ""
         return answer.status, json.loads(data) if "json" in kind else data
 
-    def upload(self, data: bytes) -> str:
+    def upload(self, data: bytes, filename: str | None = None) -> str:
+        """The new upload's key; ``filename``: the file's own name, which the upload keeps beside it."""
+        request = {"content_type": "image/png"} | ({"filename": filename} if filename else {})
         _, target = self.send(
             "POST",
             "/uploads",
-            json.dumps({"content_type": "image/png"}).encode(),
+            json.dumps(request).encode(),
             **{"Content-Type": "application/json"},
         )
         boundary = uuid.uuid4().hex

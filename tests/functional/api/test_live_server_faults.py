@@ -1,7 +1,9 @@
-"""The live local server while its states service is dead: a status poll still answers from the
-execution index (it reads no Step Functions API), the events answer 503 with the reason, never 500,
-and the same keep-alive connection keeps serving (no reset); the supervisor then brings the service
-back and the server is ready again."""
+"""The live local server under faults, each on one keep-alive connection that must keep serving (no
+reset, no close): hostile fields (a number of 400 digits, a key of 1,000 characters, a NUL byte) and
+keys of the wrong kind (an upload's name.json as the image, a mask on denoise) answer 4xx problem+json
+and the next request on the same connection is served; while the states service is dead, a status poll
+still answers from the execution index (it reads no Step Functions API), the events answer 503 with
+the reason, never 500; the supervisor then brings the service back and the server is ready again."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,62 @@ from workflows.local.client import pid_alive, service_pid
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
 EVENTS_DOWN = "the state history cannot be read now"
+JSON = {"Content-Type": "application/json"}
+
+
+def submit_raw(connection: Connection, body: str) -> tuple[int, Any]:
+    return connection.send("POST", "/image-ai-analysis", body.encode(), **JSON)
+
+
+def test_each_hostile_field_is_a_4xx_and_the_same_connection_serves_the_next_request(
+    live_server: LiveServer,
+) -> None:
+    connection = Connection(live_server.url, live_server.token())
+    image = connection.upload(encode(photo(64)))
+    user_prefix = "/".join(image.split("/")[:2]) + "/"
+    long_key = user_prefix + "a" * (1000 - len(user_prefix))
+    hostile = {
+        "an option of 400 digits": '{"operation": "upscale", "upload": "'
+        + image
+        + '", "options": {"tile": 1'
+        + "0" * 400
+        + "}}",
+        "an upload key of 1,000 characters": json.dumps({"operation": "upscale", "upload": long_key}),
+        "an upload key with a NUL byte": json.dumps(
+            {"operation": "upscale", "upload": user_prefix + "x\x00/original.png"}
+        ),
+        "a mask key with a NUL byte": json.dumps(
+            {"operation": "inpaint", "upload": image, "mask": user_prefix + "x\x00/original.png"}
+        ),
+    }
+    socket = None
+    for case, body in hostile.items():
+        status, problem = submit_raw(connection, body)
+        assert 400 <= status < 500, (case, status, problem)
+        assert isinstance(problem, dict) and problem["status"] == status and problem["detail"], (case, problem)
+        socket = socket or connection.http.sock
+        # The same connection: http.client would reconnect silently, so a new socket means a reset or close.
+        listed, page = connection.send("GET", "/image-ai-analysis")
+        assert listed == 200 and "items" in page, (case, listed, page)
+        assert connection.http.sock is socket, f"the server closed or reset the connection after {case}"
+
+
+def test_keys_of_the_wrong_kind_are_refused_at_submit_on_the_same_connection(live_server: LiveServer) -> None:
+    connection = Connection(live_server.url, live_server.token())
+    image = connection.upload(encode(photo(64)), filename="holiday.png")
+    name_file = image.rsplit("/", 1)[0] + "/name.json"  # the upload's original file name, kept beside it
+    assert (Path(live_server.settings.resolved_storage_url) / name_file).is_file()
+    before = connection.send("GET", "/image-ai-analysis")[1]["items"]
+    socket = connection.http.sock
+
+    status, problem = submit_raw(connection, json.dumps({"operation": "denoise", "upload": name_file}))
+    assert status == 422 and "is not an uploaded image" in problem["detail"], problem
+    status, problem = submit_raw(connection, json.dumps({"operation": "denoise", "upload": image, "mask": image}))
+    assert status == 422 and [e["field"] for e in problem["errors"]] == ["mask"], problem
+    assert "denoise takes no mask" in problem["detail"]
+
+    assert connection.send("GET", "/image-ai-analysis")[1]["items"] == before  # nothing started
+    assert connection.http.sock is socket, "the server closed or reset the connection"
 
 
 def test_a_dead_states_service_is_503_with_the_reason_on_the_same_connection(live_server: LiveServer) -> None:
