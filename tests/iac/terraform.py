@@ -30,6 +30,12 @@ def terraform_missing_reason() -> str | None:
     return None
 
 
+def _text(output: bytes | str | None) -> str:
+    if output is None:
+        return ""
+    return output.decode(errors="replace") if isinstance(output, bytes) else output
+
+
 class TerraformError(RuntimeError):
     """A terraform command failed; the message holds the end of its output."""
 
@@ -55,13 +61,18 @@ class Terraform:
             "TF_IN_AUTOMATION": "1",
             "CHECKPOINT_DISABLE": "1",
         } | self.env  # fmt: skip
-        result = subprocess.run(
-            ["terraform", f"-chdir={self.root}", *args, "-no-color"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-        )
+        try:
+            result = subprocess.run(
+                ["terraform", f"-chdir={self.root}", *args, "-no-color"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+            )
+        except subprocess.TimeoutExpired as timeout:
+            # Say which resources were still being made: that is what a hang needs to be found.
+            seen = _text(timeout.stdout) + _text(timeout.stderr)
+            raise TerraformError(f"terraform {args[0]} ran past {timeout_s:.0f} s:\n{seen[-6000:]}") from None
         if result.returncode != 0:
             raise TerraformError(f"terraform {args[0]} failed:\n{(result.stdout + result.stderr)[-6000:]}")
         return result.stdout

@@ -158,11 +158,23 @@ resource "aws_launch_template" "gpu" {
     http_put_response_hop_limit = 1
   }
 
-  tag_specifications {
-    resource_type = "volume"
-    tags          = var.tags
+  # Root volumes carry the deployment's tags for cost allocation: the provider's default_tags reach
+  # only the launch template itself. An empty tag specification is left out (EC2 wants a tag in
+  # each; moto answers 500 to one without).
+  dynamic "tag_specifications" {
+    for_each = length(local.volume_tags) > 0 ? [local.volume_tags] : []
+    content {
+      resource_type = "volume"
+      tags          = tag_specifications.value
+    }
   }
   tags = var.tags
+}
+
+data "aws_default_tags" "current" {}
+
+locals {
+  volume_tags = merge(data.aws_default_tags.current.tags, var.tags)
 }
 
 resource "aws_batch_compute_environment" "gpu" {

@@ -6,6 +6,9 @@ mock_provider "aws" {
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{}" }
   }
+  mock_data "aws_default_tags" {
+    defaults = { tags = { project = "aiorch" } }
+  }
   mock_resource "aws_iam_role" {
     defaults = { arn = "arn:aws:iam::111122223333:role/mock" }
   }
@@ -281,6 +284,28 @@ run "gpu_hosts_boot_from_a_root_volume_sized_and_provisioned_for_the_image" {
   assert {
     condition     = aws_launch_template.gpu.metadata_options[0].http_tokens == "required"
     error_message = "GPU hosts answer IMDSv2 only"
+  }
+  assert {
+    # The provider's default tags reach the template, not the volumes it makes: they are merged in.
+    condition = (
+      aws_launch_template.gpu.tag_specifications[0].resource_type == "volume" &&
+      aws_launch_template.gpu.tag_specifications[0].tags["project"] == "aiorch"
+    )
+    error_message = "the GPU hosts' root volumes carry the deployment's default tags"
+  }
+}
+
+run "no_empty_volume_tag_specification_when_there_are_no_tags" {
+  command = plan
+
+  override_data {
+    target = data.aws_default_tags.current
+    values = { tags = {} }
+  }
+
+  assert {
+    condition     = length(aws_launch_template.gpu.tag_specifications) == 0
+    error_message = "a volume tag specification without tags is refused by EC2: leave it out"
   }
 }
 
