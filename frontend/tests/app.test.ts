@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createAppRouter } from '../src/router'
 import App from '../src/App.vue'
 import { ApiClient } from '../src/lib/api'
+import { MOVING_POLL_MS } from '../src/lib/poll'
 import { execution, json, result, scriptedFetch } from './fakes'
 
 describe('App', () => {
@@ -31,7 +32,7 @@ describe('App', () => {
     expect(app.get('[data-testid="state"]').text()).toBe('Removing noise') // in plain words
     expect((app.get('[data-testid="operation-denoise"]').element as HTMLInputElement).checked).toBe(true)
     expect((app.get('select[name="method"]').element as HTMLSelectElement).value).toBe('tv')
-    await vi.advanceTimersByTimeAsync(1000)
+    await vi.advanceTimersByTimeAsync(MOVING_POLL_MS) // the next poll, at the pace of a moving job
     await flushPromises()
     expect(app.get('[data-testid="status"]').text()).toBe('Done')
     expect(calls.filter((c) => c.url === `/image-ai-analysis/${id}`).length).toBe(2)
@@ -100,7 +101,7 @@ describe('App', () => {
     expect(app.get('[data-testid="run"]').attributes('data-action')).toBe('cancel')
     expect(app.get('[data-testid="run"]').text()).toBe('Cancel')
 
-    await vi.advanceTimersByTimeAsync(1000)
+    await vi.advanceTimersByTimeAsync(MOVING_POLL_MS) // the next poll, at the pace of a moving job
     await flushPromises()
     expect(app.get('[data-testid="percent"]').text()).toBe('100%')
     expect(app.get('[data-testid="run"]').text()).toBe('Run upscale')

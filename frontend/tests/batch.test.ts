@@ -8,6 +8,7 @@ import BatchView from '../src/components/BatchView.vue'
 import ImagePicker from '../src/components/ImagePicker.vue'
 import { ApiClient, type Execution } from '../src/lib/api'
 import { imageProblem } from '../src/lib/precheck'
+import { MOVING_POLL_MS } from '../src/lib/poll'
 import { execution, json, pngHeader, scriptedFetch } from './fakes'
 
 /** A file holding a PNG header only (fakes.pngHeader). */
@@ -193,7 +194,7 @@ describe('App with a batch', () => {
     expect(page.find('[data-testid="run-stage"]').exists()).toBe(false) // no single-image stage for a batch
     expect(page.get('[data-testid="run"]').attributes('data-action')).toBe('cancel')
 
-    await vi.advanceTimersByTimeAsync(1000)
+    await vi.advanceTimersByTimeAsync(MOVING_POLL_MS) // the next poll, at the pace of a moving job
     await flushPromises()
     expect(page.get('[data-testid="batch-summary"]').text()).toBe('3 images: 3 done')
     expect(page.findAll('[data-testid="batch-download"]').length).toBe(3)

@@ -6,6 +6,7 @@ import { useRememberedFlag } from '../src/composables/useRemembered'
 import { useUploads, type Picked } from '../src/composables/useUploads'
 import type { Execution, SubmitRequest } from '../src/lib/api'
 import type { ImageHeader } from '../src/lib/imageheader'
+import { MOVING_POLL_MS } from '../src/lib/poll'
 import { execution, result } from './fakes'
 
 const header = (width: number, height: number) => ({ width, height }) as ImageHeader
@@ -81,7 +82,7 @@ describe('useExecution', () => {
     window.history.replaceState(null, '', '/run/01JDQZ8M3V6Y7N2W4X5A9B0C1D')
     expect(runIdInUrl()).toBe('01JDQZ8M3V6Y7N2W4X5A9B0C1D') // the address a reload follows again
     window.history.replaceState(null, '', '/run/E')
-    await vi.advanceTimersByTimeAsync(1000)
+    await vi.advanceTimersByTimeAsync(MOVING_POLL_MS) // the next poll, at the pace of a moving job
     expect(run.running.value).toBe(false)
     expect(run.downloadName.value).toBe('cat-denoised.png')
     expect(run.badge.value?.text).toBeTruthy()

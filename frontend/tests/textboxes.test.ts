@@ -103,7 +103,7 @@ describe('finding text', () => {
       execution: vi.fn().mockResolvedValueOnce(running).mockResolvedValue(done),
     }
     const fetcher = vi.fn(async () => json(REPORT))
-    const report = await findText(api, 'detect_text', 'uploads/local/U1/original.png', { min_score: 0.4 }, 'K1', fetcher as unknown as typeof fetch, 1)
+    const report = await findText(api, 'detect_text', 'uploads/local/U1/original.png', { min_score: 0.4 }, 'K1', fetcher as unknown as typeof fetch, { pace: () => 1 })
     expect(api.submit).toHaveBeenCalledWith({ operation: 'detect_text', upload: 'uploads/local/U1/original.png', options: { min_score: 0.4 } }, 'K1')
     expect(api.execution).toHaveBeenCalledTimes(2)
     expect(fetcher).toHaveBeenCalledWith('/downloads/report')
@@ -113,7 +113,7 @@ describe('finding text', () => {
   it("fails with the execution's own words", async () => {
     const failed = execution({ status: 'FAILED', error: { type: 'InvalidRequest', message: 'the input image is too small' } })
     const api = { submit: vi.fn(async () => ({ execution_id: failed.execution_id, status: 'RUNNING', operation: 'detect_text', created_at: '', links: {} })), execution: vi.fn(async () => failed) }
-    await expect(findText(api, 'detect_text', 'u', {}, 'K', fetch, 1)).rejects.toThrow('Finding text failed: the input image is too small')
+    await expect(findText(api, 'detect_text', 'u', {}, 'K', fetch, { pace: () => 1 })).rejects.toThrow('Finding text failed: the input image is too small')
   })
 })
 

@@ -4,7 +4,7 @@
 // as the job grows them, so the mask the user sees, erases and undoes is the mask that is filled.
 import type { ApiClient, Execution } from './api'
 import { isFinal } from './api'
-import { followExecution } from './poll'
+import { followExecution, type PollEnvironment } from './poll'
 
 export interface TextLine {
   text: string
@@ -91,7 +91,7 @@ export function textSummary(report: TextReport): string {
 }
 
 /** Follow an execution to its end (the same polling as a run); a 404 ends it with that error. */
-export function untilFinal(api: Pick<ApiClient, 'execution'>, id: string, intervalMs = 700): Promise<Execution> {
+export function untilFinal(api: Pick<ApiClient, 'execution'>, id: string, polling: Partial<PollEnvironment> = {}): Promise<Execution> {
   return new Promise((resolve, reject) => {
     let stop: (() => void) | null = null
     let ended = false
@@ -105,7 +105,7 @@ export function untilFinal(api: Pick<ApiClient, 'execution'>, id: string, interv
       id,
       (e) => isFinal(e) && end(() => resolve(e)),
       (error) => (error as { status?: number }).status === 404 && end(() => reject(error)),
-      intervalMs,
+      polling,
     )
     if (ended) stop()
   })
@@ -122,10 +122,10 @@ export async function findText(
   options: Record<string, unknown>,
   idempotencyKey: string,
   fetcher: typeof fetch = (...args) => fetch(...args),
-  intervalMs = 700,
+  polling: Partial<PollEnvironment> = {},
 ): Promise<TextReport> {
   const submitted = await api.submit({ operation, upload, options }, idempotencyKey)
-  const done = await untilFinal(api, submitted.execution_id, intervalMs)
+  const done = await untilFinal(api, submitted.execution_id, polling)
   if (done.status !== 'SUCCEEDED') {
     throw new Error(`Finding text ${done.status.toLowerCase().replace('_', ' ')}: ${done.error?.message ?? 'no reason given'}`)
   }

@@ -29,16 +29,19 @@ variable "cors_allowed_origins" {
   default     = []
 }
 
+# Sized with the web app's fastest poll (MOVING_POLL_MS in frontend/src/lib/poll.ts): 100 users
+# polling at it send about 60 requests in their busiest second, 304s included, so 150/s leaves 2.5x the
+# room (tests/unit/capacity/simulation.py checks it; docs/capacity.md). Change the two together.
 variable "throttling_burst_limit" {
   description = "Stage-wide burst limit (requests)."
   type        = number
-  default     = 50
+  default     = 300
 }
 
 variable "throttling_rate_limit" {
   description = "Stage-wide steady rate limit (requests per second)."
   type        = number
-  default     = 20
+  default     = 150
 }
 
 variable "log_retention_days" {

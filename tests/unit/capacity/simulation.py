@@ -1,7 +1,7 @@
 """Virtual users against AWS's quotas, on a fake clock: a discrete-event simulation, no sleeping.
 
 Each user asks for an upload link, submits one upscale, follows the run by polling at the web app's
-pace until it ends, reads the history page, waits a little and starts again. Every request costs the
+fastest pace until it ends, reads the history page, waits a little and starts again. Every request costs the
 AWS calls counted by :mod:`tests.unit.capacity.aws_calls`; every quota is a token bucket (or, for
 Lambda, a count of invocations in flight) on the same fake clock. The report gives, per quota, the
 busiest second's demand against the quota's sustained rate.
@@ -42,12 +42,14 @@ API_VARIABLES_TF = REPO_ROOT / "iac" / "modules" / "api" / "variables.tf"
 # --- the facts, each read from the one file that sets it ------------------------------------------------
 
 
-def web_poll_interval_s(text: str | None = None) -> float:
-    """followExecution's default pace (frontend/src/lib/poll.ts)."""
+def fastest_poll_interval_s(text: str | None = None) -> float:
+    """The web app's fastest pace, ``MOVING_POLL_MS`` in frontend/src/lib/poll.ts: its pace adapts (slower
+    while queued, after unchanged answers and errors), never faster than this, so users polling at it
+    all the time are the most load the pace can send."""
     source = text if text is not None else POLL_TS.read_text(encoding="utf-8")
-    found = re.search(r"intervalMs\s*=\s*(\d+(?:_\d+)*)", source)
+    found = re.search(r"\bMOVING_POLL_MS\s*=\s*(\d+(?:_\d+)*)", source)
     if found is None:
-        raise ValueError(f"no intervalMs default in {POLL_TS}")
+        raise ValueError(f"no MOVING_POLL_MS in {POLL_TS}")
     return int(found.group(1).replace("_", "")) / 1000
 
 

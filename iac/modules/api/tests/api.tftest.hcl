@@ -52,8 +52,8 @@ run "the_execute_api_url_stays_for_cloudfront_and_the_stage_throttles_it" {
     error_message = "CloudFront reaches the API at its execute-api host: disabling it needs a custom domain first"
   }
   assert {
-    condition = (aws_apigatewayv2_stage.default.default_route_settings[0].throttling_rate_limit == 20 &&
-    aws_apigatewayv2_stage.default.default_route_settings[0].throttling_burst_limit == 50)
-    error_message = "the stage throttles every route (20 requests/s, bursts of 50 by default)"
+    condition = (aws_apigatewayv2_stage.default.default_route_settings[0].throttling_rate_limit == var.throttling_rate_limit &&
+    aws_apigatewayv2_stage.default.default_route_settings[0].throttling_burst_limit == var.throttling_burst_limit)
+    error_message = "the stage throttles every route at the module's throttle (sized with the web app's poll pace)"
   }
 }
