@@ -15,6 +15,9 @@ export type ServedOption = Omit<Schemas['OptionSpec'], 'default'> & {
 
 export type ServedOperation = Omit<Schemas['OperationOut'], 'options'> & { options: ServedOption[] }
 
+/** A choice that needs a model's weights, and whether they are installed where the jobs run. */
+export type ServedModel = Schemas['ModelOut']
+
 export interface OperationSpec {
   name: ServedOperation['name']
   label: string
@@ -24,6 +27,8 @@ export interface OperationSpec {
   options: ServedOption[]
   // Set: a preview inside that operation's form (detect_text: inpaint's OCR boxes), not an operation tab.
   previewFor: ServedOperation['preview_for']
+  // The choices that need a model, each marked installed or not (empty until the schema is loaded).
+  models: ServedModel[]
 }
 
 // The operation tabs' words; a preview (served with preview_for) has its button in its operation's form.
@@ -134,11 +139,30 @@ export function optionProblem(option: ServedOption, value: OptionValue | null | 
   return ok ? null : `option '${option.name}' must be ${allowedWords(option)}, not ${pythonRepr(value)}`
 }
 
+/** The choices of an option that are known not to be installed where the jobs run (installed false). */
+export function missingModels(spec: OperationSpec, optionName: string): ServedModel[] {
+  const choices = spec.options.find((o) => o.name === optionName)?.choices ?? []
+  return spec.models.filter((m) => m.option === optionName && m.installed === false && choices.includes(m.choice))
+}
+
+/**
+ * Why the value chosen cannot run here: its model is not installed (the API refuses it too, with 422), with
+ * the command that installs it; null when it is installed or not known to be missing.
+ */
+export function missingModelProblem(spec: OperationSpec, option: ServedOption, value: OptionValue | null | ''): string | null {
+  const chosen = String(value === null || value === '' ? (option.default ?? '') : value).toLowerCase()
+  const model = missingModels(spec, option.name).find((m) => m.choice === chosen)
+  if (!model) return null
+  const how = model.install ? `; an operator installs it with \`${model.install}\`` : ''
+  return `${option.name} ${model.choice} needs the model ${model.name}, which is not installed where the jobs run${how}`
+}
+
 /** Every refused option of a request, by name (empty: all allowed). */
 export function optionProblems(spec: OperationSpec, values: Record<string, OptionValue | null | ''>): Record<string, string> {
   const problems: Record<string, string> = {}
   for (const option of spec.options) {
-    const problem = optionProblem(option, values[option.name] ?? null)
+    const value = values[option.name] ?? null
+    const problem = optionProblem(option, value) ?? missingModelProblem(spec, option, value)
     if (problem) problems[option.name] = problem
   }
   return problems
@@ -155,6 +179,7 @@ export const OPERATIONS: OperationSpec[] = reactive(
     input: null,
     options: [],
     previewFor: null,
+    models: [],
   })),
 )
 
@@ -172,6 +197,7 @@ export function useServedOperations(served: ServedOperation[]): void {
     input: op.input,
     options: op.options.filter((o) => o.type !== 'string'),
     previewFor: op.preview_for ?? null,
+    models: op.models ?? [],
   }))
   OPERATIONS.splice(0, OPERATIONS.length, ...specs.filter((s) => !s.previewFor))
   PREVIEWS.splice(0, PREVIEWS.length, ...specs.filter((s) => s.previewFor))
