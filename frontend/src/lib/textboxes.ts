@@ -27,6 +27,8 @@ export interface TextReport {
   min_score: number
   lines: TextLine[]
   dropped_lines: DroppedLine[]
+  // The mask the job built (result.png: the text's own pixels, white on black), when the execution lists it.
+  mask_url?: string
 }
 
 /** The job's report, checked for what is drawn from it; an Error names what is missing. */
@@ -133,5 +135,6 @@ export async function findText(
   if (!report) throw new Error('Finding text ended without its report (result.json)')
   const response = await fetcher(report.url)
   if (!response.ok) throw new Error(`The text report could not be fetched (${response.status})`)
-  return parseTextReport(await response.json())
+  const mask = done.results.find((r) => r.key.endsWith('/result.png'))
+  return { ...parseTextReport(await response.json()), ...(mask ? { mask_url: mask.url } : {}) }
 }
