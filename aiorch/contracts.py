@@ -237,6 +237,18 @@ class ImageOutcome(BaseModel):
     thumbnail_recorded: bool = False
 
 
+class RunCost(BaseModel):
+    """What a run (or one of its jobs) cost: its device seconds at the price per second of the machine
+    it ran on (aiorch/pricing.py), and where that price came from."""
+
+    usd: float = Field(ge=0)
+    device_seconds: float = Field(ge=0, description="The jobs' run time, spawn to metadata (timings_s.total).")
+    usd_per_second: float = Field(ge=0)
+    instance_type: str = Field(description="The instance type priced, or 'local'.")
+    capacity: str = Field(description="on-demand, spot or local.")
+    price_source: str = Field(description="Where the price came from; a stand-in starts with 'fallback:'.")
+
+
 class ExecutionRecord(BaseModel):
     """The execution index entry (executions/{user}/{execution}.json)."""
 
@@ -269,3 +281,7 @@ class ExecutionRecord(BaseModel):
     current_state: str | None = None
     stage: str | None = None
     stage_at: datetime | None = None
+    # What the run was expected to cost at submit (charged to its month's budget then) and what it
+    # cost once recorded (its jobs' device seconds at their price); None: not known.
+    estimated_cost_usd: float | None = None
+    cost: RunCost | None = None

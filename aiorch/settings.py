@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -210,6 +211,36 @@ class Settings(BaseSettings):
         description="A file holding that key. Default: <data_dir>/auth/provenance-key, created once on first use "
         "(as the local link secret); a file named here is only read, and when it is missing the provenance is "
         "written unsigned (the job image names one, so a container never signs with a key of its own making).",
+    )
+
+    # --- what a run costs (aiorch/pricing.py) and what a user may spend -------------------
+    instance_type: str | None = Field(
+        default=None,
+        description="The instance type jobs run on, for their price (aiorch/pricing.py's table): AWS Batch's job "
+        "definition passes its compute environments' allowed types, comma-separated, because a container cannot "
+        "read the instance metadata; one type prices exactly, several as the dearest (named a fallback). "
+        "Unset: a local run, priced at local_price_per_gpu_hour_usd.",
+    )
+    capacity_type: Literal["on-demand", "spot"] | None = Field(
+        default=None,
+        description="Whether jobs run on On-Demand or Spot capacity; unset (the queue uses both): priced as "
+        "On-Demand, named a fallback.",
+    )
+    spot_price_fraction: float = Field(
+        default=0.4,
+        gt=0,
+        le=1,
+        description="A Spot price as a fraction of the On-Demand one: an assumption, Spot prices vary by hour "
+        "and zone.",
+    )
+    local_price_per_gpu_hour_usd: float = Field(
+        default=0.0, ge=0, description="What an hour of a local job costs, USD; 0: local runs are free."
+    )
+    monthly_budget_usd: float = Field(
+        default=0.0,
+        ge=0,
+        description="What one user may spend in a calendar month (UTC), USD: a submit whose estimate does not fit "
+        "what is left is refused (429); 0: unlimited.",
     )
 
     # --- analytics ------------------------------------------------------------------

@@ -263,8 +263,9 @@ def executions_list(user: str | None, limit: int) -> None:
 @click.argument("execution_id")
 @click.option("--user", default=None, help="Default: the local user.")
 def executions_show(execution_id: str, user: str | None) -> None:
-    """For ops: each state entered and left with times, job progress and exit, error and cause."""
+    """For ops: each state entered and left with times, job progress and exit, error and cause, and the cost."""
     from aiorch.analysis import AnalysisError, AnalysisService
+    from aiorch.pricing import cost_words
 
     settings = get_settings()
     service = AnalysisService(settings)
@@ -312,6 +313,10 @@ def executions_show(execution_id: str, user: str | None) -> None:
         click.echo(f"error {view.error.type}: {view.error.message}")
     if view.outcome:
         click.echo(f"outcome {view.outcome}")
+    if view.status.is_final:
+        click.echo(f"cost {cost_words(view.cost, view.estimated_cost_usd)}")
+    elif view.estimated_cost_usd is not None:
+        click.echo(f"cost estimated ${view.estimated_cost_usd:.4f} (recorded when it ends)")
     for link in view.results:
         path = _local_path(service, link.key)
         click.echo(f"result {path or link.key}")

@@ -34,6 +34,7 @@ import numpy as np
 
 from aiorch.contracts import JobError, JobKind, JobStage, Operation
 from aiorch.operations import OUTPUT_OPTIONS, OptionError, check_options
+from aiorch.pricing import job_price, run_cost
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_uri
 from jobs import imageio, provenance
@@ -390,6 +391,8 @@ def write_result(computed: Computed) -> dict[str, Any]:
         else {"pid": os.getpid(), "startup_s": settings.job_worker_startup_s}
     )
     metadata["timings_s"] = clock.timings(result.metadata.get("timings_s", {}))
+    # Its price: the device seconds it held (its timings' total) at the price of the machine it ran on.
+    metadata["cost"] = run_cost(job_price(settings), metadata["timings_s"]["total"]).model_dump()
     output.storage.put_json(output.key("metadata.json"), metadata)
     progress(JobStage.done, 1, 1)
     return metadata

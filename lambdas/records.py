@@ -21,10 +21,12 @@ from aiorch.contracts import (
     ImageOutcome,
     JobError,
     Operation,
+    RunCost,
     utcnow,
 )
 from aiorch.index import ExecutionIndex, open_index
 from aiorch.job_exit import batch_job_failure, batch_job_kind
+from aiorch.pricing import sum_costs
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_app_storage
 from lambdas.outcome import OutcomeEvent
@@ -139,6 +141,7 @@ def write_analytics(
     error_type: str | None = None,
     settings: Settings | None = None,
     name: str | None = None,
+    cost: RunCost | None = None,
 ) -> str:
     """One analytics row per execution, whatever its end (overwritten, never duplicated); a batch
     writes one per image, each under its own ``name``."""
@@ -179,6 +182,7 @@ def write_analytics(
         status=status.value,
         error_type=error_type,
         estimated_cost_usd=None if job_ms is None else estimate_cost_usd(device, job_ms / 1000, settings),
+        cost_usd=None if cost is None else cost.usd,
         started_at=started_at,
         finished_at=finished_at,
     )
@@ -213,6 +217,7 @@ def write_batch_analytics(
     written = []
     for index in range(len(request.input_keys)):
         outcome = by_index.get(index)
+        metadata = batch_image_metadata(storage, request, index)
         written.append(
             write_analytics(
                 storage,
@@ -220,9 +225,10 @@ def write_batch_analytics(
                 outcome.status if outcome else ExecutionStatus.FAILED,
                 started_at=started_at,
                 finished_at=finished_at,
-                metadata=batch_image_metadata(storage, request, index),
+                metadata=metadata,
                 error_type=outcome.error_type if outcome else error_type,
                 name=f"{request.execution_id}-{index:03d}",
+                cost=sum_costs(job_costs(metadata)),
             )
         )
     return written
@@ -260,6 +266,26 @@ def _is_seconds(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
 
 
+def job_costs(metadata: dict[str, dict[str, Any]]) -> list[RunCost]:
+    """The cost each job recorded in its metadata.json (jobs/cli.py), in job order; a job that wrote
+    no cost (it failed before its metadata, or ran before costs were kept) adds nothing."""
+    costs = []
+    for meta in metadata.values():
+        try:
+            costs.append(RunCost.model_validate(meta["cost"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return costs
+
+
+def run_cost_of(storage: Storage, request: AnalysisRequest) -> RunCost | None:
+    """The run's cost: its jobs' recorded costs summed (a batch: over every image's jobs)."""
+    if request.is_batch:
+        per_image = [job_costs(batch_image_metadata(storage, request, i)) for i in range(len(request.input_keys))]
+        return sum_costs([cost for costs in per_image for cost in costs])
+    return sum_costs(job_costs(read_job_metadata(storage, request)))
+
+
 def record_outcome(
     storage: Storage,
     request: AnalysisRequest,
@@ -281,11 +307,13 @@ def record_outcome(
     execution that the state machine already recorded keeps its entry and its row.
     """
     finished_at = finished_at or utcnow()
+    cost = run_cost_of(storage, request)
     record, changed = open_index(get_settings(), storage).finalise(
         request.user,
         request.execution_id,
         status,
         recorded_by=recorded_by,
+        cost=cost,
         result_keys=result_keys,
         metadata_keys=metadata_keys,
         error_type=error_type,
@@ -317,6 +345,7 @@ def record_outcome(
             finished_at=finished_at,
             metadata=read_job_metadata(storage, request),
             error_type=error_type,
+            cost=cost,
         )
     return record, changed
 

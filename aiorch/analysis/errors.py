@@ -62,6 +62,11 @@ class QueueFull(TooManyRunning):
         self.status_code = status_code
 
 
+class BudgetSpent(TooManyRunning):
+    """The user's monthly budget has no room for this run: 429, a quota of the month rather than a fault,
+    with Retry-After at the month's end (when the budget resets)."""
+
+
 class StatesUnavailable(AnalysisError):
     status_code = 503
 

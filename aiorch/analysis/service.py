@@ -15,6 +15,7 @@ import json
 import math
 import sqlite3
 import time
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -22,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from aiorch import keys
 from aiorch.analysis.errors import (
     BadRequest,
+    BudgetSpent,
     IdempotencyConflict,
     NotFoundError,
     QueueFull,
@@ -58,11 +60,13 @@ from aiorch.contracts import (
 )
 from aiorch.fields import key_problem
 from aiorch.ids import new_id
-from aiorch.index import IdempotencyKeyReused, QueueBounds, RunningLimitReached, open_index
+from aiorch.index import Budget, IdempotencyKeyReused, QueueBounds, RunningLimitReached, open_index
+from aiorch.index import BudgetSpent as IndexBudgetSpent
 from aiorch.index import QueueFull as IndexQueueFull
 from aiorch.index import StillRunning as IndexStillRunning
 from aiorch.index.stages import QUEUED_TO_VALIDATE
 from aiorch.operations import OptionError, check_options
+from aiorch.pricing import estimate_usd, month_of, month_resets_at, usd_words
 from aiorch.settings import Settings
 from aiorch.states import execution_arn
 from aiorch.storage import NotFound, Storage, open_app_storage
@@ -236,6 +240,8 @@ class AnalysisService:
             current_state="ValidateInput",
             stage=QUEUED_TO_VALIDATE,
             stage_at=utcnow(),
+            # Charged to this month's budget by the index's start, replaced by the cost once recorded.
+            estimated_cost_usd=estimate_usd(len(upload_keys or [upload_key]), self.settings),
         )
         # One index transaction claims the Idempotency-Key, checks the running limit and creates the
         # RUNNING record, so concurrent submits can neither overshoot the limit nor split a key.
@@ -246,9 +252,12 @@ class AnalysisService:
                 limit=limit,
                 idempotency=(idempotency_key, fingerprint) if idempotency_key else None,
                 queue=self._queue_bounds(),
+                budget=Budget(month_of(record.created_at), self.settings.monthly_budget_usd),
             )
         except IndexQueueFull as full:
             raise self._queue_full(full, len(upload_keys or [upload_key])) from None
+        except IndexBudgetSpent as spent:
+            raise self._budget_spent(spent, record.created_at) from None
         except RunningLimitReached:
             raise TooManyRunning(
                 f"you already have {limit} executions running (the limit is {limit}); try again when one finishes",
@@ -284,6 +293,19 @@ class AnalysisService:
         """The admission bounds on queued images (settings; 0 unlimited), None when there are none."""
         bounds = QueueBounds(self.settings.max_queued_images_per_user, self.settings.max_queued_images)
         return bounds if bounds.per_user or bounds.overall else None
+
+    @staticmethod
+    def _budget_spent(spent: IndexBudgetSpent, submitted_at: datetime) -> BudgetSpent:
+        """The refusal, in plain words: what is left of the month's budget, what this run would take,
+        and when the budget resets (Retry-After: until then)."""
+        resets = month_resets_at(submitted_at)
+        left = max(0.0, spent.limit_usd - spent.spent_usd)
+        return BudgetSpent(
+            f"your monthly budget is spent: {usd_words(left)} of {usd_words(spent.limit_usd)} is left for "
+            f"{spent.month}, and this run is estimated at {usd_words(spent.estimate_usd)}; the budget resets on "
+            f"{resets:%Y-%m-%d} 00:00 UTC",
+            retry_after_s=max(1, math.ceil((resets - submitted_at).total_seconds())),
+        )
 
     def _queue_full(self, full: IndexQueueFull, images: int) -> QueueFull:
         """The refusal, in plain words: how much work is ahead (queued images at the settings' GPU
@@ -384,6 +406,8 @@ class AnalysisService:
             options=record.options,
             retry_of=record.retry_of,
             retried_by=retried_by(self.storage, record),  # read only for an ended one that did not succeed
+            estimated_cost_usd=record.estimated_cost_usd,
+            cost=record.cost,
         )
         now = utcnow()
         view.progress = progress_view(

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from aiorch.contracts import ExecutionStatus
+from aiorch.contracts import ExecutionStatus, RunCost
 
 
 class UploadInfo(BaseModel):
@@ -87,6 +87,8 @@ class ExecutionView(BaseModel):
     unchanged: bool = False  # the final job returned the input as it was (its metadata's "unchanged")
     retry_of: str | None = None  # the execution this one retries
     retried_by: list[str] = Field(default_factory=list)  # the executions retrying this one, oldest first
+    estimated_cost_usd: float | None = None  # what it was expected to cost at submit
+    cost: RunCost | None = None  # what it cost, once recorded (its jobs' device seconds at their price)
 
     def thumbnail_beside_results(self) -> ThumbnailLink | None:
         """The thumbnail the final job wrote beside its result, as its metadata.json names it; a batch's

@@ -33,7 +33,7 @@ class AnalyticsRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: int = 2
+    schema_version: int = 3
     execution_id: str
     user_hash: str | None = None
     operation: str
@@ -57,6 +57,7 @@ class AnalyticsRow(BaseModel):
     status: str
     error_type: str | None = None
     estimated_cost_usd: float | None = None
+    cost_usd: float | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
 

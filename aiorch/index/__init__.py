@@ -12,6 +12,8 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from aiorch.index.base import (
+    Budget,
+    BudgetSpent,
     Drift,
     ExecutionIndex,
     IdempotencyKeyReused,
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from aiorch.storage import Storage
 
 __all__ = [
+    "Budget",
+    "BudgetSpent",
     "Drift",
     "ExecutionIndex",
     "IdempotencyKeyReused",

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus, ImageOutcome, utcnow
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, ImageOutcome, RunCost, utcnow
 
 
 class RunningLimitReached(Exception):
@@ -42,6 +42,40 @@ class QueueFull(Exception):
         self.scope = scope
         self.queued = queued
         self.limit = limit
+
+
+class BudgetSpent(Exception):
+    """Charging the run's estimate would take the user's spending in ``month`` past ``limit_usd``:
+    nothing was written. ``spent_usd`` is what was charged before it."""
+
+    def __init__(self, user: str, month: str, spent_usd: float, estimate_usd: float, limit_usd: float) -> None:
+        super().__init__(
+            f"{user} spent ${spent_usd:.4f} of ${limit_usd:.2f} in {month}; the run needs ${estimate_usd:.4f}"
+        )
+        self.user = user
+        self.month = month
+        self.spent_usd = spent_usd
+        self.estimate_usd = estimate_usd
+        self.limit_usd = limit_usd
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A user's monthly budget: ``start`` charges the record's ``estimated_cost_usd`` to ``month``
+    (``YYYY-MM``, UTC) and refuses when it would pass ``limit_usd`` (0: unlimited, still charged)."""
+
+    month: str
+    limit_usd: float = 0.0
+
+
+# Sums of float dollars drift in their last bits: a run that fits exactly must not be refused for that.
+BUDGET_SLACK_USD = 1e-9
+
+
+def spend_adjustment(record: ExecutionRecord, cost: RunCost | None) -> float:
+    """What ending ``record`` with ``cost`` adds to its month's spending: the cost recorded, less the
+    estimate ``start`` charged (a run that cost nothing, a failed one before its job, gives it back)."""
+    return (cost.usd if cost is not None else 0.0) - (record.estimated_cost_usd or 0.0)
 
 
 @dataclass(frozen=True)
@@ -97,9 +131,12 @@ def finalised_copy(
     error_type: str | None,
     error_message: str | None,
     images: list[ImageOutcome] | None = None,
+    cost: RunCost | None = None,
 ) -> ExecutionRecord:
     """The record as a final status leaves it (one rule for both backends)."""
     done = record.model_copy(deep=True)
+    if cost is not None:
+        done.cost = cost
     done.status = status
     done.finished_at = utcnow()
     done.recorded_by = recorded_by
@@ -123,11 +160,13 @@ class ExecutionIndex(ABC):
         limit: int,
         idempotency: tuple[str, str] | None = None,
         queue: QueueBounds | None = None,
+        budget: Budget | None = None,
     ) -> Started:
         """Create ``record`` (RUNNING) and count it (and its images), atomically; ``idempotency`` is
-        (key, fingerprint); ``queue`` bounds the images of RUNNING executions, the user's and everyone's.
+        (key, fingerprint); ``queue`` bounds the images of RUNNING executions, the user's and everyone's;
+        ``budget`` charges the record's ``estimated_cost_usd`` to the user's month, in the same transaction.
 
-        Raises RunningLimitReached or QueueFull (nothing written), or IdempotencyKeyReused."""
+        Raises RunningLimitReached, QueueFull or BudgetSpent (nothing written), or IdempotencyKeyReused."""
 
     @abstractmethod
     def create(self, record: ExecutionRecord) -> bool:
@@ -151,9 +190,11 @@ class ExecutionIndex(ABC):
         error_type: str | None = None,
         error_message: str | None = None,
         images: list[ImageOutcome] | None = None,
+        cost: RunCost | None = None,
     ) -> tuple[ExecutionRecord | None, bool]:
-        """Mark an execution finished (a batch with its images' outcomes). Returns (record, changed);
-        a final record stays as it is."""
+        """Mark an execution finished (a batch with its images' outcomes) with what it cost, and settle
+        its month's spending (the cost replaces the estimate charged at start). Returns (record,
+        changed); a final record stays as it is."""
 
     @abstractmethod
     def set_stage(self, user: str, execution_id: str, *, state: str, stage: str) -> bool:
@@ -180,6 +221,10 @@ class ExecutionIndex(ABC):
     @abstractmethod
     def queued_images(self, user: str | None = None) -> int:
         """Images of RUNNING executions: the user's, or everyone's (None); what ``queue`` bounds."""
+
+    @abstractmethod
+    def spent_usd(self, user: str, month: str) -> float:
+        """What the user's runs of ``month`` (``YYYY-MM``) cost, with the estimates of those still running."""
 
     @abstractmethod
     def sweep(self) -> list[Drift]:

@@ -6,7 +6,9 @@ Items, all in the user's partition ``pk = USER#<user>``:
   while it runs (a sparse attribute, so the ``live`` index holds only running records and counters);
 - ``sk = RUNNING_COUNT``: the user's running count (``running``), ``live = COUNTER``;
 - ``sk = IDEM#<key>``: an Idempotency-Key claim (execution id, fingerprint);
-- ``sk = GONE#<execution id>``: the tombstone of a record its user deleted (``create`` refuses the id).
+- ``sk = GONE#<execution id>``: the tombstone of a record its user deleted (``create`` refuses the id);
+- ``sk = SPEND#<YYYY-MM>``: what the user's runs of that UTC month cost (``nano_usd``): ``start`` adds a run's
+  estimate under the condition that it fits the budget, ``finalise`` replaces the estimate by the cost.
 
 Claims and tombstones carry ``expires_at`` (Unix seconds), the table's TTL attribute
 (iac/modules/index ``ttl``), so DynamoDB deletes them once they can matter no more; records and
@@ -27,8 +29,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus, ImageOutcome, utcnow
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, ImageOutcome, RunCost, utcnow
 from aiorch.index.base import (
+    BUDGET_SLACK_USD,
+    Budget,
+    BudgetSpent,
     Drift,
     ExecutionIndex,
     IdempotencyKeyReused,
@@ -39,8 +44,10 @@ from aiorch.index.base import (
     StillRunning,
     finalised_copy,
     images_of,
+    spend_adjustment,
     staged_copy,
 )
+from aiorch.pricing import month_of
 
 log = logging.getLogger("aiorch.index")
 
@@ -88,6 +95,19 @@ def _tombstone_key(user: str, execution_id: str) -> dict[str, Any]:
 
 def _counter_key(user: str) -> dict[str, Any]:
     return {"pk": _pk(user), "sk": {"S": COUNTER_SK}}
+
+
+def _spend_key(user: str, month: str) -> dict[str, Any]:
+    return {"pk": _pk(user), "sk": {"S": f"SPEND#{month}"}}
+
+
+# Spending is kept in whole nano-dollars: integers add exactly in any backend (moto's decimals turn
+# into exponent forms it cannot add again), and a nano-dollar is far below any price per second.
+NANO = 1_000_000_000
+
+
+def _nano_usd(value: float) -> dict[str, str]:
+    return {"N": str(round(value * NANO))}
 
 
 # Everyone's queued images (images of RUNNING executions), one item; a user's are ``images`` on their
@@ -201,6 +221,19 @@ class DynamoDbIndex(ExecutionIndex):
             update["ExpressionAttributeValues"][":room"] = {"N": str(bound - images)}
         return {"Update": update}
 
+    def _spend_update(self, user: str, month: str, usd: float, limit_usd: float = 0.0) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": _spend_key(user, month),
+            "UpdateExpression": "SET nano_usd = if_not_exists(nano_usd, :zero) + :usd",
+            "ExpressionAttributeValues": {":zero": {"N": "0"}, ":usd": _nano_usd(usd)},
+        }
+        if limit_usd > 0:
+            # What was spent must leave room for this run: spent + estimate <= limit.
+            update["ConditionExpression"] = "attribute_not_exists(nano_usd) OR nano_usd <= :room"
+            update["ExpressionAttributeValues"][":room"] = _nano_usd(limit_usd - usd + BUDGET_SLACK_USD)
+        return {"Update": update}
+
     def start(
         self,
         record: ExecutionRecord,
@@ -208,9 +241,17 @@ class DynamoDbIndex(ExecutionIndex):
         limit: int,
         idempotency: tuple[str, str] | None = None,
         queue: QueueBounds | None = None,
+        budget: Budget | None = None,
     ) -> Started:
         if record.status is not ExecutionStatus.RUNNING:
             raise ValueError("start creates RUNNING records only")
+        if budget is None and record.estimated_cost_usd:
+            raise ValueError("a record with an estimate is charged to a budget month: pass budget")
+        estimate = record.estimated_cost_usd or 0.0
+        if budget is not None and budget.limit_usd > 0 and estimate > budget.limit_usd + BUDGET_SLACK_USD:
+            # More than the whole month's budget: no transaction can admit it.
+            spent = self.spent_usd(record.user, budget.month)
+            raise BudgetSpent(record.user, budget.month, spent, estimate, budget.limit_usd)
         queue = queue or QueueBounds()
         n = images_of(record)
         condition, values = "(attribute_not_exists(running) OR running < :limit)", {":limit": {"N": str(limit)}}
@@ -243,6 +284,8 @@ class DynamoDbIndex(ExecutionIndex):
                     }
                 }
             )
+        if budget is not None:  # second to last: its reason is the one before the total's
+            items.append(self._spend_update(record.user, budget.month, estimate, budget.limit_usd))
         items.append(self._total_update(n, queue.overall))  # last: its reason is the last one
         try:
             self._transact(items)
@@ -258,6 +301,9 @@ class DynamoDbIndex(ExecutionIndex):
                 raise QueueFull("user", self.queued_images(record.user), queue.per_user) from None
             if len(reasons) == len(items) and reasons[-1] == "ConditionalCheckFailed":
                 raise QueueFull("all", self.queued_images(), queue.overall) from None
+            if budget is not None and len(reasons) == len(items) and reasons[-2] == "ConditionalCheckFailed":
+                spent = self.spent_usd(record.user, budget.month)
+                raise BudgetSpent(record.user, budget.month, spent, estimate, budget.limit_usd) from None
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                 raise ValueError(f"execution {record.execution_id} exists already") from None
             raise
@@ -314,6 +360,7 @@ class DynamoDbIndex(ExecutionIndex):
         error_type: str | None = None,
         error_message: str | None = None,
         images: list[ImageOutcome] | None = None,
+        cost: RunCost | None = None,
     ) -> tuple[ExecutionRecord | None, bool]:
         record = self.get(user, execution_id)
         if record is None or record.status.is_final:
@@ -327,6 +374,7 @@ class DynamoDbIndex(ExecutionIndex):
             error_type=error_type,
             error_message=error_message,
             images=images,
+            cost=cost,
         )
         record_update = {
             "Update": {
@@ -344,8 +392,11 @@ class DynamoDbIndex(ExecutionIndex):
         }
         n = images_of(record)
         counter = self._counter_update(user, -1, "running > :zero", {}, images=-n)
+        # Last, so the reasons' positions above stay: the month's spending, the estimate replaced by the cost.
+        adjustment = spend_adjustment(record, cost)
+        settle = [self._spend_update(user, month_of(record.created_at), adjustment)] if adjustment else []
         try:
-            self._transact([record_update, counter, self._total_update(-n)])
+            self._transact([record_update, counter, self._total_update(-n), *settle])
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
@@ -356,7 +407,7 @@ class DynamoDbIndex(ExecutionIndex):
                 # The counter is already 0 (drift): finalise the record alone; the sweep reconciles.
                 log.warning("running count of %s was already 0 when %s ended", user, execution_id)
                 try:
-                    self._transact([record_update, self._total_update(-n)])
+                    self._transact([record_update, self._total_update(-n), *settle])
                 except ClientError as again:
                     if again.response["Error"]["Code"] != "TransactionCanceledException" or _conflicted(again):
                         raise
@@ -491,6 +542,10 @@ class DynamoDbIndex(ExecutionIndex):
     def running_count(self, user: str) -> int:
         item = self.client.get_item(TableName=self.table, Key=_counter_key(user), ConsistentRead=True).get("Item")
         return int(item["running"]["N"]) if item else 0
+
+    def spent_usd(self, user: str, month: str) -> float:
+        item = self.client.get_item(TableName=self.table, Key=_spend_key(user, month), ConsistentRead=True).get("Item")
+        return max(0.0, int(item["nano_usd"]["N"]) / NANO) if item and "nano_usd" in item else 0.0
 
     def queued_images(self, user: str | None = None) -> int:
         key = TOTAL_KEY if user is None else _counter_key(user)

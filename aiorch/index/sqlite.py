@@ -15,8 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus, ImageOutcome, utcnow
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, ImageOutcome, RunCost, utcnow
 from aiorch.index.base import (
+    BUDGET_SLACK_USD,
+    Budget,
+    BudgetSpent,
     Drift,
     ExecutionIndex,
     IdempotencyKeyReused,
@@ -27,8 +30,10 @@ from aiorch.index.base import (
     StillRunning,
     finalised_copy,
     images_of,
+    spend_adjustment,
     staged_copy,
 )
+from aiorch.pricing import month_of
 
 ALL_SCOPE = "all"  # queued_images' row of everyone's images; a user's is "user:<user>"
 
@@ -57,6 +62,9 @@ CREATE TABLE IF NOT EXISTS deleted (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS queued_images (scope TEXT PRIMARY KEY, images INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS monthly_spend (
+    user TEXT NOT NULL, month TEXT NOT NULL, usd REAL NOT NULL, PRIMARY KEY (user, month)
+) WITHOUT ROWID;
 """
 
 
@@ -137,6 +145,31 @@ class SqliteIndex(ExecutionIndex):
                     raise QueueFull(kind, queued, bound)
 
     @staticmethod
+    def _spent(db: sqlite3.Connection, user: str, month: str) -> float:
+        row = db.execute("SELECT usd FROM monthly_spend WHERE user = ? AND month = ?", (user, month)).fetchone()
+        return float(row[0]) if row else 0.0
+
+    @staticmethod
+    def _add_spend(db: sqlite3.Connection, user: str, month: str, usd: float) -> None:
+        db.execute(
+            "INSERT INTO monthly_spend (user, month, usd) VALUES (?, ?, max(?, 0)) "
+            "ON CONFLICT (user, month) DO UPDATE SET usd = max(usd + ?, 0)",
+            (user, month, usd, usd),
+        )
+
+    @staticmethod
+    def _charge(db: sqlite3.Connection, record: ExecutionRecord, budget: Budget | None) -> None:
+        """Charge the record's estimate to its month, refusing (nothing written) what passes the budget."""
+        estimate = record.estimated_cost_usd or 0.0
+        if budget is None:
+            return
+        if budget.limit_usd > 0:
+            spent = SqliteIndex._spent(db, record.user, budget.month)
+            if spent + estimate > budget.limit_usd + BUDGET_SLACK_USD:
+                raise BudgetSpent(record.user, budget.month, spent, estimate, budget.limit_usd)
+        SqliteIndex._add_spend(db, record.user, budget.month, estimate)
+
+    @staticmethod
     def _add_running(db: sqlite3.Connection, user: str, delta: int) -> None:
         db.execute(
             "INSERT INTO running_counts (user, running) VALUES (?, max(?, 0)) "
@@ -151,9 +184,12 @@ class SqliteIndex(ExecutionIndex):
         limit: int,
         idempotency: tuple[str, str] | None = None,
         queue: QueueBounds | None = None,
+        budget: Budget | None = None,
     ) -> Started:
         if record.status is not ExecutionStatus.RUNNING:
             raise ValueError("start creates RUNNING records only")
+        if budget is None and record.estimated_cost_usd:
+            raise ValueError("a record with an estimate is charged to a budget month: pass budget")
         with self._write() as db:
             if idempotency is not None:
                 row = db.execute(
@@ -171,6 +207,7 @@ class SqliteIndex(ExecutionIndex):
             if (counted[0] if counted else 0) >= limit:
                 raise RunningLimitReached(record.user, limit)
             self._check_queue(db, record, queue)
+            self._charge(db, record, budget)
             if not self._insert(db, record):
                 raise ValueError(f"execution {record.execution_id} exists already")
             if idempotency is not None:
@@ -196,6 +233,7 @@ class SqliteIndex(ExecutionIndex):
         error_type: str | None = None,
         error_message: str | None = None,
         images: list[ImageOutcome] | None = None,
+        cost: RunCost | None = None,
     ) -> tuple[ExecutionRecord | None, bool]:
         with self._write() as db:
             record = self._get(db, user, execution_id)
@@ -210,11 +248,14 @@ class SqliteIndex(ExecutionIndex):
                 error_type=error_type,
                 error_message=error_message,
                 images=images,
+                cost=cost,
             )
             db.execute(
                 "UPDATE executions SET status = ?, doc = ? WHERE user = ? AND execution_id = ?",
                 (done.status.value, done.model_dump_json(), user, execution_id),
             )
+            if adjustment := spend_adjustment(record, cost):
+                self._add_spend(db, user, month_of(record.created_at), adjustment)
             if record.status is ExecutionStatus.RUNNING and status is not ExecutionStatus.RUNNING:
                 self._add_running(db, user, -1)
                 self._add_images(db, user, -images_of(record))
@@ -282,6 +323,9 @@ class SqliteIndex(ExecutionIndex):
     def running_count(self, user: str) -> int:
         row = self._db().execute("SELECT running FROM running_counts WHERE user = ?", (user,)).fetchone()
         return int(row[0]) if row else 0
+
+    def spent_usd(self, user: str, month: str) -> float:
+        return self._spent(self._db(), user, month)
 
     def queued_images(self, user: str | None = None) -> int:
         return self._images(self._db(), ALL_SCOPE if user is None else _user_scope(user))

@@ -275,6 +275,19 @@ class ImageOut(BaseModel):
     thumbnail: ThumbnailOut | None = Field(default=None, description="Its job's thumbnail.webp, once it succeeded.")
 
 
+class CostOut(BaseModel):
+    """What a run cost: its jobs' device seconds at the price per second of the machine they ran on."""
+
+    model_config = ANSWER
+
+    usd: float = Field(description="The cost in US dollars; 0 for a free (local) run.")
+    device_seconds: float = Field(description="The jobs' run time, spawn to metadata, summed.")
+    usd_per_second: float
+    instance_type: str = Field(description="The instance type priced, or 'local'.")
+    capacity: str = Field(description="on-demand, spot or local.")
+    price_source: str = Field(description="Where the price came from; a stand-in starts with 'fallback:'.")
+
+
 class ExecutionOut(BaseModel):
     model_config = ANSWER
 
@@ -307,6 +320,10 @@ class ExecutionOut(BaseModel):
     unchanged: bool = Field(default=False, description="true: the result is the input as it was.")
     retry_of: str | None = Field(default=None, description="The execution this one retries (POST .../retry).")
     retried_by: list[str] = Field(default_factory=list, description="The executions retrying this one, oldest first.")
+    estimated_cost_usd: float | None = Field(
+        default=None, description="What it was expected to cost at submit (charged to the month's budget then)."
+    )
+    cost: CostOut | None = Field(default=None, description="What it cost, once recorded; null before, or unknown.")
 
 
 class ExecutionPage(BaseModel):

@@ -418,6 +418,39 @@ export interface components {
              */
             file: string;
         };
+        /**
+         * CostOut
+         * @description What a run cost: its jobs' device seconds at the price per second of the machine they ran on.
+         */
+        CostOut: {
+            /**
+             * Capacity
+             * @description on-demand, spot or local.
+             */
+            capacity: string;
+            /**
+             * Device Seconds
+             * @description The jobs' run time, spawn to metadata, summed.
+             */
+            device_seconds: number;
+            /**
+             * Instance Type
+             * @description The instance type priced, or 'local'.
+             */
+            instance_type: string;
+            /**
+             * Price Source
+             * @description Where the price came from; a stand-in starts with 'fallback:'.
+             */
+            price_source: string;
+            /**
+             * Usd
+             * @description The cost in US dollars; 0 for a free (local) run.
+             */
+            usd: number;
+            /** Usd Per Second */
+            usd_per_second: number;
+        };
         /** DenoiseIn */
         DenoiseIn: {
             /**
@@ -508,11 +541,18 @@ export interface components {
         };
         /** ExecutionOut */
         ExecutionOut: {
+            /** @description What it cost, once recorded; null before, or unknown. */
+            cost: components["schemas"]["CostOut"] | null;
             /** Current State */
             current_state: string | null;
             /** Duration S */
             duration_s: number | null;
             error: components["schemas"]["ErrorOut"] | null;
+            /**
+             * Estimated Cost Usd
+             * @description What it was expected to cost at submit (charged to the month's budget then).
+             */
+            estimated_cost_usd: number | null;
             /** Execution Id */
             execution_id: string;
             /** Finished At */

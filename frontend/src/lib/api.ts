@@ -15,7 +15,7 @@ export type Progress = Optional<Schemas['ProgressOut'], 'elapsed_s' | 'remaining
 export type ResultLink = Optional<Schemas['ResultOut'], 'filename'>
 export type Execution = Optional<
   Omit<Schemas['ExecutionOut'], 'progress' | 'results'>,
-  'original_name' | 'mask_key' | 'input_url'
+  'original_name' | 'mask_key' | 'input_url' | 'estimated_cost_usd' | 'cost'
 > & {
   progress: Progress
   results: ResultLink[]

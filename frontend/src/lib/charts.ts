@@ -15,6 +15,7 @@ export const DEFAULT_MEASURES: Record<string, string[]> = {
   failure_rate_per_operation: ['failure_rate'],
   throughput_per_model: ['megapixels_per_second'],
   cost_per_image: ['cost_per_image_usd'],
+  cost_per_user_operation_per_day: ['cost_usd'],
   volume_per_operation_per_day: ['executions', 'succeeded'],
   top_errors: ['executions'],
 }

@@ -8,6 +8,8 @@ const MODEL_OPTION: Record<string, string> = { upscale: 'model', denoise: 'metho
 export interface Estimate {
   seconds: number
   basis: string // which past run it comes from, in words
+  /** Its price, scaled from the same past run's recorded cost as its time; null when that run has none. */
+  usd: number | null
 }
 
 function inputPixels(e: Execution): number | null {
@@ -41,9 +43,11 @@ export function estimateRun(
     if (!best || Math.abs(Math.log(px / pixels)) < Math.abs(Math.log(best.px / pixels))) best = { run, px }
   }
   if (!best) return null
-  const seconds = best.run.duration_s! * Math.max(1, pixels / best.px)
+  const scale = Math.max(1, pixels / best.px)
+  const seconds = best.run.duration_s! * scale
+  const usd = best.run.cost ? best.run.cost.usd * scale : null
   const mp = (n: number) => (n / 1e6 < 0.1 ? (n / 1e6).toFixed(2) : (n / 1e6).toFixed(1))
-  return { seconds, basis: `a past ${operation}${model ? ` with ${model}` : ''} of ${mp(best.px)} MP took ${best.run.duration_s!.toFixed(1)} s` }
+  return { seconds, usd, basis: `a past ${operation}${model ? ` with ${model}` : ''} of ${mp(best.px)} MP took ${best.run.duration_s!.toFixed(1)} s` }
 }
 
 /**
@@ -60,7 +64,15 @@ export function estimateBatch(
   const each = pixels.map((px) => estimateRun(past, operation, options, defaults, px))
   if (each.length === 0 || each.some((e) => e === null)) return null
   const seconds = each.reduce((sum, e) => sum + e!.seconds, 0)
-  return { seconds, basis: `at most, for ${each.length} images: ${each[0]!.basis}, and a batch starts up once` }
+  const usd = each.every((e) => e!.usd !== null) ? each.reduce((sum, e) => sum + e!.usd!, 0) : null
+  return { seconds, usd, basis: `at most, for ${each.length} images: ${each[0]!.basis}, and a batch starts up once` }
+}
+
+/** The estimate's price beside its time: ", about $0.0040", ", free" (a past run that cost nothing), or nothing. */
+export function priceInWords(estimate: Pick<Estimate, 'usd'>): string {
+  if (estimate.usd === null) return ''
+  if (estimate.usd === 0) return ', free'
+  return `, about ${estimate.usd >= 1 ? `$${estimate.usd.toFixed(2)}` : `$${estimate.usd.toFixed(4)}`}`
 }
 
 export function secondsInWords(s: number): string {

@@ -150,6 +150,9 @@ module "batch" {
   job_environment = {
     AIORCH_STORAGE_URL = module.storage.storage_url
     AIORCH_AWS_REGION  = var.region
+    # A job's price (aiorch/pricing.py): a container cannot read the instance metadata (IMDSv2 hop
+    # limit 1), so it gets the types it may run on; one prices exactly, several as the dearest.
+    AIORCH_INSTANCE_TYPE = join(",", var.gpu_instance_types)
   }
   data_bucket_arn    = module.storage.data_bucket_arn
   log_retention_days = var.log_retention_days
@@ -172,6 +175,8 @@ module "lambdas" {
     # The job image's weights manifest, copied to the bucket by the deploy (docs/deploy.md, step 5):
     # GET /operations marks models installed from it; until it exists every model is "unknown".
     AIORCH_WEIGHTS_MANIFEST = "${module.storage.storage_url}/${local.weights_manifest_key}"
+    # The estimate a submit charges to the monthly budget is priced like the jobs (see the batch module's).
+    AIORCH_INSTANCE_TYPE = join(",", var.gpu_instance_types)
   }
   log_retention_days = var.log_retention_days
 }

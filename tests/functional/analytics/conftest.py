@@ -60,6 +60,10 @@ def generate_rows(n: int, seed: int) -> list[AnalyticsRow]:
                 status=status,
                 error_type=None if status == "SUCCEEDED" else rng.choice([*ERRORS, None]),
                 estimated_cost_usd=None if job_ms is None else job_ms / 3.6e6 * (1.0 if device != "cpu" else 0.1),
+                # A run's recorded cost: at a g5.xlarge's price per second, free on the CPU, or none recorded.
+                cost_usd=None
+                if job_ms is None or rng.random() < 0.1
+                else job_ms / 1000 * (1.006 / 3600 if device != "cpu" else 0.0),
                 started_at=None if never_started else started,
                 finished_at=started + timedelta(milliseconds=total_ms),
             )

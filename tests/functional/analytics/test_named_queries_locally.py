@@ -186,6 +186,24 @@ def test_cost_per_image(dataset, runner):
             assert g["cost_per_image_usd"] == pytest.approx(total / images, rel=1e-12)
 
 
+def test_cost_per_user_operation_per_day(dataset, runner):
+    _, rows = dataset
+    groups: dict[tuple, list] = defaultdict(list)
+    for r in rows:
+        groups[(r.partition_time.date().isoformat(), r.user_hash, r.operation)].append(r)
+    got = answer(runner, "cost_per_user_operation_per_day")
+    # NULLs sort last in Athena's ORDER BY: rows without a user hash come last in each day.
+    expected_keys = sorted(groups, key=lambda k: (k[0], k[1] is None, k[1] or "", k[2]))
+    assert [(g["utc_date"], g["user_hash"], g["operation"]) for g in got] == expected_keys
+    assert any(g["cost_usd"] > 0 for g in got) and any(g["costed"] < g["executions"] for g in got)
+    for g in got:
+        members = groups[(g["utc_date"], g["user_hash"], g["operation"])]
+        costs = [r.cost_usd for r in members if r.cost_usd is not None]
+        assert g["executions"] == len(members)
+        assert g["costed"] == len(costs)
+        assert g["cost_usd"] == pytest.approx(math.fsum(costs), rel=1e-12, abs=1e-15)
+
+
 def test_weighted_percentile_over_the_dataset_keeps_the_weights(dataset, runner):
     # The weight is a replication count (Trino's approx_percentile(x, w, percentage) documentation).
     _, rows = dataset

@@ -17,6 +17,7 @@ REQUIRED = {
     "top_errors",
     "throughput_per_model",
     "cost_per_image",
+    "cost_per_user_operation_per_day",
 }
 
 

@@ -55,14 +55,14 @@ def full_row() -> AnalyticsRow:
 
 def test_schema_json_has_the_columns_the_issue_lists_and_version_1():
     raw = json.loads(SCHEMA_PATH.read_text())
-    assert raw["version"] == 2 and raw["table"] == "results"
+    assert raw["version"] == 3 and raw["table"] == "results"
     assert [p["name"] for p in raw["partition_keys"]] == ["year", "month", "day"]
     assert raw["location_prefix"] == "analytics/results/"
     names = [c["name"] for c in raw["columns"]]
     for needed in ["execution_id", "user_hash", "operation", "model", "weights_id", "device", "precision",
                    "input_width", "input_height", "input_bytes", "output_width", "output_height",
                    "output_bytes", "tiles", "queue_wait_ms", "stage_ms_json", "status", "error_type",
-                   "estimated_cost_usd", "started_at", "finished_at"]:  # fmt: skip
+                   "estimated_cost_usd", "cost_usd", "started_at", "finished_at"]:  # fmt: skip
         assert needed in names
     assert all(c["description"] for c in raw["columns"])
 

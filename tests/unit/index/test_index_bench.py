@@ -18,8 +18,9 @@ def test_dynamodb_page_and_submit_cost_does_not_grow_with_the_history() -> None:
         requests, items_read, items_written = long[what]
         # One Query reading the page plus the items that tell where the next page starts.
         assert requests == 1 and page <= items_read <= page + 2 and items_written == 0
-    # One TransactWriteItems: the user's counter, the record and everyone's queued images, nothing read.
-    assert long["submit"] == (1, 0, 3)
+    # One TransactWriteItems: the user's counter, the record, the month's spending (the budget) and
+    # everyone's queued images, nothing read.
+    assert long["submit"] == (1, 0, 4)
 
 
 def test_sqlite_rounds_read_full_pages_and_keep_each_history_at_its_size(tmp_path: Path) -> None:
