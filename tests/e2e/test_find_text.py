@@ -3,7 +3,7 @@ text's own pixels on the mask and lists each line read with its confidence; one 
 runs on exactly that mask (OCR off), a line unticked stays in the photo. A model whose weights the stack
 lacks (LaMa) is shown in the form as not installed, with the command that installs it.
 
-Screenshots: test-artifacts/e2e/find-text-review-*.png, find-text-done-*.png, not-installed-lama-*.png."""
+Screenshots: test-artifacts/e2e/find-text-review[-dark]-*.png, find-text-done-*.png, not-installed-lama-*.png."""
 
 from __future__ import annotations
 
@@ -86,6 +86,10 @@ def test_run_shows_the_words_read_then_removes_the_confirmed_ones(axe_page: Any,
     expect(page.get_by_test_id("text-boxes").locator("polygon")).to_have_count(2)  # each box outlined
     screenshot(page, "find-text-review")
     assert axe_violations(page) == [], "the review of the text found"
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, "find-text-review-dark")
+    assert axe_violations(page) == [], "the review of the text found, dark"
+    page.emulate_media(color_scheme="light")
 
     # The second word stays: unticked, it comes off the mask, and the confirmation counts one word.
     page.get_by_test_id("text-line-2").uncheck()
