@@ -8,6 +8,28 @@ export type Page = 'analyse' | 'history' | 'ops' | 'analytics'
 export const PAGE_LABELS: Record<Page, string> = { analyse: 'Analyse', history: 'History', ops: 'Ops', analytics: 'Analytics' }
 export const PAGES = Object.keys(PAGE_LABELS) as Page[]
 
+/** The pages for one group only (the API refuses the others with 403 too): Cognito's groups, which the
+ *  local issuer gives the local user both of. */
+export const PAGE_ROLES: Partial<Record<Page, { group: string; who: string }>> = {
+  ops: { group: 'operators', who: 'operators' },
+  analytics: { group: 'analysts', who: 'analysts' },
+}
+
+/** The pages the navigation offers to a user in these groups. */
+export function pagesFor(groups: readonly string[]): Page[] {
+  return PAGES.filter((p) => {
+    const role = PAGE_ROLES[p]
+    return !role || groups.includes(role.group)
+  })
+}
+
+/** Why this user may not see the page (opened by its address), or null when they may. */
+export function pageRefusal(page: Page, groups: readonly string[]): string | null {
+  const role = PAGE_ROLES[page]
+  if (!role || groups.includes(role.group)) return null
+  return `The ${PAGE_LABELS[page]} view is for ${role.who}: ask an administrator to add you to the “${role.group}” group.`
+}
+
 // App.vue draws each page itself (the analyse page's state outlives a visit to History): a route only
 // names the page and its title.
 const Page = { render: () => null }

@@ -49,6 +49,32 @@ class Principal:
     user: str  # the token's `sub`: every key the user owns is under it
     claims: dict[str, Any]
 
+    @property
+    def groups(self) -> list[str]:
+        """The Cognito groups the token names (``cognito:groups``); none when absent or malformed."""
+        named = self.claims.get(GROUPS_CLAIM)
+        return [g for g in named if isinstance(g, str)] if isinstance(named, list) else []
+
+
+# --- roles -----------------------------------------------------------------------------------------
+# The Ops view shows the workflow's inner workings (an execution's state-by-state history) and is for
+# the operators group; Analytics (every user's runs) is for the analysts group (auth_analysts_group,
+# checked by context.current_analyst). Cognito writes a user's groups into both of its tokens as
+# `cognito:groups` (iac/modules/auth creates the groups); the local issuer names both, since the one
+# person at the machine runs it and studies it.
+
+GROUPS_CLAIM = "cognito:groups"
+OPERATORS_GROUP = "operators"
+ANALYSTS_GROUP = "analysts"
+LOCAL_GROUPS = (OPERATORS_GROUP, ANALYSTS_GROUP)
+
+
+def role_refusal(principal: Principal, group: str, view: str, who: str) -> str | None:
+    """Why ``principal`` may not open ``view`` (None when a member of ``group``): the 403's detail."""
+    if group in principal.groups:
+        return None
+    return f"the {view} view is for {who} (the {group!r} group); ask an administrator to add you to it"
+
 
 # --- verification ----------------------------------------------------------------------------------
 
@@ -200,7 +226,9 @@ class LocalIssuer:
     def jwks(self, refresh: bool = False) -> Jwks:
         return {"keys": [self.jwk()]}
 
-    def issue(self, user: str, token_use: str = "access", ttl_s: int | None = None) -> str:
+    def issue(
+        self, user: str, token_use: str = "access", ttl_s: int | None = None, groups: tuple[str, ...] = LOCAL_GROUPS
+    ) -> str:
         keys.safe_part(user, "user")
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -212,6 +240,7 @@ class LocalIssuer:
             "auth_time": now,
             "exp": now + (ttl_s or self.settings.local_token_ttl_s),
             "jti": str(ULID()),
+            GROUPS_CLAIM: list(groups),
         }
         if token_use == "access":
             claims["client_id"] = self.settings.auth_client_id

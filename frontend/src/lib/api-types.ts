@@ -217,7 +217,7 @@ export interface paths {
         };
         /**
          * Execution Events
-         * @description The execution's state-by-state history (for the ops page).
+         * @description The execution's state-by-state history (for the Ops page, operators only).
          */
         get: operations["listExecutionEvents"];
         put?: never;
@@ -2029,6 +2029,15 @@ export interface operations {
                 headers: {
                     /** @description Bearer, with the reason. */
                     "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not in the operators group. */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

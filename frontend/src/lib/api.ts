@@ -70,9 +70,23 @@ export async function errorFrom(response: Response): Promise<ApiError> {
 
 type Fetch = typeof fetch
 
+/** The Cognito groups a JWT names (`cognito:groups`, which the local issuer writes too); none when it cannot
+ *  be read. Only for what the page shows: the API checks the signed token itself. */
+export function groupsInToken(token: string): string[] {
+  try {
+    const payload = JSON.parse(atob(token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>
+    const groups = payload['cognito:groups']
+    return Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : []
+  } catch {
+    return []
+  }
+}
+
 export class ApiClient {
   private token: string | null = null
   user: string | null = null
+  /** The signed-in user's groups: which pages the navigation offers (src/router.ts: PAGE_ROLES). */
+  groups: string[] = []
 
   constructor(
     private readonly base = '',
@@ -111,12 +125,14 @@ export class ApiClient {
     const tokens = (await (await this.send(`/authorize${query}`, {}, false)).json()) as Tokens
     this.token = tokens.access_token
     this.user = tokens.user
+    this.groups = groupsInToken(tokens.access_token)
     return tokens
   }
 
   useToken(token: string, user: string): void {
     this.token = token
     this.user = user
+    this.groups = groupsInToken(token)
   }
 
   /** Ask for an upload target, then send the form to it (S3 presigned POST or the local equivalent). */

@@ -45,6 +45,15 @@ resource "aws_cognito_user_group" "analysts" {
   description  = "May read the analytics of every user's executions."
 }
 
+# Operators see the workflow's inner workings: the web app's Ops view and the API route behind it
+# (GET /image-ai-analysis/{id}/events, lambdas/api/routes/executions.py: current_operator). The API reads
+# the group from the tokens' cognito:groups claim by this name (lambdas/api/auth.py: OPERATORS_GROUP).
+resource "aws_cognito_user_group" "operators" {
+  name         = "operators"
+  user_pool_id = aws_cognito_user_pool.this.id
+  description  = "May open the Ops view: each execution's state-by-state history."
+}
+
 resource "aws_cognito_user_pool_client" "spa" {
   name         = "${var.name}-spa"
   user_pool_id = aws_cognito_user_pool.this.id

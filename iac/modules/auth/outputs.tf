@@ -28,6 +28,11 @@ output "analysts_group" {
   value       = aws_cognito_user_group.analysts.name
 }
 
+output "operators_group" {
+  description = "Name of the Cognito group that may open the Ops view."
+  value       = aws_cognito_user_group.operators.name
+}
+
 output "refresh_token_validity_days" {
   description = "Lifetime of the app client's refresh tokens, days (AIORCH_AUTH_REFRESH_TOKEN_DAYS: the API's refresh cookie lives as long)."
   value       = aws_cognito_user_pool_client.spa.refresh_token_validity

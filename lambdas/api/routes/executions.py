@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
 from aiorch import keys
 from aiorch.analysis.errors import Unprocessable
 from aiorch.fields import shown
 from lambdas.api import etag, schemas
+from lambdas.api.auth import OPERATORS_GROUP, Principal, role_refusal
 from lambdas.api.context import (
     NOT_JSON,
     STATES_DOWN,
@@ -21,8 +22,10 @@ from lambdas.api.context import (
     JsonBody,
     User,
     base_url,
+    current_principal,
     execution_json,
 )
+from lambdas.api.problems import Problem
 from lambdas.api.routes.webhooks import subscribe_webhook, webhook_policy
 
 router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
@@ -142,12 +145,26 @@ def delete_execution(ctx: Ctx, user: User, execution_id: ExecutionId) -> Respons
     return Response(status_code=204)
 
 
+def current_operator(principal: Principal = Depends(current_principal)) -> str:
+    """The Ops view (the workflow's inner workings) is for the operators group; the local user is one."""
+    refused = role_refusal(principal, OPERATORS_GROUP, "Ops", "operators")
+    if refused:
+        raise Problem(403, refused)
+    return principal.user
+
+
 @router.get(
     "/image-ai-analysis/{execution_id}/events",
     response_model=schemas.EventsOut,
     response_model_exclude_unset=True,  # each event keeps only the details Step Functions gave it
-    responses={404: {"description": "No such execution, or its history is no longer kept."}, **STATES_DOWN},
+    responses={
+        403: {"description": "Not in the operators group."},
+        404: {"description": "No such execution, or its history is no longer kept."},
+        **STATES_DOWN,
+    },
 )
-def execution_events(ctx: Ctx, user: User, execution_id: ExecutionId) -> dict[str, Any]:
-    """The execution's state-by-state history (for the ops page)."""
+def execution_events(
+    ctx: Ctx, execution_id: ExecutionId, user: Annotated[str, Depends(current_operator)]
+) -> dict[str, Any]:
+    """The execution's state-by-state history (for the Ops page, operators only)."""
     return {"execution_id": execution_id, "events": ctx.service.history(user, execution_id)}
