@@ -418,6 +418,19 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @cli.command()
+def pair() -> None:
+    """Print a new pairing link (and its QR code): opened on a phone or another browser, it signs that
+    device in as the local user. It works once, for 10 minutes, while `aiorch serve` runs."""
+    from aiorch_local import pairing
+    from lambdas.api.auth import uses_local_issuer
+
+    settings = get_settings()
+    if not uses_local_issuer(settings):
+        _fail("this installation signs in through Cognito (auth_issuer is set): there is nothing to pair")
+    click.echo(pairing.pairing_message(pairing.issue_link(settings)))
+
+
+@cli.command()
 @click.option("--user", default=None, help="Default: the local user.")
 def token(user: str | None) -> None:
     """Print a signed token for a local user (scripts and tests); the token is the last line."""

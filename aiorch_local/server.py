@@ -25,9 +25,12 @@ from typing import Any
 
 import uvicorn
 import uvicorn.config
+from fastapi import FastAPI
 
 from aiorch.settings import Settings, get_settings
+from aiorch_local import pairing
 from lambdas.api.app import create_app, is_loopback
+from lambdas.api.auth import uses_local_issuer
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +191,7 @@ class StatesSupervisor:
 
 # A link's token is its credential (a signed upload or download, an OAuth code): the access log
 # keeps the route, never the token.
-_SECRET_PATH_PART = re.compile(r"(/(?:downloads|local-uploads)/)[^/?#\s]+")
+_SECRET_PATH_PART = re.compile(r"(/(?:downloads|local-uploads|pair)/)[^/?#\s]+")
 _SECRET_QUERY = re.compile(r"([?&](?:code|state|token|access_token|refresh_token)=)[^&#\s]*")
 
 
@@ -240,6 +243,18 @@ def _claim(settings: Settings, service: int | None) -> None:
         log.error("cannot write %s: %s", path, exc)
 
 
+def start_pairing(app: FastAPI, settings: Settings) -> str:
+    """Serve pairing in ``app``, note the address it is served at (for `aiorch pair`), and return a first
+    pairing link."""
+    store = pairing.install(app, settings)
+    base = pairing.link_base(settings.api_host, settings.api_port)
+    try:
+        pairing.base_file(settings).write_text(base + "\n", encoding="utf-8")
+    except OSError as exc:
+        log.error("cannot write %s (aiorch pair will use the settings' address): %s", pairing.base_file(settings), exc)
+    return pairing.pairing_link(base, store.new_code())
+
+
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
     """Start the states service if it is not running (or adopt the one running), then serve the API
     and the front end."""
@@ -267,14 +282,20 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     supervisor = StatesSupervisor(settings, on_restart=(lambda pid: _claim(settings, pid)) if owned else None)
     supervisor.start()
     if not is_loopback(settings.api_host):
-        log.warning("listening on %s: automatic sign-in is off; use `aiorch token`", settings.api_host)
+        log.warning(
+            "listening on %s: automatic sign-in is off; open the pairing link below on each device",
+            settings.api_host,
+        )
     # uvicorn handles SIGTERM by shutting down, then restores the handler it found and raises the
     # signal again. With the default handler that kills this process before the clean-up below;
     # with this one, uvicorn.run returns and the clean-up runs, as after Ctrl+C.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     try:
+        app = create_app(settings)
+        if uses_local_issuer(settings):  # with Cognito, its Hosted UI signs every device in
+            print(pairing.pairing_message(start_pairing(app, settings)), flush=True)
         uvicorn.run(
-            create_app(settings),
+            app,
             host=settings.api_host,
             port=settings.api_port,
             log_level="info",
