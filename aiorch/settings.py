@@ -82,6 +82,14 @@ class Settings(BaseSettings):
         "the local service's watchdog stops local jobs itself.",
     )
     job_slots: int = Field(default=2, ge=1, description="Model jobs running at once locally.")
+    gpu_wait_limit_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="A local job still waiting for a free job slot after this long fails, and its execution with it, "
+        "saying so (no job starts after its execution gave up). The same figure as the Batch queue's "
+        "queue_start_allowance_s default (iac/modules/batch/variables.tf); keep it below job_timeout_s, which "
+        "locally counts the wait too.",
+    )
     job_stop_check_s: float = Field(default=1.0, gt=0, description="How often the watchdog looks.")
     job_python: str | None = Field(default=None, description="Interpreter for local jobs.")
     job_module: str = Field(default="jobs", description="Module run as `python -m <module>` for local jobs.")

@@ -63,6 +63,11 @@ ROUND_FAILED_PAUSE_S = 1.0  # after a dispatcher round that raised, before the n
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
+def gpu_wait_reason(limit_s: float) -> str:
+    """What a job that waited too long for a slot says (its execution's error), in plain words."""
+    return f"waited more than {limit_s:g} s for a free GPU; try again later"
+
+
 def disk_full_reason(where: Path) -> str:
     """What a job that failed on a full disk says, in plain words."""
     return (
@@ -103,6 +108,7 @@ class LocalJob:
     exit_code: int | None = None
     pid: int | None = None
     last_polled: float = field(default_factory=time.monotonic)
+    queued_since: float = field(default_factory=time.monotonic)  # monotonic: a clock step does not end a wait
     stop_reason: str | None = None
     term_sent_at: float | None = None
     process: subprocess.Popen[bytes] | WorkerJob | None = field(default=None, repr=False)
@@ -144,6 +150,7 @@ class LocalJob:
 class JobRunner:
     def __init__(self, settings: Settings, *, stop_grace_s: float = STOP_GRACE_S) -> None:
         self.slots = settings.job_slots
+        self.gpu_wait_limit_s = settings.gpu_wait_limit_s
         self.python = settings.job_python or sys.executable
         self.module = settings.job_module
         self.state_dir = settings.data_dir / "states"
@@ -362,7 +369,22 @@ class JobRunner:
                 self._started_now.append(job)
             running += 1
             changed = True
+        changed = self._fail_overdue_queued() or changed
         return changed or self._prune()
+
+    def _fail_overdue_queued(self) -> bool:
+        """Fail the jobs still queued past ``gpu_wait_limit_s`` (after this round's free slots were given
+        out, so a job that just got one runs). Its execution then ends FAILED saying why, instead of
+        waiting until the task's timeout and leaving a job to start for nobody; Batch's own time limit
+        (jobStateTimeLimitActions) cancels only for want of capacity or a misconfiguration."""
+        now = time.monotonic()
+        overdue = [j for j in self._queue if now - self._jobs[j].queued_since > self.gpu_wait_limit_s]
+        for job_id in overdue:
+            self._queue.remove(job_id)
+            job = self._jobs[job_id]
+            log.warning("job %s waited more than %g s for a slot: failing it", job_id, self.gpu_wait_limit_s)
+            self._finish(job, None, gpu_wait_reason(self.gpu_wait_limit_s))
+        return bool(overdue)
 
     def _next_queued(self) -> LocalJob:
         """The queued job to start next (the queue is not empty): fair share across users, as AWS
