@@ -2,6 +2,10 @@
 // page. The server answers the page (index.html) for the first segment of each of these paths: SPA_ROUTES
 // in lambdas/api/app.py, held equal to SPA_SEGMENTS below by tests/router.test.ts.
 import { createRouter, createWebHistory, type RouteLocationNormalized, type RouterHistory } from 'vue-router'
+import AnalysePage from './pages/AnalysePage.vue'
+import AnalyticsPage from './pages/AnalyticsPage.vue'
+import HistoryPage from './pages/HistoryPage.vue'
+import OpsPage from './pages/OpsPage.vue'
 
 export type Page = 'analyse' | 'history' | 'ops' | 'analytics'
 
@@ -30,16 +34,15 @@ export function pageRefusal(page: Page, groups: readonly string[]): string | nul
   return `The ${PAGE_LABELS[page]} view is for ${role.who}: ask an administrator to add you to the “${role.group}” group.`
 }
 
-// App.vue draws each page itself (the analyse page's state outlives a visit to History): a route only
-// names the page and its title.
-const Page = { render: () => null }
-
+// Each route names its page, its title and the component App.vue's RouterView draws for it. / and a run's
+// /run/<id> are the same analyse page (going from one to the other keeps it: the run replaces the photo in
+// place); its state is the shell's (useAnalyse), so it outlives a visit to History.
 export const ROUTES = [
-  { path: '/', name: 'analyse', component: Page, meta: { page: 'analyse', title: 'Analyse' } },
-  { path: '/run/:id', name: 'run', component: Page, meta: { page: 'analyse', title: 'Run' } },
-  { path: '/history', name: 'history', component: Page, meta: { page: 'history', title: 'History' } },
-  { path: '/ops', name: 'ops', component: Page, meta: { page: 'ops', title: 'Ops' } },
-  { path: '/analytics', name: 'analytics', component: Page, meta: { page: 'analytics', title: 'Analytics' } },
+  { path: '/', name: 'analyse', component: AnalysePage, meta: { page: 'analyse', title: 'Analyse' } },
+  { path: '/run/:id', name: 'run', component: AnalysePage, meta: { page: 'analyse', title: 'Run' } },
+  { path: '/history', name: 'history', component: HistoryPage, meta: { page: 'history', title: 'History' } },
+  { path: '/ops', name: 'ops', component: OpsPage, meta: { page: 'ops', title: 'Ops' } },
+  { path: '/analytics', name: 'analytics', component: AnalyticsPage, meta: { page: 'analytics', title: 'Analytics' } },
   // Any other address is the first page (the server never answers one with the page anyway).
   { path: '/:unknown(.*)*', redirect: '/' },
 ]

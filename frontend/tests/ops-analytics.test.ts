@@ -1,8 +1,8 @@
 // Ops as a timeline of states; Analytics as charts.
 import { flushPromises, mount } from '@vue/test-utils'
 import { describe, expect, it, vi } from 'vitest'
-import AnalyticsPage from '../src/components/AnalyticsPage.vue'
-import OpsPage from '../src/components/OpsPage.vue'
+import AnalyticsPage from '../src/pages/AnalyticsPage.vue'
+import OpsPage from '../src/pages/OpsPage.vue'
 import type { HistoryEvent } from '../src/lib/api'
 import { chartData, defaultMeasures, numericColumns } from '../src/lib/charts'
 import { timeline } from '../src/lib/timeline'
