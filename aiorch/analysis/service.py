@@ -398,6 +398,9 @@ class AnalysisService:
             operation=record.operation,
             status=status,
             current_state=state,
+            # The index record's own words (no Step Functions call); an ended one is at no stage.
+            stage=None if status.is_final else record.stage,
+            stage_at=None if status.is_final else record.stage_at,
             started_at=record.created_at,
             finished_at=finished_at,
             input_key=record.input_key,

@@ -68,6 +68,11 @@ class ExecutionView(BaseModel):
     operation: str
     status: ExecutionStatus
     current_state: str | None = None
+    # Where a RUNNING execution is, in the plain words its steps wrote to its index record
+    # (aiorch/index/stages.py: "queued for a GPU", "running upscale", "recording"), and when that was
+    # written; None once it has ended. The web app says from it what a run waits for.
+    stage: str | None = None
+    stage_at: datetime | None = None
     progress: ProgressView = Field(default_factory=ProgressView)
     started_at: datetime
     finished_at: datetime | None = None

@@ -19,8 +19,14 @@ import {
 import { execution } from './fakes'
 
 const answered: PollState = { waiting: false, unchanged: 0, errors: 0, retryAfterMs: null, hidden: false }
+// As the API answers a run whose job waits for a GPU: the job's state, no progress from the job, the stage in words.
 const queued = (overrides: Partial<Execution> = {}) =>
-  execution({ progress: { stage: 'queued for a GPU', done: 0, total: 0, percent: 0 }, ...overrides })
+  execution({
+    current_state: 'Upscale',
+    stage: 'queued for a GPU',
+    progress: { stage: 'Upscale', done: 0, total: 0, percent: 0 },
+    ...overrides,
+  })
 
 describe('nextPollDelay', () => {
   it('polls a moving job fastest and a job waiting for a GPU slower', () => {
@@ -87,7 +93,15 @@ describe('Retry-After', () => {
 })
 
 describe('isWaiting', () => {
-  it("is a job's state with no progress from the job yet, or a stage that says it waits", () => {
+  it('is what the server\'s stage says: waiting for a GPU, not a job that has started but written nothing yet', () => {
+    expect(isWaiting(queued())).toBe(true)
+    // Running, its container starting: the same state and no progress, but no longer waiting for a GPU.
+    expect(isWaiting(queued({ stage: 'running upscale' }))).toBe(false)
+    expect(isWaiting(queued({ current_state: 'ValidateInput', stage: 'validating' }))).toBe(false)
+    expect(isWaiting(queued({ status: 'FAILED' }))).toBe(false)
+  })
+
+  it("without a stage from the server (an older one), is a job's state with no progress from the job yet", () => {
     const inJobState = (stage: string, current_state: string) => execution({ current_state, progress: { stage, done: 0, total: 0, percent: 12 } })
     expect(isWaiting(inJobState('Upscale', 'Upscale'))).toBe(true) // the job has written nothing yet
     expect(isWaiting(inJobState('tiles', 'Upscale'))).toBe(false) // it has: it runs

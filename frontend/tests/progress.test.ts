@@ -1,6 +1,7 @@
 import { mount } from '@vue/test-utils'
 import { describe, expect, it } from 'vitest'
 import ProgressPanel from '../src/components/ProgressPanel.vue'
+import type { Execution } from '../src/lib/api'
 import { execution } from './fakes'
 
 describe('ProgressPanel timing', () => {
@@ -37,3 +38,30 @@ describe('ProgressPanel timing', () => {
     expect(mount(ProgressPanel, { props: { execution: warned } }).get('[data-testid="status"]').text()).toBe('Done, with warnings')
   })
 })
+
+describe('ProgressPanel stage', () => {
+  // As the API answers before the job has written any progress: the job's state, its name as the progress stage.
+  const beforeTheJobSpeaks = (stage: string | null) =>
+    execution({
+      current_state: 'Upscale',
+      stage,
+      progress: { stage: 'Upscale', done: 0, total: 0, percent: 5, elapsed_s: 3, remaining_s: null },
+    })
+  const stageText = (e: Execution) => mount(ProgressPanel, { props: { execution: e } }).get('[data-testid="stage"]').text()
+
+  it('says what a run waits for, or that its job runs, while the job has said nothing yet', () => {
+    expect(stageText(beforeTheJobSpeaks('queued for a GPU'))).toBe('Waiting for a free GPU')
+    expect(stageText(beforeTheJobSpeaks('running upscale'))).toBe('Running upscale')
+    expect(stageText(execution({ current_state: 'ValidateInput', stage: 'queued to validate', progress: { stage: 'ValidateInput', done: 0, total: 0, percent: 0 } }))).toBe('Waiting to start')
+    // The state's own words already say it: nothing twice.
+    expect(stageText(execution({ current_state: 'RecordResult', stage: 'recording', progress: { stage: 'RecordResult', done: 0, total: 0, percent: 90 } }))).toBe('')
+    expect(stageText(beforeTheJobSpeaks(null))).toBe('') // a server without stages: as before
+  })
+
+  it("gives way to the job's own stage once it writes one, and says nothing once the run has ended", () => {
+    const counting = execution({ current_state: 'Inpaint', stage: 'running inpaint', progress: { stage: 'inpainting', done: 2, total: 5, percent: 60 } })
+    expect(stageText(counting)).toBe('2 of 5 areas done')
+    expect(stageText({ ...beforeTheJobSpeaks('queued for a GPU'), status: 'FAILED' })).toBe('')
+  })
+})
+

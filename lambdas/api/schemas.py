@@ -295,6 +295,12 @@ class ExecutionOut(BaseModel):
     operation: str
     status: ExecutionStatus
     current_state: str | None = None
+    stage: str | None = Field(
+        default=None,
+        description="Where a running execution is, in plain words: 'queued to validate', 'validating', "
+        "'queued for a GPU', 'running <job>', 'recording'; null once it has ended.",
+    )
+    stage_at: datetime | None = Field(default=None, description="When the stage was last written; null with it.")
     progress: ProgressOut = Field(default_factory=ProgressOut)
     started_at: datetime
     finished_at: datetime | None = None

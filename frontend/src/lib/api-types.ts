@@ -608,6 +608,16 @@ export interface components {
              */
             retry_of: string | null;
             /**
+             * Stage
+             * @description Where a running execution is, in plain words: 'queued to validate', 'validating', 'queued for a GPU', 'running <job>', 'recording'; null once it has ended.
+             */
+            stage: string | null;
+            /**
+             * Stage At
+             * @description When the stage was last written; null with it.
+             */
+            stage_at: string | null;
+            /**
              * Started At
              * Format: date-time
              */

@@ -23,12 +23,13 @@ export const HIDDEN_POLL_MS = 30_000
 /** The most a Retry-After is honoured for (an HTTP date on a skewed clock could otherwise stop polling). */
 export const RETRY_AFTER_MAX_MS = 10 * 60_000
 
-// The workflow's job states (STATE_FOR_JOB in aiorch/contracts.py). An execution in one of them whose
-// job has written no progress yet shows the state's name as its stage: the job waits for a GPU host or
-// for its container to start, which takes a while and shows nothing new. A stage that says so in words
-// ('queued for a GPU', aiorch/index/stages.py) means the same.
+// The stage the server gives in words (the execution's `stage`, as its steps wrote it to the index:
+// aiorch/index/stages.py) that means its job waits for a GPU host, which takes a while and shows nothing new.
+export const WAITING_FOR_GPU = 'queued for a GPU'
+// Without that stage (a server from before it, or an execution started outside the API, whose record has
+// none), the workflow's job states (STATE_FOR_JOB in aiorch/contracts.py) tell it: an execution in one of
+// them whose job has written no progress yet shows the state's name as its progress stage.
 const JOB_STATES = new Set(['Upscale', 'Denoise', 'DetectText', 'Inpaint'])
-const WAITING_STAGES = new Set(['queued for a GPU'])
 // What changes on every answer by itself (the clocks, the signed links), as the server's ETag leaves it
 // out (lambdas/api/etag.py): an answer that differs only there is the same status.
 const CHANGES_BY_ITSELF = new Set(['elapsed_s', 'remaining_s', 'stage_remaining_s', 'url', 'input_url'])
@@ -65,10 +66,11 @@ export function nextPollDelay(state: PollState): number {
 }
 
 /** Whether the execution's job waits for a GPU host (or its container's start): nothing to see for a while. */
-export function isWaiting(execution: Pick<Execution, 'status' | 'progress' | 'current_state'>): boolean {
+export function isWaiting(execution: Pick<Execution, 'status' | 'progress' | 'current_state' | 'stage'>): boolean {
   if (isFinal(execution)) return false
+  if (typeof execution.stage === 'string') return execution.stage === WAITING_FOR_GPU
   const stage = execution.progress?.stage ?? ''
-  return WAITING_STAGES.has(stage) || (JOB_STATES.has(stage) && stage === execution.current_state)
+  return JOB_STATES.has(stage) && stage === execution.current_state
 }
 
 /** The status an answer gives, without what changes by itself: equal for two answers with one meaning. */

@@ -132,10 +132,11 @@ def test_each_stage_of_a_queued_execution_is_seen_by_the_next_poll(
 
         # Queued for a GPU: held there by the taken slot, for as long as the test looks.
         wait_for(lambda: queued_job(stack_settings, execution_id), HOLD_S, "the second job to wait for the slot")
+        # The runner wrote the stage as it queued the job (before listing it), so both polls say it in words.
         for view in next_two_polls(execution_id):
             assert view["status"] == "RUNNING" and view["current_state"] == "Upscale", view
             assert view["progress"]["stage"] == "Upscale" and view["progress"]["total"] == 0, view  # no job stage yet
-        assert index.get("watcher", execution_id).stage == QUEUED_FOR_GPU
+            assert view["stage"] == QUEUED_FOR_GPU, view
 
         # Running upscale: the slot freed, the job held at its first progress point.
         let_go(holder_folder)
@@ -149,14 +150,23 @@ def test_each_stage_of_a_queued_execution_is_seen_by_the_next_poll(
                 held["done"],
                 held["total"],
             ), view
-        # Written by the runner when it started the job (after the round that started it, so waited for).
+        # Written by the runner when it started the job (after the round that started it, so waited for);
+        # then the next two polls say it, the job still held where it was.
         wait_for(lambda: index.get("watcher", execution_id).stage == running_words("upscale"), 60, "the running stage")
+        for view in next_two_polls(execution_id):
+            assert (view["status"], view["current_state"], view["stage"]) == (
+                "RUNNING",
+                "Upscale",
+                running_words("upscale"),
+            )
+            assert view["progress"]["stage"] == held["stage"], view
 
         # The end: once the index says so, the next poll does.
         let_go(watcher_folder)
         wait_for(lambda: index.get("watcher", execution_id).status.is_final, RUN_S, "the execution to end")
         for view in next_two_polls(execution_id):
             assert view["status"] == "SUCCEEDED" and view["progress"]["percent"] == 100, view
+            assert view["stage"] is None and view["stage_at"] is None, view  # an ended run waits for nothing
     finally:
         shutil.rmtree(pace, ignore_errors=True)  # any job still held runs on, freely
 

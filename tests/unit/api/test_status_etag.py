@@ -40,3 +40,22 @@ def test_the_tag_ignores_the_clock_but_not_the_progress() -> None:
     later = {"status": "RUNNING", "progress": {"percent": 10.0, "elapsed_s": 2.5, "remaining_s": 4.0}}
     on = {"status": "RUNNING", "progress": {"percent": 12.0, "elapsed_s": 2.5}}
     assert view_etag(view) == view_etag(later) != view_etag(on)
+
+
+def test_a_new_stage_in_the_same_state_is_a_new_tag_and_a_full_answer(
+    client, alice, upload, photo_png, service
+) -> None:
+    # Queued for a GPU, then running: the same workflow state (Upscale) and no job progress yet, so only
+    # the stage tells them apart. A poll holding the queued tag must get the running answer, not a 304.
+    execution = submit(client, alice, upload(alice, photo_png)).json()["execution_id"]
+    path = f"/image-ai-analysis/{execution}"
+    service.index.set_stage("alice", execution, state="Upscale", stage="queued for a GPU")
+    queued = client.get(path, headers=alice)
+    assert queued.json()["stage"] == "queued for a GPU" and queued.json()["stage_at"] is not None
+
+    service.index.set_stage("alice", execution, state="Upscale", stage="running upscale")
+    running = client.get(path, headers=alice | {"If-None-Match": queued.headers["etag"]})
+    assert running.status_code == 200 and running.headers["etag"] != queued.headers["etag"]
+    body = running.json()
+    assert (body["current_state"], body["stage"]) == ("Upscale", "running upscale")
+    assert body["progress"] == queued.json()["progress"] | {"elapsed_s": body["progress"]["elapsed_s"]}

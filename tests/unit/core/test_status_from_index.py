@@ -11,6 +11,7 @@ from aiorch.analysis import AnalysisService
 from aiorch.contracts import ExecutionStatus
 from aiorch.index.stages import (
     QUEUED_FOR_GPU,
+    QUEUED_TO_VALIDATE,
     RECORDING,
     VALIDATING,
     note_job_stage,
@@ -63,18 +64,21 @@ def test_a_running_poll_calls_no_step_functions_read_api(service, states, storag
         polls.append(len(states.reads) - before)
         return view
 
-    assert poll().current_state == "ValidateInput"  # as submit wrote it: the first state entered
+    first = poll()  # as submit wrote it: the first state entered
+    assert (first.current_state, first.stage) == ("ValidateInput", QUEUED_TO_VALIDATE)
     note_stage(service.index, "alice", record.execution_id, "ValidateInput", VALIDATING)
-    assert poll().current_state == "ValidateInput"
+    validating = poll()
+    assert (validating.current_state, validating.stage) == ("ValidateInput", VALIDATING)
+    assert validating.stage_at == service.index.get("alice", record.execution_id).stage_at
 
     detect = ["detect-text", "--input", "s3://b/in.png", "--output", "s3://b/out/"]
     assert note_job_stage(service.index, job_environment(record), detect, "RUNNABLE")
     view = poll()
     assert view.current_state == "DetectText" and view.status is ExecutionStatus.RUNNING
-    assert service.index.get("alice", record.execution_id).stage == QUEUED_FOR_GPU
+    assert view.stage == QUEUED_FOR_GPU  # what the run waits for, in the view itself
 
     assert note_job_stage(service.index, job_environment(record), detect, "RUNNING")
-    assert service.index.get("alice", record.execution_id).stage == "running detect-text"
+    assert poll().stage == "running detect-text"
     storage.put_json(
         f"results/alice/{record.execution_id}/detect-text/progress.json", {"stage": "detect", "done": 1, "total": 2}
     )
@@ -90,7 +94,8 @@ def test_a_running_poll_calls_no_step_functions_read_api(service, states, storag
     assert poll().current_state == "Inpaint"
 
     note_stage(service.index, "alice", record.execution_id, "RecordResult", RECORDING)
-    assert poll().current_state == "RecordResult"
+    recording = poll()
+    assert (recording.current_state, recording.stage) == ("RecordResult", RECORDING)
     # Every poll of the running execution: no DescribeExecution, no GetExecutionHistory.
     assert polls == [0] * len(polls) and states.reads == []
 
@@ -123,6 +128,10 @@ def test_a_stage_never_reaches_an_ended_record(service, photo_png) -> None:
     assert late is False
     stored = service.index.get("alice", record.execution_id)
     assert stored.status is ExecutionStatus.SUCCEEDED and stored.current_state == "ValidateInput"
+    # The record keeps its last stage; the view of an ended execution shows none (it waits for nothing).
+    assert stored.stage is not None
+    ended = service.get_status("alice", record.execution_id)
+    assert ended.stage is None and ended.stage_at is None
     assert note_stage(service.index, "alice", "no-such-id", "Upscale", "running upscale") is False
 
 
@@ -156,6 +165,5 @@ def test_a_batch_job_state_change_event_becomes_the_stage(service, states, photo
         }
         assert record_job_stage(detail, service.index)["stage_written"] is True
         view = service.get_status("alice", record.execution_id)
-        assert view.current_state == "Upscale"
-        assert service.index.get("alice", record.execution_id).stage == stage
+        assert (view.current_state, view.stage) == ("Upscale", stage)
     assert states.reads == []
