@@ -5,7 +5,8 @@ A job that is killed (by the out-of-memory killer, ``kill -9``, a host going awa
 (workflows/local/jobs.py writes both into the job's ``statusReason``); in AWS, Batch's ``statusReason``
 and the container's ``reason`` and exit code. ``batch_job_failure`` turns a failed job's description
 (the ``.sync`` task's cause) into what RecordFailure records, so the user reads "killed by SIGKILL
-(signal 9)" or "OutOfMemoryError: ..." instead of "exit code -9".
+(signal 9)" or "OutOfMemoryError: ..." instead of "exit code -9". A job failed before it ever started
+(it waited too long for a GPU) is recorded with its reason alone.
 """
 
 from __future__ import annotations
@@ -86,6 +87,11 @@ def batch_job_failure(job: dict[str, Any]) -> tuple[str, str] | None:
         exit_code = _field(last_attempt, "ExitCode")
     exit_code = exit_code if isinstance(exit_code, int) and not isinstance(exit_code, bool) else None
 
+    if status_reason and not container_reason and exit_code is None and _field(job, "StartedAt") is None:
+        # It never started (no start time, no container end): it was failed while queued, by the local
+        # runner's GPU wait limit or Batch's job state time limit. Its reason is the whole story; saying
+        # "the job ended without reporting an error" would send the user looking for a crash.
+        return "JobNotStarted", str(status_reason)
     parts = [str(p) for p in (status_reason, container_reason) if p]
     if exit_code is not None and not any("exited with code" in p for p in parts):
         parts.append(f"the container {exit_status_words(exit_code)}")

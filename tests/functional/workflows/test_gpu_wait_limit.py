@@ -63,7 +63,12 @@ def test_an_execution_queued_past_the_limit_fails_saying_why_and_its_job_never_r
         wait_for(lambda: index.get("waiter", waiting_id).status.is_final, RUN_S, "the waiting execution to end")
         view = client.get(f"/image-ai-analysis/{waiting_id}", headers=waiter).json()
         assert view["status"] == "FAILED", view
-        assert f"waited more than {GPU_WAIT_LIMIT_S:g} s for a free GPU; try again later" in view["error"]["message"]
+        # The runner's reason, named by its job, and nothing more: the job never ran, so no words of a
+        # job that "ended without reporting an error".
+        assert view["error"] == {
+            "type": "JobNotStarted",
+            "message": f"denoise: waited more than {GPU_WAIT_LIMIT_S:g} s for a free GPU; try again later",
+        }, view
         assert (holder_folder / "held-0.json").exists() and not (holder_folder / "go-0").exists()  # still held
 
         # Its job never ran; the only job still active is the held one.
