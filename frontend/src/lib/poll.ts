@@ -65,7 +65,7 @@ export function nextPollDelay(state: PollState): number {
   return delay
 }
 
-/** Whether the execution's job waits for a GPU host (or its container's start): nothing to see for a while. */
+/** Whether the execution's job waits for a GPU host: nothing to see for a while (without the server's stage, a job state with no progress yet, which includes its container's start). */
 export function isWaiting(execution: Pick<Execution, 'status' | 'progress' | 'current_state' | 'stage'>): boolean {
   if (isFinal(execution)) return false
   if (typeof execution.stage === 'string') return execution.stage === WAITING_FOR_GPU
