@@ -21,6 +21,10 @@ starts, which is the one place these answers can be changed. Nothing outside tes
   of a key it drops, and its delete marker has no ``dispose`` (AttributeError, 500), so the
   provider retried for ever. A delete marker holds no buffer: its dispose does nothing.
 
+Action names: IAM matches them whatever their case; moto names a Batch action from its URL path
+(``batch:listjobs``) and matched it case-sensitively against ``batch:ListJobs``, refusing what AWS
+allows. Actions are matched here without regard to case (resources keep moto's exact match).
+
 And one moto gap in policy conditions: moto fills in no request context (it knows nothing
 of aws:SecureTransport, aws:SourceArn, s3:prefix, ...) and treats a condition on a key it
 does not know as met. Under moto the buckets' "deny unless aws:SecureTransport" statement
@@ -83,6 +87,32 @@ def _deny_applies_only_when_its_condition_holds() -> None:
         return moto_is_action_permitted(self, action, resource, principal, incoming_condition_values)
 
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
+
+
+def _actions_match_whatever_their_case() -> None:
+    """IAM compares action names without regard to case ("batch:ListJobs" allows Batch's ListJobs);
+    moto names a Batch action from its URL path ("batch:listjobs") and matches it case-sensitively,
+    so a policy as AWS documents it was refused. Resources keep moto's exact match (ARNs have case)."""
+    import re
+
+    from moto.iam.access_control import IAMPolicyStatement
+
+    check = IAMPolicyStatement._check_element_matches
+    if getattr(check, "actions_ignore_case", False):
+        return
+
+    def check_element_matches(self: Any, statement_element: Any, value: str) -> bool:
+        if statement_element not in ("Action", "NotAction"):
+            return bool(check(self, statement_element, value))
+        patterns = self._statement[statement_element]
+        for pattern in patterns if isinstance(patterns, list) else [patterns]:
+            regex = "^" + re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".") + "$"
+            if re.match(regex, value, flags=re.IGNORECASE):
+                return True
+        return False
+
+    check_element_matches.actions_ignore_case = True  # type: ignore[attr-defined]
+    IAMPolicyStatement._check_element_matches = check_element_matches  # type: ignore[method-assign]
 
 
 # CloudFront response headers policies (the front end's security headers, iac/modules/frontend):
@@ -203,6 +233,7 @@ def register(events: Any, settings: Any) -> None:
     from moto.stepfunctions.responses import StepFunctionResponse
 
     _deny_applies_only_when_its_condition_holds()
+    _actions_match_whatever_their_case()
     _batch_uses_its_service_linked_role()
     from moto.s3.models import FakeDeleteMarker
 
