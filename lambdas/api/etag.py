@@ -3,7 +3,8 @@ body) until the execution moves on.
 
 The tag is a hash of the execution's view as the service gives it, before the API adds its expiring
 links, and without what changes on every read by itself (the time so far and the estimate of the time
-left: a client counts those from ``started_at``). It is weak (``W/``): two answers with one tag mean the
+left: a client counts those from ``started_at``; and ``stage_at``, which Batch's several queued events
+rewrite under the same stage words). It is weak (``W/``): two answers with one tag mean the
 same, not the same bytes (the links are signed anew). ``Cache-Control: no-cache`` makes every cache ask
 again each time, with ``If-None-Match``.
 """
@@ -18,7 +19,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 CACHE_CONTROL = "no-cache"
-_CLOCK_FIELDS = ("elapsed_s", "remaining_s", "stage_remaining_s")
+_CLOCK_FIELDS = ("elapsed_s", "remaining_s", "stage_remaining_s", "stage_at")
 
 
 def _without_clock(value: Any) -> Any:

@@ -32,7 +32,7 @@ export const WAITING_FOR_GPU = 'queued for a GPU'
 const JOB_STATES = new Set(['Upscale', 'Denoise', 'DetectText', 'Inpaint'])
 // What changes on every answer by itself (the clocks, the signed links), as the server's ETag leaves it
 // out (lambdas/api/etag.py): an answer that differs only there is the same status.
-const CHANGES_BY_ITSELF = new Set(['elapsed_s', 'remaining_s', 'stage_remaining_s', 'url', 'input_url'])
+const CHANGES_BY_ITSELF = new Set(['elapsed_s', 'remaining_s', 'stage_remaining_s', 'stage_at', 'url', 'input_url'])
 
 /** Where polling stands after an answer (or a failure): what the next delay depends on. */
 export interface PollState {

@@ -42,6 +42,17 @@ def test_the_tag_ignores_the_clock_but_not_the_progress() -> None:
     assert view_etag(view) == view_etag(later) != view_etag(on)
 
 
+def test_the_same_stage_written_again_is_not_a_change() -> None:
+    # In AWS, Batch's SUBMITTED, PENDING, RUNNABLE and STARTING events each write "queued for a GPU":
+    # only stage_at moves, and a poll has nothing new to show.
+    from lambdas.api.etag import view_etag
+
+    queued = {"status": "RUNNING", "stage": "queued for a GPU", "stage_at": "2026-12-07T10:00:00Z"}
+    rewritten = queued | {"stage_at": "2026-12-07T10:00:09Z"}
+    running = rewritten | {"stage": "running upscale"}
+    assert view_etag(queued) == view_etag(rewritten) != view_etag(running)
+
+
 def test_a_new_stage_in_the_same_state_is_a_new_tag_and_a_full_answer(
     client, alice, upload, photo_png, service
 ) -> None:
@@ -59,3 +70,18 @@ def test_a_new_stage_in_the_same_state_is_a_new_tag_and_a_full_answer(
     body = running.json()
     assert (body["current_state"], body["stage"]) == ("Upscale", "running upscale")
     assert body["progress"] == queued.json()["progress"] | {"elapsed_s": body["progress"]["elapsed_s"]}
+
+
+def test_the_web_apps_unchanged_answer_leaves_out_what_the_etag_leaves_out() -> None:
+    # The web app slows its polling for answers that differ only where the ETag does not look
+    # (frontend/src/lib/poll.ts): the two lists of what changes by itself must agree.
+    import re
+    from pathlib import Path
+
+    from lambdas.api.etag import _CLOCK_FIELDS
+
+    poll_ts = (Path(__file__).resolve().parents[3] / "frontend" / "src" / "lib" / "poll.ts").read_text()
+    listed = re.search(r"CHANGES_BY_ITSELF = new Set\(\[([^\]]*)\]\)", poll_ts)
+    assert listed is not None, "CHANGES_BY_ITSELF is gone from poll.ts"
+    web_app = set(re.findall(r"'([^']+)'", listed.group(1)))
+    assert set(_CLOCK_FIELDS) <= web_app, set(_CLOCK_FIELDS) - web_app
