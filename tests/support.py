@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
     from aiorch.settings import Settings
     from workflows.local.jobs import JobRunner, LocalJob
 
@@ -84,6 +86,28 @@ def wait_final(runner: JobRunner, job_id: str, timeout_s: float = 30) -> dict[st
         return job if JobStatus(job["status"]).is_final else None
 
     return wait_for(ended, timeout_s, f"job {job_id} to finish")
+
+
+@contextmanager
+def states_service_running(settings: Settings, timeout_s: float = 90) -> Iterator[Settings]:
+    """The local states service of ``settings``, started for a test module and stopped after it."""
+    from workflows.local.client import ensure_service, stop_service
+
+    ensure_service(settings, timeout_s=timeout_s)
+    try:
+        yield settings
+    finally:
+        stop_service(settings)
+
+
+def api_client(settings: Settings) -> TestClient:
+    """The API app in process, over the local stack ``settings`` names."""
+    from fastapi.testclient import TestClient
+
+    from aiorch.analysis import AnalysisService
+    from lambdas.api.app import create_app
+
+    return TestClient(create_app(settings, AnalysisService(settings)))
 
 
 @contextmanager

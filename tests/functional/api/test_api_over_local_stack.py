@@ -12,14 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from aiorch.analysis import AnalysisService
 from aiorch.settings import Settings
 from aiorch.storage import open_app_storage
-from lambdas.api.app import create_app
 from lambdas.api.auth import issue_local_token
 from tests.conftest import encode, photo
-from tests.support import free_port
-from workflows.local.client import ensure_service, stop_service
+from tests.support import api_client, free_port, states_service_running
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
@@ -31,16 +28,13 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
         states_port=free_port(),
         max_running_executions_per_user=2,
     )
-    ensure_service(settings, timeout_s=90)
-    try:
+    with states_service_running(settings):
         yield settings
-    finally:
-        stop_service(settings)
 
 
 @pytest.fixture(scope="module")
 def client(stack_settings: Settings) -> TestClient:
-    return TestClient(create_app(stack_settings, AnalysisService(stack_settings)))
+    return api_client(stack_settings)
 
 
 def headers_for(settings: Settings, user: str) -> dict[str, str]:

@@ -14,16 +14,13 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from aiorch import keys
-from aiorch.analysis import AnalysisService
 from aiorch.ids import new_id
 from aiorch.settings import Settings
 from aiorch.storage import open_app_storage
-from lambdas.api.app import create_app
 from tests.conftest import encode, photo
 from tests.fakes import paced_jobs
 from tests.functional.api.test_api_over_local_stack import headers_for, submit, upload, wait_until
-from tests.support import free_port, wait_for
-from workflows.local.client import ensure_service, stop_service
+from tests.support import api_client, free_port, states_service_running, wait_for
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
@@ -37,16 +34,13 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
         batch_chunk_images=2,  # two images to a job
         job_module="tests.fakes.paced_jobs",  # the real job CLI; held at known points only while a test asks
     )
-    ensure_service(settings, timeout_s=90)
-    try:
+    with states_service_running(settings):
         yield settings
-    finally:
-        stop_service(settings)
 
 
 @pytest.fixture(scope="module")
 def client(stack_settings: Settings) -> TestClient:
-    return TestClient(create_app(stack_settings, AnalysisService(stack_settings)))
+    return api_client(stack_settings)
 
 
 def landed_unchecked(settings: Settings, user: str, data: bytes) -> str:

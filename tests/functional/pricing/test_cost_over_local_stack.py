@@ -16,15 +16,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from aiorch.analysis import AnalysisService
 from aiorch.analytics.local import LocalRunner
 from aiorch.pricing import month_resets_at
 from aiorch.settings import Settings
-from lambdas.api.app import create_app
-from lambdas.api.auth import issue_local_token
 from tests.conftest import encode, photo
-from tests.support import free_port
-from workflows.local.client import ensure_service, settings_env, stop_service
+from tests.functional.api.test_api_over_local_stack import headers_for, upload
+from tests.support import api_client, free_port, states_service_running
+from workflows.local.client import settings_env
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
@@ -44,27 +42,13 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
         monthly_budget_usd=BUDGET_USD,
         queue_seconds_per_image=ESTIMATE_SECONDS_PER_IMAGE,
     )
-    ensure_service(settings, timeout_s=90)
-    try:
+    with states_service_running(settings):
         yield settings
-    finally:
-        stop_service(settings)
 
 
 @pytest.fixture(scope="module")
 def client(stack_settings: Settings) -> TestClient:
-    return TestClient(create_app(stack_settings, AnalysisService(stack_settings)))
-
-
-def headers_for(settings: Settings, user: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_local_token(settings, user)}"}
-
-
-def upload(client: TestClient, headers: dict[str, str], data: bytes) -> str:
-    target = client.post("/uploads", json={"content_type": "image/png"}, headers=headers).json()
-    sent = client.post(target["url"], data=target["fields"], files={"file": ("p.png", data, "image/png")})
-    assert sent.status_code == 201, sent.text
-    return str(sent.json()["upload"])
+    return api_client(stack_settings)
 
 
 def wait_for_end(client: TestClient, headers: dict[str, str], execution_id: str, timeout_s: float = 240) -> Any:

@@ -11,17 +11,14 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from aiorch.analysis import AnalysisService
 from aiorch.index import open_index
 from aiorch.settings import Settings
 from aiorch.storage import open_app_storage
-from lambdas.api.app import create_app
 from tests.conftest import encode, photo
 from tests.fakes import paced_jobs
 from tests.functional.api.test_api_over_local_stack import headers_for, submit, upload
 from tests.functional.workflows.test_stage_visibility import HOLD_S, RUN_S, hold_folder, let_go, one_slot_stack
-from tests.support import wait_for
-from workflows.local.client import ensure_service, stop_service
+from tests.support import api_client, states_service_running, wait_for
 from workflows.local.jobs import read_jobs
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
@@ -32,16 +29,13 @@ GPU_WAIT_LIMIT_S = 2.0
 @pytest.fixture(scope="module")
 def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     settings = one_slot_stack(tmp_path_factory.mktemp("gpu-wait-stack"), gpu_wait_limit_s=GPU_WAIT_LIMIT_S)
-    ensure_service(settings, timeout_s=90)
-    try:
+    with states_service_running(settings):
         yield settings
-    finally:
-        stop_service(settings)
 
 
 @pytest.fixture(scope="module")
 def client(stack_settings: Settings) -> TestClient:
-    return TestClient(create_app(stack_settings, AnalysisService(stack_settings)))
+    return api_client(stack_settings)
 
 
 def test_an_execution_queued_past_the_limit_fails_saying_why_and_its_job_never_runs(

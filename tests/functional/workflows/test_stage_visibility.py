@@ -25,8 +25,7 @@ from lambdas.api.app import create_app
 from tests.conftest import encode, photo
 from tests.fakes import paced_jobs
 from tests.functional.api.test_api_over_local_stack import headers_for, submit, upload
-from tests.support import free_port, wait_for
-from workflows.local.client import ensure_service, stop_service
+from tests.support import free_port, states_service_running, wait_for
 from workflows.local.jobs import read_jobs
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
@@ -63,11 +62,8 @@ def one_slot_stack(data_dir: Path, **overrides: Any) -> Settings:
 @pytest.fixture(scope="module")
 def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     settings = one_slot_stack(tmp_path_factory.mktemp("stage-stack"))
-    ensure_service(settings, timeout_s=90)
-    try:
+    with states_service_running(settings):
         yield settings
-    finally:
-        stop_service(settings)
 
 
 @pytest.fixture(scope="module")
