@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.unit.capacity.aws_calls import MeasuredRun, measure_upscale_run
 
 
 @pytest.fixture(scope="session")
-def measured_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MeasuredRun]:
+def measured_run(tmp_path_factory: pytest.TempPathFactory) -> MeasuredRun:
+    # The run's environment (moto's keys, an s3:// storage, a DynamoDB index) is put back as soon as it
+    # is measured: held for the session, it sent every later test in the same run to AWS's endpoints.
+    from aiorch.settings import get_settings
+
     with pytest.MonkeyPatch.context() as env:
-        yield measure_upscale_run(env, tmp_path_factory.mktemp("capacity"))
+        run = measure_upscale_run(env, tmp_path_factory.mktemp("capacity"))
+    get_settings.cache_clear()
+    return run
