@@ -386,7 +386,7 @@ SCHEMAS: dict[Operation, OperationSchema] = {
                 name="use_ocr",
                 type="boolean",
                 default=True,
-                description="Find text with OCR; false: fill only the mask you drew.",
+                description="Find the text with OCR and remove it; off: fill only what you paint.",
                 jobs=_DETECT,
             ),
             OptionSpec(

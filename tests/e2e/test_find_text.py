@@ -83,6 +83,7 @@ def test_run_shows_the_words_read_then_removes_the_confirmed_ones(axe_page: Any,
     confirm = page.get_by_test_id("confirm-text")
     expect(confirm).to_have_text("Remove these 2 words")
     expect(confirm).to_be_focused()
+    expect(page.get_by_test_id("run")).to_have_text("Confirm the text below")  # says what the Run waits for
     expect(page.get_by_test_id("text-boxes").locator("polygon")).to_have_count(2)  # each box outlined
     screenshot(page, "find-text-review")
     assert axe_violations(page) == [], "the review of the text found"

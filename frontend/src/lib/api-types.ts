@@ -791,7 +791,7 @@ export interface components {
                  */
                 radius: number | null;
                 /**
-                 * @description Find text with OCR; false: fill only the mask you drew.
+                 * @description Find the text with OCR and remove it; off: fill only what you paint.
                  * @default true
                  */
                 use_ocr: boolean | null;
