@@ -148,13 +148,14 @@ def stop_execution(client: Any, arn: str, attempts: int = 6) -> None:
 def test_a_stopped_execution_is_described_as_aborted(subject) -> None:
     _record, arn = start(subject)
     stop_execution(subject.client, arn)
+    # Generous waits: they return as soon as the stop shows, and a loaded CI machine took over 30 s.
     described = wait_for(
-        lambda: (d := subject.client.describe_execution(executionArn=arn))["status"] != "RUNNING" and d, 30, "the stop"
+        lambda: (d := subject.client.describe_execution(executionArn=arn))["status"] != "RUNNING" and d, 90, "the stop"
     )
     assert described["status"] == "ABORTED"
     assert described["stopDate"] >= described["startDate"]
     # moto writes the end event after the status: wait for it rather than read it once.
-    wait_for(lambda: history_events(subject.client, arn)[-1]["type"] == "ExecutionAborted", 30, "ExecutionAborted")
+    wait_for(lambda: history_events(subject.client, arn)[-1]["type"] == "ExecutionAborted", 90, "ExecutionAborted")
 
 
 def test_the_local_service_writes_each_jobs_stage_to_the_index(subject, running) -> None:
