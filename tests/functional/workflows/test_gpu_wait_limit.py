@@ -17,7 +17,7 @@ from aiorch.storage import open_app_storage
 from tests.conftest import encode, photo
 from tests.fakes import paced_jobs
 from tests.functional.api.test_api_over_local_stack import headers_for, submit, upload
-from tests.functional.workflows.test_stage_visibility import HOLD_S, RUN_S, hold_folder, let_go, one_slot_stack
+from tests.functional.workflows.test_stage_visibility import RUN_S, hold_the_only_slot, let_go, one_slot_stack
 from tests.support import api_client, states_service_running, wait_for
 from workflows.local.jobs import read_jobs
 
@@ -46,10 +46,7 @@ def test_an_execution_queued_past_the_limit_fails_saying_why_and_its_job_never_r
     pace = paced_jobs.pace_root(stack_settings)
     pace.mkdir()
     try:
-        held_id = submit(client, holder, operation="upscale", upload=upload(client, holder, encode(photo(128))))
-        held_id = held_id.json()["execution_id"]
-        holder_folder = hold_folder(stack_settings, "holder", held_id, "upscale")
-        wait_for((holder_folder / "held-0.json").exists, HOLD_S, "the first job to hold the one slot")
+        held_id, holder_folder = hold_the_only_slot(client, stack_settings, holder)
 
         key = upload(client, waiter, encode(photo(48)))
         waiting_id = submit(client, waiter, operation="denoise", upload=key, options={"method": "tv"})

@@ -81,6 +81,16 @@ def hold_folder(settings: Settings, user: str, execution_id: str, job: str) -> P
     return paced_jobs.pace_root(settings) / user / execution_id / job
 
 
+def hold_the_only_slot(client: TestClient, settings: Settings, headers: dict[str, str]) -> tuple[str, Path]:
+    """Take the one job slot with an upscale of the user "holder" held in its model stage (the pace folder
+    must exist); its execution id and hold folder, once it holds."""
+    submitted = submit(client, headers, operation="upscale", upload=upload(client, headers, encode(photo(128))))
+    held_id = submitted.json()["execution_id"]
+    folder = hold_folder(settings, "holder", held_id, "upscale")
+    wait_for((folder / "held-0.json").exists, HOLD_S, "the first job to hold the one slot")
+    return held_id, folder
+
+
 def let_go(folder: Path) -> None:
     """Let a held job run to its end: every hold it may still reach is answered in advance."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -115,11 +125,7 @@ def test_each_stage_of_a_queued_execution_is_seen_by_the_next_poll(
     pace = paced_jobs.pace_root(stack_settings)
     pace.mkdir()
     try:
-        # The one slot, taken by a job held in its model stage.
-        held_id = submit(client, holder, operation="upscale", upload=upload(client, holder, encode(photo(128))))
-        held_id = held_id.json()["execution_id"]
-        holder_folder = hold_folder(stack_settings, "holder", held_id, "upscale")
-        wait_for((holder_folder / "held-0.json").exists, HOLD_S, "the first job to hold its slot")
+        held_id, holder_folder = hold_the_only_slot(client, stack_settings, holder)
 
         key = upload(client, watcher, encode(photo(128)))
         execution_id = submit(client, watcher, operation="upscale", upload=key).json()["execution_id"]
