@@ -14,12 +14,14 @@ from workflows.local.jobs import JobRunner
 
 
 def _full_disk_once(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The status-file write raises ENOSPC once; returns the list the failures are counted in."""
+    """The first status-file write made while a job is known raises ENOSPC; returns the list the
+    failures are counted in. (Not simply the first write: the dispatcher's opening write may come
+    before the job is submitted, and a full disk before a job was created is not that job's cause.)"""
     real = JobRunner._write_status_file
     failures: list[int] = []
 
     def write(self: JobRunner) -> None:
-        if not failures:
+        if not failures and self._jobs:
             failures.append(1)
             raise OSError(errno.ENOSPC, "No space left on device")
         real(self)
