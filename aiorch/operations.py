@@ -58,6 +58,10 @@ class OptionSpec(BaseModel):
     applies_to: str | None = Field(default=None, description="The model or method the option matters for.")
     jobs: list[str] = Field(description="The jobs that read it (inpaint runs detect-text, then inpaint).")
     audience: Audience = Audience.user
+    label: str = Field(default="", description="The option's name for people (the web form's label).")
+    choice_labels: dict[str, str] = Field(
+        default_factory=dict, description="A choice option's values in words for people, by value."
+    )
 
     def allowed(self) -> str:
         """The allowed values in plain words, as every refusal states them."""
@@ -138,6 +142,15 @@ class OperationOut(BaseModel):
     """The user part of one operation's schema, as ``GET /operations`` serves it."""
 
     name: Operation
+    label: str = Field(description="The operation's name for people (the web form's tab).")
+    description: str = Field(description="What it does, in one sentence for people.")
+    result_job: str = Field(description="The job whose image is the operation's result.")
+    model_option: str | None = Field(description="The option that picks the model or method; null: none does.")
+    ai_model: str | None = Field(
+        description="The AI model whose weights the operation runs when they are installed (a result without "
+        "them names its classical fallback); null: none."
+    )
+    summary_options: list[str] = Field(description="The options a summary of a run names (the ones people choose).")
     accepts_mask: bool
     input: InputLimits
     options: list[OptionSpec]
@@ -474,6 +487,94 @@ SCHEMAS[Operation.detect_text] = OperationSchema(
 )
 
 
+class Presentation(BaseModel):
+    """What people read about an operation, and which of its parts the web app branches on."""
+
+    label: str
+    description: str
+    result_job: str
+    model_option: str | None = None
+    ai_model: str | None = None
+    summary_options: list[str] = []
+
+
+PRESENTATION: dict[Operation, Presentation] = {
+    Operation.upscale: Presentation(
+        label="Upscale",
+        description="Real-ESRGAN makes the image four times larger and sharper.",
+        result_job=JobKind.upscale.value,
+        model_option="model",
+        ai_model="Real-ESRGAN",
+        summary_options=["model", "outscale"],
+    ),
+    Operation.denoise: Presentation(
+        label="Denoise",
+        description="DeepInverse removes noise; without DRUNet weights it uses a classical denoiser and says so.",
+        result_job=JobKind.denoise.value,
+        model_option="method",
+        ai_model="DRUNet",
+        summary_options=["method", "sigma"],
+    ),
+    Operation.inpaint: Presentation(
+        label="Remove text",
+        description="Finds text with OCR and fills it in; paint over anything else you want removed.",
+        result_job=JobKind.inpaint.value,
+        model_option="method",
+        ai_model="LaMa",
+        summary_options=["method", "use_ocr"],
+    ),
+    Operation.detect_text: Presentation(
+        label="Find text",
+        description="Shows the text OCR finds, boxed, before anything is filled.",
+        result_job=JobKind.detect_text.value,
+    ),
+}
+
+OPTION_LABELS: dict[str, str] = {
+    "model": "Model",
+    "outscale": "Final scale",
+    "tile": "Tile size",
+    "tile_overlap": "Tile overlap",
+    "batch": "Tiles per pass",
+    "precision": "Precision",
+    "format": "Output format",
+    "quality": "Quality",
+    "method": "Method",
+    "sigma": "Noise level",
+    "use_ocr": "Find text with OCR",
+    "min_score": "Minimum OCR confidence",
+    "dilate_px": "Grow text mask by",
+    "context_px": "Context around each region",
+    "radius": "Telea radius",
+    "max_side": "LaMa crop size",
+}
+
+CHOICE_LABELS: dict[str, str] = {
+    "realesrgan-x4plus": "Photos (Real-ESRGAN x4plus)",
+    "realesrgan-x4plus-anime": "Drawings and anime (x4plus anime)",
+    "realesr-animevideov3": "Fast, small model (animevideo v3)",
+    "png": "PNG (lossless)",
+    "jpeg": "JPEG",
+    "jpg": "JPEG (.jpg)",
+    "webp": "WebP",
+    "auto": "Best available",
+    "bm3d": "BM3D (classical)",
+    "tv": "Total variation (classical)",
+    "wavelet": "Wavelet (classical)",
+    "drunet": "DRUNet (needs weights)",
+    "lama": "LaMa (needs weights)",
+    "telea": "OpenCV Telea (classical)",
+}
+
+
+def _labelled(option: OptionSpec) -> OptionSpec:
+    """The option with its words for people (the name itself where none is written)."""
+    choices = {c: CHOICE_LABELS[c] for c in option.choices or [] if c in CHOICE_LABELS}
+    return option.model_copy(
+        update={"label": option.label or OPTION_LABELS.get(option.name, option.name), "choice_labels": choices}
+    )
+
+
 def schema_for(operation: Operation | str) -> OperationSchema:
     return SCHEMAS[Operation(operation)]
 
@@ -540,6 +641,7 @@ def served_operations(settings: Settings, installed: dict[str, bool | None] | No
     return [
         OperationOut(
             name=schema.name,
+            **PRESENTATION[schema.name].model_dump(),
             accepts_mask=schema.accepts_mask,
             input=InputLimits(
                 min_side_px=MIN_SIDE_PX,
@@ -547,7 +649,7 @@ def served_operations(settings: Settings, installed: dict[str, bool | None] | No
                 max_pixels=settings.max_pixels(schema.name),
                 content_types=content_types,
             ),
-            options=[o for o in schema.options if o.audience is Audience.user],
+            options=[_labelled(o) for o in schema.options if o.audience is Audience.user],
             preview_for=schema.preview_for,
             models=models(schema.name),
         )

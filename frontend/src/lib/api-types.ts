@@ -878,7 +878,27 @@ export interface components {
         OperationOut: {
             /** Accepts Mask */
             accepts_mask: boolean;
+            /**
+             * Ai Model
+             * @description The AI model whose weights the operation runs when they are installed (a result without them names its classical fallback); null: none.
+             */
+            ai_model: string | null;
+            /**
+             * Description
+             * @description What it does, in one sentence for people.
+             */
+            description: string;
             input: components["schemas"]["InputLimits"];
+            /**
+             * Label
+             * @description The operation's name for people (the web form's tab).
+             */
+            label: string;
+            /**
+             * Model Option
+             * @description The option that picks the model or method; null: none does.
+             */
+            model_option: string | null;
             /**
              * Models
              * @description The choices that need a model's weights, each marked installed or not (auto never needs one).
@@ -889,6 +909,16 @@ export interface components {
             options: components["schemas"]["OptionSpec"][];
             /** @description Set: this operation previews a part of the named one (detect_text: the text inpaint's OCR would mask, with its boxes) and is offered inside that operation's form, not as an operation of its own. */
             preview_for?: components["schemas"]["Operation"] | null;
+            /**
+             * Result Job
+             * @description The job whose image is the operation's result.
+             */
+            result_job: string;
+            /**
+             * Summary Options
+             * @description The options a summary of a run names (the ones people choose).
+             */
+            summary_options: string[];
         };
         /**
          * OptionSpec
@@ -902,6 +932,13 @@ export interface components {
             applies_to?: string | null;
             /** @default user */
             audience: components["schemas"]["Audience"];
+            /**
+             * Choice Labels
+             * @description A choice option's values in words for people, by value.
+             */
+            choice_labels?: {
+                [key: string]: string;
+            };
             /** Choices */
             choices?: string[] | null;
             /**
@@ -922,6 +959,12 @@ export interface components {
              * @description The jobs that read it (inpaint runs detect-text, then inpaint).
              */
             jobs: string[];
+            /**
+             * Label
+             * @description The option's name for people (the web form's label).
+             * @default
+             */
+            label: string;
             /** Maximum */
             maximum?: number | null;
             /** Minimum */
