@@ -3,7 +3,6 @@ turning an execution's outcome into the execution index entry and one analytics 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -145,48 +144,21 @@ def write_analytics(
 ) -> str:
     """One analytics row per execution, whatever its end (overwritten, never duplicated); a batch
     writes one per image, each under its own ``name``."""
-    from aiorch.analytics.records import AnalyticsRow, estimate_cost_usd, write_row
+    from aiorch.analytics.records import RunFacts, row_for, write_row
 
-    settings = settings or get_settings()
-    metadata = metadata or {}
-    finished_at = finished_at or utcnow()
-    kinds = job_kinds(request.operation)
-    first = metadata.get(kinds[0], {}) if kinds else {}
-    last = metadata.get(kinds[-1], {}) if kinds else {}
-    model_meta = last or first
-
-    job_ms, model_ms, stage_ms = job_times_ms(metadata)
-    total_ms = round((finished_at - started_at).total_seconds() * 1000) if started_at else None
-    inp = first.get("input") or {}
-    out = last.get("output") or {}
-    device = model_meta.get("device")
-    row = AnalyticsRow(
+    facts = RunFacts(
         execution_id=request.execution_id,
-        user_hash=hashlib.sha256(request.user.encode()).hexdigest(),
+        user=request.user,
         operation=request.operation,
-        model=model_meta.get("model"),
-        weights_id=model_meta.get("weights"),
-        device=device,
-        precision=model_meta.get("precision"),
-        input_width=inp.get("width"),
-        input_height=inp.get("height"),
-        input_bytes=inp.get("bytes"),
-        output_width=out.get("width"),
-        output_height=out.get("height"),
-        output_bytes=out.get("bytes"),
-        tiles=model_meta.get("tiles"),
-        job_ms=job_ms,
-        model_ms=model_ms,
-        stage_ms_json=json.dumps(stage_ms) if stage_ms else None,
-        total_ms=total_ms,
         status=status.value,
-        error_type=error_type,
-        estimated_cost_usd=None if job_ms is None else estimate_cost_usd(device, job_ms / 1000, settings),
-        cost_usd=None if cost is None else cost.usd,
+        job_kinds=job_kinds(request.operation),
+        metadata=metadata or {},
         started_at=started_at,
-        finished_at=finished_at,
+        finished_at=finished_at or utcnow(),
+        error_type=error_type,
+        cost_usd=None if cost is None else cost.usd,
     )
-    return write_row(storage, row, name=name)
+    return write_row(storage, row_for(facts, settings or get_settings()), name=name)
 
 
 def batch_image_metadata(storage: Storage, request: AnalysisRequest, index: int) -> dict[str, dict[str, Any]]:
@@ -232,38 +204,6 @@ def write_batch_analytics(
             )
         )
     return written
-
-
-# The parts of a job's metadata timings_s (jobs/cli.py JobClock), summed over jobs into stage_ms_json.
-JOB_STAGES = ("startup", "imports", "decode", "load_model", "model", "encode")
-
-
-def job_times_ms(metadata: dict[str, dict[str, Any]]) -> tuple[int | None, int | None, dict[str, int]]:
-    """(job_ms, model_ms, stage_ms) summed over the jobs, from each job's timings_s, explicitly:
-    job_ms from its ``total`` (spawn to metadata: what the job's machine time costs), model_ms from its
-    ``model`` (the model's work only, for throughput), stage_ms from its parts. A figure no job gave is None.
-    """
-    totals: list[float] = []
-    models: list[float] = []
-    stages: dict[str, float] = {}
-    for meta in metadata.values():
-        timings = meta.get("timings_s") or {}
-        if _is_seconds(timings.get("total")):
-            totals.append(float(timings["total"]))
-        if _is_seconds(timings.get("model")):
-            models.append(float(timings["model"]))
-        for stage in JOB_STAGES:
-            if _is_seconds(timings.get(stage)):
-                stages[stage] = stages.get(stage, 0.0) + float(timings[stage])
-    return (
-        round(sum(totals) * 1000) if totals else None,
-        round(sum(models) * 1000) if models else None,
-        {stage: round(seconds * 1000) for stage, seconds in stages.items()},
-    )
-
-
-def _is_seconds(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
 
 
 def job_costs(metadata: dict[str, dict[str, Any]]) -> list[RunCost]:
