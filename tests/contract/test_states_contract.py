@@ -4,7 +4,7 @@ The same assertions run on each fake the unit tests use and on the real service:
 paging (moto ignores ``reverseOrder`` and ``maxResults``), the error shape for an unknown execution,
 and what AnalysisService reads from the history (the latest state entered). A fake that honoured
 ``reverseOrder`` let a service that asked for "newest first" pass its unit tests while the real service
-showed ValidateInput for a whole run (issue 12, item 1); here that fake fails.
+showed ValidateInput for a whole run; here that fake fails.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
-# The two screens every page is checked and photographed at (issue 12): a laptop and a phone.
+# The two screens every page is checked and photographed at: a laptop and a phone.
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 

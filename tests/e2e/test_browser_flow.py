@@ -115,7 +115,7 @@ def test_each_operation_end_to_end(
     wait_picked(page)
     if operation == "inpaint":
         paint_a_stroke(page)
-        # Issue 10: an option away from its served default, set in the form, reaches the job (checked below).
+        # An option away from its served default, set in the form, reaches the job (checked below).
         open_advanced(page)
         page.locator("input[name=context_px]").fill("64")
     screenshot(page, f"{operation}-1-ready")
@@ -297,7 +297,7 @@ def test_progress_moves_while_the_job_runs(
     size: int,
     pinned: dict[str, Any],
 ) -> None:
-    """Issue 12 item 1: over the real local states service and the real job, the panel reaches the job
+    """Over the real local states service and the real job, the panel reaches the job
     state and its percentage rises at least twice before 100%, with the time so far and an estimate left.
     The job is held at known points (its model stage's first write and each quarter of it,
     tests/fakes/paced_jobs.py), so every percent below was on the page mid-run, whatever the machine's speed."""
@@ -457,7 +457,7 @@ def png_header(width: int, height: int) -> bytes:
 
 
 def test_refused_in_the_browser_before_upload_in_the_servers_words(page: Any, api: Api, tmp_path: Path) -> None:
-    """Issue 12 "check before upload": a text file named .png, an image over the operation's pixel limit, a
+    """A text file named .png, an image over the operation's pixel limit, a
     60000×60000 PNG header and an out-of-range option are refused in the browser, nothing is uploaded, and
     the message names the limit; the same requests sent straight to the API are refused with the same words."""
     sent: list[str] = []
@@ -617,7 +617,7 @@ def signed_in_on_a_phone(browser: Any, stack: Any) -> Iterator[Any]:
 
 
 def test_main_flow_on_a_phone(browser: Any, stack: Any, photo_file: Path, tmp_path: Path) -> None:
-    """Issue 12 item 3 at 390×844: upload, run, compare, download, History "Open"; nothing wider than the
+    """At 390×844: upload, run, compare, download, History "Open"; nothing wider than the
     screen; a screenshot of each page (PAGES) at this size."""
     with signed_in_on_a_phone(browser, stack) as page:
         assert_fits(page, "analyse, empty")
@@ -662,7 +662,7 @@ def test_main_flow_on_a_phone(browser: Any, stack: Any, photo_file: Path, tmp_pa
 
 
 def test_a_batch_on_a_phone(browser: Any, stack: Any, tmp_path: Path) -> None:
-    """Issue 13's batch view at 390×844: three files picked on a phone run as one request, the three cards
+    """The batch view at 390×844: three files picked on a phone run as one request, the three cards
     reach Done, each with its preview and download in reach, and nothing is wider than the screen."""
     files = []
     for name in ("astronaut", "chelsea", "coffee"):
@@ -741,7 +741,7 @@ def read_stored_image(settings: Any, key: str, mode: str) -> Any:
 
 @pytest.mark.parametrize("detect_text", [False, True])
 def test_a_drawn_mask_on_a_photo_without_text(page: Any, stack: Any, tmp_path: Path, detect_text: bool) -> None:
-    """Issue 12 item 2: a photo with no text and a drawn stroke: the pixels under the stroke change (mean
+    """A photo with no text and a drawn stroke: the pixels under the stroke change (mean
     change above MIN_MEAN_CHANGE_UNDER_MASK), every other pixel is unchanged; with "also detect text" on,
     OCR finds nothing to add, so the mask that was filled is the drawn one only."""
     import numpy as np
@@ -777,7 +777,7 @@ def test_a_drawn_mask_on_a_photo_without_text(page: Any, stack: Any, tmp_path: P
 
 
 def test_find_text_draws_the_ocr_boxes_on_the_mask_before_run(page: Any, stack: Any, tmp_path: Path) -> None:
-    """Issue 12, "masks the user can trust": Find text beside the brush runs only the OCR job (a detect_text
+    """Masks the user can trust: Find text beside the brush runs only the OCR job (a detect_text
     execution) and draws the boxes it found on the mask before Run, as a step Undo takes back; the OCR switch
     goes off, so Run fills the mask as drawn. detect_text is no operation tab of its own."""
     from aiorch.analysis import AnalysisService
@@ -819,7 +819,7 @@ def test_find_text_draws_the_ocr_boxes_on_the_mask_before_run(page: Any, stack: 
 
 
 def test_three_files_run_as_one_batch_with_a_card_each(page: Any, tmp_path: Path) -> None:
-    """Issue 13: three files chosen at once are uploaded, then submitted as ONE request with their three
+    """Three files chosen at once are uploaded, then submitted as ONE request with their three
     uploads; the batch view follows that one execution and shows three cards reaching Done, each with its
     own result to download, named after its original."""
     files = []

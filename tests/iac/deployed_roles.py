@@ -1,4 +1,4 @@
-"""IAM as deployed, inside the local states service, for the IaC fidelity test (issue 9).
+"""IAM as deployed, inside the local states service, for the IaC fidelity test.
 
 Loaded through the dispatch file's ``extra_hooks`` into the states service's own process
 (where moto's server and backends live) and through its ``functions`` /

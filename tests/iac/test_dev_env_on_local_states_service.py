@@ -1,5 +1,5 @@
 """iac/envs/dev, applied to the local states service, works as deployed: with IAM enforced,
-each component signing as the role Terraform gave it (issue 9, part A).
+each component signing as the role Terraform gave it.
 
 The emulator is the local states service (a moto server with ASL execution and the
 dispatch hooks). Terraform applies iac/envs/dev to it as an admin IAM user; right after the

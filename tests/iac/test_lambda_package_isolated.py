@@ -1,4 +1,4 @@
-"""The built Lambda package runs on its own (issue 9, item 1 and part A).
+"""The built Lambda package runs on its own.
 
 The zip is the real build (third-party code installed by pip for the Lambda platform),
 unpacked, and imported by ``python -I -S`` with nothing but the unpacked package on

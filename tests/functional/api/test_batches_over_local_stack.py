@@ -1,4 +1,4 @@
-"""Many images in one request (issue 13), over the real local stack: the API, the real state machine
+"""Many images in one request, over the real local stack: the API, the real state machine
 (its Map over chunks) on the local states service, the real Lambdas and the real job CLI."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 2's acceptance through the real CLI: `aiorch process` on a real photo, for every operation,
+"""The real CLI end to end: `aiorch process` on a real photo, for every operation,
 then `aiorch executions show` lists ValidateInput, the job state(s) and RecordResult with their times."""
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def paced_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
 
 
 def test_executions_show_follows_a_real_upscale_mid_run(paced_env, tmp_path) -> None:
-    """Issue 12 item 1 through the CLI: the real local states service and the real job; while it runs,
+    """The same through the CLI: the real local states service and the real job; while it runs,
     `executions show` reaches the job state and follows its progress before the end.
 
     The job holds at its model stage's first write and at each quarter of it; at each hold the test waits

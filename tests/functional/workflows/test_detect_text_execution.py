@@ -1,4 +1,4 @@
-"""Issue 12: a detect_text execution over the real local states service, with the real Lambdas and the real
+"""A detect_text execution over the real local states service, with the real Lambdas and the real
 OCR job (rapidocr's packaged models), runs only the OCR job (no Inpaint state, no LaMa) and succeeds with
 the boxes in result.json, recorded by RecordResult."""
 

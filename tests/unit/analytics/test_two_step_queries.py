@@ -1,4 +1,4 @@
-"""Issue 9 item 7: the web API answers named queries in two steps (start, then poll), so no request
+"""The web API answers named queries in two steps (start, then poll), so no request
 waits for Athena longer than API Gateway's 29 s. moto executes no SQL: the Athena side is checked for
 its request flow (start in the workgroup; poll answers, says "running", or raises Athena's reason)."""
 

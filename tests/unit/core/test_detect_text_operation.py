@@ -1,4 +1,4 @@
-"""detect_text (issue 12, "masks the user can trust"): inpaint's OCR job run alone, so the web form can draw
+"""The detect_text operation: inpaint's OCR job run alone, so the web form can draw
 the boxes it would mask before inpaint runs. Its options are that job's own specs, its limits inpaint's,
 ValidateInput prepares one DetectText job, and the job writes a result.json RecordResult records."""
 

@@ -1,4 +1,4 @@
-"""S3Storage and S3's AccessDenied on reads (issue 9, part A).
+"""S3Storage and S3's AccessDenied on reads.
 
 AWS answers GET/HEAD of a missing key with 403 AccessDenied when the caller lacks
 s3:ListBucket; moto answers NoSuchKey whatever the policy, so the missing-key case is

@@ -1,4 +1,4 @@
-"""Each fact shared by several parts has one definition, and the other sites use it (issue 10, "Why" item 3)."""
+"""Each fact shared by several parts has one definition, and the other sites use it."""
 
 from __future__ import annotations
 

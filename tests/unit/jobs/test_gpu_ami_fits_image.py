@@ -1,4 +1,4 @@
-"""The GPU hosts' NVIDIA driver runs the job image's CUDA (issue 9, item 4).
+"""The GPU hosts' NVIDIA driver runs the job image's CUDA.
 
 An AMI's driver cannot be emulated: torch on a too-old driver starts but sees no GPU. So the
 facts are a table (iac/gpu_amis.json: AMI type -> driver -> newest CUDA it runs; sources in its

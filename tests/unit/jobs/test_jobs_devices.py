@@ -44,7 +44,7 @@ def test_an_unknown_device_is_refused() -> None:
         pick_device("tpu")
 
 
-# --- issue 9 item 4: a job in AWS requires the GPU (AIORCH_JOB_DEVICE=cuda from the job definition) ---
+# --- A job in AWS requires the GPU (AIORCH_JOB_DEVICE=cuda from the job definition) ---
 
 
 @pytest.mark.parametrize("device", ["auto", "cpu"])

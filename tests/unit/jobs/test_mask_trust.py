@@ -1,5 +1,5 @@
 """Masks the user can trust: implausible OCR lines are dropped and named, a whole-image mask and a result
-equal to its input are warnings in the metadata (issue 12 item 2)."""
+equal to its input are warnings in the metadata."""
 
 from __future__ import annotations
 

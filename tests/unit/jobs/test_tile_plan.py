@@ -44,7 +44,7 @@ def test_cpu_overlap_overhead_stays_under_15_percent_up_to_4_megapixels(free_gb:
 
 
 def test_the_old_fixed_128_px_cpu_tile_cost_half_again_the_pixels() -> None:
-    # Issue 13's figure: 600x400 in 128 px tiles with 32 px overlap computes about 1.5x the pixels.
+    # Measured: 600x400 in 128 px tiles with 32 px overlap computes about 1.5x the pixels.
     assert tile_overhead(400, 600, 128, 32) == pytest.approx(1.51, abs=0.02)
 
 

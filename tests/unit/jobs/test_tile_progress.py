@@ -1,4 +1,4 @@
-"""Progress inside long tiles (issue 13): progress.json moves during a tile, estimated from the measured
+"""Progress inside long tiles: progress.json moves during a tile, estimated from the measured
 rate, named as an estimate, never backwards and never past the tile until it ends."""
 
 from __future__ import annotations

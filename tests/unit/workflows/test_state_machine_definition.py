@@ -74,7 +74,7 @@ def test_state_names_and_flow(states: dict) -> None:
     assert batch["Next"] == "RunChunks"  # a batch first, whatever its operation: its chunks name their jobs
     choices = {c["StringEquals"]: c["Next"] for c in by_operation}
     assert choices == {"upscale": "Upscale", "denoise": "Denoise", "inpaint": "DetectText", "detect_text": "DetectText"}
-    # Issue 9 item 10: an unmatched operation is recorded as a failure, not States.NoChoiceMatched.
+    # An unmatched operation is recorded as a failure, not States.NoChoiceMatched.
     assert states["ChooseOperation"]["Default"] == "UnknownOperation"
     assert states["UnknownOperation"]["ResultPath"] == "$.error"
     assert states["UnknownOperation"]["Next"] == "RecordFailure"
@@ -91,7 +91,7 @@ def test_state_names_and_flow(states: dict) -> None:
 
 
 def test_cause_path_is_used_only_where_a_cause_is_a_string(states: dict) -> None:
-    """Issue 9 item 10: CausePath on a missing Cause is States.Runtime in AWS, hiding the real error.
+    """CausePath on a missing Cause is States.Runtime in AWS, hiding the real error.
 
     moto passes a missing cause through as null instead (so the mock run cannot show the AWS failure);
     AWS: "Fail workflow state", CausePath must resolve to a string

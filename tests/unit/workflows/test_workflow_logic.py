@@ -50,7 +50,7 @@ EXPECTED = {
         ["ValidateInput", "ChooseOperation", "DetectText", "AfterDetectText", "Inpaint", "RecordResult"],
         [],
     ),
-    # Issue 12: detect_text is the OCR job alone, recorded without LaMa's job.
+    # The detect_text operation is the OCR job alone, recorded without LaMa's job.
     "DetectTextSucceedsWithoutInpaint": (
         "SUCCEEDED",
         None,
@@ -112,14 +112,14 @@ EXPECTED = {
         ["ValidateInput", "ChooseOperation", "Upscale", "RecordFailure"],
         [("Upscale", "States.TaskFailed"), ("RecordFailure", "StorageUnavailable")],
     ),
-    # Issue 9 item 10: an operation without a branch is recorded (was States.NoChoiceMatched, unrecorded).
+    # An operation without a branch is recorded (was States.NoChoiceMatched, unrecorded).
     "UnknownOperationIsRecorded": (
         "FAILED",
         "Failed.UnknownOperation",
         ["ValidateInput", "ChooseOperation", "UnknownOperation", "RecordFailure"],
         [],
     ),
-    # Issue 9 item 10: an error without a Cause keeps its own error (CausePath on it was States.Runtime).
+    # An error without a Cause keeps its own error (CausePath on it was States.Runtime).
     "ErrorWithoutCauseKeepsItsError": (
         "FAILED",
         "Failed.States.Timeout",
