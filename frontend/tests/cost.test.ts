@@ -5,7 +5,11 @@ import { ApiClient } from '../src/lib/api'
 import { costBasis, costWords, type RunCost } from '../src/lib/cost'
 import { estimateBatch, estimateRun, priceInWords } from '../src/lib/estimate'
 import { createAppRouter } from '../src/router'
+import { specOf, type ServedOperation } from '../src/lib/operations'
 import { execution, json, scriptedFetch } from './fakes'
+import served from './served-operations.json'
+
+const upscale = specOf((served as ServedOperation[]).find((o) => o.name === 'upscale')!)
 
 const priced = (usd: number, over: Partial<RunCost> = {}): RunCost => ({
   usd,
@@ -49,19 +53,19 @@ describe('the estimate before Run', () => {
   const defaults = { model: 'realesrgan-x4plus' }
 
   it('gives a price beside the time, scaled like the time from the same past run', () => {
-    const e = estimateRun([run('A', 256, 120, priced(0.01))], 'upscale', {}, defaults, 512 * 512)!
+    const e = estimateRun([run('A', 256, 120, priced(0.01))], upscale, {}, defaults, 512 * 512)!
     expect(e.usd).toBeCloseTo(0.04, 12)
     expect(priceInWords(e)).toBe(', about $0.0400')
-    expect(priceInWords(estimateRun([run('L', 256, 10, local)], 'upscale', {}, defaults, 256 * 256)!)).toBe(', free')
+    expect(priceInWords(estimateRun([run('L', 256, 10, local)], upscale, {}, defaults, 256 * 256)!)).toBe(', free')
   })
 
   it('gives no price when the past run recorded none, for one image or a batch', () => {
-    const e = estimateRun([run('N', 256, 12, null)], 'upscale', {}, defaults, 256 * 256)!
+    const e = estimateRun([run('N', 256, 12, null)], upscale, {}, defaults, 256 * 256)!
     expect(e.usd).toBeNull()
     expect(priceInWords(e)).toBe('')
     const past = [run('A', 256, 120, priced(0.01)), run('N', 64, 12, null)]
-    expect(estimateBatch(past, 'upscale', {}, defaults, [256 * 256, 64 * 64])!.usd).toBeNull()
-    expect(estimateBatch(past, 'upscale', {}, defaults, [256 * 256, 512 * 512])!.usd).toBeCloseTo(0.05, 12)
+    expect(estimateBatch(past, upscale, {}, defaults, [256 * 256, 64 * 64])!.usd).toBeNull()
+    expect(estimateBatch(past, upscale, {}, defaults, [256 * 256, 512 * 512])!.usd).toBeCloseTo(0.05, 12)
   })
 })
 

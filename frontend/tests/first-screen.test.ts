@@ -45,9 +45,15 @@ describe('which options show', () => {
   })
 
   it('the expert settings are advanced; the few plain choices are not', () => {
-    const advanced = (op: string) => operation(op).options.filter((o) => isAdvanced(op, o)).map((o) => o.name)
+    const advanced = (op: string) => operation(op).options.filter((o) => isAdvanced(operation(op), o)).map((o) => o.name)
     expect(advanced('upscale')).toEqual(['tile', 'tile_overlap', 'batch', 'precision'])
     expect(advanced('denoise')).toEqual(['tile', 'precision'])
+    expect(advanced('inpaint')).toEqual(['min_score', 'dilate_px', 'context_px', 'radius', 'max_side', 'precision'])
+    // Plain: what a summary of the run names (served summary_options) and the result file's format and quality.
+    expect(operation('upscale').summaryOptions).toEqual(['model', 'outscale'])
+    expect(isAdvanced({ ...operation('upscale'), summaryOptions: ['tile'] }, option('upscale', 'tile'))).toBe(false)
+    // An older server that names no summary options: every option plain, as before "Advanced".
+    expect(isAdvanced({ ...operation('upscale'), summaryOptions: null }, option('upscale', 'tile'))).toBe(false)
   })
 })
 

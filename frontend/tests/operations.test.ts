@@ -1,13 +1,63 @@
 import { describe, expect, it } from 'vitest'
-import { OPERATIONS, defaultOptions, loadOperations, operation, requestOptions, type ServedOperation } from '../src/lib/operations'
+import {
+  OPERATIONS,
+  choiceLabel,
+  defaultOptions,
+  loadOperations,
+  operation,
+  optionLabel,
+  requestOptions,
+  servedOperation,
+  useServedOperations,
+  type ServedOperation,
+} from '../src/lib/operations'
 import served from './served-operations.json'
 import { mainResult } from '../src/lib/poll'
 import { execution, result } from './fakes'
 
+const servedOps = served as ServedOperation[]
+
 describe('operations', () => {
-  it('offers the three operations, and only inpaint takes a mask', () => {
+  it('offers none before the schema arrives, then the served ones, and only inpaint takes a mask', async () => {
+    useServedOperations([])
+    expect(OPERATIONS).toEqual([])
+    await loadOperations({ operations: async () => servedOps })
     expect(OPERATIONS.map((o) => o.name)).toEqual(['upscale', 'denoise', 'inpaint'])
     expect(OPERATIONS.filter((o) => o.acceptsMask).map((o) => o.name)).toEqual(['inpaint'])
+  })
+
+  it('takes every word people read from the server, and an operation it adds with no code here', () => {
+    const added: ServedOperation = {
+      ...servedOps.find((o) => o.name === 'denoise')!,
+      name: 'colourise' as ServedOperation['name'],
+      label: 'Colourise',
+      description: 'Adds colour to a black-and-white photo.',
+      options: [{ ...servedOps[0].options[0], name: 'model', label: 'Colouring model', choice_labels: { ddcolor: 'DDColor' } }],
+    }
+    useServedOperations([...servedOps, added])
+    expect(OPERATIONS.map((o) => [o.name, o.label])).toEqual([
+      ['upscale', 'Upscale'],
+      ['denoise', 'Denoise'],
+      ['inpaint', 'Remove text'],
+      ['colourise', 'Colourise'],
+    ])
+    expect(operation('colourise').description).toBe('Adds colour to a black-and-white photo.')
+    const model = operation('colourise').options[0]
+    expect([optionLabel(model), choiceLabel(model, 'ddcolor'), choiceLabel(model, 'other')]).toEqual(['Colouring model', 'DDColor', 'other'])
+    expect(optionLabel(operation('upscale').options.find((o) => o.name === 'tile')!)).toBe('Tile size (px)')
+  })
+
+  it('falls back to the names where an older server serves no words', () => {
+    const older = servedOps.map(({ label: _l, description: _d, result_job: _r, ...op }) => ({
+      ...op,
+      options: op.options.map(({ label: _ol, choice_labels: _c, ...o }) => o),
+    }))
+    useServedOperations(older as ServedOperation[])
+    const upscale = operation('upscale')
+    expect([upscale.label, upscale.description, upscale.resultJob]).toEqual(['upscale', '', null])
+    const model = upscale.options[0]
+    expect([optionLabel(model), choiceLabel(model, 'realesrgan-x4plus')]).toEqual(['model', 'realesrgan-x4plus'])
+    useServedOperations(servedOps)
   })
 
   it('starts each operation with the defaults GET /operations serves', async () => {
@@ -28,18 +78,27 @@ describe('operations', () => {
 })
 
 describe('mainResult', () => {
-  it("shows inpaint's filled image, not the OCR job's mask", () => {
-    const e = execution({
-      operation: 'inpaint',
-      results: [
-        result('detect-text', 'results/u/E/detect-text/result.png', '/d/1'),
-        result('inpaint', 'results/u/E/inpaint/result.png', '/d/2'),
-      ],
-    })
-    expect(mainResult(e)?.url).toBe('/d/2')
+  const twoJobs = [
+    result('detect-text', 'results/u/E/detect-text/result.png', '/d/1'),
+    result('inpaint', 'results/u/E/inpaint/result.png', '/d/2'),
+  ]
+
+  it("shows the served result job's image: inpaint's filled image, not the OCR job's mask", () => {
+    useServedOperations(servedOps)
+    const e = execution({ operation: 'inpaint', results: twoJobs })
+    expect(mainResult(e, servedOperation('inpaint'))?.url).toBe('/d/2')
+    // Whichever job the server names, wherever its image is listed.
+    expect(mainResult(e, { name: 'inpaint', resultJob: 'detect-text' })?.url).toBe('/d/1')
+    expect(mainResult(execution({ operation: 'inpaint', results: [...twoJobs].reverse() }), servedOperation('inpaint'))?.url).toBe('/d/2')
+  })
+
+  it('without a result job served: the job named like the operation, else the last image', () => {
+    const e = execution({ operation: 'inpaint', results: [...twoJobs].reverse() })
+    expect(mainResult(e, { name: 'inpaint', resultJob: null })?.url).toBe('/d/2')
+    expect(mainResult(e, { name: 'colourise', resultJob: null })?.url).toBe('/d/1')
   })
 
   it('has nothing to show before a result exists', () => {
-    expect(mainResult(execution())).toBeNull()
+    expect(mainResult(execution(), servedOperation('upscale'))).toBeNull()
   })
 })

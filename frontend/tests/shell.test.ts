@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { useAnalyse, type PickerHandle } from '../src/composables/useAnalyse'
 import { originalName, useHistory } from '../src/composables/useHistory'
 import type { Execution } from '../src/lib/api'
-import { defaultOptions, loadOperations, operation, type ServedOperation } from '../src/lib/operations'
+import { defaultOptions, loadOperations, operation, useServedOperations, type ServedOperation } from '../src/lib/operations'
 import { execution } from './fakes'
 import served from './served-operations.json'
 
@@ -65,6 +65,22 @@ describe('useAnalyse', () => {
     a.restoreForm(execution({ operation: 'detect_text', options: { ocr_lang: 'de' } }))
     expect(a.operationName.value).toBe('inpaint')
     expect(a.options.value).toEqual({ ...defaultOptions(operation('inpaint')), ocr_lang: 'de' })
+  })
+
+  it('before the schema arrives chooses nothing; then the first operation served, or the form a run restored', async () => {
+    useServedOperations([])
+    const { a } = analyse()
+    expect([a.operationName.value, a.spec.value.options, a.spec.value.input]).toEqual(['', [], null])
+    await loadOperations({ operations: async () => served as ServedOperation[] })
+    await flushPromises()
+    expect([a.operationName.value, a.options.value]).toEqual([(served as ServedOperation[])[0].name, {}])
+
+    useServedOperations([])
+    const restored = analyse().a
+    restored.restoreForm(execution({ operation: 'detect_text', options: { min_score: 0.7 } })) // its form is not known yet
+    await loadOperations({ operations: async () => served as ServedOperation[] })
+    await flushPromises()
+    expect([restored.operationName.value, restored.options.value.min_score]).toEqual(['inpaint', 0.7])
   })
 
   it('re-runs from History: back to /, the same form, the original picked again under its name', async () => {

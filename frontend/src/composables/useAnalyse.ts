@@ -1,12 +1,12 @@
 // The analyse page's state, which outlives a visit to another page: the operation and its options, the
 // image(s) picked, the run on the stage and the estimate before Run. App.vue makes it once and hands it to
 // the pages (useShell); History re-runs and reopens through it.
-import { computed, nextTick, ref } from 'vue'
+import { computed, nextTick, ref, watch } from 'vue'
 import { useExecution } from './useExecution'
 import { useUploads, type Picked } from './useUploads'
 import type { ApiClient, Execution } from '../lib/api'
 import type { ImageHeader } from '../lib/imageheader'
-import { defaultOptions, formFor, operation, type OptionValue } from '../lib/operations'
+import { OPERATIONS, defaultOptions, formFor, operation, servedOperation, type OptionValue } from '../lib/operations'
 import { imageProblem } from '../lib/precheck'
 import { estimateBatch, estimateRun } from '../lib/estimate'
 import { originalName } from './useHistory'
@@ -26,12 +26,29 @@ export function useAnalyse(
   api: Pick<ApiClient, 'submit' | 'execution' | 'cancel' | 'upload' | 'history'>,
   hooks: { go: (path: string) => Promise<void> | void },
 ) {
-  const operationName = ref('upscale')
-  const options = ref<Record<string, OptionValue | null>>(defaultOptions(operation('upscale')))
+  // The first operation served (until the schema arrives none is chosen: ''), on its defaults; chosen
+  // when the schema arrives, its options stay empty (each the job's default) until the user sets one.
+  const operationName = ref(OPERATIONS[0]?.name ?? '')
+  const options = ref<Record<string, OptionValue | null>>(OPERATIONS[0] ? defaultOptions(OPERATIONS[0]) : {})
+  // When the schema arrives (or changes), the form keeps its operation if served (a run restored before it
+  // arrived: its form's, a preview's included), else takes the first served one.
+  watch(
+    () => OPERATIONS.map((o) => o.name),
+    (names) => {
+      const kept = formFor(operationName.value)
+      if (names.includes(kept)) operationName.value = kept
+      else if (names.length) {
+        if (operationName.value) options.value = defaultOptions(operation(names[0])) // another operation's options go
+        operationName.value = names[0]
+      }
+    },
+    { immediate: true },
+  )
   // The picker of the analyse page while it is drawn (a re-run from History picks through it).
   const imagePicker = ref<PickerHandle | null>(null)
 
-  const spec = computed(() => operation(operationName.value))
+  // The operation chosen; before the schema arrives, a stand-in with no options and no input limits.
+  const spec = computed(() => servedOperation(operationName.value))
   // Checked in the browser before anything is sent, with the limits and the words of the server's schema.
   const checkPick = computed(() => (header: ImageHeader, file: Blob) => imageProblem(header, file.size, spec.value.input))
   const uploads = useUploads(api, checkPick)
@@ -53,17 +70,17 @@ export function useAnalyse(
     const pixels = (p: Picked) => (p.header.width !== null && p.header.height !== null ? p.header.width * p.header.height : null)
     const defaults = defaultOptions(spec.value)
     if (batchPicks.value.length) {
-      return estimateBatch(pastRuns.value, operationName.value, options.value, defaults, batchPicks.value.map(pixels))
+      return estimateBatch(pastRuns.value, spec.value, options.value, defaults, batchPicks.value.map(pixels))
     }
     const p = picked.value
-    return estimateRun(pastRuns.value, operationName.value, options.value, defaults, p ? pixels(p) : null)
+    return estimateRun(pastRuns.value, spec.value, options.value, defaults, p ? pixels(p) : null)
   })
 
   function restoreForm(e: Execution) {
     // A Find text run (detect_text) reopens the inpaint form it was started from, with its OCR options.
     const name = formFor(e.operation)
     operationName.value = name
-    options.value = { ...defaultOptions(operation(name)), ...(e.options as Record<string, OptionValue | null>) }
+    options.value = { ...defaultOptions(servedOperation(name)), ...(e.options as Record<string, OptionValue | null>) }
   }
 
   /** Fetch an image the server links to and pick it, checked like any pick (a fresh form, no outcome shown). */

@@ -3,6 +3,7 @@
 // link brings it back, and one still running is followed again.
 import { computed, ref } from 'vue'
 import { isFinal, newIdempotencyKey, type ApiClient, type Execution, type SubmitRequest } from '../lib/api'
+import { servedOperation } from '../lib/operations'
 import { followExecution, mainResult } from '../lib/poll'
 import { jobWarnings, whatRan } from '../lib/whatran'
 import { downloadFileName } from '../lib/words'
@@ -44,14 +45,16 @@ export function useExecution(
   // While an execution runs, Run is its Cancel: a second click cannot start a second execution.
   const running = computed(() => execution.value !== null && !isFinal(execution.value))
   const isBatch = computed(() => (execution.value?.images?.length ?? 0) > 0)
-  const result = computed(() => (execution.value ? mainResult(execution.value) : null))
+  // What is served about the execution's operation (its result's job, the AI model a fallback stands in for).
+  const ran = computed(() => (execution.value ? servedOperation(execution.value.operation) : null))
+  const result = computed(() => (execution.value && ran.value ? mainResult(execution.value, ran.value) : null))
   // What the jobs warned about (a mask over the whole image, a result equal to its input): not a plain "Done".
   const warnings = computed(() => jobWarnings(execution.value?.metadata))
   // The badge names what made the result shown: its job's metadata.
   const badge = computed(() => {
     const e = execution.value
     const r = result.value
-    return e && r ? whatRan(e.operation, e.metadata[r.job] as Record<string, unknown> | undefined) : null
+    return e && r && ran.value ? whatRan(ran.value, e.metadata[r.job] as Record<string, unknown> | undefined) : null
   })
   // What the result downloads as: the original's name, the operation, the model and the scale.
   const downloadName = computed(() => {

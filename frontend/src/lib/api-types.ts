@@ -414,6 +414,7 @@ export interface components {
             "Content-Type": "image/bmp" | "image/jpeg" | "image/png" | "image/tiff" | "image/webp";
             /**
              * File
+             * Format: binary
              * @description The image.
              */
             file: string;
@@ -430,7 +431,7 @@ export interface components {
             capacity: string;
             /**
              * Device Seconds
-             * @description The jobs' run time, spawn to metadata, summed.
+             * @description The jobs' run time, spawn to metadata (timings_s.total).
              */
             device_seconds: number;
             /**
@@ -443,10 +444,7 @@ export interface components {
              * @description Where the price came from; a stand-in starts with 'fallback:'.
              */
             price_source: string;
-            /**
-             * Usd
-             * @description The cost in US dollars; 0 for a free (local) run.
-             */
+            /** Usd */
             usd: number;
             /** Usd Per Second */
             usd_per_second: number;
@@ -494,7 +492,7 @@ export interface components {
             uploads?: string[];
             /** @description Optional: POST this execution's events here. */
             webhook?: components["schemas"]["WebhookIn"] | null;
-        } & (unknown | unknown);
+        };
         /** DetectTextIn */
         DetectTextIn: {
             /**
@@ -521,7 +519,7 @@ export interface components {
             uploads?: string[];
             /** @description Optional: POST this execution's events here. */
             webhook?: components["schemas"]["WebhookIn"] | null;
-        } & (unknown | unknown);
+        };
         /** ErrorOut */
         ErrorOut: {
             /**
@@ -539,7 +537,11 @@ export interface components {
             /** Execution Id */
             execution_id: string;
         };
-        /** ExecutionOut */
+        /**
+         * ExecutionOut
+         * @description An execution as the API answers it: the service's view with expiring links to the original, the
+         *     results and the thumbnails.
+         */
         ExecutionOut: {
             /** @description What it cost, once recorded; null before, or unknown. */
             cost: components["schemas"]["CostOut"] | null;
@@ -802,7 +804,7 @@ export interface components {
             uploads?: string[];
             /** @description Optional: POST this execution's events here. */
             webhook?: components["schemas"]["WebhookIn"] | null;
-        } & (unknown | unknown);
+        };
         /** InputLimits */
         InputLimits: {
             /**
@@ -1085,7 +1087,7 @@ export interface components {
              * Filename
              * @description The name it downloads as (the link's Content-Disposition), after the original.
              */
-            filename: string | null;
+            filename: string;
             /** Job */
             job: string;
             /** Key */
@@ -1169,13 +1171,23 @@ export interface components {
         };
         /** UploadOut */
         UploadOut: {
+            /** Bytes */
+            bytes: number;
+            /** Format */
+            format: string;
+            /** Height */
+            height: number;
+            /** Key */
+            key: string;
+            /** Original Name */
+            original_name?: string | null;
             /**
              * Upload
              * @description The key to pass as `upload` (or `mask`) to POST /image-ai-analysis.
              */
             upload: string;
-        } & {
-            [key: string]: unknown;
+            /** Width */
+            width: number;
         };
         /** UploadRequest */
         UploadRequest: {
@@ -1282,7 +1294,7 @@ export interface components {
             uploads?: string[];
             /** @description Optional: POST this execution's events here. */
             webhook?: components["schemas"]["WebhookIn"] | null;
-        } & (unknown | unknown);
+        };
         /** WebhookDeliveriesOut */
         WebhookDeliveriesOut: {
             /** Deliveries */

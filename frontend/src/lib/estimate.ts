@@ -1,9 +1,10 @@
 // "About N s on this machine": an estimate for the chosen operation and model from the past runs the
 // server lists (their durations and the input size their metadata records), before anything is run.
 import type { Execution } from './api'
+import type { OperationSpec } from './operations'
 
-/** The option that picks the model: upscale's model, denoise's and inpaint's method. */
-const MODEL_OPTION: Record<string, string> = { upscale: 'model', denoise: 'method', inpaint: 'method' }
+/** What an estimate needs of the operation: its name, and the served option that picks its model (if any). */
+export type EstimatedOperation = Pick<OperationSpec, 'name' | 'modelOption'>
 
 export interface Estimate {
   seconds: number
@@ -21,18 +22,20 @@ function inputPixels(e: Execution): number | null {
 }
 
 /**
- * From the succeeded past run of the same operation and model nearest in size: its duration, scaled up
- * by the pixel ratio for a larger image (never down: fixed costs such as start-up and loading stay).
+ * From the succeeded past run of the same operation and model (its served model_option's value; any past
+ * run of the operation where none is served) nearest in size: its duration, scaled up by the pixel ratio
+ * for a larger image (never down: fixed costs such as start-up and loading stay).
  */
 export function estimateRun(
   past: Execution[],
-  operation: string,
+  spec: EstimatedOperation,
   options: Record<string, unknown>,
   defaults: Record<string, unknown>,
   pixels: number | null,
 ): Estimate | null {
   if (pixels === null) return null
-  const option = MODEL_OPTION[operation]
+  const operation = spec.name
+  const option = spec.modelOption
   const model = (option && (options[option] ?? defaults[option])) ?? null
   let best: { run: Execution; px: number } | null = null
   for (const run of past) {
@@ -56,12 +59,12 @@ export function estimateRun(
  */
 export function estimateBatch(
   past: Execution[],
-  operation: string,
+  spec: EstimatedOperation,
   options: Record<string, unknown>,
   defaults: Record<string, unknown>,
   pixels: (number | null)[],
 ): Estimate | null {
-  const each = pixels.map((px) => estimateRun(past, operation, options, defaults, px))
+  const each = pixels.map((px) => estimateRun(past, spec, options, defaults, px))
   if (each.length === 0 || each.some((e) => e === null)) return null
   const seconds = each.reduce((sum, e) => sum + e!.seconds, 0)
   const usd = each.every((e) => e!.usd !== null) ? each.reduce((sum, e) => sum + e!.usd!, 0) : null

@@ -1,6 +1,7 @@
 // The operations and their options. The facts (names, types, ranges, choices, defaults, units, input
-// limits) come from the server's GET /operations, which reads the one schema the API, ValidateInput and
-// the jobs check with (aiorch/operations.py). Only display words (labels) are kept here.
+// limits) and the words people read (labels, descriptions, choice labels) come from the server's
+// GET /operations, which reads the one registry of operations the API, ValidateInput and the jobs check
+// with (aiorch/operations.py). Nothing here is per operation: a new operation served is offered as it is.
 import { reactive } from 'vue'
 import type { components } from './api-types'
 
@@ -8,85 +9,52 @@ export type OptionValue = string | number | boolean
 
 type Schemas = components['schemas']
 
-/** One option as GET /operations serves it (types generated from the OpenAPI document: api-types.ts). */
-export type ServedOption = Omit<Schemas['OptionSpec'], 'default'> & {
-  default: OptionValue | null // null: the job decides (see the description)
-}
+// The words and facts a server from before them does not serve: each may be missing, and the app falls
+// back to the names (an operation's label is its name, a choice's label its value).
+type NewerOperationFields = 'label' | 'description' | 'result_job' | 'model_option' | 'ai_model' | 'summary_options'
+type NewerOptionFields = 'label' | 'choice_labels'
 
-export type ServedOperation = Omit<Schemas['OperationOut'], 'options'> & { options: ServedOption[] }
+/** One option as GET /operations serves it (types generated from the OpenAPI document: api-types.ts). */
+export type ServedOption = Omit<Schemas['OptionSpec'], 'default' | NewerOptionFields> &
+  Partial<Pick<Schemas['OptionSpec'], NewerOptionFields>> & {
+    default: OptionValue | null // null: the job decides (see the description)
+  }
+
+export type ServedOperation = Omit<Schemas['OperationOut'], 'options' | NewerOperationFields> &
+  Partial<Pick<Schemas['OperationOut'], NewerOperationFields>> & { options: ServedOption[] }
 
 /** A choice that needs a model's weights, and whether they are installed where the jobs run. */
 export type ServedModel = Schemas['ModelOut']
 
 export interface OperationSpec {
-  name: ServedOperation['name']
+  name: string
   label: string
   description: string
   acceptsMask: boolean
-  input: ServedOperation['input'] | null // null until the schema is loaded
+  input: ServedOperation['input'] | null // null: not served (yet)
   options: ServedOption[]
   // Set: a preview inside that operation's form (detect_text: inpaint's OCR boxes), not an operation tab.
-  previewFor: ServedOperation['preview_for']
-  // The choices that need a model, each marked installed or not (empty until the schema is loaded).
+  previewFor: string | null
+  // The choices that need a model, each marked installed or not.
   models: ServedModel[]
-}
-
-// The operation tabs' words; a preview (served with preview_for) has its button in its operation's form.
-const WORDS: Partial<Record<ServedOperation['name'], { label: string; description: string }>> = {
-  upscale: { label: 'Upscale', description: 'Real-ESRGAN makes the image four times larger and sharper.' },
-  denoise: {
-    label: 'Denoise',
-    description: 'DeepInverse removes noise; without DRUNet weights it uses a classical denoiser and says so.',
-  },
-  inpaint: {
-    label: 'Remove text',
-    description: 'Finds text with OCR and fills it in; paint over anything else you want removed.',
-  },
-}
-
-const OPTION_LABELS: Record<string, string> = {
-  model: 'Model',
-  outscale: 'Final scale',
-  tile: 'Tile size',
-  tile_overlap: 'Tile overlap',
-  batch: 'Tiles per pass',
-  precision: 'Precision',
-  format: 'Output format',
-  quality: 'Quality',
-  method: 'Method',
-  sigma: 'Noise level',
-  use_ocr: 'Find text with OCR',
-  min_score: 'Minimum OCR confidence',
-  dilate_px: 'Grow text mask by',
-  context_px: 'Context around each region',
-  radius: 'Telea radius',
-  max_side: 'LaMa crop size',
-}
-
-const CHOICE_LABELS: Record<string, string> = {
-  'realesrgan-x4plus': 'Photos (Real-ESRGAN x4plus)',
-  'realesrgan-x4plus-anime': 'Drawings and anime (x4plus anime)',
-  'realesr-animevideov3': 'Fast, small model (animevideo v3)',
-  png: 'PNG (lossless)',
-  jpeg: 'JPEG',
-  jpg: 'JPEG (.jpg)',
-  webp: 'WebP',
-  auto: 'Best available',
-  bm3d: 'BM3D (classical)',
-  tv: 'Total variation (classical)',
-  wavelet: 'Wavelet (classical)',
-  drunet: 'DRUNet (needs weights)',
-  lama: 'LaMa (needs weights)',
-  telea: 'OpenCV Telea (classical)',
+  // The job whose image is the result; null: not served (the job named like the operation, else the last image).
+  resultJob: string | null
+  // The option that picks the model or method; null: none, or not served.
+  modelOption: string | null
+  // The AI model whose weights a classical fallback stands in for; null: none, or not served.
+  aiModel: string | null
+  // The options a summary of a run names; null: not served (a summary names none).
+  summaryOptions: string[] | null
 }
 
 export function optionLabel(option: ServedOption): string {
-  const label = OPTION_LABELS[option.name] ?? option.name
+  const label = option.label || option.name
   return option.unit ? `${label} (${option.unit})` : label
 }
 
-export function choiceLabel(value: string): string {
-  return CHOICE_LABELS[value] ?? value
+/** A choice of an option in words, as served; its value where none is served (or the option is unknown). */
+export function choiceLabel(option: Pick<ServedOption, 'choice_labels'> | null | undefined, value: string): string {
+  return option?.choice_labels?.[value] ?? value
 }
 
 /** A number as the server's messages write it (aiorch/operations.py `_plain`): 16, not 16.0. */
@@ -168,37 +136,54 @@ export function optionProblems(spec: OperationSpec, values: Record<string, Optio
   return problems
 }
 
-// Reactive, so forms drawn before the schema arrives are redrawn when it does.
+// Reactive, so forms drawn before the schema arrives are redrawn when it does. Empty until then: the
+// operations offered are the ones served.
 
-export const OPERATIONS: OperationSpec[] = reactive(
-  (Object.keys(WORDS) as ServedOperation['name'][]).map((name) => ({
-    name,
-    label: WORDS[name]?.label ?? name,
-    description: WORDS[name]?.description ?? '',
-    acceptsMask: name === 'inpaint',
-    input: null,
-    options: [],
-    previewFor: null,
-    models: [],
-  })),
-)
+export const OPERATIONS: OperationSpec[] = reactive([])
 
 /** The served previews (detect_text), each offered inside the form of the operation it previews. */
 export const PREVIEWS: OperationSpec[] = reactive([])
 
-/** Take the served schema: each operation's options and limits replace the placeholders. An operation
- * served with preview_for is not a tab of its own: it goes to PREVIEWS. */
-export function useServedOperations(served: ServedOperation[]): void {
-  const specs: OperationSpec[] = served.map((op) => ({
+/** An operation with nothing known but its name: what a run of one not served (yet) is shown with. */
+function unserved(name: string): OperationSpec {
+  return {
+    name,
+    label: name,
+    description: '',
+    acceptsMask: false,
+    input: null,
+    options: [],
+    previewFor: null,
+    models: [],
+    resultJob: null,
+    modelOption: null,
+    aiModel: null,
+    summaryOptions: null,
+  }
+}
+
+/** The app's view of one served operation; what an older server leaves out falls back to the name. */
+export function specOf(op: ServedOperation): OperationSpec {
+  return {
     name: op.name,
-    label: WORDS[op.name]?.label ?? op.name,
-    description: WORDS[op.name]?.description ?? '',
+    label: op.label || op.name,
+    description: op.description ?? '',
     acceptsMask: op.accepts_mask,
     input: op.input,
     options: op.options.filter((o) => o.type !== 'string'),
     previewFor: op.preview_for ?? null,
     models: op.models ?? [],
-  }))
+    resultJob: op.result_job ?? null,
+    modelOption: op.model_option ?? null,
+    aiModel: op.ai_model ?? null,
+    summaryOptions: op.summary_options ?? null,
+  }
+}
+
+/** Take the served schema: its operations become the tabs. An operation served with preview_for is not a
+ * tab of its own: it goes to PREVIEWS. */
+export function useServedOperations(served: ServedOperation[]): void {
+  const specs = served.map(specOf)
   OPERATIONS.splice(0, OPERATIONS.length, ...specs.filter((s) => !s.previewFor))
   PREVIEWS.splice(0, PREVIEWS.length, ...specs.filter((s) => s.previewFor))
 }
@@ -213,15 +198,24 @@ export function previewOf(name: string): OperationSpec | null {
   return PREVIEWS.find((p) => p.previewFor === name) ?? null
 }
 
-/** GET /operations through the client, then use it; a failure leaves the placeholders (no options offered). */
+/** GET /operations through the client, then use it; on a failure no operation is offered. */
 export async function loadOperations(api: { operations(): Promise<ServedOperation[]> }): Promise<void> {
   useServedOperations(await api.operations())
 }
 
+/** An operation offered in the form (a tab), by name; an unknown one is refused. */
 export function operation(name: string): OperationSpec {
   const found = OPERATIONS.find((o) => o.name === name)
   if (!found) throw new Error(`unknown operation ${name}`)
   return found
+}
+
+/**
+ * What is known of the operation a run names, a preview included: the served operation, or (a run of an
+ * operation this server does not serve, or before the schema arrives) its name alone.
+ */
+export function servedOperation(name: string): OperationSpec {
+  return OPERATIONS.find((o) => o.name === name) ?? PREVIEWS.find((p) => p.name === name) ?? unserved(name)
 }
 
 export function defaultOptions(spec: OperationSpec): Record<string, OptionValue | null> {
@@ -238,18 +232,17 @@ export function requestOptions(values: Record<string, OptionValue | null | ''>):
   return out
 }
 
-// The few plain choices shown beside the photo, per operation (display only, like the labels above);
-// every other served option is under "Advanced". An operation not named here shows all its options plainly.
-const PLAIN_OPTIONS: Partial<Record<ServedOperation['name'], string[]>> = {
-  upscale: ['model', 'outscale', 'format', 'quality'],
-  denoise: ['method', 'sigma', 'format', 'quality'],
-  inpaint: ['use_ocr', 'method', 'format', 'quality'],
-}
+// The result file's own options, plain for every operation: what a person picks beside the photo with
+// the options a summary of the run names (served summary_options).
+const RESULT_FILE_OPTIONS = ['format', 'quality']
 
-/** Whether an option of this operation is an expert setting, under "Advanced". */
-export function isAdvanced(operationName: string, option: ServedOption): boolean {
-  const plain = PLAIN_OPTIONS[operationName as ServedOperation['name']]
-  return plain !== undefined && !plain.includes(option.name)
+/**
+ * Whether an option of this operation is an expert setting, under "Advanced": it is neither one a summary
+ * names nor the result file's. A server that serves no summary_options shows all options plainly.
+ */
+export function isAdvanced(spec: OperationSpec, option: ServedOption): boolean {
+  if (spec.summaryOptions === null) return false
+  return !spec.summaryOptions.includes(option.name) && !RESULT_FILE_OPTIONS.includes(option.name)
 }
 
 // The same output format under two names (ALIASES: the served choices jpeg and jpg are one format).

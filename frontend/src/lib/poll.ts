@@ -1,5 +1,6 @@
 import type { ApiClient, Execution } from './api'
 import { isFinal } from './api'
+import type { OperationSpec } from './operations'
 
 // How often the web app asks for a followed execution's status. The pace and the API stage's throttle
 // (iac/modules/api/variables.tf) are set together: tests/unit/capacity/simulation.py reads
@@ -184,9 +185,13 @@ export function followExecution(
   return stop
 }
 
-/** The result to show for an operation: its last job's image (inpaint also has the OCR job's mask). */
-export function mainResult(execution: Execution) {
-  const job = { upscale: 'upscale', denoise: 'denoise', inpaint: 'inpaint' }[execution.operation]
+/**
+ * The result to show for an execution of `spec`: the image of its served result_job (an operation with an
+ * OCR job before its fill also has that job's mask); without one served, the job named like the operation,
+ * else the last image.
+ */
+export function mainResult(execution: Execution, spec: Pick<OperationSpec, 'name' | 'resultJob'>) {
+  const job = spec.resultJob ?? spec.name
   const images = execution.results.filter((r) => (r.content_type ?? '').startsWith('image/'))
   return images.find((r) => r.job === job) ?? images[images.length - 1] ?? null
 }

@@ -1,9 +1,7 @@
 // What really ran, in words for the badge on a result: the model and its weights, or, when no
 // weights were installed, the classical algorithm that stood in, named as a fallback.
+import type { OperationSpec } from './operations'
 import { deviceWords, modelWords } from './words'
-
-// Which weights each operation's AI model would have needed (the README says how to install them).
-const MODEL_WEIGHTS: Record<string, string> = { inpaint: 'LaMa', denoise: 'DRUNet', upscale: 'Real-ESRGAN' }
 
 export interface WhatRan {
   fallback: boolean
@@ -13,17 +11,18 @@ export interface WhatRan {
   device: string | null
 }
 
-export function whatRan(operation: string, metadata: Record<string, unknown> | undefined): WhatRan | null {
+/** `spec`: the operation that ran, whose served ai_model names the weights a fallback stood in for. */
+export function whatRan(spec: Pick<OperationSpec, 'name' | 'aiModel'>, metadata: Record<string, unknown> | undefined): WhatRan | null {
   if (!metadata) return null
   const weights = typeof metadata.weights === 'string' ? metadata.weights : ''
   const fallback = metadata.fallback === true || weights.startsWith('fallback: ')
   const device = typeof metadata.device === 'string' && metadata.device ? deviceWords(metadata.device) : null
   if (fallback) {
     const algorithm = weights.startsWith('fallback: ') ? weights.slice('fallback: '.length) : String(metadata.model ?? 'classical')
-    const needed = MODEL_WEIGHTS[operation] ?? 'model'
+    const needed = spec.aiModel ?? 'model'
     return { fallback, text: `${modelWords(algorithm)} (no ${needed} weights installed)`, device }
   }
-  const model = metadata.model ? modelWords(String(metadata.model)) : operation
+  const model = metadata.model ? modelWords(String(metadata.model)) : spec.name
   return { fallback, text: model, device }
 }
 

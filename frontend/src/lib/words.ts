@@ -1,6 +1,6 @@
 // An execution in a person's words: its status, how long it took, the options that matter, what ran and
 // the name its result downloads as. Display only: the facts are the server's.
-import { choiceLabel, OPERATIONS, PREVIEWS, type OptionValue } from './operations'
+import { choiceLabel, PREVIEWS, servedOperation, type OperationSpec, type OptionValue, type ServedOption } from './operations'
 
 const STATUS_WORDS: Record<string, string> = {
   RUNNING: 'Working',
@@ -28,26 +28,24 @@ export function durationWords(seconds: number): string {
   return m ? `${h} h ${m} min` : `${h} h`
 }
 
-// The options a card names, per operation: the one or two a person chose (the rest are in the details).
-const OPTIONS_THAT_MATTER: Record<string, string[]> = {
-  upscale: ['model', 'outscale'],
-  denoise: ['method', 'sigma'],
-  inpaint: ['method', 'use_ocr'],
-}
-
-function optionWords(name: string, value: OptionValue): string {
+// The words for a few options' values (the rest: a choice's served label, or the option's name and value).
+function optionWords(option: ServedOption | undefined, name: string, value: OptionValue): string {
   if (name === 'outscale') return `×${value}`
   if (name === 'sigma') return `noise level ${value}`
   if (name === 'use_ocr') return value ? 'text found by OCR' : 'mask as drawn'
-  return typeof value === 'string' ? choiceLabel(value) : `${name} ${String(value)}`
+  return typeof value === 'string' ? choiceLabel(option, value) : `${name} ${String(value)}`
 }
 
-/** "Fast, small model (animevideo v3) · ×2": the options that matter, as chosen; '' when all were defaults. */
-export function optionsThatMatter(operationName: string, options: Record<string, unknown>): string {
-  return (OPTIONS_THAT_MATTER[operationName] ?? [])
+/**
+ * "Fast, small model (animevideo v3) · ×2": the options the operation's summary names (served
+ * summary_options), as chosen; '' when all were defaults, or the server names none.
+ */
+export function optionsThatMatter(spec: OperationSpec, options: Record<string, unknown>): string {
+  return (spec.summaryOptions ?? [])
     .flatMap((name) => {
       const value = options[name]
-      return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? [optionWords(name, value)] : []
+      const option = spec.options.find((o) => o.name === name)
+      return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? [optionWords(option, name, value)] : []
     })
     .join(' · ')
 }
@@ -58,13 +56,14 @@ export function allOptions(options: Record<string, unknown>): string {
   return entries.length ? entries.map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(', ') : 'defaults'
 }
 
+/** The operation's served label; its name when not served. */
 export function operationWords(name: string): string {
-  return OPERATIONS.find((o) => o.name === name)?.label ?? name
+  return servedOperation(name).label
 }
 
-/** A preview run inside another operation's form (Find text's detect_text): not a run of its own to list. */
+/** A preview run inside another operation's form (served with preview_for): not a run of its own to list. */
 export function isPreview(name: string): boolean {
-  return name === 'detect_text' || PREVIEWS.some((p) => p.name === name)
+  return PREVIEWS.some((p) => p.name === name)
 }
 
 // Models and the classical methods standing in for them, by the names the jobs write in their metadata.
@@ -102,9 +101,9 @@ function modelTag(name: string): string {
 }
 
 /**
- * What a result downloads as: the original's name, the operation, the model and (for an upscale) the
- * scale: "cat-upscale-x4plus-x4.png" ("upscale-x4plus-x4.png" with no original name). The extension is the
- * result's own.
+ * What a result downloads as: the original's name, the operation, the model and (where the job or the
+ * options give one) the scale: "cat-upscale-x4plus-x4.png" ("upscale-x4plus-x4.png" with no original
+ * name). The extension is the result's own.
  */
 export function downloadFileName(
   original: string | null,
@@ -122,9 +121,7 @@ export function downloadFileName(
     ? weights.slice('fallback: '.length)
     : text(metadata?.model) || text(options.model) || text(options.method)
   const parts = [stem, operationName, model ? modelTag(model) : '']
-  if (operationName === 'upscale') {
-    const scale = metadata?.outscale ?? options.outscale ?? 4
-    parts.push(`x${scale}`)
-  }
+  const scale = metadata?.outscale ?? options.outscale
+  if (typeof scale === 'number') parts.push(`x${scale}`)
   return `${parts.filter(Boolean).join('-')}.${ext}`
 }
