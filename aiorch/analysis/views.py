@@ -24,27 +24,28 @@ class ProgressView(BaseModel):
     done: int = 0
     total: int = 0
     percent: float = 0.0
-    elapsed_s: float | None = None  # since the execution started (to its end once it has ended)
-    remaining_s: float | None = None  # left in the current job stage at its tile rate; None while unknown
+    elapsed_s: float | None = Field(default=None, description="Since the start (to the end once ended).")
+    # At the current stage's tile rate.
+    remaining_s: float | None = Field(default=None, description="Left in the current job stage; null: unknown.")
 
 
 class ErrorView(BaseModel):
     type: str
-    message: str
+    message: str = Field(description="Why it failed, in plain words.")
 
 
 class ResultLink(BaseModel):
     job: str
     key: str
     content_type: str
-    filename: str  # the name it downloads as (Content-Disposition), after the original when known
+    filename: str = Field(description="The name it downloads as (the link's Content-Disposition), after the original.")
 
 
 class ThumbnailLink(BaseModel):
     """The final job's thumbnail.webp (at most 256 px), for galleries: never the full result."""
 
     key: str
-    width: int
+    width: int = Field(description="At most 256 px, like the height; the result's aspect ratio.")
     height: int
 
 
@@ -55,12 +56,12 @@ class ImageView(BaseModel):
     index: int
     input_key: str
     original_name: str | None = None
-    status: str
+    status: str = Field(description="PENDING, RUNNING, SUCCEEDED, FAILED, or the batch's end for an unfinished one.")
     percent: float = 0.0
     stage: str | None = None
     results: list[ResultLink] = Field(default_factory=list)
     error: ErrorView | None = None
-    thumbnail: ThumbnailLink | None = None  # its job's thumbnail.webp, once it succeeded
+    thumbnail: ThumbnailLink | None = Field(default=None, description="Its job's thumbnail.webp, once it succeeded.")
 
 
 class ExecutionView(BaseModel):
@@ -68,32 +69,47 @@ class ExecutionView(BaseModel):
     operation: str
     status: ExecutionStatus
     current_state: str | None = None
-    # Where a RUNNING execution is, in the plain words its steps wrote to its index record
-    # (aiorch/index/stages.py: "queued for a GPU", "running upscale", "recording"), and when that was
-    # written; None once it has ended. The web app says from it what a run waits for.
-    stage: str | None = None
-    stage_at: datetime | None = None
+    # Written by the execution's own steps to its index record (aiorch/index/stages.py); the web app
+    # says from it what a run waits for.
+    stage: str | None = Field(
+        default=None,
+        description="Where a running execution is, in plain words: 'queued to validate', 'validating', "
+        "'queued for a GPU', 'running <job>', 'recording'; null once it has ended.",
+    )
+    stage_at: datetime | None = Field(default=None, description="When the stage was last written; null with it.")
     progress: ProgressView = Field(default_factory=ProgressView)
     started_at: datetime
     finished_at: datetime | None = None
     duration_s: float | None = None
     input_key: str
-    original_name: str | None = None  # the upload's own file name, sanitised, when it was given
+    # Sanitised.
+    original_name: str | None = Field(default=None, description="The upload's own file name, when it was given.")
     mask_key: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     error: ErrorView | None = None
     results: list[ResultLink] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    thumbnail: ThumbnailLink | None = None  # None when the job wrote none (older executions, fakes)
-    images: list[ImageView] = Field(default_factory=list)  # a batch's images, in order
-    # What the result is, in plain words, when it is not simply the operation's change: the final job's
-    # metadata.json "outcome" (inpaint without text: "No text found: nothing changed"); None otherwise.
-    outcome: str | None = None
-    unchanged: bool = False  # the final job returned the input as it was (its metadata's "unchanged")
-    retry_of: str | None = None  # the execution this one retries
-    retried_by: list[str] = Field(default_factory=list)  # the executions retrying this one, oldest first
-    estimated_cost_usd: float | None = None  # what it was expected to cost at submit
-    cost: RunCost | None = None  # what it cost, once recorded (its jobs' device seconds at their price)
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Each job's metadata.json, by job.")
+    # None also for older executions and fakes, whose jobs wrote none.
+    thumbnail: ThumbnailLink | None = Field(
+        default=None,
+        description="The final job's thumbnail.webp (at most 256 px), for galleries; null when it wrote none.",
+    )
+    images: list[ImageView] = Field(default_factory=list, description="A batch's images, in order (else empty).")
+    # The final job's metadata.json "outcome".
+    outcome: str | None = Field(
+        default=None,
+        description="What the result is, in plain words, when it is not simply the operation's change "
+        "(remove text on a photo without text: 'No text found: nothing changed'); null otherwise.",
+    )
+    # The final job's metadata.json "unchanged".
+    unchanged: bool = Field(default=False, description="true: the result is the input as it was.")
+    retry_of: str | None = Field(default=None, description="The execution this one retries (POST .../retry).")
+    retried_by: list[str] = Field(default_factory=list, description="The executions retrying this one, oldest first.")
+    estimated_cost_usd: float | None = Field(
+        default=None, description="What it was expected to cost at submit (charged to the month's budget then)."
+    )
+    # Its jobs' device seconds at their price.
+    cost: RunCost | None = Field(default=None, description="What it cost, once recorded; null before, or unknown.")
 
     def thumbnail_beside_results(self) -> ThumbnailLink | None:
         """The thumbnail the final job wrote beside its result, as its metadata.json names it; a batch's

@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from aiorch import keys
 from aiorch.analysis import AnalysisService
+from aiorch.analysis.views import ExecutionView, ResultLink, ThumbnailLink
 from aiorch.settings import Settings
 from aiorch.storage import Storage
 from lambdas.api import schemas
@@ -102,25 +103,44 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def dump(value: Any) -> dict[str, Any]:
-    if hasattr(value, "model_dump"):
-        return dict(value.model_dump(mode="json"))
-    return dict(value)
-
-
-def execution_json(ctx: ApiContext, request: Request, user: str, view: Any) -> dict[str, Any]:
+def execution_out(ctx: ApiContext, request: Request, user: str, view: ExecutionView) -> schemas.ExecutionOut:
     """An ExecutionView as the API shows it: with expiring links to the original, the results and the
-    thumbnail."""
-    out = dump(view)
+    thumbnail (shown in the page, never saved: no download name), for the execution and each image of
+    a batch."""
     here = base_url(request)
-    for shown in [out, *(out.get("images") or [])]:  # the execution, and each image of a batch
-        for result in shown.get("results") or []:
-            result["url"] = ctx.transfers.download_url(user, result["key"], here, filename=result.get("filename"))
-        input_key = shown.get("input_key")
-        if input_key and keys.is_under_user(input_key, user):
-            shown["input_url"] = ctx.transfers.download_url(user, input_key, here, filename=shown.get("original_name"))
-    for shown in [out, *(out.get("images") or [])]:
-        thumbnail = shown.get("thumbnail")
-        if thumbnail:  # shown in the page, never saved: no download name
-            thumbnail["url"] = ctx.transfers.download_url(user, thumbnail["key"], here)
-    return out
+
+    def results(links: list[ResultLink]) -> list[schemas.ResultOut]:
+        return [
+            schemas.ResultOut(
+                **link.model_dump(), url=ctx.transfers.download_url(user, link.key, here, filename=link.filename)
+            )
+            for link in links
+        ]
+
+    def thumbnail(link: ThumbnailLink | None) -> schemas.ThumbnailOut | None:
+        if link is None:
+            return None
+        return schemas.ThumbnailOut(**link.model_dump(), url=ctx.transfers.download_url(user, link.key, here))
+
+    def input_url(key: str, name: str | None) -> str | None:
+        if not (key and keys.is_under_user(key, user)):
+            return None
+        return ctx.transfers.download_url(user, key, here, filename=name)
+
+    linked = {"results", "thumbnail", "images"}
+    images = [
+        schemas.ImageOut(
+            **image.model_dump(exclude=linked),
+            results=results(image.results),
+            thumbnail=thumbnail(image.thumbnail),
+            input_url=input_url(image.input_key, image.original_name),
+        )
+        for image in view.images
+    ]
+    return schemas.ExecutionOut(
+        **view.model_dump(exclude=linked),
+        results=results(view.results),
+        thumbnail=thumbnail(view.thumbnail),
+        images=images,
+        input_url=input_url(view.input_key, view.original_name),
+    )

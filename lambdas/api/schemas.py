@@ -9,7 +9,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from aiorch.analysis.media import EXTENSION_FOR_CONTENT_TYPE
-from aiorch.contracts import BATCH_MAX_IMAGES, ExecutionStatus, Operation
+from aiorch.analysis.views import (
+    ErrorView,
+    ExecutionView,
+    ImageView,
+    ProgressView,
+    ResultLink,
+    ThumbnailLink,
+    UploadInfo,
+)
+from aiorch.contracts import BATCH_MAX_IMAGES, Operation, RunCost
 from aiorch.operations import Audience, OptionSpec, schema_for
 
 # What the browser may upload (the media tables' types): refused with 415 otherwise, so the schema
@@ -66,9 +75,7 @@ class UploadTargetOut(BaseModel):
     )
 
 
-class UploadOut(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+class UploadOut(UploadInfo):
     upload: str = Field(description="The key to pass as `upload` (or `mask`) to POST /image-ai-analysis.")
 
 
@@ -131,10 +138,15 @@ def _one_variant_per_operation(schema: dict[str, Any]) -> None:
                 "description": given.get("description", ""),
             }
         variant["required"] = [r for r in variant.get("required", []) if r not in ("upload", "uploads")]
-        variant["oneOf"] = [
-            {"required": ["upload"], "not": {"required": ["uploads"]}},
-            {"required": ["uploads"], "not": {"anyOf": [{"required": ["upload"]}, {"required": ["mask"]}]}},
-        ]
+        # Said with ``not`` rather than a oneOf beside the properties: generators (openapi-python-client)
+        # read an object with a oneOf as a union of its branches and lose the object's own fields.
+        variant["not"] = {
+            "anyOf": [
+                {"required": ["upload", "uploads"]},
+                {"required": ["uploads", "mask"]},
+                {"not": {"anyOf": [{"required": ["upload"]}, {"required": ["uploads"]}]}},
+            ]
+        }
         variants.append(variant)
     kept: dict[str, Any] = {key: schema[key] for key in ("title", "description") if key in schema}
     schema.clear()
@@ -219,117 +231,66 @@ class SubmittedOut(BaseModel):
 ANSWER = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
-class ProgressOut(BaseModel):
+def as_in_view(view: type[BaseModel], name: str) -> Any:
+    """The view's own field (default and description) for an answer that carries it with links added:
+    only the type changes, so the fact stays defined once, in the view. (A list of the linked kind
+    narrows the view's list, which mypy calls invariant: answers are built once and never appended to.)"""
+    field = view.model_fields[name]
+    if field.default_factory is not None:
+        return Field(default_factory=field.default_factory, description=field.description)
+    return Field(default=field.default, description=field.description)
+
+
+class ProgressOut(ProgressView):
     model_config = ANSWER
 
-    stage: str | None = None
-    done: int = 0
-    total: int = 0
-    percent: float = 0.0
-    elapsed_s: float | None = Field(default=None, description="Since the start (to the end once ended).")
-    remaining_s: float | None = Field(default=None, description="Left in the current job stage; null: unknown.")
 
-
-class ResultOut(BaseModel):
+class ResultOut(ResultLink):
     model_config = ANSWER
 
-    job: str
-    key: str
-    content_type: str
-    filename: str | None = Field(
-        default=None, description="The name it downloads as (the link's Content-Disposition), after the original."
-    )
     url: str = Field(description="An expiring download link.")
 
 
-class ThumbnailOut(BaseModel):
+class ThumbnailOut(ThumbnailLink):
     model_config = ANSWER
 
-    key: str
-    width: int = Field(description="At most 256 px, like the height; the result's aspect ratio.")
-    height: int
     url: str = Field(description="An expiring link to the WebP.")
 
 
-class ErrorOut(BaseModel):
+class ErrorOut(ErrorView):
     model_config = ANSWER
 
-    type: str
-    message: str = Field(description="Why it failed, in plain words.")
 
-
-class ImageOut(BaseModel):
+class ImageOut(ImageView):
     """One image of a batch."""
 
     model_config = ANSWER
 
-    index: int
-    input_key: str
-    original_name: str | None = None
-    status: str = Field(description="PENDING, RUNNING, SUCCEEDED, FAILED, or the batch's end for an unfinished one.")
-    percent: float = 0.0
-    stage: str | None = None
-    results: list[ResultOut] = Field(default_factory=list)
-    error: ErrorOut | None = None
+    results: list[ResultOut] = as_in_view(ImageView, "results")  # type: ignore[assignment]
+    error: ErrorOut | None = as_in_view(ImageView, "error")
+    thumbnail: ThumbnailOut | None = as_in_view(ImageView, "thumbnail")
     input_url: str | None = Field(default=None, description="An expiring link to this original image.")
-    thumbnail: ThumbnailOut | None = Field(default=None, description="Its job's thumbnail.webp, once it succeeded.")
 
 
-class CostOut(BaseModel):
+class CostOut(RunCost):
     """What a run cost: its jobs' device seconds at the price per second of the machine they ran on."""
 
     model_config = ANSWER
 
-    usd: float = Field(description="The cost in US dollars; 0 for a free (local) run.")
-    device_seconds: float = Field(description="The jobs' run time, spawn to metadata, summed.")
-    usd_per_second: float
-    instance_type: str = Field(description="The instance type priced, or 'local'.")
-    capacity: str = Field(description="on-demand, spot or local.")
-    price_source: str = Field(description="Where the price came from; a stand-in starts with 'fallback:'.")
 
+class ExecutionOut(ExecutionView):
+    """An execution as the API answers it: the service's view with expiring links to the original, the
+    results and the thumbnails."""
 
-class ExecutionOut(BaseModel):
     model_config = ANSWER
 
-    execution_id: str
-    operation: str
-    status: ExecutionStatus
-    current_state: str | None = None
-    stage: str | None = Field(
-        default=None,
-        description="Where a running execution is, in plain words: 'queued to validate', 'validating', "
-        "'queued for a GPU', 'running <job>', 'recording'; null once it has ended.",
-    )
-    stage_at: datetime | None = Field(default=None, description="When the stage was last written; null with it.")
-    progress: ProgressOut = Field(default_factory=ProgressOut)
-    started_at: datetime
-    finished_at: datetime | None = None
-    duration_s: float | None = None
-    input_key: str
-    original_name: str | None = Field(default=None, description="The upload's own file name, when it was given.")
-    mask_key: str | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
-    error: ErrorOut | None = None
-    results: list[ResultOut] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict, description="Each job's metadata.json, by job.")
-    thumbnail: ThumbnailOut | None = Field(
-        default=None,
-        description="The final job's thumbnail.webp (at most 256 px), for galleries; null when it wrote none.",
-    )
+    progress: ProgressOut = as_in_view(ExecutionView, "progress")
+    error: ErrorOut | None = as_in_view(ExecutionView, "error")
+    results: list[ResultOut] = as_in_view(ExecutionView, "results")  # type: ignore[assignment]
+    thumbnail: ThumbnailOut | None = as_in_view(ExecutionView, "thumbnail")
+    images: list[ImageOut] = as_in_view(ExecutionView, "images")  # type: ignore[assignment]
+    cost: CostOut | None = as_in_view(ExecutionView, "cost")
     input_url: str | None = Field(default=None, description="An expiring link to the original image.")
-    images: list[ImageOut] = Field(default_factory=list, description="A batch's images, in order (else empty).")
-    outcome: str | None = Field(
-        default=None,
-        description="What the result is, in plain words, when it is not simply the operation's change "
-        "(remove text on a photo without text: 'No text found: nothing changed'); null otherwise.",
-    )
-    unchanged: bool = Field(default=False, description="true: the result is the input as it was.")
-    retry_of: str | None = Field(default=None, description="The execution this one retries (POST .../retry).")
-    retried_by: list[str] = Field(default_factory=list, description="The executions retrying this one, oldest first.")
-    estimated_cost_usd: float | None = Field(
-        default=None, description="What it was expected to cost at submit (charged to the month's budget then)."
-    )
-    cost: CostOut | None = Field(default=None, description="What it cost, once recorded; null before, or unknown.")
 
 
 class ExecutionPage(BaseModel):

@@ -9,7 +9,7 @@ first poll, through the same addresses.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
@@ -23,7 +23,7 @@ from lambdas.api import schemas
 from lambdas.api.context import UNAUTHORIZED, Analyst, Ctx
 from lambdas.api.problems import Problem
 
-router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
+router = APIRouter(tags=["analytics"], responses=UNAUTHORIZED)
 
 
 def run_limiter(request: Request, per_minute: int) -> RateLimiter:
@@ -43,20 +43,23 @@ def run_url(name: str, query_id: str) -> str:
     return f"/analytics/queries/{name}/runs/{query_id}"
 
 
-@router.get("/analytics/queries", response_model=schemas.NamedQueries, tags=["analytics"], responses={403: {}})
-def analytics_queries(_: Analyst) -> dict[str, Any]:
+def running(name: str, query_id: str) -> schemas.QueryRun:
+    return schemas.QueryRun(name=name, query_id=query_id, state="RUNNING", answer_url=run_url(name, query_id))
+
+
+@router.get("/analytics/queries", response_model=schemas.NamedQueries, responses={403: {}})
+def analytics_queries(_: Analyst) -> schemas.NamedQueries:
     """The analysts' named queries (analytics/queries/*.sql)."""
-    return {"queries": list_named_queries()}
+    return schemas.NamedQueries.model_validate({"queries": list_named_queries()})
 
 
 @router.post(
     "/analytics/queries/{name}/runs",
     status_code=202,
     response_model=schemas.QueryRun,
-    tags=["analytics"],
     responses={403: {}, 404: {}, 429: {"description": "Too many runs this minute (Retry-After says when)."}},
 )
-def start_query(ctx: Ctx, request: Request, analyst: Analyst, name: QueryName) -> dict[str, Any]:
+def start_query(ctx: Ctx, request: Request, analyst: Analyst, name: QueryName) -> schemas.QueryRun:
     """Start one named query; poll ``answer_url`` for its answer."""
     wait_s = run_limiter(request, ctx.settings.analytics_runs_per_minute).acquire(analyst.user)
     if wait_s > 0:
@@ -72,16 +75,15 @@ def start_query(ctx: Ctx, request: Request, analyst: Analyst, name: QueryName) -
         raise Problem(404, f"there is no named query {name!r}") from exc
     except AnalyticsQueryError as exc:
         raise Problem(500, f"the query {name!r} could not be started: {exc}") from exc
-    return {"name": name, "query_id": query_id, "state": "RUNNING", "answer_url": run_url(name, query_id)}
+    return running(name, query_id)
 
 
 @router.get(
     "/analytics/queries/{name}/runs/{query_id}",
     response_model=schemas.QueryAnswer,
-    tags=["analytics"],
     responses={202: {"model": schemas.QueryRun, "description": "Still running: poll again."}, 403: {}, 404: {}},
 )
-def query_answer(ctx: Ctx, _: Analyst, name: QueryName, query_id: QueryId) -> Any:
+def query_answer(ctx: Ctx, _: Analyst, name: QueryName, query_id: QueryId) -> schemas.QueryAnswer | JSONResponse:
     """The answer of a started query (200), or 202 while it runs."""
     try:
         answer = named_query_answer(name, query_id, ctx.settings)
@@ -93,6 +95,6 @@ def query_answer(ctx: Ctx, _: Analyst, name: QueryName, query_id: QueryId) -> An
         # A named query that cannot be answered is our fault, not the caller's: say why.
         raise Problem(500, f"the query {name!r} could not be answered: {exc}") from exc
     if answer is None:
-        running = {"name": name, "query_id": query_id, "state": "RUNNING", "answer_url": run_url(name, query_id)}
-        return JSONResponse(running, status_code=202, headers={"Retry-After": "2"})
-    return {"name": name, "query_id": query_id, "state": "SUCCEEDED", **answer}
+        still = running(name, query_id).model_dump(mode="json")
+        return JSONResponse(still, status_code=202, headers={"Retry-After": "2"})
+    return schemas.QueryAnswer(name=name, query_id=query_id, state="SUCCEEDED", **answer)

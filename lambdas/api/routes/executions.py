@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
@@ -23,12 +23,12 @@ from lambdas.api.context import (
     User,
     base_url,
     current_principal,
-    execution_json,
+    execution_out,
 )
 from lambdas.api.problems import Problem
 from lambdas.api.routes.webhooks import subscribe_webhook, webhook_policy
 
-router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
+router = APIRouter(tags=["analyses"], responses=UNAUTHORIZED)
 
 
 @router.post(
@@ -61,7 +61,7 @@ def submit(
         str | None,
         Header(pattern=schemas.ID_PATTERN, description="The same key returns the same execution."),
     ] = None,
-) -> dict[str, Any]:
+) -> schemas.SubmittedOut:
     if body.webhook is not None:
         webhook_policy(ctx, body.webhook.url)  # 400 before anything starts
     refuse_keys_that_are_no_images(user, body)
@@ -72,13 +72,13 @@ def submit(
     response.headers["Location"] = link
     if body.webhook is not None:
         subscribe_webhook(ctx, record, body.webhook.url, body.webhook.events, link)
-    return {
-        "execution_id": record.execution_id,
-        "status": str(record.status),
-        "operation": str(record.operation),
-        "created_at": record.created_at.isoformat(),
-        "links": {"self": link, "events": f"{link}/events"},
-    }
+    return schemas.SubmittedOut(
+        execution_id=record.execution_id,
+        status=str(record.status),
+        operation=str(record.operation),
+        created_at=record.created_at.isoformat(),
+        links={"self": link, "events": f"{link}/events"},
+    )
 
 
 def refuse_keys_that_are_no_images(user: str, body: schemas.AnalysisIn) -> None:
@@ -100,16 +100,18 @@ def list_executions(
     user: User,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=256)] = None,
-) -> dict[str, Any]:
+) -> schemas.ExecutionPage:
     """The user's executions, newest first."""
     views, next_cursor = ctx.service.list_executions(user, limit=limit, cursor=cursor)
-    return {"items": [execution_json(ctx, request, user, v) for v in views], "next_cursor": next_cursor}
+    return schemas.ExecutionPage(items=[execution_out(ctx, request, user, v) for v in views], next_cursor=next_cursor)
 
 
 @router.get(
     "/image-ai-analysis/{execution_id}", response_model=schemas.ExecutionOut, responses={404: {}, **STATES_DOWN}
 )
-def get_execution(ctx: Ctx, request: Request, response: Response, user: User, execution_id: ExecutionId) -> Any:
+def get_execution(
+    ctx: Ctx, request: Request, response: Response, user: User, execution_id: ExecutionId
+) -> schemas.ExecutionOut | Response:
     # From the index and the job's progress.json. A weak ETag and Cache-Control: no-cache; If-None-Match
     # with the same tag answers 304 with no body (lambdas/api/etag.py). (A comment, not a docstring: the
     # docstring would change the served OpenAPI document the front end's types are generated from.)
@@ -118,7 +120,7 @@ def get_execution(ctx: Ctx, request: Request, response: Response, user: User, ex
     if etag.matches(request, tag):
         return etag.not_modified(tag)
     etag.tag(response, tag)
-    return execution_json(ctx, request, user, view)
+    return execution_out(ctx, request, user, view)
 
 
 @router.post(
@@ -126,10 +128,10 @@ def get_execution(ctx: Ctx, request: Request, response: Response, user: User, ex
     response_model=schemas.ExecutionOut,
     responses={404: {}, **STATES_DOWN},
 )
-def cancel_execution(ctx: Ctx, request: Request, user: User, execution_id: ExecutionId) -> dict[str, Any]:
+def cancel_execution(ctx: Ctx, request: Request, user: User, execution_id: ExecutionId) -> schemas.ExecutionOut:
     """Cancel: stop the execution and its job. It stays in the history as ABORTED (or as it ended, if it
     ended first), and GET keeps answering it; DELETE removes it."""
-    return execution_json(ctx, request, user, ctx.service.cancel(user, execution_id))
+    return execution_out(ctx, request, user, ctx.service.cancel(user, execution_id))
 
 
 @router.delete(
@@ -156,6 +158,7 @@ def current_operator(principal: Principal = Depends(current_principal)) -> str:
 @router.get(
     "/image-ai-analysis/{execution_id}/events",
     response_model=schemas.EventsOut,
+    tags=["ops"],
     response_model_exclude_unset=True,  # each event keeps only the details Step Functions gave it
     responses={
         403: {"description": "Not in the operators group."},
@@ -165,6 +168,7 @@ def current_operator(principal: Principal = Depends(current_principal)) -> str:
 )
 def execution_events(
     ctx: Ctx, execution_id: ExecutionId, user: Annotated[str, Depends(current_operator)]
-) -> dict[str, Any]:
+) -> schemas.EventsOut:
     """The execution's state-by-state history (for the Ops page, operators only)."""
-    return {"execution_id": execution_id, "events": ctx.service.history(user, execution_id)}
+    events = [schemas.HistoryEventOut.model_validate(e) for e in ctx.service.history(user, execution_id)]
+    return schemas.EventsOut(execution_id=execution_id, events=events)

@@ -21,16 +21,16 @@ from lambdas.api import schemas
 from lambdas.api.context import Ctx
 from lambdas.api.problems import problem_response
 
-router = APIRouter(tags=["public"])
+router = APIRouter()
 
 
-@router.get("/healthz", response_model=schemas.HealthOut)
-def healthz(ctx: Ctx) -> dict[str, str]:
-    return {
-        "status": "ok",
-        "auth": "local" if ctx.local_issuer else "cognito",
-        "storage": "s3" if ctx.transfers.presigned else "local",
-    }
+@router.get("/healthz", response_model=schemas.HealthOut, tags=["health"])
+def healthz(ctx: Ctx) -> schemas.HealthOut:
+    return schemas.HealthOut(
+        status="ok",
+        auth="local" if ctx.local_issuer else "cognito",
+        storage="s3" if ctx.transfers.presigned else "local",
+    )
 
 
 READY_TTL_S = 2.0
@@ -74,6 +74,7 @@ def readiness(ctx: Any) -> dict[str, Any]:
 
 @router.get(
     "/readyz",
+    tags=["health"],
     responses={503: {"description": "The states service or storage is down; the body says which and why."}},
 )
 def readyz(ctx: Ctx) -> JSONResponse:
@@ -97,7 +98,7 @@ def frontend_config() -> dict[str, str]:
     return {"api_base_url": ""}
 
 
-@router.get("/.well-known/jwks.json", responses={307: {"description": "Cognito serves the keys."}})
+@router.get("/.well-known/jwks.json", tags=["auth"], responses={307: {"description": "Cognito serves the keys."}})
 def jwks(ctx: Ctx) -> Any:
     if ctx.local_issuer is None:
         assert ctx.settings.auth_issuer is not None

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from aiorch.operations import OperationOut, served_operations
 from lambdas.api.context import Ctx
 
-router = APIRouter(tags=["public"])
+router = APIRouter(tags=["operations"])
 
 
 @router.get("/operations", response_model=list[OperationOut])

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from aiorch.analysis.retry import retry
 from aiorch.webhooks import Webhooks
 from lambdas.api import schemas
-from lambdas.api.context import STATES_DOWN, UNAUTHORIZED, Ctx, ExecutionId, User, base_url, execution_json
+from lambdas.api.context import STATES_DOWN, UNAUTHORIZED, Ctx, ExecutionId, User, base_url, execution_out
 from lambdas.api.routes.webhooks import subscribe_webhook
 
-router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
+router = APIRouter(tags=["analyses"], responses=UNAUTHORIZED)
 
 
 @router.post(
@@ -28,7 +26,9 @@ router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
         **STATES_DOWN,
     },
 )
-def retry_execution(ctx: Ctx, request: Request, response: Response, user: User, execution_id: ExecutionId) -> Any:
+def retry_execution(
+    ctx: Ctx, request: Request, response: Response, user: User, execution_id: ExecutionId
+) -> schemas.ExecutionOut:
     """Start a failed, aborted or timed-out execution again, with the same inputs and options, as a new
     execution (its `retry_of` names this one; this one's `retried_by` lists it). A batch retries only its
     images that did not succeed. Its webhook, if it had one, follows the new execution too."""
@@ -38,4 +38,4 @@ def retry_execution(ctx: Ctx, request: Request, response: Response, user: User, 
     subscription = Webhooks(ctx.settings, ctx.storage).subscription(user, execution_id)
     if subscription is not None:
         subscribe_webhook(ctx, new, subscription["url"], subscription.get("events", []), link)
-    return execution_json(ctx, request, user, ctx.service.view(new))
+    return execution_out(ctx, request, user, ctx.service.view(new))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -35,7 +35,7 @@ STATE_COOKIE_MAX_AGE_S = 600  # one trip through the Hosted UI
 COOKIE_PATH = "/authorize"
 DAY_S = 24 * 3600
 
-router = APIRouter(tags=["public"])
+router = APIRouter(tags=["auth"])
 
 
 def refresh_cookie_max_age_s(settings: Settings) -> int:
@@ -89,7 +89,7 @@ def authorize(
         str | None,
         Query(max_length=256, description="The OAuth state the Hosted UI sent back; must match the sign-in's."),
     ] = None,
-) -> Any:
+) -> schemas.TokensOut | JSONResponse:
     """The session's tokens: locally the local user's (loopback only); with Cognito, from a code or the
     refresh cookie."""
     settings = ctx.settings
@@ -104,12 +104,12 @@ def authorize(
             # A page whose own name resolves to 127.0.0.1 (DNS rebinding) must not get the local user's token.
             raise Problem(403, "automatic sign-in answers only pages opened at 127.0.0.1 or localhost")
         user = settings.local_user
-        return {
-            "access_token": ctx.local_issuer.issue(user),
-            "id_token": ctx.local_issuer.issue(user, token_use="id"),
-            "expires_in": settings.local_token_ttl_s,
-            "user": user,
-        }
+        return schemas.TokensOut(
+            access_token=ctx.local_issuer.issue(user),
+            id_token=ctx.local_issuer.issue(user, token_use="id"),
+            expires_in=settings.local_token_ttl_s,
+            user=user,
+        )
     if ctx.cognito is None:
         raise Problem(403, "this deployment has no Hosted UI configured (auth_domain)")
     refresh_token = request.cookies.get(REFRESH_COOKIE)
@@ -135,22 +135,21 @@ def authorize(
         _set_cookie(response, REFRESH_COOKIE, body["refresh_token"], refresh_cookie_max_age_s(settings))
     if code:
         _clear_cookie(response, STATE_COOKIE)  # the round trip is over
-    return {
-        "access_token": body["access_token"],
-        "id_token": body.get("id_token"),
-        "expires_in": int(body.get("expires_in", 3600)),
-        "user": user,
-    }
+    return schemas.TokensOut(
+        access_token=body["access_token"],
+        id_token=body.get("id_token"),
+        expires_in=int(body.get("expires_in", 3600)),
+        user=user,
+    )
 
 
 @router.delete("/authorize", response_model=schemas.SignedOut)
-def sign_out(ctx: Ctx, request: Request) -> JSONResponse:
+def sign_out(ctx: Ctx, request: Request, response: Response) -> schemas.SignedOut:
     """Sign out: the refresh token is revoked at Cognito and its cookie cleared; ``logout_url`` (Cognito's
     /logout, null locally) ends the Hosted UI's session too, so the next sign-in asks for the password."""
     refresh_token = request.cookies.get(REFRESH_COOKIE)
     revoked = bool(refresh_token and ctx.cognito is not None and ctx.cognito.revoke(refresh_token))
     logout_url = ctx.cognito.logout_url() if ctx.cognito is not None else None
-    response = JSONResponse({"revoked": revoked, "logout_url": logout_url})
     _clear_cookie(response, REFRESH_COOKIE)
     _clear_cookie(response, STATE_COOKIE)
-    return response
+    return schemas.SignedOut(revoked=revoked, logout_url=logout_url)

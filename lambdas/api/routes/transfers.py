@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request
 from fastapi import Path as PathParam
@@ -14,18 +14,19 @@ from aiorch.analysis import CONTENT_TYPES
 from aiorch.analysis.media import UNSUPPORTED_CONTENT_TYPES, unsupported_in_words
 from aiorch.storage import NotFound
 from lambdas.api import schemas
-from lambdas.api.context import NOT_JSON, STORAGE_FULL, UNAUTHORIZED, Ctx, JsonBody, User, base_url, dump
+from lambdas.api.context import NOT_JSON, STORAGE_FULL, UNAUTHORIZED, Ctx, JsonBody, User, base_url
 from lambdas.api.problems import Problem
 from lambdas.api.transfers import UPLOAD_CONTENT_TYPES, content_disposition
 
-public = APIRouter(tags=["public"])
-router = APIRouter(tags=["image-ai-analysis"], responses=UNAUTHORIZED)
+public = APIRouter()
+router = APIRouter(tags=["uploads"], responses=UNAUTHORIZED)
 
 ACCEPTED_TYPES_IN_WORDS = ", ".join(sorted(UPLOAD_CONTENT_TYPES))
 
 
 @public.post(
     "/local-uploads/{token}",
+    tags=["uploads"],
     status_code=201,
     response_model=schemas.UploadOut,
     responses={
@@ -39,7 +40,8 @@ def local_upload(
     ctx: Ctx,
     request: Request,
     token: Annotated[str, PathParam(max_length=4096)],
-    file: Annotated[bytes, File(description="The image.")],
+    # format binary: generators (openapi-python-client) type it as a file, not as text.
+    file: Annotated[bytes, File(description="The image.", json_schema_extra={"format": "binary"})],
     content_type: Annotated[
         str,
         Form(
@@ -49,7 +51,7 @@ def local_upload(
             json_schema_extra=schemas.UPLOAD_CONTENT_TYPE_SCHEMA,
         ),
     ],
-) -> dict[str, Any]:
+) -> schemas.UploadOut:
     """The local stand-in for a presigned S3 POST: the token carries the user, type and size limits."""
     claims = ctx.transfers.signer.read("upload", token)
     if content_type != claims["ct"]:
@@ -60,13 +62,12 @@ def local_upload(
         raise Problem(400, "the uploaded file is empty")
     with ctx.transfers.signer.use_once(claims):
         info = ctx.service.store_upload(claims["user"], file, content_type, original_name=claims.get("name"))
-    out = dump(info)
-    out["upload"] = out.get("upload") or out["key"]
-    return out
+    return schemas.UploadOut(**info.model_dump(), upload=info.key)
 
 
 @public.get(
     "/downloads/{token}",
+    tags=["downloads"],
     response_class=Response,
     responses={
         200: {
@@ -109,7 +110,7 @@ def download(ctx: Ctx, token: Annotated[str, PathParam(max_length=4096)]) -> Res
         415: {"description": f"The body is not JSON, or content_type is not one of {ACCEPTED_TYPES_IN_WORDS}."},
     },
 )
-def create_upload(ctx: Ctx, request: Request, user: User, body: schemas.UploadRequest) -> dict[str, Any]:
+def create_upload(ctx: Ctx, request: Request, user: User, body: schemas.UploadRequest) -> schemas.UploadTargetOut:
     """Where to send an image: a presigned S3 POST in AWS, a signed local URL on one machine."""
     if body.content_type in UNSUPPORTED_CONTENT_TYPES:
         raise Problem(415, unsupported_in_words(UNSUPPORTED_CONTENT_TYPES[body.content_type]))
@@ -119,4 +120,4 @@ def create_upload(ctx: Ctx, request: Request, user: User, body: schemas.UploadRe
     if target.upload is not None and body.filename:
         # S3: the browser posts straight to the bucket, so the name is kept now, under the known key.
         ctx.service.remember_original_name(target.upload, body.filename)
-    return {**target.__dict__}
+    return schemas.UploadTargetOut.model_validate(target.__dict__)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -55,15 +54,17 @@ def subscribe_webhook(ctx: ApiContext, record: ExecutionRecord, url: str, events
 
 
 @router.get("/webhooks/secret", response_model=WebhookSecretOut)
-def webhook_secret(ctx: Ctx, user: User) -> dict[str, Any]:
+def webhook_secret(ctx: Ctx, user: User) -> WebhookSecretOut:
     """Your webhook signing secret (created on first read)."""
-    return {"secret": SecretStore(ctx.settings, ctx.storage).get(user)}
+    secret = SecretStore(ctx.settings, ctx.storage).get(user)
+    assert secret is not None  # get creates it when there is none
+    return WebhookSecretOut(secret=secret)
 
 
 @router.post("/webhooks/secret/rotate", response_model=WebhookSecretOut)
-def rotate_webhook_secret(ctx: Ctx, user: User) -> dict[str, Any]:
+def rotate_webhook_secret(ctx: Ctx, user: User) -> WebhookSecretOut:
     """A new secret; deliveries from now on are signed with it."""
-    return {"secret": SecretStore(ctx.settings, ctx.storage).rotate(user)}
+    return WebhookSecretOut(secret=SecretStore(ctx.settings, ctx.storage).rotate(user))
 
 
 @router.get(
@@ -71,11 +72,9 @@ def rotate_webhook_secret(ctx: Ctx, user: User) -> dict[str, Any]:
     response_model=WebhookDeliveriesOut,
     responses={404: {}},
 )
-def webhook_deliveries(ctx: Ctx, user: User, execution_id: ExecutionId) -> dict[str, Any]:
+def webhook_deliveries(ctx: Ctx, user: User, execution_id: ExecutionId) -> WebhookDeliveriesOut:
     """Each attempt to deliver this execution's webhook events: when, the answer's status code, the error."""
     if ctx.service.index.get(user, execution_id) is None:  # another user's looks exactly like a missing one
         raise NotFoundError(f"no execution {execution_id!r}")
-    return {
-        "execution_id": execution_id,
-        "deliveries": Webhooks(ctx.settings, ctx.storage).deliveries(user, execution_id),
-    }
+    deliveries = Webhooks(ctx.settings, ctx.storage).deliveries(user, execution_id)
+    return WebhookDeliveriesOut.model_validate({"execution_id": execution_id, "deliveries": deliveries})
