@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from aiorch.contracts import Operation
@@ -55,6 +56,35 @@ def test_the_submit_body_is_one_named_schema_per_operation_under_a_discriminator
         assert "operation" in variant["required"]
         assert variant["properties"]["options"] == options_json_schema(operation)  # aiorch's option schema
     assert variant_name(Operation.detect_text) == "DetectTextIn"
+
+
+def test_each_submit_variant_is_one_object_that_generators_type(document: dict[str, Any]) -> None:
+    """No oneOf/anyOf beside a variant's properties (openapi-python-client reads such an object as an
+    untyped union of its branches); its one-image-or-batch rule is said with ``not`` and still holds."""
+    schemas = document["components"]["schemas"]
+    for operation in Operation:
+        variant = schemas[variant_name(operation)]
+        assert variant["type"] == "object"
+        assert not {"oneOf", "anyOf", "allOf"} & set(variant), variant_name(operation)
+        rule = Draft202012Validator(variant)
+        one = {"operation": operation.value, "upload": "uploads/alice/x/original.png"}
+        batch = {"operation": operation.value, "uploads": ["uploads/alice/x/original.png"]}
+        assert rule.is_valid(one) and rule.is_valid(batch)
+        assert not rule.is_valid({"operation": operation.value})  # neither
+        assert not rule.is_valid({**one, **batch})  # both
+        if "mask" in variant["properties"]:
+            assert rule.is_valid({**one, "mask": "uploads/alice/m/original.png"})
+            assert not rule.is_valid({**batch, "mask": "uploads/alice/m/original.png"})  # a batch takes no mask
+
+
+def test_tags_group_operations_by_concern(document: dict[str, Any]) -> None:
+    """A generator puts each operation in a module named after its first tag (api/analyses/...)."""
+    first_tag = {op["operationId"]: op["tags"][0] for op in operations(document)}
+    assert first_tag["submitAnalysis"] == first_tag["getExecution"] == first_tag["cancelExecution"] == "analyses"
+    assert first_tag["createUpload"] == "uploads"
+    assert first_tag["listOperations"] == "operations"
+    assert first_tag["authorize"] == "auth"
+    assert first_tag["getHealth"] == "health"
 
 
 @pytest.mark.parametrize(
