@@ -96,6 +96,24 @@ describe('OperationPicker', () => {
     expect(advanced()).toEqual(['context_px', 'radius', 'max_side', 'precision'])
   })
 
+  it('offers an operation the server adds, in its served words and options, with no code for it', async () => {
+    const denoise = (served as ServedOperation[]).find((o) => o.name === 'denoise')!
+    const added = { ...denoise, name: 'colourise', label: 'Colourise', description: 'Adds colour.', summary_options: ['method'] }
+    useServedOperations([...(served as ServedOperation[]), added as ServedOperation])
+    picker$ = picker()
+    const tab = picker$.get('[data-testid="operation-colourise"]')
+    expect(tab.element.parentElement!.textContent!.trim()).toBe('Colourise')
+    await tab.setValue(true)
+    expect(picker$.get('.description').text()).toBe('Adds colour.')
+    expect(plain()).toEqual(['method', 'format'])
+    const method = picker$.get('select[name="method"]').findAll('option').map((o) => o.text())
+    expect(method).toContain('Total variation (classical)') // the served choice label
+    useServedOperations(served as ServedOperation[]) // served no more: nothing drawn for it, nothing thrown
+    await flushPromises()
+    expect(fields()).toEqual([])
+    picker$.unmount()
+  })
+
   it('draws no options before the schema arrives, and redraws when it does', async () => {
     useServedOperations((served as ServedOperation[]).map((op) => ({ ...op, options: [] })))
     picker$ = picker('inpaint')
