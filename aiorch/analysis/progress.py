@@ -33,12 +33,15 @@ __all__ = [
     "JOB_FOR_STATE",
     "JOB_PHASE_WEIGHTS",
     "STATE_FOR_JOB",
+    "Place",
     "as_percent",
+    "furthest",
     "image_fraction",
     "job_fraction",
     "progress_view",
     "run_fraction",
     "stage_remaining_s",
+    "state_fraction",
 ]
 
 FINISHED_STAGE = JobStage.done.value  # the last write of a finished job
@@ -109,6 +112,43 @@ def stage_remaining_s(job_progress: JobProgress, now: datetime) -> float | None:
     return round(max(0.0, left_at_update - (now - job_progress.updated_at).total_seconds()), 1)
 
 
+def _steps(operation: Operation) -> list[str]:
+    """The run's row of steps: ValidateInput, the operation's jobs, RecordResult."""
+    return ["ValidateInput", *(j.value for j in JOBS_FOR_OPERATION.get(operation, ())), "RecordResult"]
+
+
+def state_fraction(operation: Operation, state: str | None, job_progress: JobProgress | None) -> float:
+    """How far through its run (0..1) a run is that is in ``state`` with its job at ``job_progress``."""
+    steps = _steps(operation)
+    job = JOB_FOR_STATE.get(state or "")
+    if job is not None and job.value in steps:
+        position, fraction = steps.index(job.value), job_fraction(job_progress)
+    elif state in _AFTER_JOB and _AFTER_JOB[state].value in steps:
+        position, fraction = steps.index(_AFTER_JOB[state].value), 1.0
+    elif state == "ChooseOperation":  # validated, no job begun
+        position, fraction = 0, 1.0
+    elif state == "RecordResult":
+        position, fraction = len(steps) - 1, 0.5
+    elif state == "Succeeded":  # recorded, and read a moment before the index says it ended: not back to 0
+        position, fraction = len(steps) - 1, 0.95
+    else:
+        position, fraction = 0, 0.0
+    return run_fraction(position, len(steps), fraction)
+
+
+Place = tuple[str | None, JobProgress | None]  # a state and its job's progress.json (None outside a job)
+
+
+def furthest(operation: Operation, places: Sequence[Place]) -> Place:
+    """Of the places a run's records put it, the furthest along (the first of equals).
+
+    The index's last state and the jobs' progress.json are written by different writers (the steps, Batch's
+    state-change events, the jobs themselves) and may be read out of order: a job can have written "done"
+    before the event saying it started is recorded. The run is at least as far as any of them says, so
+    the bar does not fall back to an older state's place."""
+    return max(places, key=lambda place: state_fraction(operation, *place))
+
+
 def progress_view(
     operation: Operation,
     state: str | None,
@@ -120,36 +160,25 @@ def progress_view(
 ) -> ProgressView:
     """The stage, the percentage, the time so far and, inside a job stage, an estimate of the time it has left.
 
-    ``image_fractions``: a batch's images, each 0..1 (image_fraction; an ended image 1): while the batch's
-    images run, they fill the jobs' share of the bar together."""
+    ``image_fractions``: a batch's images, each 0..1 (image_fraction; an ended image 1): once the batch's
+    images run, they fill the jobs' share of the bar together (the state's own place where that is
+    further, e.g. recording)."""
     if succeeded:
         return ProgressView(stage="done", done=1, total=1, percent=100.0, elapsed_s=elapsed_s, remaining_s=0.0)
-    jobs = [j.value for j in JOBS_FOR_OPERATION.get(operation, ())]
-    steps = ["ValidateInput", *jobs, "RecordResult"]
+    steps = _steps(operation)
     job = JOB_FOR_STATE.get(state or "")
+    fraction = state_fraction(operation, state, job_progress)
     progress = ProgressView(stage=state, elapsed_s=elapsed_s)
-    if image_fractions is not None and (state in BATCH_STATES or job is not None):
-        mean = sum(image_fractions) / len(image_fractions) if image_fractions else 0.0
-        whole = 1 + mean * len(jobs)  # the batch's jobs' share, filled by its images
-        position, fraction = int(whole), whole - int(whole)
-    elif job is not None and job.value in steps:
-        fraction = job_fraction(job_progress)
-        if job_progress is not None:
-            progress = ProgressView(
-                stage=job_progress.stage, done=job_progress.done, total=job_progress.total, elapsed_s=elapsed_s
-            )
-            if now is not None:
-                progress.remaining_s = stage_remaining_s(job_progress, now)
-        position = steps.index(job.value)
-    elif state in _AFTER_JOB and _AFTER_JOB[state].value in steps:
-        position, fraction = steps.index(_AFTER_JOB[state].value), 1.0
-    elif state == "ChooseOperation":  # validated, no job begun
-        position, fraction = 0, 1.0
-    elif state == "RecordResult":
-        position, fraction = len(steps) - 1, 0.5
-    elif state == "Succeeded":  # recorded, and read a moment before the index says it ended: not back to 0
-        position, fraction = len(steps) - 1, 0.95
-    else:
-        position, fraction = 0, 0.0
-    progress.percent = as_percent(run_fraction(position, len(steps), fraction))
+    if image_fractions is not None:
+        # An image's progress shows its job has begun, even when the index still says validating.
+        if state in BATCH_STATES or job is not None or any(f > 0 for f in image_fractions):
+            mean = sum(image_fractions) / len(image_fractions) if image_fractions else 0.0
+            fraction = max(fraction, (1 + mean * (len(steps) - 2)) / len(steps))  # the jobs' share, by its images
+    elif job is not None and job.value in steps and job_progress is not None:
+        progress = ProgressView(
+            stage=job_progress.stage, done=job_progress.done, total=job_progress.total, elapsed_s=elapsed_s
+        )
+        if now is not None:
+            progress.remaining_s = stage_remaining_s(job_progress, now)
+    progress.percent = as_percent(fraction)
     return progress

@@ -35,7 +35,7 @@ from aiorch.analysis.errors import (
 )
 from aiorch.analysis.media import EXTENSIONS, content_type_for, sniff_image
 from aiorch.analysis.names import MAX_NAME_CHARS, download_name, original_name_key, sanitise_name
-from aiorch.analysis.progress import FINISHED_STAGE, as_percent, image_fraction, progress_view
+from aiorch.analysis.progress import as_percent, furthest, image_fraction, progress_view
 from aiorch.analysis.retry import retried_by
 from aiorch.analysis.views import (
     ErrorView,
@@ -359,16 +359,23 @@ class AnalysisService:
         its steps last wrote. No Step Functions read API is called (DESIGN.md: status from our own
         records); GetExecutionHistory is for the ops view (``history``).
         """
-        for job in reversed(JOBS_FOR_OPERATION.get(Operation(record.operation), ())):
-            job_progress = self._job_progress(record, job)
-            if job_progress is None:
-                continue
-            if job_progress.stage != FINISHED_STAGE:
-                return STATE_FOR_JOB[job], job_progress
-            break  # the latest job that started has finished: the history says what came next
+        operation = Operation(record.operation)
+        read: dict[JobKind, JobProgress | None] = {}  # from the last job back to the latest that has begun
+        latest: tuple[str | None, JobProgress | None] | None = None
+        for job in reversed(JOBS_FOR_OPERATION.get(operation, ())):
+            read[job] = self._job_progress(record, job)
+            if read[job] is not None:
+                latest = STATE_FOR_JOB[job], read[job]
+                break
         state = record.current_state  # as the execution's own steps wrote it (aiorch/index/stages.py)
         state_job = JOB_FOR_STATE.get(state or "")
-        return state, self._job_progress(record, state_job) if state_job is not None else None
+        # An earlier job than the latest one is not read: the latest job's place is past its end anyway.
+        noted = state, read.get(state_job) if state_job is not None else None
+        # The index's state and the jobs' progress.json come from different writers that may land out of
+        # order (a job can write "done" before the event saying it started is recorded): the run is as
+        # far as the further of the two says; where they tie (a job done, the next one queued) the index's
+        # state, which names what came next.
+        return furthest(operation, [noted, latest]) if latest is not None else noted
 
     def _state_from_history(self, record: ExecutionRecord) -> str | None:
         from aiorch.states import history_events

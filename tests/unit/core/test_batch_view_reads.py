@@ -14,7 +14,8 @@ import pytest
 
 from aiorch import keys
 from aiorch.analysis import AnalysisService
-from aiorch.contracts import AnalysisRequest, ExecutionRecord, ExecutionStatus
+from aiorch.analysis.progress import as_percent
+from aiorch.contracts import AnalysisRequest, ExecutionRecord, ExecutionStatus, JobStage
 from aiorch.storage import LocalStorage
 from lambdas.outcome import OutcomeEvent
 from lambdas.record_result.handler import record_result
@@ -87,7 +88,7 @@ def batch(service: AnalysisService, storage: LocalStorage) -> ExecutionRecord:
         if index == FAILED:
             storage.put_json(prefix + "error.json", {"type": "ImageDecodeError", "message": "truncated"})
         elif index == RUNNING:
-            storage.put_json(prefix + "progress.json", {"stage": "model", "done": 1, "total": 4})
+            storage.put_json(prefix + "progress.json", {"stage": JobStage.denoising, "done": 1, "total": 4})
         else:
             storage.put_bytes(prefix + "result.png", b"png")
             metadata: dict[str, Any] = {"operation": "denoise"}
@@ -201,3 +202,6 @@ def test_a_running_batchs_view_reads_one_listing_and_only_what_unrecorded_images
     assert statuses.count("SUCCEEDED") == succeeded
     # The one progress formula's (not a raw done/total): 15 % queue and start-up, then a quarter of the model's 80 %.
     assert view.images[RUNNING].percent == 35.0 and view.images[FAILED].error.type == "ImageDecodeError"
+    # The batch's own bar, by the same formula: its one job's third (between ValidateInput and
+    # RecordResult) filled by its images, each ended one whole, the running one at its 35 %.
+    assert view.progress.percent == as_percent((1 + (IMAGES - 1 + 0.35) / IMAGES) / 3)
