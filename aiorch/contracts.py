@@ -7,51 +7,66 @@ is stored (execution index, job progress, job error, result metadata).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Any
+from enum import EnumMeta, StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from aiorch.registry import JOBS, OPERATIONS, REGISTRY
+
+_E = TypeVar("_E")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Operation(StrEnum):
-    upscale = "upscale"
-    denoise = "denoise"
-    inpaint = "inpaint"
-    # Only the inpaint operation's OCR job: the text boxes it would mask, shown before inpaint runs.
-    detect_text = "detect_text"
+# The enums and maps below are derived from the registry of operations (aiorch/registry/: one module per
+# operation); an operation added there is known everywhere they are read. For the type checker they are
+# enums whose members are not listed (any member name reads as the enum; a wrong one fails at run time).
+if TYPE_CHECKING:
 
+    class _RegisteredMembers(EnumMeta):
+        def __getattr__(cls: type[_E], name: str) -> _E: ...
 
-class JobKind(StrEnum):
-    """The job CLI's subcommands (``python -m jobs <kind>``)."""
+    class Operation(StrEnum, metaclass=_RegisteredMembers):
+        """The operations a request names (upscale, denoise, inpaint, detect_text, ...)."""
 
-    upscale = "upscale"
-    denoise = "denoise"
-    detect_text = "detect-text"
-    inpaint = "inpaint"
+    class JobKind(StrEnum, metaclass=_RegisteredMembers):
+        """The job CLI's subcommands (``python -m jobs <kind>``; detect_text is detect-text)."""
+
+else:
+    # detect_text is inpaint's OCR job alone: the text boxes it would mask, shown before inpaint runs.
+    Operation = StrEnum("Operation", [(name, name) for name in OPERATIONS], module=__name__)
+    JobKind = StrEnum("JobKind", [(job.member, kind) for kind, job in JOBS.items()], module=__name__)
+    JobKind.__doc__ = "The job CLI's subcommands (``python -m jobs <kind>``)."
 
 
 # Which jobs run, in order, for each operation. The state machine's branches match this.
 JOBS_FOR_OPERATION: dict[Operation, tuple[JobKind, ...]] = {
-    Operation.upscale: (JobKind.upscale,),
-    Operation.denoise: (JobKind.denoise,),
-    Operation.inpaint: (JobKind.detect_text, JobKind.inpaint),
-    Operation.detect_text: (JobKind.detect_text,),
+    Operation(name): tuple(JobKind(job.kind) for job in definition.jobs) for name, definition in OPERATIONS.items()
 }
 
 
-# The state machine's task state for each job (workflows/image_ai_analysis.asl.json; a unit test reads
-# the file and holds the two equal). ValidateInput keys its job specs by them; progress reads them back.
-STATE_FOR_JOB: dict[JobKind, str] = {
-    JobKind.upscale: "Upscale",
-    JobKind.denoise: "Denoise",
-    JobKind.detect_text: "DetectText",
-    JobKind.inpaint: "Inpaint",
-}
+# The state machine's task state for each job (workflows/image_ai_analysis.asl.json, rendered from the
+# registry by ``python -m workflows.render``; a unit test holds the file current). ValidateInput keys its
+# job specs by them; progress reads them back.
+STATE_FOR_JOB: dict[JobKind, str] = {JobKind(kind): job.state for kind, job in JOBS.items()}
 JOB_FOR_STATE: dict[str, JobKind] = {state: job for job, state in STATE_FOR_JOB.items()}
+
+
+def offered_operations_in_words() -> str:
+    """The operations a person chooses, as a refusal lists them ("upscale, denoise or inpaint"): a
+    preview (detect_text) is offered inside its operation's form."""
+    *first, last = REGISTRY.offered()
+    return f"{', '.join(first)} or {last}" if first else last
+
+
+# The Choice states right after a job whose operations go different ways next (AfterDetectText:
+# detect_text is recorded, inpaint goes on to Inpaint): that job is done, the next not begun.
+JOB_FOR_AFTER_STATE: dict[str, JobKind] = {
+    REGISTRY.after_state(kind): JobKind(kind) for kind in JOBS if REGISTRY.parts_after(kind)
+}
 
 
 class ExecutionStatus(StrEnum):

@@ -12,12 +12,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aiorch.contracts import Operation
+from aiorch.registry import OPERATIONS
 
 MB = 1024 * 1024
+# The settings that named one operation's pixel limit before max_pixels_by_operation (environment
+# variables people set: AIORCH_MAX_PIXELS_UPSCALE...). A new operation needs none; detect_text takes
+# inpaint's limit as the preview it is.
+_OLDER_MAX_PIXELS_FIELDS = {
+    "upscale": "max_pixels_upscale",
+    "denoise": "max_pixels_denoise",
+    "inpaint": "max_pixels_inpaint",
+}
 
 
 def _default_data_dir() -> Path:
@@ -140,9 +149,17 @@ class Settings(BaseSettings):
 
     # --- limits -----------------------------------------------------------------
     upload_max_bytes: int = 50 * MB
-    max_pixels_upscale: int = 4_000_000
-    max_pixels_denoise: int = 40_000_000
-    max_pixels_inpaint: int = 40_000_000
+    # Each operation's limit on width x height is its registry module's max_pixels unless set here:
+    # AIORCH_MAX_PIXELS_BY_OPERATION='{"upscale": 8000000}'. The per-operation fields are the older way to
+    # say the same for three of them (kept: they are configuration people set); the dict wins over them.
+    max_pixels_by_operation: dict[str, int] = Field(
+        default_factory=dict, description="Pixel limits by operation name, over the registry's defaults."
+    )
+    max_pixels_upscale: int | None = Field(default=None, gt=0, description="The upscale pixel limit (older name).")
+    max_pixels_denoise: int | None = Field(default=None, gt=0, description="The denoise pixel limit (older name).")
+    max_pixels_inpaint: int | None = Field(
+        default=None, gt=0, description="The inpaint (and its detect_text preview's) pixel limit (older name)."
+    )
 
     # --- state machine timeouts and retries -------------------------------------
     lambda_timeout_s: int = 60
@@ -266,13 +283,30 @@ class Settings(BaseSettings):
         "scheduled sweep in AWS); off only to measure the uncompacted layout.",
     )
 
-    def max_pixels(self, operation: Operation) -> int:
-        return {
-            Operation.upscale: self.max_pixels_upscale,
-            Operation.denoise: self.max_pixels_denoise,
-            Operation.inpaint: self.max_pixels_inpaint,
-            Operation.detect_text: self.max_pixels_inpaint,  # inpaint's OCR job, on the same images
-        }[operation]
+    @field_validator("max_pixels_by_operation")
+    @classmethod
+    def _known_operations(cls, limits: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(limits) - set(OPERATIONS))
+        if unknown:
+            raise ValueError(f"no operation is named {', '.join(unknown)}; the operations are {', '.join(OPERATIONS)}")
+        if any(value <= 0 for value in limits.values()):
+            raise ValueError("a pixel limit is a whole number above 0")
+        return limits
+
+    def max_pixels(self, operation: Operation | str) -> int:
+        """The operation's limit on width x height: this setting's, else its registry module's; a preview
+        (detect_text) takes that of the operation it previews, which runs on the same images."""
+        name = Operation(operation).value
+        if name in self.max_pixels_by_operation:
+            return self.max_pixels_by_operation[name]
+        older = getattr(self, _OLDER_MAX_PIXELS_FIELDS[name]) if name in _OLDER_MAX_PIXELS_FIELDS else None
+        if older is not None:
+            return int(older)
+        definition = OPERATIONS[name]
+        if definition.max_pixels is None and definition.preview_for is not None:
+            return self.max_pixels(definition.preview_for)
+        assert definition.max_pixels is not None  # the registry refuses an operation with neither
+        return definition.max_pixels
 
     @property
     def resolved_storage_url(self) -> str:

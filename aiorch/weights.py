@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from aiorch.contracts import Operation
+from aiorch.registry import OPERATIONS
 from aiorch.settings import Settings
 
 Source = Literal["package", "container", "path"]
@@ -155,11 +156,12 @@ REGISTRY: dict[str, WeightsEntry] = {
     ]
 }
 
-# Which option's choice needs which registered weights: the served flags and the submit check read this.
+# Which option's choice needs which registered weights, as each operation's registry module declares it
+# (its model_option and model_weights): the served flags and the submit check read this.
 MODEL_OPTIONS: dict[Operation, tuple[str, dict[str, str]]] = {
-    Operation.upscale: ("model", {name: name for name, e in REGISTRY.items() if e.task == "upscale"}),
-    Operation.denoise: ("method", {"drunet": "drunet"}),
-    Operation.inpaint: ("method", {"lama": "big-lama"}),
+    Operation(name): (definition.model_option, dict(definition.model_weights))
+    for name, definition in OPERATIONS.items()
+    if definition.model_option is not None and definition.model_weights
 }
 
 
@@ -250,10 +252,8 @@ def chosen_model(operation: Operation | str, options: dict[str, Any]) -> str | N
         return None
     option, choices = MODEL_OPTIONS[operation]
     value = options.get(option)
-    if value is None and operation is Operation.upscale:
-        from aiorch.operations import schema_for
-
-        spec = schema_for(operation).option(option)
+    if value is None:  # the option's default chooses (upscale's is a model; auto needs none)
+        spec = next((o for o in OPERATIONS[operation.value].options if o.name == option), None)
         value = spec.default if spec else None
     return choices.get(str(value).lower()) if value is not None else None
 

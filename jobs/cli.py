@@ -35,6 +35,7 @@ import numpy as np
 from aiorch.contracts import JobError, JobKind, JobStage, Operation
 from aiorch.operations import OUTPUT_OPTIONS, OptionError, check_options
 from aiorch.pricing import job_price, run_cost
+from aiorch.registry import REGISTRY
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import NotFound, Storage, open_uri
 from jobs import imageio, provenance
@@ -60,11 +61,11 @@ class JobType:
     mask: str  # "none", "optional" or "required"
 
 
+# One entry per job of the registry of operations (aiorch/registry/): each job's module, the operation
+# whose options it reads (detect-text: inpaint's) and its mask. The module is imported only when it runs.
 JOB_TYPES: dict[str, JobType] = {
-    JobKind.upscale.value: JobType("jobs.upscale", Operation.upscale, "none"),
-    JobKind.denoise.value: JobType("jobs.denoise", Operation.denoise, "none"),
-    JobKind.detect_text.value: JobType("jobs.text_detection", Operation.inpaint, "optional"),
-    JobKind.inpaint.value: JobType("jobs.inpaint", Operation.inpaint, "required"),
+    JobKind(kind).value: JobType(job.module, Operation(REGISTRY.schema_owner(kind).name), job.mask)
+    for kind, job in REGISTRY.jobs.items()
 }
 
 

@@ -1,7 +1,9 @@
 """Load and render the image-AI analysis state machine definition.
 
 The ``.asl.json`` file is the single source: Terraform's ``templatefile`` and the
-local states service fill the same ``${...}`` placeholders. Placeholders sit
+local states service fill the same ``${...}`` placeholders. Its per-operation parts
+(the branches by operation, one task state per job) are written from the registry of
+operations by ``python -m workflows.render``. Placeholders sit
 only inside ``Parameters`` (never in ``Resource``), so the file stays valid ASL
 as it is and statelint can check it unrendered.
 """
@@ -13,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from aiorch.contracts import STATE_FOR_JOB
 from aiorch.settings import Settings
 
 DEFINITION_PATH = Path(__file__).with_name("image_ai_analysis.asl.json")
@@ -27,7 +30,8 @@ PLACEHOLDERS: list[str] = [
 ]
 
 LAMBDA_TASKS = ("ValidateInput", "RecordResult", "RecordFailure")
-JOB_TASKS = ("Upscale", "Denoise", "DetectText", "Inpaint")
+# One Batch task state per job of the registry of operations (python -m workflows.render writes them).
+JOB_TASKS = tuple(STATE_FOR_JOB.values())
 # A batch's job task, inside the two Maps (over chunks, then over a chunk's jobs in order).
 BATCH_JOB_TASK_PATH = ("RunChunks", "ChunkJobs", "ChunkJob")
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import posixpath
 import unicodedata
 
+from aiorch.registry import OPERATIONS
+
 MAX_NAME_CHARS = 120  # of the stem: a name stays well inside every file system's 255-byte limit
-PAST_TENSE = {"upscale": "upscaled", "denoise": "denoised", "inpaint": "inpainted", "detect_text": "text"}
+# What a result's download name says was done, as each operation's registry module words it.
+PAST_TENSE = {name: definition.done for name, definition in OPERATIONS.items()}
 
 
 def original_name_key(upload_key: str) -> str:
