@@ -56,6 +56,7 @@ from aiorch.contracts import (
     JobKind,
     JobProgress,
     Operation,
+    offered_operations_in_words,
     utcnow,
 )
 from aiorch.fields import key_problem
@@ -193,7 +194,7 @@ class AnalysisService:
         try:
             Operation(operation)
         except ValueError:
-            raise BadRequest(f"unknown operation {operation!r}: choose upscale, denoise or inpaint") from None
+            raise BadRequest(f"unknown operation {operation!r}: choose {offered_operations_in_words()}") from None
         try:
             check_options(operation, options)  # the schema ValidateInput applies, before anything is stored
         except OptionError as exc:
