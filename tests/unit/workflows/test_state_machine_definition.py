@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from aiorch.contracts import JOB_FOR_AFTER_STATE, JOBS_FOR_OPERATION, STATE_FOR_JOB
 from aiorch.settings import Settings
 from workflows.definition import (
     DEFINITION_PATH,
@@ -61,9 +62,9 @@ def test_state_names_and_flow(states: dict) -> None:
     assert set(states) == {
         *LAMBDA_TASKS,
         *JOB_TASKS,
+        *JOB_FOR_AFTER_STATE,  # AfterDetectText: where detect_text and inpaint part
         "ChooseOperation",
         "UnknownOperation",
-        "AfterDetectText",
         "RunChunks",
         "Succeeded",
         "CauseGiven",
@@ -73,7 +74,8 @@ def test_state_names_and_flow(states: dict) -> None:
     batch, *by_operation = states["ChooseOperation"]["Choices"]
     assert batch["Next"] == "RunChunks"  # a batch first, whatever its operation: its chunks name their jobs
     choices = {c["StringEquals"]: c["Next"] for c in by_operation}
-    assert choices == {"upscale": "Upscale", "denoise": "Denoise", "inpaint": "DetectText", "detect_text": "DetectText"}
+    assert choices == {op.value: STATE_FOR_JOB[jobs[0]] for op, jobs in JOBS_FOR_OPERATION.items()}
+    assert choices["inpaint"] == choices["detect_text"] == "DetectText"
     # An unmatched operation is recorded as a failure, not States.NoChoiceMatched.
     assert states["ChooseOperation"]["Default"] == "UnknownOperation"
     assert states["UnknownOperation"]["ResultPath"] == "$.error"
@@ -85,7 +87,9 @@ def test_state_names_and_flow(states: dict) -> None:
         {"Variable": "$.validated.operation", "StringEquals": "detect_text", "Next": "RecordResult"}
     ]
     assert states["AfterDetectText"]["Default"] == "Inpaint"
-    assert [states[s]["Next"] for s in ("Upscale", "Denoise", "Inpaint")] == ["RecordResult"] * 3
+    last_jobs = {STATE_FOR_JOB[jobs[-1]] for op, jobs in JOBS_FOR_OPERATION.items() if op.value != "detect_text"}
+    assert {"Upscale", "Denoise", "Inpaint"} <= last_jobs
+    assert [states[s]["Next"] for s in sorted(last_jobs)] == ["RecordResult"] * len(last_jobs)
     assert states["RecordResult"]["Next"] == "Succeeded"
     assert states["RecordFailure"]["Next"] == "CauseGiven"
 
