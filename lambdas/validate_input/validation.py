@@ -17,7 +17,6 @@ from aiorch.contracts import (
     STATE_FOR_JOB,
     AnalysisRequest,
     ChunkSpec,
-    JobKind,
     JobSpec,
     Operation,
     RejectedImage,
@@ -25,10 +24,13 @@ from aiorch.contracts import (
 )
 from aiorch.index.stages import share_identifier
 from aiorch.operations import OptionError, check_options
+from aiorch.registry import JOBS, OPERATIONS
 from aiorch.settings import Settings
 from aiorch.storage import NotFound, Storage
 
 ALLOWED_FORMATS = frozenset(EXTENSIONS)  # the formats uploads accept (aiorch.analysis.media)
+# The operations whose registry module accepts a mask, in words ("the inpaint operation").
+_MASK_TAKERS = " or ".join(f"the {name} operation" for name, o in OPERATIONS.items() if o.accepts_mask)
 
 
 class InvalidRequest(Exception):
@@ -82,8 +84,8 @@ def inspect_image(storage: Storage, key: str, user: str, max_bytes: int, max_pix
 def validate_request(request: AnalysisRequest, storage: Storage, settings: Settings) -> ValidatedRequest:
     operation = _operation(request.operation)
     _check_options(operation, request.options)
-    if request.mask_key and operation is not Operation.inpaint:
-        raise InvalidRequest("a mask is only used by the inpaint operation")
+    if request.mask_key and not OPERATIONS[operation.value].accepts_mask:
+        raise InvalidRequest(f"a mask is only used by {_MASK_TAKERS}")
     if request.is_batch:
         return validate_batch(request, operation, storage, settings)
 
@@ -119,11 +121,12 @@ def validate_request(request: AnalysisRequest, storage: Storage, settings: Setti
             "--options",
             options_json,
         ]
-        if kind is JobKind.detect_text and request.mask_key:
+        job = JOBS[kind.value]
+        if job.mask_from is not None:  # inpaint: the text mask its detect-text job wrote
+            mask_prefix = keys.result_prefix(request.user, request.execution_id, job.mask_from)
+            command += ["--mask", storage.uri(mask_prefix + "mask.png")]
+        elif job.mask != "none" and request.mask_key:  # detect-text: added to the text mask
             command += ["--mask", storage.uri(request.mask_key)]
-        if kind is JobKind.inpaint:
-            text_prefix = keys.result_prefix(request.user, request.execution_id, JobKind.detect_text.value)
-            command += ["--mask", storage.uri(text_prefix + "mask.png")]
         jobs[STATE_FOR_JOB[kind]] = JobSpec(
             kind=kind,
             name=f"{request.execution_id}-{kind.value}",
@@ -177,8 +180,9 @@ def validate_batch(
             for index, key, _ in part:
                 out = keys.batch_image_prefix(request.user, request.execution_id, kind.value, index)
                 image: dict[str, str] = {"input": storage.uri(key), "output": storage.uri(out)}
-                if kind is JobKind.inpaint:  # each image's own text mask, from the chunk's detect-text job
-                    text = keys.batch_image_prefix(request.user, request.execution_id, JobKind.detect_text.value, index)
+                mask_from = JOBS[kind.value].mask_from  # inpaint: each image's own text mask, from detect-text
+                if mask_from is not None:
+                    text = keys.batch_image_prefix(request.user, request.execution_id, mask_from, index)
                     image["mask"] = storage.uri(text + "mask.png")
                 manifest.append(image)
             jobs.append(
