@@ -6,7 +6,9 @@ waiting in the queue and starting (before and while it reads its input and loads
 model's own work (tiles, regions), writing the result. The stage names come from one enum
 (aiorch.contracts.JobStage, which the jobs write). A single image's run and each image of a batch go
 through the same functions (job_fraction, run_fraction, as_percent), so the bar never moves
-backwards over a run's stages and reads 100 only once the run (or the image) has ended.
+backwards over a run's stages and reads 100 only once the run (or the image) has ended. Where the
+index's state and the jobs' progress.json disagree (their writers land out of order), the further of
+the two places is shown (furthest).
 """
 
 from __future__ import annotations
