@@ -58,8 +58,11 @@ DPIR_LAMBDA = 1 / 0.23
 # into ringing (8-bit rounding alone is 0.3/255). On the astronaut with Gaussian blur 2 px and noise 1/255,
 # a floor of 1 beat a floor of 2 by 0.3 to 0.5 dB.
 MIN_NOISE = 1.0
-# The TV prior's inner iterations per step (its prox has no closed form).
-TV_INNER_ITERATIONS = 50
+# The TV prior's inner iterations per step (its prox has no closed form), by how the edges are handled.
+# Reflected edges: 10 is as good as 50 in a quarter of the time (astronaut 256 px: gaussian 2 px 26.5 dB
+# against 26.4, disk 3 px 28.7 against 28.1). Re-estimated edges (a slanted streak) need the exacter prox
+# (streak 15 px at 100 degrees: 25.8 dB with 10, 26.6 with 50; coffee: 25.6 against 26.7).
+TV_INNER_ITERATIONS = {"reflected": 10, "estimated": 50}
 # Padding around each tile, in kernel sides: reflected, then faded into its own blur (_edge_taper), so
 # the FFT's wrap-around meets smooth content far from the image; the crop drops it.
 EDGE_PAD_KERNELS = 2
@@ -253,6 +256,7 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
     regularisation = max(noise, MIN_NOISE)
     kernel = blur_kernel(options["blur"], float(options["blur_px"]), float(options["motion_angle"] or 0))
     kernel_side = int(kernel.shape[-1])
+    edges = "reflected" if mirror_symmetric(kernel) else "estimated"
     edge_pad = EDGE_PAD_KERNELS * kernel_side
     iterations = int(options["iterations"])
 
@@ -265,6 +269,7 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
         "noise_estimated": noise_estimated,
         "regularisation_noise": round(regularisation, 3),
         "iterations": iterations,
+        "edges": edges,
         "algorithm": "deepinv.optim HQS (DPIR schedule) with a plug-and-play prior, deepinv.physics.BlurFFT",
         "device": describe_device(device),
         "precision": "fp32",  # FFTs and the classical priors run in fp32
@@ -281,10 +286,10 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
         denoiser, size_multiple, weights_info = _drunet(str(weights))
         metadata.update(model="DRUNet (DPIR)", fallback=False, **weights_info)
     else:
-        denoiser, size_multiple = _classical(method), 1
+        denoiser, size_multiple = _classical(method, TV_INNER_ITERATIONS[edges]), 1
         name = f"{'TV' if method == 'tv' else 'wavelet'} deconvolution"
         metadata.update(model=name, weights=f"fallback: {name}", weights_sha256=None, fallback=True)
-    restorer = _restorer(denoiser, kernel, regularisation / 255.0, iterations, edge_pad, size_multiple)
+    restorer = _restorer(denoiser, kernel, regularisation / 255.0, iterations, edge_pad, size_multiple, edges)
     loaded_at = time.perf_counter()
 
     tile = options["tile"] or AUTO_TILE[f"drunet-{device.type}" if method == "drunet" else method]
@@ -377,8 +382,11 @@ def _motion(length: float, angle_deg: float) -> Any:
     return kernel
 
 
-def _restorer(denoiser: Any, kernel: Any, noise: float, iterations: int, edge_pad: int, size_multiple: int) -> Any:
-    """A module mapping a (B, 3, h, w) tile batch to its deblurred batch: reflection-pad, HQS, crop."""
+def _restorer(
+    denoiser: Any, kernel: Any, noise: float, iterations: int, edge_pad: int, size_multiple: int, edges: str
+) -> Any:
+    """A module mapping a (B, 3, h, w) tile batch to its deblurred batch: pad, HQS, crop. ``edges``
+    "reflected": the padding is trusted as observed; "estimated": re-estimated at every step."""
     import torch
     from deepinv.optim import L2, PnP
     from deepinv.optim.optimizers import BaseOptim, create_iterator
@@ -389,12 +397,6 @@ def _restorer(denoiser: Any, kernel: Any, noise: float, iterations: int, edge_pa
     stepsizes = DPIR_LAMBDA * (sigmas / max(0.01, noise)) ** 2
     if iterations == 1:
         sigmas, stepsizes = torch.tensor([noise]), torch.tensor([DPIR_LAMBDA])
-
-    # A kernel equal to its mirror images blurs a reflection into the reflection of the blur: the reflected
-    # padding is then what the camera would have recorded. A slanted streak's mirror image is another streak,
-    # so there the padding is treated as unknown and re-estimated at every step (_observed_inside_l2).
-    tolerance = 1e-4 * float(kernel.max())  # float rounding in drawing a kernel is no asymmetry
-    mirror_symmetric = all(torch.allclose(kernel, kernel.flip(axis), rtol=0, atol=tolerance) for axis in (-1, -2))
 
     class Restorer(torch.nn.Module):
         def __init__(self) -> None:
@@ -419,7 +421,7 @@ def _restorer(denoiser: Any, kernel: Any, noise: float, iterations: int, edge_pa
             solver = BaseOptim(
                 create_iterator("HQS", prior=prior, cost_fn=None, g_first=False),
                 max_iter=iterations,
-                data_fidelity=L2() if mirror_symmetric else _observed_inside_l2(inside),
+                data_fidelity=L2() if edges == "reflected" else _observed_inside_l2(inside),
                 prior=prior,
                 early_stop=False,
                 params_algo={"stepsize": stepsizes.tolist(), "g_param": sigmas.tolist()},
@@ -428,6 +430,16 @@ def _restorer(denoiser: Any, kernel: Any, noise: float, iterations: int, edge_pa
             return restored[..., edge_pad : edge_pad + height, edge_pad : edge_pad + width].to(blurred)
 
     return Restorer()
+
+
+def mirror_symmetric(kernel: Any) -> bool:
+    """Whether the kernel equals its left-right and up-down mirror images. Such a kernel blurs a reflection
+    into the reflection of the blur, so reflected padding is what the camera would have recorded; a slanted
+    streak's mirror image is another streak, so there the padding is re-estimated (_observed_inside_l2)."""
+    import torch
+
+    tolerance = 1e-4 * float(kernel.max())  # float rounding in drawing a kernel is no asymmetry
+    return all(torch.allclose(kernel, kernel.flip(axis), rtol=0, atol=tolerance) for axis in (-1, -2))
 
 
 def _observed_inside_l2(inside: Any) -> Any:
@@ -472,7 +484,7 @@ def _edge_taper(reflected: Any, physics: Any, pad: tuple[int, int, int, int], he
     return window * reflected + (1 - window) * physics.A(reflected)
 
 
-def _classical(method: str) -> Any:
+def _classical(method: str, tv_inner_iterations: int) -> Any:
     """deepinv's classical denoiser as DPIR's prior: denoiser(x, sigma), with the denoise job's thresholds."""
     import torch
     from deepinv.models import TVDenoiser, WaveletDenoiser
@@ -480,7 +492,7 @@ def _classical(method: str) -> Any:
     class Classical(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.tv = TVDenoiser(n_it_max=TV_INNER_ITERATIONS)
+            self.tv = TVDenoiser(n_it_max=tv_inner_iterations)
 
         def forward(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
             if method == "tv":
