@@ -3,7 +3,7 @@ the project's fixture photos (scikit-image's, as bench/inpaint_fixtures.py makes
 a known kernel plus noise 1/255; PSNR of the blurred input and of the result against the sharp photo, and
 seconds per megapixel. A last row times auto on one large photo (about 4 MP) with the process's peak memory.
 
-    python -m bench.deblur                                   # 512 px wide photos, then a 2304 x 1728 run
+    python -m bench.deblur         # 512 px wide photos, then auto on a 2448 x 1632 (4 MP) photo
     python -m bench.deblur --photos coffee --blurs gaussian:2 --methods tv --large 0 --json out.json
 
 The ``auto`` choice (TV or wavelet by expected time) reads these figures (jobs/deblur.py CPU_S_PER_MP,
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=512, help="photo width in px (default 512)")
     parser.add_argument("--blurs", default=",".join(BLURS), help="kind:px[@angle], comma-separated")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated")
-    parser.add_argument("--large", type=int, default=2304, help="width of the auto run's photo, 0: none")
+    parser.add_argument("--large", type=int, default=2448, help="width of the auto run's photo, 0: none")
     parser.add_argument("--device", default="cpu", help="the job's device option (default cpu)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)

@@ -14,7 +14,8 @@ it (``deepinv.optim.dpir.get_DPIR_params``, here with a chosen number of steps).
 - ``tv`` (total variation) and ``wavelet`` (soft thresholding, db8): classical, no weights, named in metadata
   as "fallback: <method> deconvolution".
 ``auto`` (the default) is DRUNet when its weights are found, else TV where it is expected to finish within
-AUTO_BUDGET_S on this image on a CPU, else wavelet (seconds per megapixel from ``python -m bench deblur``).
+AUTO_BUDGET_S on this image on a CPU, else wavelet (seconds per megapixel from ``python -m bench.deblur``:
+TV up to 4 MP for a symmetric blur, 1.2 MP for a slanted streak, whose edges cost more).
 
 Edges: an FFT blur wraps around the image, so each tile is padded by reflection (EDGE_PAD_KERNELS kernel
 sides) before the blur is undone, and cropped after; the tiles themselves overlap by more than a kernel, so
@@ -70,8 +71,10 @@ EDGE_PAD_KERNELS = 2
 AUTO_TILE = {"tv": 1024, "wavelet": 1024, "drunet-cuda": 1024, "drunet-cpu": 384}
 MIN_TILE_OVERLAP = 32
 # auto without DRUNet: TV when expected within AUTO_BUDGET_S at CPU_S_PER_MP, else wavelet (on a GPU, TV).
+# Seconds per megapixel from python -m bench.deblur (three photos 512 px wide, 2 cores, 2026-12-07; rounded
+# up): TV 8-14 with reflected edges, 43-49 with estimated ones; wavelet 6-13 either way.
 AUTO_BUDGET_S = 60.0
-CPU_S_PER_MP = {"tv": 25.0, "wavelet": 4.0}
+CPU_S_PER_MP = {"tv-reflected": 15.0, "tv-estimated": 50.0, "wavelet": 13.0}
 # Motion kernels are drawn with this many sub-pixel samples per pixel of length (smooth, any angle).
 MOTION_SAMPLES_PER_PX = 8
 
@@ -215,20 +218,23 @@ def declared_options() -> dict[str, Any]:
     return {spec.name: spec for spec in specs}
 
 
-def resolve_method(options: dict[str, Any], pixels: int | None = None, device_type: str = "cpu") -> tuple[str, Any]:
-    """(method, DRUNet weights): "auto" is DRUNet when its weights are found, else ``classical_for(pixels)``."""
+def resolve_method(
+    options: dict[str, Any], pixels: int | None = None, device_type: str = "cpu", edges: str = "reflected"
+) -> tuple[str, Any]:
+    """(method, DRUNet weights): "auto" is DRUNet when its weights are found, else ``classical_for(...)``."""
     from aiorch.weights import find_weights
 
     method = options.get("method") or "auto"
     weights = find_weights("drunet", options.get("weights"), get_settings())
     if method == "auto":
-        method = "drunet" if weights else classical_for(pixels, device_type)
+        method = "drunet" if weights else classical_for(pixels, device_type, edges)
     return method, weights
 
 
-def classical_for(pixels: int | None, device_type: str = "cpu") -> str:
-    """TV when it is expected within AUTO_BUDGET_S on ``pixels`` (always on a GPU), else wavelet."""
-    if pixels is None or device_type != "cpu" or CPU_S_PER_MP["tv"] * pixels / 1e6 <= AUTO_BUDGET_S:
+def classical_for(pixels: int | None, device_type: str = "cpu", edges: str = "reflected") -> str:
+    """TV when it is expected within AUTO_BUDGET_S on ``pixels`` on a CPU with these ``edges`` (always on a
+    GPU), else wavelet. ``pixels`` None (before the image is read): TV."""
+    if pixels is None or device_type != "cpu" or CPU_S_PER_MP[f"tv-{edges}"] * pixels / 1e6 <= AUTO_BUDGET_S:
         return "tv"
     return "wavelet"
 
@@ -243,7 +249,9 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
     options = read_deblur_options(options)
     device = pick_device(options["device"])
     pixels = int(image.shape[0]) * int(image.shape[1])
-    method, weights = resolve_method(options, pixels, device.type)
+    kernel = blur_kernel(options["blur"], float(options["blur_px"]), float(options["motion_angle"] or 0))
+    edges = "reflected" if mirror_symmetric(kernel) else "estimated"
+    method, weights = resolve_method(options, pixels, device.type, edges)
     if method == "drunet" and not weights:
         raise JobFailure(
             "DRUNet needs weights: install them with `aiorch weights pull drunet --sha256 HEX` (into "
@@ -254,9 +262,7 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
     noise_estimated = options["noise"] is None
     noise = estimate_sigma(image) if noise_estimated else float(options["noise"])
     regularisation = max(noise, MIN_NOISE)
-    kernel = blur_kernel(options["blur"], float(options["blur_px"]), float(options["motion_angle"] or 0))
     kernel_side = int(kernel.shape[-1])
-    edges = "reflected" if mirror_symmetric(kernel) else "estimated"
     edge_pad = EDGE_PAD_KERNELS * kernel_side
     iterations = int(options["iterations"])
 

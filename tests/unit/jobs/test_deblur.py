@@ -80,6 +80,9 @@ def test_auto_picks_wavelet_where_tv_would_take_too_long_on_a_cpu() -> None:
     assert deblur.classical_for(small) == "tv"
     assert deblur.classical_for(huge) == "wavelet"
     assert deblur.classical_for(huge, device_type="cuda") == "tv"
+    # A slanted streak's edges are re-estimated at every step, which makes TV slower: wavelet sooner.
+    assert deblur.classical_for(2_000_000, edges="reflected") == "tv"
+    assert deblur.classical_for(2_000_000, edges="estimated") == "wavelet"
 
 
 def test_tiled_deblurring_matches_the_whole_image_and_reports_each_tile() -> None:
