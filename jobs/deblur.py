@@ -412,6 +412,8 @@ def _restorer(
 
         def forward(self, blurred: torch.Tensor) -> torch.Tensor:
             height, width = blurred.shape[-2:]
+            if hasattr(self.denoiser, "start_tile"):
+                self.denoiser.start_tile()
             # The padded side is a multiple of size_multiple, so DRUNet's downsamplings fit.
             extra_h = -(height + 2 * edge_pad) % size_multiple
             extra_w = -(width + 2 * edge_pad) % size_multiple
@@ -499,6 +501,11 @@ def _classical(method: str, tv_inner_iterations: int) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.tv = TVDenoiser(n_it_max=tv_inner_iterations)
+
+        def start_tile(self) -> None:
+            # deepinv's TV denoiser warm-starts each call from the last one's solution: right between the
+            # steps of one tile, wrong across tiles (a 4 MP photo in 6 tiles fell from 35.7 dB to 22.9).
+            self.tv.restart = True
 
         def forward(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
             if method == "tv":
