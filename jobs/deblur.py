@@ -17,11 +17,14 @@ it (``deepinv.optim.dpir.get_DPIR_params``, here with a chosen number of steps).
 AUTO_BUDGET_S on this image on a CPU, else wavelet (seconds per megapixel from ``python -m bench.deblur``:
 TV up to 4 MP for a symmetric blur, 1.2 MP for a slanted streak, whose edges cost more).
 
-Edges: an FFT blur wraps around the image, so each tile is padded by reflection (EDGE_PAD_KERNELS kernel
-sides) before the blur is undone, and cropped after; the tiles themselves overlap by more than a kernel, so
-the shared tiler (jobs.tiler) keeps memory bounded on any image without seams. Option ``noise`` is the noise
-level in 0-255 units (the regularisation's final strength); when absent it is estimated from the image
-(``jobs.denoise.estimate_sigma``), at least MIN_NOISE.
+Edges: an FFT blur wraps around the image, so each tile is padded (EDGE_PAD_KERNELS kernel sides) before
+the blur is undone, and cropped after. A kernel that is its own mirror image (Gaussian, disk, a level or
+upright streak) gets reflected padding faded into its own blur (``_edge_taper``), metadata "edges":
+"reflected"; a slanted streak's padding is re-estimated at every step instead (``_observed_inside_l2``),
+"edges": "estimated". The tiles overlap by four kernel sides, so the shared tiler (jobs.tiler) keeps memory
+bounded on any image without seams. Option ``noise`` is the noise level in 0-255 units (the
+regularisation's final strength); when absent it is estimated from the image
+(``jobs.denoise.estimate_sigma``), at least MIN_NOISE. The result is clamped to [0, 1].
 """
 
 from __future__ import annotations
@@ -320,7 +323,7 @@ def run(image: np.ndarray, options: dict[str, Any], progress: Progress) -> Opera
 def _torch_threads(threads: int | None) -> Iterator[None]:
     """torch's intra-op threads set to ``threads`` for the block (None: left alone), then restored.
 
-    The classical priors are thousands of small tensor operations (TV: 50 inner steps per step), where
+    The classical priors are thousands of small tensor operations (TV: 10 to 50 inner steps per step), where
     torch's threads spend more time waiting on each other than computing: on 2 shared cores, one thread
     took 1.0 CPU s for TV on 128 px where two took 4.7 to 10.5 (wavelet on 256 px: 0.7 against 1.9)."""
     import torch
