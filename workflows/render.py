@@ -138,7 +138,7 @@ def job_states(registry: Registry) -> dict[str, dict[str, Any]]:
     return states
 
 
-def _generated(name: str, state: dict[str, Any]) -> bool:
+def is_generated_state(name: str, state: dict[str, Any]) -> bool:
     """A state this module writes: a job's Batch task, or a Choice after one (After<State>, by operation only)."""
     if state.get("Type") == "Task" and state.get("Resource") == BATCH_SUBMIT_SYNC:
         return True
@@ -165,7 +165,7 @@ def render_asl(definition: dict[str, Any], registry: Registry = REGISTRY) -> dic
     for name, state in old.items():
         if name == END_STATE:
             states |= generated
-        if not _generated(name, state):
+        if not is_generated_state(name, state):
             states[name] = state
     rendered["States"] = states
     return rendered
