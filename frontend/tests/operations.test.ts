@@ -22,7 +22,10 @@ describe('operations', () => {
     useServedOperations([])
     expect(OPERATIONS).toEqual([])
     await loadOperations({ operations: async () => servedOps })
-    expect(OPERATIONS.map((o) => o.name)).toEqual(['upscale', 'denoise', 'inpaint'])
+    // Every served operation but a preview, in the server's order (a newly registered one too).
+    const tabs = servedOps.filter((o) => !o.preview_for).map((o) => o.name)
+    expect(tabs).toEqual(expect.arrayContaining(['upscale', 'denoise', 'inpaint']))
+    expect(OPERATIONS.map((o) => o.name)).toEqual(tabs)
     expect(OPERATIONS.filter((o) => o.acceptsMask).map((o) => o.name)).toEqual(['inpaint'])
   })
 
@@ -35,12 +38,9 @@ describe('operations', () => {
       options: [{ ...servedOps[0].options[0], name: 'model', label: 'Colouring model', choice_labels: { ddcolor: 'DDColor' } }],
     }
     useServedOperations([...servedOps, added])
-    expect(OPERATIONS.map((o) => [o.name, o.label])).toEqual([
-      ['upscale', 'Upscale'],
-      ['denoise', 'Denoise'],
-      ['inpaint', 'Remove text'],
-      ['colourise', 'Colourise'],
-    ])
+    const labels = OPERATIONS.map((o) => [o.name, o.label])
+    expect(labels).toEqual([...servedOps.filter((o) => !o.preview_for).map((o) => [o.name, o.label]), ['colourise', 'Colourise']])
+    expect(labels).toEqual(expect.arrayContaining([['upscale', 'Upscale'], ['inpaint', 'Remove text']]))
     expect(operation('colourise').description).toBe('Adds colour to a black-and-white photo.')
     const model = operation('colourise').options[0]
     expect([optionLabel(model), choiceLabel(model, 'ddcolor'), choiceLabel(model, 'other')]).toEqual(['Colouring model', 'DDColor', 'other'])

@@ -43,14 +43,15 @@ function recordingContext() {
 describe('the served preview', () => {
   it('is no operation tab: detect_text (served with preview_for) is offered inside inpaint only', () => {
     useServedOperations(served as ServedOperation[])
-    expect(OPERATIONS.map((o) => o.name)).toEqual(['upscale', 'denoise', 'inpaint'])
+    expect(OPERATIONS.map((o) => o.name)).toEqual(served.filter((o) => !o.preview_for).map((o) => o.name))
+    expect(OPERATIONS.map((o) => o.name)).not.toContain('detect_text')
     expect(previewOf('inpaint')?.name).toBe('detect_text')
     expect(previewOf('inpaint')?.options.map((o) => o.name)).toEqual(['min_score', 'dilate_px'])
     expect(previewOf('upscale')).toBeNull()
     expect([formFor('detect_text'), formFor('inpaint'), formFor('upscale')]).toEqual(['inpaint', 'inpaint', 'upscale'])
     const picker = mount(OperationPicker, { props: { modelValue: 'inpaint', options: {} } })
     expect(picker.find('[data-testid="operation-detect_text"]').exists()).toBe(false)
-    expect(picker.findAll('input[name="operation"]')).toHaveLength(3)
+    expect(picker.findAll('input[name="operation"]')).toHaveLength(OPERATIONS.length) // one per tab, none for the preview
   })
 })
 

@@ -16,6 +16,7 @@ from aiorch.analysis.progress import as_percent, image_fraction, job_fraction, p
 from aiorch.contracts import (
     JOBS_FOR_OPERATION,
     STATE_FOR_JOB,
+    TILE_ESTIMATE_SUFFIX,
     JobKind,
     JobProgress,
     JobStage,
@@ -25,7 +26,9 @@ from aiorch.contracts import (
 from tests.conftest import encode, photo
 from tests.fakes.states import FakeStates
 
-# The model's own stages each job writes (jobs/*.py), and whether it loads a model first.
+# The model's own stages each job writes (jobs/*.py), and whether it loads a model first. A job registered
+# later writes a stage of its own that JobStage does not name (deblur: "deblurring"): the formula weighs
+# such a stage as the model's work, and these runs write one for it.
 MODEL_STAGES = {
     JobKind.upscale: (JobStage.upscaling, True),
     JobKind.denoise: (JobStage.denoising, False),
@@ -38,16 +41,17 @@ MODEL_STAGES = {
 def job_writes(draw: st.DrawFn, kind: JobKind) -> list[JobProgress | None]:
     """What one job's progress.json holds over its run, in order (None: not written yet, the job queued),
     the way jobs/cli.py, the model modules and the tiler write it."""
-    model_stage, loads_model = MODEL_STAGES[kind]
+    model_stage, loads_model = MODEL_STAGES.get(kind, (None, True))
+    stage = model_stage.value if model_stage else f"{kind.value} (a stage JobStage does not name)"
     states: list[JobProgress | None] = [None]
     states += [JobProgress(stage=JobStage.reading_input, done=d, total=1) for d in (0, 1)]
     if loads_model or draw(st.booleans()):
         states.append(JobProgress(stage=JobStage.loading_model, done=0, total=1))
     estimated = draw(st.booleans())
-    name = model_stage.estimated() if estimated else model_stage.value
+    name = f"{stage}{TILE_ESTIMATE_SUFFIX}" if estimated else stage
     total = draw(st.integers(min_value=0, max_value=6)) * (100 if estimated else 1)
     if not estimated:
-        states.append(JobProgress(stage=model_stage, done=0, total=1))  # "denoising 0/1" before its tiles
+        states.append(JobProgress(stage=stage, done=0, total=1))  # "denoising 0/1" before its tiles
     done = sorted(draw(st.lists(st.integers(min_value=0, max_value=total), max_size=8)))
     states += [JobProgress(stage=name, done=d, total=total) for d in [0, *done, total]]
     states.append(JobProgress(stage=JobStage.writing_result, done=0, total=1))
