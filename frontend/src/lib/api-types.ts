@@ -398,7 +398,7 @@ export interface components {
          * @description What to run: an operation over an upload (and, for inpaint, a mask), or over a batch of uploads
          *     (one execution, one operation and options for all, each image its own result), with its options.
          */
-        AnalysisIn: components["schemas"]["UpscaleIn"] | components["schemas"]["DenoiseIn"] | components["schemas"]["InpaintIn"] | components["schemas"]["DetectTextIn"];
+        AnalysisIn: components["schemas"]["UpscaleIn"] | components["schemas"]["DenoiseIn"] | components["schemas"]["DeblurIn"] | components["schemas"]["InpaintIn"] | components["schemas"]["DetectTextIn"];
         /**
          * Audience
          * @enum {string}
@@ -448,6 +448,65 @@ export interface components {
             usd: number;
             /** Usd Per Second */
             usd_per_second: number;
+        };
+        /** DeblurIn */
+        DeblurIn: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            operation: "deblur";
+            /** @description The deblur options (GET /operations serves them with their units). */
+            options?: {
+                /**
+                 * @description The blur's shape: gaussian (soft or slightly out of focus), disk (a defocused lens), motion (a straight camera shake).
+                 * @default gaussian
+                 */
+                blur: ("gaussian" | "disk" | "motion") | null;
+                /**
+                 * @description The blur's size: gaussian: its standard deviation; disk: its radius; motion: the streak's length.
+                 * @default 2
+                 */
+                blur_px: number | null;
+                /**
+                 * @description The result's file format.
+                 * @default png
+                 */
+                format: ("png" | "jpeg" | "jpg" | "webp") | null;
+                /**
+                 * @description Restoration steps (DPIR's 8 suffice for most photos; more: slower, rarely sharper).
+                 * @default 8
+                 */
+                iterations: number | null;
+                /**
+                 * @description The prior: auto: DRUNet when its weights are installed, else total variation, or wavelet where TV would take over a minute; drunet needs weights.
+                 * @default auto
+                 */
+                method: ("auto" | "drunet" | "tv" | "wavelet") | null;
+                /**
+                 * @description The streak's direction, counter-clockwise from horizontal.
+                 * @default 0
+                 */
+                motion_angle: number | null;
+                /** @description The photo's noise level (higher: smoother result, less ringing); empty: estimated from the image, at least 1. */
+                noise?: number | null;
+                /**
+                 * @description Lossy compression quality (higher: larger file, fewer artefacts).
+                 * @default 95
+                 */
+                quality: number | null;
+                /**
+                 * @description Tile side in pixels; 0: automatic per method.
+                 * @default 0
+                 */
+                tile: number | null;
+            };
+            /** @description The uploaded image's key. */
+            upload?: string;
+            /** @description A batch: the uploaded images' keys (instead of upload; no mask). */
+            uploads?: string[];
+            /** @description Optional: POST this execution's events here. */
+            webhook?: components["schemas"]["WebhookIn"] | null;
         };
         /** DenoiseIn */
         DenoiseIn: {
@@ -872,7 +931,7 @@ export interface components {
          * Operation
          * @enum {string}
          */
-        Operation: "upscale" | "denoise" | "inpaint" | "detect_text";
+        Operation: "upscale" | "denoise" | "deblur" | "inpaint" | "detect_text";
         /**
          * OperationOut
          * @description The user part of one operation's schema, as ``GET /operations`` serves it.
