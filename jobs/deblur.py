@@ -42,13 +42,12 @@ from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress
 from jobs.denoise import DRUNET_SIZE_MULTIPLE, TV_THRESHOLD_PER_SIGMA, WAVELET_THRESHOLD_PER_SIGMA, estimate_sigma
 from jobs.devices import describe_device, pick_device
-from jobs.options import option_failure, read_options
+from jobs.options import read_options
 from jobs.tiler import Tiler, TilerOptions
 from jobs.weights.loaders import load_model
 
 JOB = "deblur"
-# The progress stage this job names (aiorch.contracts.JobStage has no deblurring stage yet: the operation's
-# registration adds one; until then the progress formula counts it as a model stage of unknown name).
+# The progress stage this job names: a stage of its own, which the progress formula weighs as the model's work.
 STAGE = "deblurring"
 
 METHODS = ("auto", "drunet", "tv", "wavelet")
@@ -83,142 +82,8 @@ MOTION_SAMPLES_PER_PX = 8
 
 
 def read_deblur_options(options: dict[str, Any] | None) -> dict[str, Any]:
-    """The options checked by the operation's schema once deblur is registered (aiorch's operation
-    registry); until then by DECLARED_OPTIONS, the same specs, so a bad value is refused in the same words."""
-    try:
-        operation = Operation("deblur")
-    except ValueError:
-        operation = None
-    if operation is not None:
-        return read_options(operation, JOB, options)
-    from aiorch.operations import OptionError
-
-    specs = declared_options()
-    given = dict(options or {})
-    checked: dict[str, Any] = {}
-    for name, value in given.items():
-        spec = specs.get(name)
-        if spec is None:
-            if name in ("format", "quality"):  # the encoder's, read by the job CLI
-                continue
-            raise JobFailure(
-                f"Bad options for the {JOB} job: unknown option {name!r} for deblur: the options are "
-                f"{', '.join(specs)}.",
-                "BadRequest",
-            )
-        try:
-            value = spec.check(value)
-        except OptionError as error:
-            raise option_failure(JOB, error) from None
-        if value is not None:
-            checked[name] = value
-    return {name: checked.get(name, spec.default) for name, spec in specs.items()}
-
-
-def declared_options() -> dict[str, Any]:
-    """The deblur options as the operation's declaration states them (aiorch.operations.OptionSpec), by name."""
-    from aiorch.operations import Audience, OptionSpec
-
-    jobs = [JOB]
-    specs = [
-        OptionSpec(
-            name="blur",
-            type="choice",
-            choices=list(BLURS),
-            default="gaussian",
-            description="The blur's shape: gaussian (soft or slightly out of focus), disk (a defocused lens), "
-            "motion (a straight camera shake).",
-            jobs=jobs,
-            label="Blur shape",
-        ),
-        OptionSpec(
-            name="blur_px",
-            type="number",
-            minimum=0.3,
-            maximum=25,
-            default=DEFAULT_BLUR_PX,
-            unit="px",
-            description="The blur's size: gaussian: its standard deviation; disk: its radius; motion: the "
-            "streak's length.",
-            jobs=jobs,
-            label="Blur size",
-        ),
-        OptionSpec(
-            name="motion_angle",
-            type="number",
-            minimum=0,
-            maximum=180,
-            default=0,
-            unit="degrees",
-            description="The streak's direction, counter-clockwise from horizontal.",
-            applies_to="blur motion",
-            jobs=jobs,
-            label="Motion direction",
-        ),
-        OptionSpec(
-            name="method",
-            type="choice",
-            choices=list(METHODS),
-            default="auto",
-            description="The prior: auto: DRUNet when its weights are installed, else total variation, or "
-            "wavelet where TV would take over a minute; drunet needs weights.",
-            jobs=jobs,
-            label="Method",
-        ),
-        OptionSpec(
-            name="noise",
-            type="number",
-            minimum=0,
-            maximum=50,
-            default=None,
-            unit="0-255 levels",
-            description="The photo's noise level (higher: smoother result, less ringing); empty: estimated "
-            "from the image, at least 1.",
-            jobs=jobs,
-            label="Noise level",
-        ),
-        OptionSpec(
-            name="iterations",
-            type="integer",
-            minimum=1,
-            maximum=100,
-            default=DEFAULT_ITERATIONS,
-            unit="steps",
-            description="Restoration steps (DPIR's 8 suffice for most photos; more: slower, rarely sharper).",
-            jobs=jobs,
-            label="Iterations",
-        ),
-        OptionSpec(
-            name="tile",
-            type="integer",
-            minimum=0,
-            maximum=16384,
-            default=0,
-            unit="px",
-            description="Tile side in pixels; 0: automatic per method.",
-            jobs=jobs,
-            label="Tile size",
-        ),
-        OptionSpec(
-            name="weights",
-            type="string",
-            default=None,
-            description="A DRUNet weights file (.pth/.safetensors/.pt path or file:// / s3:// URI).",
-            applies_to="DRUNet",
-            jobs=jobs,
-            audience=Audience.operator,
-        ),
-        OptionSpec(
-            name="device",
-            type="string",
-            pattern=r"auto|cpu|cuda(:[0-9]+)?",
-            default="auto",
-            description="The torch device: auto (a GPU when usable), cpu, cuda or cuda:N.",
-            jobs=jobs,
-            audience=Audience.operator,
-        ),
-    ]
-    return {spec.name: spec for spec in specs}
+    """The options as the operation's registry module declares them (aiorch/registry/deblur.py), checked."""
+    return read_options(Operation.deblur, JOB, options)
 
 
 def resolve_method(
