@@ -1,6 +1,6 @@
 """Many images in one request vs one request each: ``python -m bench batches``.
 
-Issue 13's figure: 20 images of 64 px with ``realesr-animevideov3``, sent as ONE batch request (one
+The figure: 20 images of 64 px with ``realesr-animevideov3``, sent as ONE batch request (one
 execution, the state machine's Map over chunks, one job per chunk) and as 20 requests, over the real
 local stack (the local states service, the real Lambdas and the real job CLI), on the same warm job
 workers, then with cold job processes. Each total runs from the first submit to the last execution

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { ApiClient } from '../src/lib/api'
 import { json, scriptedFetch } from './fakes'
 
-// Issue 9 item 7: a named query is started (202) and polled; no request waits for Athena.
+// A named query is started (202) and polled; no request waits for Athena.
 describe('ApiClient.runQuery', () => {
   it('starts the query, polls while it answers 202 and returns the 200 answer', async () => {
     const run = { name: 'top_errors', query_id: 'q1', state: 'RUNNING', answer_url: '/analytics/queries/top_errors/runs/q1' }

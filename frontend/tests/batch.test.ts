@@ -1,4 +1,4 @@
-// Batches (issue 13): several files picked at once run as ONE execution with `uploads`; the batch view
+// Batches: several files picked at once run as ONE execution with `uploads`; the batch view
 // shows each image of the served execution (ExecutionOut.images) with its status, progress and result.
 import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'

@@ -1,4 +1,4 @@
-// "Find text" (issue 12): detect_text's boxes drawn into the mask as strokes the user can undo and erase.
+// "Find text": detect_text's boxes drawn into the mask as strokes the user can undo and erase.
 import { flushPromises, mount } from '@vue/test-utils'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import MaskBrush from '../src/components/MaskBrush.vue'

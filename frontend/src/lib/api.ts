@@ -8,7 +8,7 @@ import type { ServedOperation } from './operations'
 type Schemas = components['schemas']
 /**
  * ``T`` with the ``K`` fields optional: the server always sends them, but the page copes without them
- * (an older server, added for issue 12), so test fixtures and callers need not supply them.
+ * (an older server has none), so test fixtures and callers need not supply them.
  */
 type Optional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>
 export type Progress = Optional<Schemas['ProgressOut'], 'elapsed_s' | 'remaining_s'>

@@ -1,4 +1,4 @@
-// "Find text" in the inpaint form (issue 12): the served preview operation (detect_text) runs inpaint's OCR
+// "Find text" in the inpaint form: the served preview operation (detect_text) runs inpaint's OCR
 // job alone; its result.json (jobs/text_detection.py) lists the lines of text it would mask, and the lines it
 // dropped as implausible with the reason. The kept lines are drawn on the mask canvas as mask strokes, grown
 // as the job grows them, so the mask the user sees, erases and undoes is the mask that is filled.

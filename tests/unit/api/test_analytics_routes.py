@@ -63,7 +63,7 @@ def test_an_unknown_run_is_404(client, alice) -> None:
 
 
 def test_no_request_waits_for_the_query_the_synchronous_address_is_gone(client, alice) -> None:
-    """Issue 9 item 7: API Gateway waits 29 s at most; an Athena query may take longer."""
+    """API Gateway waits 29 s at most; an Athena query may take longer."""
     paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
     assert "/analytics/queries/{name}" not in paths
     assert set(paths["/analytics/queries/{name}/runs"]) == {"post"}

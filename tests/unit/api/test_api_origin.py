@@ -1,4 +1,4 @@
-"""Issue 9 item 8: in AWS the API answers only requests that came through CloudFront (and its web ACL).
+"""In AWS the API answers only requests that came through CloudFront (and its web ACL).
 
 moto cannot emulate CloudFront's origin custom header; the distribution's header is asserted in
 iac/modules/frontend/tests, and this checks the Lambda side that refuses everything else.

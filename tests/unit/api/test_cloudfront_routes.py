@@ -1,4 +1,4 @@
-"""Issue 9 items 3, 6, 8: CloudFront sends exactly the API's paths to API Gateway (one origin).
+"""CloudFront sends exactly the API's paths to API Gateway (one origin).
 
 The path patterns live in iac/modules/frontend/variables.tf (asserted there by terraform test);
 this holds them against the app's real routes, so a new API route that CloudFront would send to

@@ -78,7 +78,7 @@ run "functions_know_where_everything_is" {
 }
 
 run "timeouts_nest_with_the_real_values" {
-  # Issue 9 item 7, from the deployed ASL file and the modules' real defaults.
+  # The timeouts nest: read from the deployed ASL file and the modules' real defaults.
   command = plan
 
   assert {
@@ -107,7 +107,7 @@ run "timeouts_that_do_not_nest_are_caught" {
 }
 
 run "analytics_are_for_the_analysts_group_only" {
-  # Issue 9 item 9: without the group every signed-in user reads everyone's analytics.
+  # Without the group every signed-in user reads everyone's analytics.
   command = plan
 
   assert {
@@ -121,7 +121,7 @@ run "analytics_are_for_the_analysts_group_only" {
 }
 
 run "the_spa_calls_the_api_on_its_own_origin" {
-  # Issue 9 items 3, 6, 8: CloudFront routes the API's paths, so config.json's base is "".
+  # CloudFront routes the API's paths, so config.json's base is "".
   command = plan
 
   assert {

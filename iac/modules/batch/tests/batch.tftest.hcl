@@ -78,7 +78,7 @@ run "one_gpu_image_for_every_operation" {
     error_message = "the job gets the AIORCH_* settings, sorted"
   }
   assert {
-    # Issue 9 item 4: a job in AWS must require the GPU, so a host whose driver does not
+    # A job in AWS must require the GPU, so a host whose driver does not
     # fit fails at once (error.json) instead of running on the CPU until the timeout.
     condition = contains(jsondecode(aws_batch_job_definition.model.container_properties).environment,
     { name = "AIORCH_JOB_DEVICE", value = "cuda" })
@@ -106,7 +106,7 @@ run "spot_and_on_demand_environments_scaling_to_zero" {
     error_message = "exact one-GPU sizes of g5/g6 (issue C2: a family lets Batch pick up to 48xlarge), scaling to zero by default"
   }
   assert {
-    # Issue 9 item 4: AL2's NVIDIA AMI ships driver 550 (CUDA <= 12.4); the image's torch is
+    # AL2's NVIDIA AMI ships driver 550 (CUDA <= 12.4); the image's torch is
     # cu130 and needs driver 580 (AL2023). AWS Batch: "Using a GPU workload AMI"
     # (https://docs.aws.amazon.com/batch/latest/userguide/batch-gpu-ami.html).
     condition = alltrue([for ce in aws_batch_compute_environment.gpu :
@@ -155,7 +155,7 @@ run "an_ami_type_with_unknown_driver_is_refused" {
   expect_failures = [aws_batch_compute_environment.gpu]
 }
 
-# Issue 9 item 2: jobs/cli.py deletes a stale error.json before it runs; with GetObject and
+# jobs/cli.py deletes a stale error.json before it runs; with GetObject and
 # PutObject only, S3 answers that DeleteObject with AccessDenied and every job fails at once.
 # ListBucket (scoped by prefix) makes S3 answer a missing key with 404, not 403
 # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions").
