@@ -48,14 +48,24 @@ def _service(settings: Settings) -> Any:
 @click.group()
 @click.version_option(package_name="aiorch")
 def cli() -> None:
-    """Image-AI workflows (upscale, denoise, inpaint) on Step Functions, or on this machine."""
+    """Image-AI workflows (the operations of aiorch/registry/) on Step Functions, or on this machine."""
 
 
 @cli.command()
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 # detect_text: inpaint's OCR job alone; --out then gets its result.json (the boxes found and dropped).
-@click.option("--operation", "-o", type=click.Choice([o.value for o in Operation]), required=True)
-@click.option("--mask", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Mask for inpaint.")
+@click.option(
+    "--operation",
+    "-o",
+    type=click.Choice([o.value for o in Operation]),
+    required=True,
+    help="The operation to run; GET /operations describes each and its options.",
+)
+@click.option(
+    "--mask",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A mask image, for one image and an operation that accepts one (accepts_mask in GET /operations).",
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
