@@ -264,6 +264,21 @@ class RunCost(BaseModel):
     price_source: str = Field(description="Where the price came from; a stand-in starts with 'fallback:'.")
 
 
+class Outcome(BaseModel):
+    """How an execution ended, as its recorder (RecordResult, RecordFailure, the status-change handler)
+    hands it to the index: one definition for every place that finalises a record. ``None`` lists
+    leave the record's own as they are; ``cost`` None: not known (nothing recorded, nothing charged)."""
+
+    status: ExecutionStatus
+    recorded_by: str
+    result_keys: list[str] | None = None
+    metadata_keys: list[str] | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    images: list[ImageOutcome] | None = None  # a batch's outcomes
+    cost: RunCost | None = None
+
+
 class ExecutionRecord(BaseModel):
     """The execution index entry (executions/{user}/{execution}.json)."""
 

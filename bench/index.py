@@ -87,10 +87,10 @@ def _service(settings: Any) -> Any:
 
 
 def _end(service: Any, record: Any) -> None:
-    from aiorch.contracts import ExecutionStatus
+    from aiorch.contracts import ExecutionStatus, Outcome
 
     # Ended at once (untimed), so the running limit never refuses the next timed submit.
-    service.index.finalise(USER, record.execution_id, ExecutionStatus.SUCCEEDED, recorded_by="bench")
+    service.index.finalise(USER, record.execution_id, Outcome(status=ExecutionStatus.SUCCEEDED, recorded_by="bench"))
 
 
 def _forget(service: Any, record: Any) -> None:

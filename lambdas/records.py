@@ -20,6 +20,7 @@ from aiorch.contracts import (
     ImageOutcome,
     JobError,
     Operation,
+    Outcome,
     RunCost,
     utcnow,
 )
@@ -248,18 +249,17 @@ def record_outcome(
     """
     finished_at = finished_at or utcnow()
     cost = run_cost_of(storage, request)
-    record, changed = open_index(get_settings(), storage).finalise(
-        request.user,
-        request.execution_id,
-        status,
+    outcome = Outcome(
+        status=status,
         recorded_by=recorded_by,
-        cost=cost,
         result_keys=result_keys,
         metadata_keys=metadata_keys,
         error_type=error_type,
         error_message=error_message,
         images=images,
+        cost=cost,
     )
+    record, changed = open_index(get_settings(), storage).finalise(request.user, request.execution_id, outcome)
     if changed and record is not None:  # its webhook's `completed` (aiorch/webhooks.py): never raises
         from aiorch.webhooks import on_recorded
 

@@ -56,6 +56,7 @@ from aiorch.contracts import (
     JobKind,
     JobProgress,
     Operation,
+    Outcome,
     offered_operations_in_words,
     utcnow,
 )
@@ -282,10 +283,12 @@ class AnalysisService:
             self.index.finalise(
                 user,
                 execution_id,
-                ExecutionStatus.FAILED,
-                recorded_by="submit",
-                error_type="StartExecutionFailed",
-                error_message=f"the workflow could not be started: {exc}",
+                Outcome(
+                    status=ExecutionStatus.FAILED,
+                    recorded_by="submit",
+                    error_type="StartExecutionFailed",
+                    error_message=f"the workflow could not be started: {exc}",
+                ),
             )
             raise StatesUnavailable(f"the workflow service could not start the execution: {exc}") from exc
         return record
@@ -627,10 +630,12 @@ class AnalysisService:
                     self.index.finalise(
                         record.user,
                         record.execution_id,
-                        ExecutionStatus.ABORTED,
-                        recorded_by="cancel",
-                        error_type="Cancelled",
-                        error_message="cancelled by the user; the workflow service no longer knew this execution",
+                        Outcome(
+                            status=ExecutionStatus.ABORTED,
+                            recorded_by="cancel",
+                            error_type="Cancelled",
+                            error_message="cancelled by the user; the workflow service no longer knew this execution",
+                        ),
                     )
                     return
                 status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)

@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus, ImageOutcome, RunCost, utcnow
+from aiorch.contracts import ExecutionRecord, Outcome, RunCost, utcnow
 
 
 class RunningLimitReached(Exception):
@@ -121,33 +121,22 @@ def staged_copy(record: ExecutionRecord, state: str, stage: str) -> ExecutionRec
     return staged
 
 
-def finalised_copy(
-    record: ExecutionRecord,
-    status: ExecutionStatus,
-    *,
-    recorded_by: str,
-    result_keys: list[str] | None,
-    metadata_keys: list[str] | None,
-    error_type: str | None,
-    error_message: str | None,
-    images: list[ImageOutcome] | None = None,
-    cost: RunCost | None = None,
-) -> ExecutionRecord:
+def finalised_copy(record: ExecutionRecord, outcome: Outcome) -> ExecutionRecord:
     """The record as a final status leaves it (one rule for both backends)."""
     done = record.model_copy(deep=True)
-    if cost is not None:
-        done.cost = cost
-    done.status = status
+    if outcome.cost is not None:
+        done.cost = outcome.cost
+    done.status = outcome.status
     done.finished_at = utcnow()
-    done.recorded_by = recorded_by
-    if result_keys is not None:
-        done.result_keys = result_keys
-    if metadata_keys is not None:
-        done.metadata_keys = metadata_keys
-    if images is not None:
-        done.images = images
-    done.error_type = error_type
-    done.error_message = error_message
+    done.recorded_by = outcome.recorded_by
+    if outcome.result_keys is not None:
+        done.result_keys = outcome.result_keys
+    if outcome.metadata_keys is not None:
+        done.metadata_keys = outcome.metadata_keys
+    if outcome.images is not None:
+        done.images = outcome.images
+    done.error_type = outcome.error_type
+    done.error_message = outcome.error_message
     return done
 
 
@@ -178,20 +167,7 @@ class ExecutionIndex(ABC):
     def get(self, user: str, execution_id: str) -> ExecutionRecord | None: ...
 
     @abstractmethod
-    def finalise(
-        self,
-        user: str,
-        execution_id: str,
-        status: ExecutionStatus,
-        *,
-        recorded_by: str,
-        result_keys: list[str] | None = None,
-        metadata_keys: list[str] | None = None,
-        error_type: str | None = None,
-        error_message: str | None = None,
-        images: list[ImageOutcome] | None = None,
-        cost: RunCost | None = None,
-    ) -> tuple[ExecutionRecord | None, bool]:
+    def finalise(self, user: str, execution_id: str, outcome: Outcome) -> tuple[ExecutionRecord | None, bool]:
         """Mark an execution finished (a batch with its images' outcomes) with what it cost, and settle
         its month's spending (the cost replaces the estimate charged at start). Returns (record,
         changed); a final record stays as it is."""

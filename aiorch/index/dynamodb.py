@@ -29,7 +29,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus, ImageOutcome, RunCost, utcnow
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, Outcome, utcnow
 from aiorch.index.base import (
     BUDGET_SLACK_USD,
     Budget,
@@ -348,34 +348,11 @@ class DynamoDbIndex(ExecutionIndex):
             raise
         return True
 
-    def finalise(
-        self,
-        user: str,
-        execution_id: str,
-        status: ExecutionStatus,
-        *,
-        recorded_by: str,
-        result_keys: list[str] | None = None,
-        metadata_keys: list[str] | None = None,
-        error_type: str | None = None,
-        error_message: str | None = None,
-        images: list[ImageOutcome] | None = None,
-        cost: RunCost | None = None,
-    ) -> tuple[ExecutionRecord | None, bool]:
+    def finalise(self, user: str, execution_id: str, outcome: Outcome) -> tuple[ExecutionRecord | None, bool]:
         record = self.get(user, execution_id)
         if record is None or record.status.is_final:
             return record, False
-        done = finalised_copy(
-            record,
-            status,
-            recorded_by=recorded_by,
-            result_keys=result_keys,
-            metadata_keys=metadata_keys,
-            error_type=error_type,
-            error_message=error_message,
-            images=images,
-            cost=cost,
-        )
+        done = finalised_copy(record, outcome)
         record_update = {
             "Update": {
                 "TableName": self.table,
@@ -384,7 +361,7 @@ class DynamoDbIndex(ExecutionIndex):
                 "ConditionExpression": "#s = :running",
                 "ExpressionAttributeNames": {"#s": "status"},
                 "ExpressionAttributeValues": {
-                    ":final": {"S": status.value},
+                    ":final": {"S": outcome.status.value},
                     ":doc": {"S": done.model_dump_json()},
                     ":running": {"S": RUNNING},
                 },
@@ -393,7 +370,7 @@ class DynamoDbIndex(ExecutionIndex):
         n = images_of(record)
         counter = self._counter_update(user, -1, "running > :zero", {}, images=-n)
         # Last, so the reasons' positions above stay: the month's spending, the estimate replaced by the cost.
-        adjustment = spend_adjustment(record, cost)
+        adjustment = spend_adjustment(record, outcome.cost)
         settle = [self._spend_update(user, month_of(record.created_at), adjustment)] if adjustment else []
         try:
             self._transact([record_update, counter, self._total_update(-n), *settle])

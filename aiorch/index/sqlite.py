@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus, ImageOutcome, RunCost, utcnow
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, Outcome, utcnow
 from aiorch.index.base import (
     BUDGET_SLACK_USD,
     Budget,
@@ -221,42 +221,19 @@ class SqliteIndex(ExecutionIndex):
         with self._write() as db:
             return self._insert(db, record)
 
-    def finalise(
-        self,
-        user: str,
-        execution_id: str,
-        status: ExecutionStatus,
-        *,
-        recorded_by: str,
-        result_keys: list[str] | None = None,
-        metadata_keys: list[str] | None = None,
-        error_type: str | None = None,
-        error_message: str | None = None,
-        images: list[ImageOutcome] | None = None,
-        cost: RunCost | None = None,
-    ) -> tuple[ExecutionRecord | None, bool]:
+    def finalise(self, user: str, execution_id: str, outcome: Outcome) -> tuple[ExecutionRecord | None, bool]:
         with self._write() as db:
             record = self._get(db, user, execution_id)
             if record is None or record.status.is_final:
                 return record, False
-            done = finalised_copy(
-                record,
-                status,
-                recorded_by=recorded_by,
-                result_keys=result_keys,
-                metadata_keys=metadata_keys,
-                error_type=error_type,
-                error_message=error_message,
-                images=images,
-                cost=cost,
-            )
+            done = finalised_copy(record, outcome)
             db.execute(
                 "UPDATE executions SET status = ?, doc = ? WHERE user = ? AND execution_id = ?",
                 (done.status.value, done.model_dump_json(), user, execution_id),
             )
-            if adjustment := spend_adjustment(record, cost):
+            if adjustment := spend_adjustment(record, outcome.cost):
                 self._add_spend(db, user, month_of(record.created_at), adjustment)
-            if record.status is ExecutionStatus.RUNNING and status is not ExecutionStatus.RUNNING:
+            if record.status is ExecutionStatus.RUNNING and outcome.status is not ExecutionStatus.RUNNING:
                 self._add_running(db, user, -1)
                 self._add_images(db, user, -images_of(record))
         return done, True

@@ -16,6 +16,7 @@ from aiorch.contracts import (
     ExecutionStatus,
     JobSpec,
     Operation,
+    Outcome,
     ValidatedRequest,
 )
 from aiorch.index import ExecutionIndex, open_index
@@ -62,7 +63,9 @@ def validate_input(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def record_result(event: dict[str, Any], context: Any) -> dict[str, Any]:
     record_call("record_result", event=event)
     request = event["input"]["request"]
-    _index().finalise(request["user"], request["execution_id"], ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    _index().finalise(
+        request["user"], request["execution_id"], Outcome(status=ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    )
     return {"recorded": True}
 
 
@@ -74,10 +77,12 @@ def record_failure(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _index().finalise(
         request["user"],
         request["execution_id"],
-        ExecutionStatus.FAILED,
-        recorded_by="RecordFailure",
-        error_type=error.get("Error"),
-        error_message=error.get("Cause"),
+        Outcome(
+            status=ExecutionStatus.FAILED,
+            recorded_by="RecordFailure",
+            error_type=error.get("Error"),
+            error_message=error.get("Cause"),
+        ),
     )
     return {"recorded": True}
 
@@ -90,8 +95,10 @@ def status_change(event: dict[str, Any], context: Any) -> None:
             _index().finalise(
                 record.user,
                 record.execution_id,
-                ExecutionStatus(detail["status"]),
-                recorded_by="StatusChange",  # as lambdas/status_change/handler.py records it
-                error_type=detail.get("error"),
-                error_message=detail.get("cause"),
+                Outcome(
+                    status=ExecutionStatus(detail["status"]),
+                    recorded_by="StatusChange",  # as lambdas/status_change/handler.py records it
+                    error_type=detail.get("error"),
+                    error_message=detail.get("cause"),
+                ),
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from aiorch.analysis import AnalysisService
-from aiorch.contracts import ExecutionStatus
+from aiorch.contracts import ExecutionStatus, Outcome
 from lambdas.api.app import create_app
 from tests.unit.api.test_routes import assert_problem
 
@@ -39,7 +39,9 @@ def test_past_the_users_bound_a_submit_answers_429_in_plain_words(settings, stat
     assert send(client, bob, [service.store_upload("bob", photo_png).key]).status_code == 202
 
     # A finished execution frees its images.
-    service.index.finalise("alice", first.json()["execution_id"], ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    service.index.finalise(
+        "alice", first.json()["execution_id"], Outcome(status=ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    )
     assert service.index.queued_images("alice") == 1
     assert send(client, alice, [key, key]).status_code == 202
 

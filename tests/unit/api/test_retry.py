@@ -8,7 +8,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from aiorch.contracts import ExecutionStatus, ImageOutcome
+from aiorch.contracts import ExecutionStatus, ImageOutcome, Outcome
 
 
 def start(client, headers, **body: Any) -> str:
@@ -27,7 +27,7 @@ def test_a_failed_run_is_retried_with_the_same_inputs_and_options_linked_both_wa
 ) -> None:
     key = upload(alice, photo_png)
     old = start(client, alice, upload=key, options={"outscale": 2})
-    service.index.finalise("alice", old, ExecutionStatus.FAILED, recorded_by="test", error_type="Boom")
+    service.index.finalise("alice", old, Outcome(status=ExecutionStatus.FAILED, recorded_by="test", error_type="Boom"))
 
     answer = client.post(f"/image-ai-analysis/{old}/retry", headers=alice)
     assert answer.status_code == 202, answer.text
@@ -50,12 +50,12 @@ def test_an_aborted_run_is_retried_and_a_running_or_succeeded_one_is_not(
     running = start(client, alice, upload=key)
     assert client.post(f"/image-ai-analysis/{running}/retry", headers=alice).status_code == 409
     assert client.post(f"/image-ai-analysis/{running}/cancel", headers=alice).status_code == 200
-    service.index.finalise("alice", running, ExecutionStatus.ABORTED, recorded_by="test")
+    service.index.finalise("alice", running, Outcome(status=ExecutionStatus.ABORTED, recorded_by="test"))
     assert client.post(f"/image-ai-analysis/{running}/retry", headers=bob).status_code == 404  # not bob's
     assert client.post(f"/image-ai-analysis/{running}/retry", headers=alice).status_code == 202
 
     done = start(client, alice, upload=key)
-    service.index.finalise("alice", done, ExecutionStatus.SUCCEEDED, recorded_by="test")
+    service.index.finalise("alice", done, Outcome(status=ExecutionStatus.SUCCEEDED, recorded_by="test"))
     assert client.post(f"/image-ai-analysis/{done}/retry", headers=alice).status_code == 409
     assert client.get(f"/image-ai-analysis/{done}", headers=alice).json()["retried_by"] == []
 
@@ -68,7 +68,7 @@ def test_a_batch_retries_only_its_failed_images(client, alice, upload, photo_png
         ImageOutcome(index=1, input_key=uploads[1], status=ExecutionStatus.FAILED, error_type="Boom"),
         ImageOutcome(index=2, input_key=uploads[2], status=ExecutionStatus.SUCCEEDED),
     ]
-    service.index.finalise("alice", old, ExecutionStatus.SUCCEEDED, recorded_by="test", images=outcomes)
+    service.index.finalise("alice", old, Outcome(status=ExecutionStatus.SUCCEEDED, recorded_by="test", images=outcomes))
 
     new = client.post(f"/image-ai-analysis/{old}/retry", headers=alice).json()
     assert sent_request(states, new["execution_id"])["input_keys"] == [uploads[1]]
@@ -81,7 +81,7 @@ def test_the_cli_retries(photo_png, service, monkeypatch) -> None:
     monkeypatch.setattr(cli, "_service", lambda _settings: service)
     own = service.store_upload("local", photo_png).key  # the CLI acts as the local user
     first = service.submit("local", "upscale", own)
-    service.index.finalise("local", first.execution_id, ExecutionStatus.FAILED, recorded_by="test")
+    service.index.finalise("local", first.execution_id, Outcome(status=ExecutionStatus.FAILED, recorded_by="test"))
     result = CliRunner().invoke(cli.cli, ["executions", "retry", first.execution_id])
     assert result.exit_code == 0, result.output
     assert f"retry of {first.execution_id}" in result.output

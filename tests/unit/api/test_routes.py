@@ -13,7 +13,7 @@ from PIL import Image
 
 from aiorch import keys
 from aiorch.analysis import AnalysisService
-from aiorch.contracts import ExecutionStatus
+from aiorch.contracts import ExecutionStatus, Outcome
 from aiorch.settings import Settings
 from lambdas.api.app import create_app
 from tests.conftest import encode, photo
@@ -238,10 +238,12 @@ def finish(service: AnalysisService, user: str, execution_id: str) -> str:
     service.index.finalise(
         user,
         execution_id,
-        ExecutionStatus.SUCCEEDED,
-        recorded_by="RecordResult",
-        result_keys=[prefix + "result.png"],
-        metadata_keys=[prefix + "metadata.json"],
+        Outcome(
+            status=ExecutionStatus.SUCCEEDED,
+            recorded_by="RecordResult",
+            result_keys=[prefix + "result.png"],
+            metadata_keys=[prefix + "metadata.json"],
+        ),
     )
     return prefix + "result.png"
 
@@ -274,10 +276,12 @@ def test_the_view_links_the_thumbnail_the_job_wrote_and_null_for_a_run_without_o
     service.index.finalise(
         "alice",
         execution,
-        ExecutionStatus.SUCCEEDED,
-        recorded_by="RecordResult",
-        result_keys=[prefix + "result.png"],
-        metadata_keys=[prefix + "metadata.json"],
+        Outcome(
+            status=ExecutionStatus.SUCCEEDED,
+            recorded_by="RecordResult",
+            result_keys=[prefix + "result.png"],
+            metadata_keys=[prefix + "metadata.json"],
+        ),
     )
 
     thumbnail = client.get(f"/image-ai-analysis/{execution}", headers=alice).json()["thumbnail"]
@@ -318,7 +322,7 @@ def test_cancel_stops_the_execution(client, alice, upload, photo_png, states, se
     (stored,) = states.executions.values()
     assert stored["status"] == "ABORTED"
     # A poll reads the index (never Step Functions): ABORTED once the status-change handler records it.
-    service.index.finalise("alice", execution, ExecutionStatus.ABORTED, recorded_by="StatusChange")
+    service.index.finalise("alice", execution, Outcome(status=ExecutionStatus.ABORTED, recorded_by="StatusChange"))
     assert client.get(f"/image-ai-analysis/{execution}", headers=alice).json()["status"] == "ABORTED"
 
 
@@ -328,7 +332,7 @@ def test_delete_removes_an_ended_execution_and_refuses_a_running_one(
     execution = submit(client, alice, upload(alice, photo_png)).json()["execution_id"]
     running = assert_problem(client.delete(f"/image-ai-analysis/{execution}", headers=alice), 409)
     assert running["detail"] == f"execution {execution} is still running: cancel it first"
-    service.index.finalise("alice", execution, ExecutionStatus.ABORTED, recorded_by="StatusChange")
+    service.index.finalise("alice", execution, Outcome(status=ExecutionStatus.ABORTED, recorded_by="StatusChange"))
     assert_problem(client.delete(f"/image-ai-analysis/{execution}", headers=bob), 404)  # not bob's
 
     deleted = client.delete(f"/image-ai-analysis/{execution}", headers=alice)

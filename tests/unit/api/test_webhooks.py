@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from aiorch.contracts import AnalysisRequest, ExecutionStatus
+from aiorch.contracts import AnalysisRequest, ExecutionStatus, Outcome
 from aiorch.settings import Settings
 from aiorch.storage import Storage
 from aiorch.webhooks import SecretStore, WebhookRefused, Webhooks, check_url
@@ -141,7 +141,9 @@ def test_a_receiver_answering_500_twice_gets_the_third_retry(
         hooks = Webhooks(settings, storage, clock=lambda: now[0])
         key = upload(alice, photo_png)
         execution_id = submit(client, alice, key, {"url": flaky.url}).json()["execution_id"]
-        record, _ = service.index.finalise("alice", execution_id, ExecutionStatus.FAILED, recorded_by="test")
+        record, _ = service.index.finalise(
+            "alice", execution_id, Outcome(status=ExecutionStatus.FAILED, recorded_by="test")
+        )
         hooks.completed(record)  # queued, and its first attempt made at once: 500
         assert len(flaky.received) == 1
 
@@ -273,6 +275,6 @@ def test_the_delivery_loop_sends_progress_of_a_followed_run_until_it_ends(
         "total": 8,
         "links": None,
     }
-    service.index.finalise("alice", execution_id, ExecutionStatus.SUCCEEDED, recorded_by="test")
+    service.index.finalise("alice", execution_id, Outcome(status=ExecutionStatus.SUCCEEDED, recorded_by="test"))
     pump(settings, storage, service.index)
     assert list(storage.list("webhooks/following/")) == []  # ended: no longer followed

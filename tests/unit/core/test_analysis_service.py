@@ -17,7 +17,7 @@ from aiorch.analysis import (
     StillRunning,
     TooManyRunning,
 )
-from aiorch.contracts import ExecutionStatus
+from aiorch.contracts import ExecutionStatus, Outcome
 from tests.conftest import encode, photo
 from tests.fakes.states import FakeStates
 
@@ -150,7 +150,9 @@ def test_delete_removes_an_ended_execution_with_its_results_and_keeps_the_upload
     with pytest.raises(StillRunning, match="cancel it first"):
         service.delete("alice", record.execution_id)
     service.cancel("alice", record.execution_id)
-    service.index.finalise("alice", record.execution_id, ExecutionStatus.ABORTED, recorded_by="StatusChange")
+    service.index.finalise(
+        "alice", record.execution_id, Outcome(status=ExecutionStatus.ABORTED, recorded_by="StatusChange")
+    )
     with pytest.raises(NotFoundError):
         service.delete("bob", record.execution_id)  # someone else's: not found, nothing removed
 

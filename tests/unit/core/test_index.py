@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, Outcome
 from aiorch.ids import new_id
 from aiorch.index import ExecutionIndex, IdempotencyKeyReused, RunningLimitReached, StillRunning, open_index
 from aiorch.index.dynamodb import DynamoDbIndex, table_definition
@@ -55,7 +55,9 @@ def test_start_counts_and_refuses_past_the_limit(index: ExecutionIndex) -> None:
     assert index.running_count("alice") == 2
     assert index.start(record("bob"), limit=2).created  # the limit is per user
 
-    done, changed = index.finalise("alice", first.execution_id, ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    done, changed = index.finalise(
+        "alice", first.execution_id, Outcome(status=ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    )
     assert changed and done is not None and done.status is ExecutionStatus.SUCCEEDED
     assert index.running_count("alice") == 1
     assert index.start(record(), limit=2).created
@@ -64,13 +66,17 @@ def test_start_counts_and_refuses_past_the_limit(index: ExecutionIndex) -> None:
 def test_finalise_is_first_writer_wins_and_counts_once(index: ExecutionIndex) -> None:
     started = record()
     index.start(started, limit=4)
-    index.finalise("alice", started.execution_id, ExecutionStatus.ABORTED, recorded_by="StatusChange")
+    index.finalise("alice", started.execution_id, Outcome(status=ExecutionStatus.ABORTED, recorded_by="StatusChange"))
     again, changed = index.finalise(
-        "alice", started.execution_id, ExecutionStatus.FAILED, recorded_by="RecordFailure", error_type="X"
+        "alice",
+        started.execution_id,
+        Outcome(status=ExecutionStatus.FAILED, recorded_by="RecordFailure", error_type="X"),
     )
     assert not changed and again is not None and again.status is ExecutionStatus.ABORTED
     assert index.running_count("alice") == 0
-    assert index.finalise("alice", "01NOSUCHEXECUTION000000000", ExecutionStatus.FAILED, recorded_by="x") == (
+    assert index.finalise(
+        "alice", "01NOSUCHEXECUTION000000000", Outcome(status=ExecutionStatus.FAILED, recorded_by="x")
+    ) == (
         None,
         False,
     )
@@ -108,7 +114,7 @@ def test_running_lists_only_running_records_and_sweep_corrects_drift(index: Exec
     live, ended = record(), record()
     index.start(live, limit=4)
     index.start(ended, limit=4)
-    index.finalise("alice", ended.execution_id, ExecutionStatus.FAILED, recorded_by="RecordFailure")
+    index.finalise("alice", ended.execution_id, Outcome(status=ExecutionStatus.FAILED, recorded_by="RecordFailure"))
     assert [r.execution_id for r in index.running()] == [live.execution_id]
     assert index.sweep() == []
     # A record created RUNNING outside start() is counted; one written behind the index's back is not.
@@ -205,7 +211,7 @@ def test_delete_removes_an_ended_record_and_its_claim_and_nothing_brings_it_back
     with pytest.raises(StillRunning):  # a running execution is cancelled first, never deleted
         index.delete("alice", running.execution_id)
     assert index.get("alice", running.execution_id) is not None
-    index.finalise("alice", running.execution_id, ExecutionStatus.ABORTED, recorded_by="cancel")
+    index.finalise("alice", running.execution_id, Outcome(status=ExecutionStatus.ABORTED, recorded_by="cancel"))
     kept = record()
     index.start(kept, limit=4)
 
@@ -234,7 +240,7 @@ def test_set_stage_moves_a_running_record_and_never_an_ended_one(index: Executio
     assert stored.stage_at is not None and stored.status is ExecutionStatus.RUNNING
     assert index.running_count("alice") == 1  # a stage is no new execution
 
-    index.finalise("alice", running.execution_id, ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    index.finalise("alice", running.execution_id, Outcome(status=ExecutionStatus.SUCCEEDED, recorded_by="RecordResult"))
     assert not index.set_stage("alice", running.execution_id, state="Upscale", stage="running upscale")
     assert index.get("alice", running.execution_id).status is ExecutionStatus.SUCCEEDED
     assert not index.set_stage("alice", "missing", state="Upscale", stage="running upscale")
@@ -258,7 +264,7 @@ def test_start_bounds_the_queued_images_per_user_and_overall(index: ExecutionInd
     with pytest.raises(RunningLimitReached):  # the running limit is still its own answer
         index.start(record("bob"), limit=1, queue=bounds)
 
-    index.finalise("alice", batch.execution_id, ExecutionStatus.FAILED, recorded_by="RecordFailure")
+    index.finalise("alice", batch.execution_id, Outcome(status=ExecutionStatus.FAILED, recorded_by="RecordFailure"))
     assert index.queued_images("alice") == 1 and index.queued_images() == 2
     assert index.start(record("carol"), limit=10, queue=bounds).created
     assert index.sweep() == [] and index.queued_images() == 3

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aiorch.contracts import ExecutionStatus, RunCost
+from aiorch.contracts import ExecutionStatus, Outcome, RunCost
 from aiorch.index import Budget, BudgetSpent, ExecutionIndex
 from aiorch.pricing import (
     ON_DEMAND_USD_PER_HOUR,
@@ -101,7 +101,9 @@ def test_start_charges_the_estimate_refuses_past_the_budget_and_finalise_settles
     assert (refused.value.spent_usd, refused.value.limit_usd) == (pytest.approx(1.0), 1.0)
     assert index.running_count("alice") == 2  # nothing written by the refusal
 
-    done, _ = index.finalise("alice", first.execution_id, ExecutionStatus.SUCCEEDED, recorded_by="t", cost=_cost(0.1))
+    done, _ = index.finalise(
+        "alice", first.execution_id, Outcome(status=ExecutionStatus.SUCCEEDED, recorded_by="t", cost=_cost(0.1))
+    )
     assert done is not None and done.cost is not None and done.cost.usd == 0.1
     assert index.get("alice", first.execution_id).cost == _cost(0.1)  # type: ignore[union-attr]
     assert index.spent_usd("alice", month) == pytest.approx(0.7)  # 0.4 estimated, 0.1 cost
@@ -119,5 +121,6 @@ def test_an_estimate_above_the_whole_budget_is_refused_and_an_unlimited_budget_s
     assert index.spent_usd("alice", month) == 0.0
     unlimited = record(estimated_cost_usd=2.0)
     assert index.start(unlimited, limit=10, budget=Budget(month, 0.0)).created
-    index.finalise("alice", unlimited.execution_id, ExecutionStatus.FAILED, recorded_by="t")  # no job ran: no cost
+    # No job ran: no cost.
+    index.finalise("alice", unlimited.execution_id, Outcome(status=ExecutionStatus.FAILED, recorded_by="t"))
     assert index.spent_usd("alice", month) == 0.0

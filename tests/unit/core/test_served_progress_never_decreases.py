@@ -28,6 +28,7 @@ from aiorch.contracts import (
     JobKind,
     JobStage,
     Operation,
+    Outcome,
 )
 from aiorch.index.stages import BATCH_JOB_STATE, QUEUED_FOR_GPU, running_words
 from aiorch.storage import LocalStorage
@@ -106,7 +107,8 @@ def never_decreases(percents: list[float]) -> None:
 
 
 def aborted_if_running(service: AnalysisService, user: str, execution_id: str) -> None:
-    service.index.finalise(user, execution_id, ExecutionStatus.ABORTED, recorded_by="test")  # a final one stays
+    # A final one stays as it is.
+    service.index.finalise(user, execution_id, Outcome(status=ExecutionStatus.ABORTED, recorded_by="test"))
 
 
 @given(data=st.data())

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from aiorch.analysis import AnalysisService
-from aiorch.contracts import ExecutionStatus
+from aiorch.contracts import ExecutionStatus, Outcome
 from aiorch.index.stages import (
     QUEUED_FOR_GPU,
     QUEUED_TO_VALIDATE,
@@ -123,7 +123,9 @@ def test_a_poll_answers_while_the_workflow_service_is_down(settings, storage, ph
 
 def test_a_stage_never_reaches_an_ended_record(service, photo_png) -> None:
     record = service.submit("alice", "upscale", service.store_upload("alice", photo_png).key)
-    service.index.finalise("alice", record.execution_id, ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    service.index.finalise(
+        "alice", record.execution_id, Outcome(status=ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    )
     late = note_job_stage(service.index, job_environment(record), ["upscale", "--input", "x"], "RUNNING")
     assert late is False
     stored = service.index.get("alice", record.execution_id)

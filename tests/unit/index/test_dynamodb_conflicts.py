@@ -20,7 +20,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, Outcome
 from aiorch.index import RunningLimitReached
 from aiorch.index import dynamodb as module
 from aiorch.index.dynamodb import DynamoDbIndex
@@ -83,7 +83,9 @@ def test_a_recorder_that_conflicts_twice_records_the_success(stubbed) -> None:
     cancelled(stubber, "None", "TransactionConflict")
     stubber.add_response("transact_write_items", {})
 
-    done, changed = index.finalise("alice", record.execution_id, ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    done, changed = index.finalise(
+        "alice", record.execution_id, Outcome(status=ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    )
 
     assert changed and done is not None and done.status is ExecutionStatus.SUCCEEDED
     assert len(slept) == 2

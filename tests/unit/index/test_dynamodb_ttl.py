@@ -19,7 +19,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from aiorch.contracts import ExecutionRecord, ExecutionStatus
+from aiorch.contracts import ExecutionRecord, ExecutionStatus, Outcome
 from aiorch.index.dynamodb import (
     IDEMPOTENCY_TTL_S,
     TOMBSTONE_TTL_S,
@@ -62,7 +62,7 @@ def test_claims_and_tombstones_expire_records_and_counters_do_not(dynamodb: Any)
     assert TTL_ATTRIBUTE not in item(dynamodb, f"EXEC#{record.execution_id}")
     assert TTL_ATTRIBUTE not in item(dynamodb, "RUNNING_COUNT")
 
-    index.finalise("alice", record.execution_id, ExecutionStatus.SUCCEEDED, recorded_by="RecordResult")
+    index.finalise("alice", record.execution_id, Outcome(status=ExecutionStatus.SUCCEEDED, recorded_by="RecordResult"))
     before = int(time.time())
     index.delete("alice", record.execution_id)
     tombstone = item(dynamodb, f"GONE#{record.execution_id}")
