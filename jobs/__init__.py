@@ -1,1 +1,1 @@
-"""The GPU job image: ``python -m jobs {upscale,denoise,detect-text,inpaint} ...``."""
+"""The GPU job image: ``python -m jobs JOB ...``, JOB one of the registry's jobs (aiorch/registry/)."""

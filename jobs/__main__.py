@@ -3,7 +3,7 @@
 import signal
 
 # Block the stop signals before numpy, torch or onnxruntime start any thread: threads inherit
-# this mask, so a SIGTERM can only be taken by the stop thread of jobs.cli.install_stop_handler,
+# this mask, so a SIGTERM can only be taken by the stop thread of jobs.signals.install_stop_handler,
 # which writes error.json {"type": "Stopped"} before exiting.
 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 

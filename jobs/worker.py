@@ -11,7 +11,7 @@ Protocol (one JSON object per line): the runner writes ``{"argv", "env", "log"}`
 to stdin; the worker answers ``{"ready": ...}`` once after warming up, then
 ``{"exit_code": N}`` per job on the stdout it was started with. A stop is the
 cold job's stop: SIGTERM to the worker's process group, taken by
-jobs.cli.install_stop_handler (error.json {"type": "Stopped"}, exit 143); the
+jobs.signals.install_stop_handler (error.json {"type": "Stopped"}, exit 143); the
 runner then starts a fresh worker. A worker whose resident memory passes the
 limit after a job says so and exits, so its models are dropped.
 """
@@ -33,7 +33,8 @@ from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 from aiorch.settings import get_settings  # noqa: E402
-from jobs import cli  # noqa: E402
+from jobs.signals import install_stop_handler  # noqa: E402
+from jobs.timing import process_start_time  # noqa: E402
 
 JobMain = Callable[[list[str]], int]
 
@@ -60,7 +61,7 @@ def warm_up() -> dict[str, Any]:
 def startup_since_spawn() -> float | None:
     """This worker's start-up: from the pool's spawn time (Settings.job_spawned_at) to now, torch imported;
     else from the process start in /proc."""
-    spawned_at = get_settings().job_spawned_at or cli.process_start_time()
+    spawned_at = get_settings().job_spawned_at or process_start_time()
     return None if spawned_at is None else round(max(0.0, time.time() - spawned_at), 3)
 
 
@@ -125,7 +126,7 @@ def run_one(entry: JobMain, request: dict[str, Any], worker_startup_s: float | N
 def serve(module: str, max_rss_mb: float) -> int:
     answers = os.fdopen(os.dup(1), "w", buffering=1)  # the protocol channel; fd 1 becomes the worker log
     os.dup2(2, 1)
-    cli.install_stop_handler()
+    install_stop_handler()
     entry = job_entry(module)
     warm = warm_up()
     startup_s = startup_since_spawn()

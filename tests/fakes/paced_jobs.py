@@ -32,12 +32,12 @@ from typing import Any
 
 from aiorch.settings import Settings, get_settings
 from aiorch.storage import LocalStorage, Storage
-from jobs import cli
+from jobs import cli, pipeline
 from jobs.progress import ProgressWriter
 
 QUARTERS = 4
 HOLD_LIMIT_S = 600.0  # an abandoned hold (its test died) lets the job go on rather than hang forever
-_JOB_STAGES = {"reading input", "writing result", "done"}  # jobs/cli.py's own stages around the model's
+_JOB_STAGES = {"reading input", "writing result", "done"}  # jobs/pipeline.py's own stages around the model's
 
 
 def pace_root(settings: Settings | None = None) -> Path:
@@ -95,7 +95,7 @@ class PacedProgressWriter(ProgressWriter):
             time.sleep(0.05)
 
 
-cli.ProgressWriter = PacedProgressWriter  # type: ignore[misc]  # what jobs.cli.compute_result builds
+pipeline.ProgressWriter = PacedProgressWriter  # type: ignore[misc]  # what jobs.pipeline.compute_result builds
 main = cli.main  # what a warm worker runs (jobs/worker.py job_entry)
 
 if __name__ == "__main__":

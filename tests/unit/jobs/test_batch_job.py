@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from aiorch.settings import Settings
-from jobs import cli
+from jobs import cli, runner
 from jobs.batch import MAX_BATCH_IMAGES, BadManifest, parse_manifest
 from tests.unit.jobs.job_images import astronaut, encoded
 
@@ -103,7 +103,7 @@ def test_an_image_is_written_while_the_next_computes_and_at_most_two_are_held(
     outs = [tmp_path / "out" / str(i) for i in range(3)]
     events: list[str] = []
     second_computing = threading.Event()
-    compute, write = cli.compute_result, cli.write_result
+    compute, write = runner.compute_result, runner.write_result
 
     def computing(job, input_uri, output, *args, **kwargs):
         index = input_uri.rsplit("/", 1)[-1].split(".")[0]
@@ -120,8 +120,8 @@ def test_an_image_is_written_while_the_next_computes_and_at_most_two_are_held(
         events.append(f"written {index}")
         return written
 
-    monkeypatch.setattr(cli, "compute_result", computing)
-    monkeypatch.setattr(cli, "write_result", writing)
+    monkeypatch.setattr(runner, "compute_result", computing)
+    monkeypatch.setattr(runner, "write_result", writing)
     batch = manifest(*zip(sources, outs, strict=True))
     assert cli.main(["denoise", "--batch", batch, "--options", WAVELET], settings=settings) == cli.EXIT_OK
     assert all((out / "result.png").exists() and (out / "metadata.json").exists() for out in outs)

@@ -16,7 +16,7 @@ from PIL import Image
 
 from aiorch import provenance
 from aiorch.settings import Settings
-from jobs import cli
+from jobs import cli, timing
 from tests.unit.jobs.job_images import astronaut, encoded
 
 METADATA_KEYS = {
@@ -284,21 +284,21 @@ def test_without_a_spawn_time_startup_is_unknown_and_the_total_says_where_it_sta
 
 
 def test_a_spawn_time_after_the_job_began_is_not_used(settings: Settings) -> None:
-    clock = cli.JobClock.starting(origin=200.0, entered=100.0)  # clocks disagree: no start-up figure at all
+    clock = timing.JobClock.starting(origin=200.0, entered=100.0)  # clocks disagree: no start-up figure at all
     assert clock.origin is None
-    assert cli.JobClock.starting(origin=90.0, entered=100.0).origin == 90.0
+    assert timing.JobClock.starting(origin=90.0, entered=100.0).origin == 90.0
 
 
 def test_the_process_start_time_is_read_from_proc() -> None:
     """A fresh process reads its own start from /proc: after we spawned it, before it answered."""
     before = time.time()
     done = subprocess.run(
-        [sys.executable, "-c", "from jobs.cli import process_start_time; print(repr(process_start_time()))"],
+        [sys.executable, "-c", "from jobs.timing import process_start_time; print(repr(process_start_time()))"],
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     after = time.time()
     started = float(done.stdout.strip())
     tick = 1 / os.sysconf("SC_CLK_TCK")  # /proc counts in clock ticks
     assert before - 2 * tick <= started <= after
-    # The import of jobs.cli happened after the start: the reading is the start, not the call.
+    # The import of jobs.timing happened after the start: the reading is the start, not the call.
     assert started < after - 0.01
