@@ -127,6 +127,9 @@ def test_an_uninstalled_model_shows_with_its_install_command(page: Any, api: Api
     expect(method.locator("option[value=lama]")).to_be_disabled()
     expect(method.locator("option[value=lama]")).to_contain_text("not installed")
     expect(method.locator("option[value=telea]")).to_be_enabled()
+    listed = page.get_by_test_id("not-installed")
+    expect(listed.locator("summary")).to_have_text("Not installed here: LaMa (needs weights)")
+    listed.locator("summary").click()  # opened, it says how to install each
     note = page.get_by_test_id("not-installed-lama")
     expect(note).to_contain_text("not installed")
     expect(note.locator("code")).to_have_text(lama["install"])
