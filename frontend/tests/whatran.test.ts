@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { servedOperation, specOf, useServedOperations, type ServedOperation } from '../src/lib/operations'
-import { jobWarnings, whatRan } from '../src/lib/whatran'
+import { jobWarnings, sizeChange, whatRan } from '../src/lib/whatran'
 import { downloadFileName, durationWords, isPreview, operationWords, optionsThatMatter, statusWords } from '../src/lib/words'
 import served from './served-operations.json'
 
@@ -73,5 +73,23 @@ describe('an execution in words', () => {
     const fsr = { model: 'fsr', weights: 'fallback: opencv-fsr-fast' }
     expect(downloadFileName('poster.png', 'inpaint', fsr, {}, 'x.png')).toBe('poster-inpaint-fsr-fast.png')
     expect(downloadFileName('a.b.png', 'denoise', undefined, { method: 'tv' }, 'r.webp')).toBe('a.b-denoise-tv.webp')
+  })
+})
+
+describe('sizeChange', () => {
+  it('says the size before the first job and after the last', () => {
+    const metadata = {
+      'detect-text': { input: { width: 640, height: 480 }, output: { width: 640, height: 480 } },
+      inpaint: { output: { width: 640, height: 480 } },
+    }
+    expect(sizeChange(metadata)).toBe('640 × 480 px, unchanged')
+    expect(sizeChange({ upscale: { input: { width: 256, height: 192 }, output: { width: 1024, height: 768 } } })).toBe(
+      '256 × 192 px → 1024 × 768 px',
+    )
+  })
+
+  it('says nothing when a side was not recorded', () => {
+    expect(sizeChange(undefined)).toBeNull()
+    expect(sizeChange({ upscale: { input: { width: 256, height: 192 } } })).toBeNull()
   })
 })

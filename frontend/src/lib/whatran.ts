@@ -33,3 +33,28 @@ export function jobWarnings(metadata: Record<string, unknown> | undefined): stri
     return Array.isArray(list) ? list.map(String) : []
   })
 }
+
+interface Size {
+  width: number
+  height: number
+}
+
+function sizeIn(value: unknown): Size | null {
+  const size = value as { width?: unknown; height?: unknown } | null | undefined
+  return typeof size?.width === 'number' && typeof size?.height === 'number' ? { width: size.width, height: size.height } : null
+}
+
+/**
+ * The image's size before and after, in words ("256 × 256 px → 1024 × 1024 px", or "512 × 384 px, unchanged"),
+ * from the jobs' metadata: the first job's input and the last job's output, in the order the jobs ran
+ * (the metadata is keyed by job, in that order). Null when a side is not recorded.
+ */
+export function sizeChange(metadata: Record<string, unknown> | undefined): string | null {
+  const jobs = Object.values(metadata ?? {}) as ({ input?: unknown; output?: unknown } | null)[]
+  const input = jobs.map((j) => sizeIn(j?.input)).find((s) => s !== null) ?? null
+  const output = [...jobs].reverse().map((j) => sizeIn(j?.output)).find((s) => s !== null) ?? null
+  if (!input || !output) return null
+  const words = (s: Size) => `${s.width} × ${s.height} px`
+  if (input.width === output.width && input.height === output.height) return `${words(input)}, unchanged`
+  return `${words(input)} → ${words(output)}`
+}
