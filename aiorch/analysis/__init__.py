@@ -2,7 +2,7 @@
 
 One module each: ``errors`` (with HTTP codes), ``views`` (what it answers),
 ``media`` (accepted formats, header sniffing), ``progress`` (the arithmetic),
-``service`` (``AnalysisService``, the I/O).
+``service`` (``AnalysisService``, the I/O: its ``commands`` over its ``queries``).
 """
 
 from aiorch.analysis.errors import (

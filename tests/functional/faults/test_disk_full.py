@@ -47,7 +47,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 @pytest.fixture(autouse=True)
 def fake_job_options(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fake job's options (``sleep_s``, ``disk_full``) are no real options: submit skips the schema."""
-    monkeypatch.setattr("aiorch.analysis.service.check_options", lambda operation, options: None, raising=False)
+    monkeypatch.setattr("aiorch.analysis.commands.check_options", lambda operation, options: None, raising=False)
 
 
 def test_a_disk_that_fills_while_a_job_runs_fails_that_execution_and_the_next_succeeds(stack: Settings) -> None:

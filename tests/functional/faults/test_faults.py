@@ -47,7 +47,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 def fake_job_options(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fake job's ``sleep_s`` is no real option, and the option schema is not under test here:
     the submit path skips it (everything else of submit, the index transaction above all, runs)."""
-    monkeypatch.setattr("aiorch.analysis.service.check_options", lambda operation, options: None, raising=False)
+    monkeypatch.setattr("aiorch.analysis.commands.check_options", lambda operation, options: None, raising=False)
 
 
 def service(settings: Settings) -> AnalysisService:

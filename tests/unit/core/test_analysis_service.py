@@ -200,6 +200,6 @@ def test_cancel_that_never_lands_is_a_clear_503(service, states, photo_png, monk
         raise ClientError({"Error": {"Code": "500"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "StopExecution")
 
     monkeypatch.setattr(states, "stop_execution", broken_stop)
-    monkeypatch.setattr("aiorch.analysis.service.time.sleep", lambda s: None)
+    monkeypatch.setattr("aiorch.analysis.commands.time.sleep", lambda s: None)
     with pytest.raises(StatesUnavailable, match="did not accept the cancellation"):
         service.cancel("alice", record.execution_id)
