@@ -73,21 +73,21 @@ def test_the_served_content_types_are_the_uploads_and_the_picker_keeps_none_of_i
 
 
 def test_the_upload_and_validate_input_read_image_headers_with_one_function() -> None:
-    from aiorch.analysis import media, service
+    from aiorch.analysis import commands, media
     from lambdas.validate_input import validation
 
     assert validation.sniff_image is media.sniff_image
-    assert service.sniff_image is media.sniff_image
+    assert commands.sniff_image is media.sniff_image
 
 
 def test_the_option_schema_is_the_one_every_checker_calls() -> None:
     from aiorch import operations
-    from aiorch.analysis import service
+    from aiorch.analysis import commands
     from jobs import arguments
     from lambdas.validate_input import validation
 
     assert validation.check_options is operations.check_options
-    assert service.check_options is operations.check_options
+    assert commands.check_options is operations.check_options
     assert arguments.check_options is operations.check_options
     assert arguments.OUTPUT_OPTIONS is operations.OUTPUT_OPTIONS
 
@@ -112,12 +112,12 @@ def test_the_local_issuer_key_is_written_by_the_storage_create_if_absent(tmp_pat
 
 
 def test_the_service_and_the_watchdog_build_execution_arns_with_the_core_formula(settings) -> None:
-    from aiorch.analysis import service
+    from aiorch.analysis import queries, service
     from aiorch.contracts import ExecutionRecord
     from aiorch.states import execution_arn
     from workflows.local import watchdog
 
-    assert service.execution_arn is execution_arn
+    assert queries.execution_arn is execution_arn
     assert watchdog.execution_arn is execution_arn
     machine = "arn:aws:states:us-east-1:123456789012:stateMachine:aiorch"
     assert execution_arn(machine, "01J") == "arn:aws:states:us-east-1:123456789012:execution:aiorch:01J"
