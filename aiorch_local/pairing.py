@@ -280,7 +280,10 @@ class PairedSessions:
                     cleared.delete_cookie(
                         SESSION_COOKIE, path=SESSION_COOKIE_PATH, httponly=True, secure=secure, samesite="lax"
                     )
-                    message["headers"] = [*message.get("headers", []), *cleared.raw_headers]
+                    # Only its Set-Cookie: the blank response's own Content-Length beside the real one is
+                    # two lengths, which a browser refuses as a network error (sign-out then failed).
+                    clearing = [(k, v) for k, v in cleared.raw_headers if k.lower() == b"set-cookie"]
+                    message["headers"] = [*message.get("headers", []), *clearing]
                 await send(message)
 
             await self.app(request.scope, receive, send_clearing_cookie)

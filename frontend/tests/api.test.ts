@@ -18,6 +18,20 @@ describe('ApiClient', () => {
     expect(new Headers(calls[0].init.headers).get('Authorization')).toBeNull()
   })
 
+  it('signs out through DELETE /authorize, forgets the token and passes on where the provider signs out', async () => {
+    const { fetcher, calls } = scriptedFetch([
+      (url, init) =>
+        url === '/authorize' && init.method === 'DELETE'
+          ? json({ revoked: true, logout_url: 'https://auth.example.com/logout?client_id=c' })
+          : undefined,
+    ])
+    const api = new ApiClient('', fetcher)
+    api.useToken('T', 'alice')
+    expect(await api.signOut()).toBe('https://auth.example.com/logout?client_id=c')
+    expect([api.signedIn, api.user]).toEqual([false, null])
+    expect(new Headers(calls[0].init.headers).get('Authorization')).toBeNull() // the cookie is the session
+  })
+
   it('uploads in two steps and takes the key from the local upload answer', async () => {
     const { fetcher, calls } = scriptedFetch([
       (url, init) =>

@@ -1,5 +1,5 @@
 """Pairing another device, with automatic sign-in off: the link `aiorch serve` prints signs a fresh browser
-in, the session survives a reload, and the same link does not work a second time."""
+in, the session survives a reload until it signs out, and the same link does not work a second time."""
 
 from __future__ import annotations
 
@@ -61,6 +61,12 @@ def test_a_second_browser_pairs_once_through_the_printed_link(browser: Any, no_a
         expect(page.get_by_test_id("tab-ops")).to_be_visible()
         expect(page.get_by_test_id("tab-analytics")).to_be_visible()
         screenshot(page, "paired")
+        # Signing out ends the device's session on the server: a reload no longer gets in.
+        page.get_by_test_id("sign-out").click()
+        expect(page.get_by_test_id("user")).to_have_text("Signed out")
+        page.reload()
+        expect(page.get_by_test_id("error")).to_contain_text("automatic sign-in", timeout=30_000)
+        expect(page.get_by_test_id("user")).not_to_contain_text("Signed in")
     finally:
         phone.close()
 

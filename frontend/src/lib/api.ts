@@ -129,6 +129,18 @@ export class ApiClient {
     return tokens
   }
 
+  /**
+   * DELETE /authorize: the session ends on the server (a paired device's, or Cognito's refresh token, revoked)
+   * and here. Returns where to go to end the identity provider's session too (Cognito's /logout), or null.
+   */
+  async signOut(): Promise<string | null> {
+    const body = (await (await this.send('/authorize', { method: 'DELETE' }, false)).json()) as { logout_url?: string | null }
+    this.token = null
+    this.user = null
+    this.groups = []
+    return body.logout_url ?? null
+  }
+
   useToken(token: string, user: string): void {
     this.token = token
     this.user = user
