@@ -47,12 +47,20 @@ def test_a_public_route_added_to_the_app_alone_fails_the_comparison(settings: Se
     assert public_routes(app) != terraform_public_routes()
 
 
+def _method(init: str) -> str:
+    """The method a fetch's init object names (GET when it names none)."""
+    named = re.search(r"method: '([A-Z]+)'", init)
+    return named.group(1) if named else "GET"
+
+
 def test_the_web_apps_calls_without_a_token_are_public_at_the_gateway() -> None:
     # ApiClient.send(path, init, false) sends no Authorization header (frontend/src/lib/api.ts).
-    unauthorised = re.findall(r"this\.send\(\s*[`'](/[^`'?$]*)[^)]*,\s*false\s*\)", WEB_CLIENT.read_text("utf-8"))
-    assert sorted(unauthorised) == ["/authorize", "/operations"]
+    source = WEB_CLIENT.read_text("utf-8")
+    calls = re.findall(r"this\.send\(\s*[`'](/[^`'?$]*)[`'?$][^)]*?,\s*(\{[^}]*\})?,?\s*false\s*\)", source)
+    unauthorised = sorted(f"{_method(init)} {path}" for path, init in calls)
+    assert unauthorised == ["DELETE /authorize", "GET /authorize", "GET /operations"]
     public = terraform_public_routes()
-    assert [f"GET {path}" for path in unauthorised if f"GET {path}" not in public] == []
+    assert [route for route in unauthorised if route not in public] == []
 
 
 def test_the_route_table_says_what_the_app_really_checks(client: TestClient) -> None:
