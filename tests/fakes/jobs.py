@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from aiorch.contracts import JobKind
 from tests.fakes import record_call
 
 
@@ -25,7 +26,7 @@ def _write(path: Path, data: dict[str, object]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["upscale", "denoise", "detect-text", "inpaint"])
+    parser.add_argument("kind", choices=[kind.value for kind in JobKind])  # every registered job
     parser.add_argument("--input", required=True)
     parser.add_argument("--output", required=True)
     parser.add_argument("--mask")
