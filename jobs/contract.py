@@ -1,6 +1,6 @@
 """What every operation module promises the job CLI.
 
-The CLI (jobs/cli.py) decodes the input, calls one operation with a float32
+The job CLI (jobs/cli.py, jobs/pipeline.py) decodes the input, calls one operation with a float32
 RGB array and a progress callback, then encodes the result and writes
 ``result.<ext>`` and ``metadata.json``. Operations never touch storage.
 """

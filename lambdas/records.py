@@ -208,7 +208,7 @@ def write_batch_analytics(
 
 
 def job_costs(metadata: dict[str, dict[str, Any]]) -> list[RunCost]:
-    """The cost each job recorded in its metadata.json (jobs/cli.py), in job order; a job that wrote
+    """The cost each job recorded in its metadata.json (jobs/metadata.py), in job order; a job that wrote
     no cost (it failed before its metadata, or ran before costs were kept) adds nothing."""
     costs = []
     for meta in metadata.values():

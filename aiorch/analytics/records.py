@@ -29,7 +29,7 @@ def user_hash(user: str) -> str:
     return hashlib.sha256(user.encode()).hexdigest()
 
 
-# The parts of a job's metadata timings_s (jobs/cli.py JobClock), summed over jobs into stage_ms_json.
+# The parts of a job's metadata timings_s (jobs/timing.py JobClock), summed over jobs into stage_ms_json.
 JOB_STAGES = ("startup", "imports", "decode", "load_model", "model", "encode")
 
 

@@ -6,7 +6,7 @@ An operation module declares everything about it: its name and words for people,
 its options, its default pixel limit, its result job, the option that picks its model and the weights
 each choice needs, the options a summary names, and the operation it previews, if any.
 ``aiorch.contracts`` derives ``Operation``, ``JobKind`` and the job maps from it; ``aiorch.operations``
-the option schemas and ``GET /operations``; ``Settings`` the pixel limits; ``jobs/cli.py`` its job table;
+the option schemas and ``GET /operations``; ``Settings`` the pixel limits; ``jobs/job_table.py`` its job table;
 ``python -m workflows.render`` the state machine's per-job states and Terraform's list of them.
 
 Light on purpose (pydantic only): the Lambda package has no ``jobs/``, and the core imports nothing above it.

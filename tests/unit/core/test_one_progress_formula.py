@@ -40,7 +40,7 @@ MODEL_STAGES = {
 @st.composite
 def job_writes(draw: st.DrawFn, kind: JobKind) -> list[JobProgress | None]:
     """What one job's progress.json holds over its run, in order (None: not written yet, the job queued),
-    the way jobs/cli.py, the model modules and the tiler write it."""
+    the way jobs/pipeline.py, the model modules and the tiler write it."""
     model_stage, loads_model = MODEL_STAGES.get(kind, (None, True))
     stage = model_stage.value if model_stage else f"{kind.value} (a stage JobStage does not name)"
     states: list[JobProgress | None] = [None]

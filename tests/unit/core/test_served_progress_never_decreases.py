@@ -2,7 +2,7 @@
 poll) never decreases over one run, and reads 100 when it succeeds: for a single image and for a batch
 (several images, each through each of the operation's jobs, e.g. inpaint's detect-text then inpaint).
 
-The run is replayed as its writers write it: the jobs' progress.json (in the order jobs/cli.py, the
+The run is replayed as its writers write it: the jobs' progress.json (in the order jobs/pipeline.py, the
 model modules and the tiler write them), their results, the index's stage notes (a job's queued and
 started events, which in AWS come through EventBridge and may be recorded late or out of order, even
 after the job has finished), then RecordResult. The service is polled after every write."""
@@ -53,7 +53,7 @@ def service(settings, storage) -> AnalysisService:
 
 def one_job(data: st.DataObject, prefix: str, kind: JobKind, fails: bool) -> list[Write]:
     """One job's writes under ``prefix``: its progress.json states, its result before its "done" (as
-    jobs/cli.py's write_result), or, when it ``fails``, an error.json at some point of its run."""
+    jobs/pipeline.py's write_result), or, when it ``fails``, an error.json at some point of its run."""
     writes: list[Write] = [("progress", prefix, p) for p in data.draw(job_writes(kind)) if p is not None]
     writes.insert(len(writes) - 1, ("result", prefix, None))
     if fails:

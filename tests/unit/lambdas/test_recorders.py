@@ -51,7 +51,7 @@ def job_metadata(kind: str, seconds: float) -> dict:
         "precision": "fp32",
         "input": {"width": 64, "height": 64, "bytes": 100},
         "output": {"width": 64, "height": 64, "bytes": 90},
-        # As jobs/cli.py writes it: the parts, and a total from the spawn that is more than their sum.
+        # As jobs/timing.py's JobClock writes it: the parts, and a total from the spawn that is more than their sum.
         "timings_s": {
             "startup": 0.25,
             "imports": 0.5,
