@@ -120,8 +120,11 @@ def test_first_contact_one_screen(browser: Any, stack: Any, tmp_path: Path, size
         expect(page.get_by_test_id("status")).to_have_text("Done", timeout=RUN_TIMEOUT_S * 1000)
         wait_image_loaded(page, "after")
         compare = page.get_by_test_id("viewport")
-        # Where the photo was: the whole result on screen without scrolling (not below the fold).
-        assert in_view(page, compare), compare.bounding_box()
+        # Where the photo was: the whole result on screen without scrolling (not below the fold), and
+        # drawn as large as the photo was (a layout that collapses it is caught here).
+        box = compare.bounding_box()
+        assert in_view(page, compare), box
+        assert box["width"] >= 300 and box["height"] >= 300, box  # the 256 px photo, shown large on both
         assert in_view(page, page.get_by_test_id("download"))
         screenshot(page, "first-contact-4-result", full_page=False)
         assert axe_violations(page) == [], "first-contact-4-result"
