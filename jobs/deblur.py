@@ -40,11 +40,16 @@ import numpy as np
 from aiorch.contracts import Operation
 from aiorch.settings import get_settings
 from jobs.contract import JobFailure, OperationOutput, Progress
-from jobs.denoise import DRUNET_SIZE_MULTIPLE, TV_THRESHOLD_PER_SIGMA, WAVELET_THRESHOLD_PER_SIGMA, estimate_sigma
+from jobs.denoise import (
+    TV_THRESHOLD_PER_SIGMA,
+    WAVELET_THRESHOLD_PER_SIGMA,
+    estimate_sigma,
+    load_drunet,
+    with_noise_level,
+)
 from jobs.devices import describe_device, pick_device
 from jobs.options import read_options
 from jobs.tiler import Tiler, TilerOptions
-from jobs.weights.loaders import load_model
 
 JOB = "deblur"
 # The progress stage this job names: a stage of its own, which the progress formula weighs as the model's work.
@@ -388,9 +393,7 @@ def _drunet(weights: str) -> tuple[Any, int, dict[str, Any]]:
     """DRUNet (spandrel) as DPIR's prior: denoiser(x, sigma) with the noise level as a fourth input channel."""
     import torch
 
-    loaded = load_model(weights=weights)
-    if loaded.architecture != "DRUNet":
-        raise JobFailure(f"The weights {weights!r} hold a {loaded.architecture} model, not DRUNet.", "BadWeights")
+    loaded, size_multiple, weights_info = load_drunet(weights)
 
     class WithNoiseLevel(torch.nn.Module):
         def __init__(self, drunet: torch.nn.Module) -> None:
@@ -398,8 +401,6 @@ def _drunet(weights: str) -> tuple[Any, int, dict[str, Any]]:
             self.drunet = drunet
 
         def forward(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
-            noise_map = torch.full_like(x[:, :1], float(sigma))
-            return self.drunet(torch.cat([x, noise_map], dim=1))
+            return self.drunet(with_noise_level(x, sigma))
 
-    size_multiple = max(DRUNET_SIZE_MULTIPLE, loaded.size_multiple)
-    return WithNoiseLevel(loaded.module), size_multiple, {"weights": loaded.weights, "weights_sha256": loaded.sha256}
+    return WithNoiseLevel(loaded.module), size_multiple, weights_info

@@ -214,13 +214,28 @@ def _bm3d_fast(noisy: Any, sigma: float) -> Any:
     return out
 
 
+def load_drunet(weights: str) -> tuple[Any, int, dict[str, Any]]:
+    """DRUNet's weights loaded and checked to be DRUNet: (the loaded model, the size its input must be a
+    multiple of, the metadata naming the weights). Denoise and deblur both run it."""
+    loaded = load_model(weights=weights)
+    if loaded.architecture != "DRUNet":
+        raise JobFailure(f"The weights {weights!r} hold a {loaded.architecture} model, not DRUNet.", "BadWeights")
+    size_multiple = max(DRUNET_SIZE_MULTIPLE, loaded.size_multiple)
+    return loaded, size_multiple, {"weights": loaded.weights, "weights_sha256": loaded.sha256}
+
+
+def with_noise_level(x: Any, sigma: float) -> Any:
+    """DRUNet's input: the image with the constant noise-level map it takes as a fourth channel."""
+    import torch
+
+    return torch.cat([x, torch.full_like(x[:, :1], float(sigma))], dim=1)
+
+
 def _drunet(weights: str, sigma: float, device: Any) -> tuple[Any, int, dict[str, Any], bool]:
     """DRUNet as a module that adds the constant noise-level map it takes as a fourth input channel."""
     import torch
 
-    loaded = load_model(weights=weights)
-    if loaded.architecture != "DRUNet":
-        raise JobFailure(f"The weights {weights!r} hold a {loaded.architecture} model, not DRUNet.", "BadWeights")
+    loaded, size_multiple, weights_info = load_drunet(weights)
 
     class WithNoiseLevel(torch.nn.Module):
         def __init__(self, drunet: torch.nn.Module) -> None:
@@ -228,9 +243,6 @@ def _drunet(weights: str, sigma: float, device: Any) -> tuple[Any, int, dict[str
             self.drunet = drunet
 
         def forward(self, noisy: torch.Tensor) -> torch.Tensor:
-            noise_map = torch.full_like(noisy[:, :1], sigma)
-            return self.drunet(torch.cat([noisy, noise_map], dim=1))
+            return self.drunet(with_noise_level(noisy, sigma))
 
-    size_multiple = max(DRUNET_SIZE_MULTIPLE, loaded.size_multiple)
-    weights_info = {"weights": loaded.weights, "weights_sha256": loaded.sha256}
     return WithNoiseLevel(loaded.module), size_multiple, weights_info, loaded.supports_half
